@@ -1,0 +1,18 @@
+# Compile options for our own targets only: link estate::options into every target we build.
+# Nothing here is global, so third-party headers and code keep their own flags.
+add_library(estate_options INTERFACE)
+add_library(estate::options ALIAS estate_options)
+target_compile_options(estate_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough)
+if(ESTATE_WERROR)
+  target_compile_options(estate_options INTERFACE -Werror)
+endif()
+if(ESTATE_SANITIZE)
+  target_compile_options(estate_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  target_link_options(estate_options INTERFACE -fsanitize=address,undefined)
+endif()
+
+# Where the source tree and the shared fixtures are, for tests.
+set(ESTATE_SOURCE_DIR "${PROJECT_SOURCE_DIR}")

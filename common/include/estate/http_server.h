@@ -1,0 +1,76 @@
+// HTTP server on civetweb with exact path matching, basic auth and TLS from the web-config, extra headers,
+// a bounded worker pool and a per-request read timeout so a slow client cannot hold a worker for long.
+// Handlers run on civetweb worker threads and must be thread-safe; exceptions they throw become a 500.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "estate/result.h"
+#include "estate/web_config.h"
+
+namespace estate::web {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;          // without the query string
+  std::string query;         // raw query string
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;          // read only for POST/PUT, up to 1 MiB
+
+  // Value of a query parameter (URL-decoded), or empty.
+  std::string Param(const std::string& name) const;
+  std::string Header(const std::string& lower_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The body may be shared with a cache (e.g. a pre-rendered /metrics body); exactly one of these is used.
+  std::string body;
+  std::shared_ptr<const std::string> shared_body;
+  bool gzip_allowed = false;  // compress when the client accepts gzip and the body is large enough
+  std::shared_ptr<const std::string> shared_gzip_body;  // pre-compressed body, if the handler has one
+};
+
+using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct ServerOptions {
+  std::vector<std::string> listen_addresses = {":9100"};  // host:port or :port; port 0 picks a free one
+  int worker_threads = 8;
+  int request_timeout_ms = 10000;
+  WebConfig web_config;
+};
+
+class HttpServer {
+ public:
+  HttpServer();
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes match the path exactly (so "/metricsfoo" is a 404). methods e.g. {"GET"}; others get 405.
+  void Route(const std::string& path, std::vector<std::string> methods, Handler handler);
+
+  // Starts listening; fails with a clear message when a port cannot be bound or TLS cannot be set up.
+  Result<Ok> Start(const ServerOptions& options);
+  // Stops accepting and waits for in-flight requests to finish.
+  void Stop();
+
+  // The ports actually bound, in listen_addresses order (useful with port 0).
+  std::vector<int> Ports() const;
+  bool tls() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Compresses with gzip (used for /metrics when the client sends Accept-Encoding: gzip).
+std::string GzipCompress(const std::string& data);
+
+}  // namespace estate::web

@@ -1,0 +1,97 @@
+// Background collection: every job (a source or target, and a data group of it) refreshes on its own
+// interval with jitter, on a bounded worker pool. Each successful refresh renders its metric families to
+// exposition text once and swaps that immutable snapshot in; a scrape only merges the pre-rendered snapshots
+// (cached until one changes), so it never waits for an upstream and costs little more than a copy.
+// A failed refresh keeps the last good snapshot, which is served until it is older than the job's max age.
+//
+// Per job it exposes, with labels {<source_label>, group}:
+//   <ns>_source_up                                 1 when the last refresh succeeded
+//   <ns>_source_last_success_timestamp_seconds     Unix time of the last successful refresh
+//   <ns>_source_refresh_duration_seconds           duration of the last refresh
+//   <ns>_source_refresh_failures_total             failed refreshes since start
+//   <ns>_source_data_age_seconds                   age of the data being served (absent when none)
+//
+// Thread-safe: Apply/Start/Stop from a control thread, everything else from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "estate/cancel.h"
+#include "estate/metrics.h"
+#include "estate/result.h"
+
+namespace estate {
+
+struct JobSpec {
+  std::string source;          // e.g. the BMC's name; becomes the source label
+  std::string group = "all";   // data group, e.g. "fast" or "slow"
+  double interval_seconds = 60;
+  double timeout_seconds = 0;  // per refresh; 0 = the interval
+  double max_age_seconds = 0;  // data older than this is dropped; 0 = 3 intervals + timeout
+  // Identity of the job's configuration: on reload a job with the same source, group and fingerprint keeps
+  // running with its data; otherwise the old one is removed and a new one starts.
+  std::string fingerprint;
+  // Does the upstream I/O and parsing. Must honour the budget (deadline and cancel) and never throw; an
+  // exception is caught and counted as a failure.
+  std::function<Result<metrics::Families>(const Budget&)> collect;
+  // Called once when the job is dropped by a reload or at shutdown (e.g. to log out of a session).
+  std::function<void()> on_remove;
+};
+
+struct JobStatus {
+  std::string source;
+  std::string group;
+  bool attempted = false;
+  bool up = false;
+  bool has_data = false;
+  bool running = false;
+  double last_success_unix = 0;  // 0 = never
+  double last_duration_seconds = 0;
+  double age_seconds = -1;       // -1 = no data
+  double interval_seconds = 0;
+  double failures = 0;
+  std::string last_error;
+};
+
+class Refresher {
+ public:
+  struct Options {
+    std::string ns = "estate";          // metric namespace
+    std::string source_label = "source";
+    int workers = 4;
+    double jitter_fraction = 0.1;       // each interval is spread by +/- this fraction
+    bool spread_first_run = false;      // start jobs at random points of their first interval
+  };
+  explicit Refresher(Options options);
+  ~Refresher();
+  Refresher(const Refresher&) = delete;
+  Refresher& operator=(const Refresher&) = delete;
+
+  // Replaces the job set atomically. Unchanged jobs (same source, group, fingerprint) keep state and data.
+  void Apply(std::vector<JobSpec> jobs);
+  void Start();
+  // Cancels in-flight refreshes, waits for the workers, runs on_remove of every job.
+  void Stop();
+
+  // True once every current job has finished at least one refresh (success or failure).
+  bool Ready() const;
+  // Pre-rendered data of every job, merged by family, sorted by family name. Cached until data changes.
+  std::shared_ptr<const std::string> DataText() const;
+  // Same, gzip-compressed (cached alongside).
+  std::shared_ptr<const std::string> DataGzip() const;
+  // The per-job status families, computed now (ages move).
+  metrics::Families StatusFamilies() const;
+  std::vector<JobStatus> Statuses() const;
+  // Runs every job once now, on the calling thread, and waits (for tests and --once style use).
+  void RunAllNow();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace estate

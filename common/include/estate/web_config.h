@@ -1,0 +1,58 @@
+// The --web.config.file of Prometheus' exporter-toolkit: basic auth users with bcrypt hashes, TLS server
+// settings and extra response headers. Unknown keys are errors, as in the toolkit.
+// Parsing is pure; BasicAuthChecker is thread-safe and caches successful bcrypt checks.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "estate/result.h"
+
+namespace estate::web {
+
+struct TlsServerConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  // NoClientCert | RequestClientCert | RequireAnyClientCert | VerifyClientCertIfGiven | RequireAndVerifyClientCert
+  std::string client_auth_type = "NoClientCert";
+  std::string min_version = "TLS12";  // TLS10 | TLS11 | TLS12 | TLS13
+  std::string max_version;            // accepted; empty = no maximum
+  std::vector<std::string> cipher_suites;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct WebConfig {
+  TlsServerConfig tls;
+  std::map<std::string, std::string> headers;           // http_server_config.headers
+  std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+};
+
+// Reads and validates a web-config file. Errors name the key and line, e.g.
+// "web.yml:3: unknown key tls_server_config.certfile". An empty path gives the default (no TLS, no auth).
+Result<WebConfig> LoadWebConfig(const std::string& path);
+Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin);
+
+// Checks "Authorization: Basic ..." values against the bcrypt hashes. Unknown users are checked against a
+// fixed dummy hash so timing does not reveal which users exist. Results are cached per (user, password).
+class BasicAuthChecker {
+ public:
+  explicit BasicAuthChecker(std::map<std::string, std::string> users);
+  bool enabled() const { return !users_.empty(); }
+  // authorization_header is the raw header value ("Basic dXNlcjpwYXNz"); empty/absent fails.
+  bool Check(const std::string& authorization_header) const;
+  bool CheckUserPassword(const std::string& user, const std::string& password) const;
+
+ private:
+  std::map<std::string, std::string> users_;
+  mutable std::mutex mu_;
+  mutable std::map<std::string, bool> cache_;  // key: sha256(user \0 hash \0 password)
+};
+
+// Verifies a password against a crypt(3) hash ($2y$/$2b$ bcrypt and the others libcrypt knows).
+bool VerifyBcrypt(const std::string& password, const std::string& hash);
+
+}  // namespace estate::web

@@ -1,0 +1,542 @@
+#include "estate/app.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include "estate/log.h"
+#include "estate/process_metrics.h"
+#include "estate/web_config.h"
+
+namespace estate {
+namespace {
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+struct Flags {
+  std::vector<std::string> listen;
+  std::string telemetry_path = "/metrics";
+  std::string web_config_file;
+  std::string config_file;
+  bool config_check = false;
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  int max_requests = 16;
+  int refresh_workers = 4;
+  bool version = false;
+  bool help = false;
+};
+
+std::string BinaryName(const ExporterInfo& info) { return "estate-" + info.name + "-exporter"; }
+
+std::string Usage(const ExporterInfo& info) {
+  std::ostringstream o;
+  o << "usage: " << BinaryName(info) << " [<flags>]\n\n"
+    << info.description << "\n\nFlags:\n"
+    << "  -h, --[no-]help              Show this help.\n"
+    << "      --web.listen-address=" << info.default_listen << " ...\n"
+    << "                               Address to listen on (host:port or :port); repeatable.\n"
+    << "      --web.telemetry-path=\"/metrics\"\n"
+    << "                               Path under which to expose metrics.\n"
+    << "      --web.config.file=\"\"     Path to a web configuration file (exporter-toolkit format) that\n"
+    << "                               enables TLS and/or basic authentication.\n"
+    << "      --web.max-requests=16    Worker threads serving HTTP requests (also caps concurrent /probe).\n"
+    << "      --config.file=\"" << info.default_config << "\"\n"
+    << "                               Path to the exporter's configuration file.\n"
+    << "      --[no-]config.check      Validate the configuration file(s) and exit.\n"
+    << "      --refresh.workers=" << info.refresh_workers
+    << "     Background collection worker threads.\n"
+    << "      --log.level=info         Only log messages with the given severity or above. One of:\n"
+    << "                               [debug, info, warn, error]\n"
+    << "      --log.format=logfmt      Output format of log messages. One of: [logfmt, json]\n"
+    << "      --[no-]version           Show application version.\n";
+  return o.str();
+}
+
+// Flags in kingpin style: --name=value, --name value, --flag / --no-flag for booleans.
+Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
+  Flags f;
+  f.config_file = info.default_config;
+  f.refresh_workers = info.refresh_workers;
+  bool listen_given = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h") arg = "--help";
+    if (arg.rfind("--", 0) != 0) return MakeError("unexpected argument " + arg);
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    auto boolean = [&](bool& out) -> Result<Ok> {
+      if (has_value) {
+        if (value == "true") out = true;
+        else if (value == "false") out = false;
+        else return MakeError("--" + name + " takes true or false");
+      } else {
+        out = true;
+      }
+      return Ok{};
+    };
+    auto take = [&]() -> Result<std::string> {
+      if (has_value) return value;
+      if (i + 1 >= argc) return MakeError("--" + name + " needs a value");
+      return std::string(argv[++i]);
+    };
+    Result<Ok> ok = Ok{};
+    if (name == "help") ok = boolean(f.help);
+    else if (name == "version") ok = boolean(f.version);
+    else if (name == "config.check") ok = boolean(f.config_check);
+    else if (name == "no-config.check") f.config_check = false;
+    else if (name == "no-help" || name == "no-version") {}
+    else if (name == "web.listen-address" || name == "web.telemetry-path" || name == "web.config.file" ||
+             name == "config.file" || name == "log.level" || name == "log.format" ||
+             name == "web.max-requests" || name == "refresh.workers") {
+      auto v = take();
+      if (!v) return MakeError(v.error());
+      if (name == "web.listen-address") {
+        if (!listen_given) f.listen.clear();
+        listen_given = true;
+        f.listen.push_back(*v);
+      } else if (name == "web.telemetry-path") {
+        f.telemetry_path = *v;
+      } else if (name == "web.config.file") {
+        f.web_config_file = *v;
+      } else if (name == "config.file") {
+        f.config_file = *v;
+      } else if (name == "log.level") {
+        f.log_level = *v;
+      } else if (name == "log.format") {
+        f.log_format = *v;
+      } else {
+        char* end = nullptr;
+        long n = std::strtol(v->c_str(), &end, 10);
+        if (end == v->c_str() || *end != '\0' || n < 1 || n > 1024) {
+          return MakeError("--" + name + " takes a whole number from 1 to 1024");
+        }
+        (name == "web.max-requests" ? f.max_requests : f.refresh_workers) = static_cast<int>(n);
+      }
+    } else {
+      return MakeError("unknown flag --" + name);
+    }
+    if (!ok) return MakeError(ok.error());
+  }
+  if (f.listen.empty()) f.listen.push_back(info.default_listen);
+  if (f.telemetry_path.empty() || f.telemetry_path[0] != '/') {
+    return MakeError("--web.telemetry-path must start with /");
+  }
+  return f;
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string IsoTime(double unix_seconds) {
+  if (unix_seconds <= 0) return "never";
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+class App {
+ public:
+  App(const ExporterInfo& info, Exporter& exporter, Flags flags)
+      : info_(info),
+        exporter_(exporter),
+        flags_(std::move(flags)),
+        http_(http::CurlLimits{}, &registry_),
+        refresher_(Refresher::Options{info.ns, info.source_label, flags_.refresh_workers, 0.1, false}) {
+    services_.http = &http_;
+    services_.registry = &registry_;
+  }
+
+  int Run();
+
+ private:
+  Result<Ok> Reload(const char* trigger);
+  void AddRoutes();
+  web::HttpResponse Metrics(const web::HttpRequest& req);
+  web::HttpResponse Landing();
+  web::HttpResponse Probe(const web::HttpRequest& req);
+  std::string SelfMetricsText();
+
+  const ExporterInfo& info_;
+  Exporter& exporter_;
+  Flags flags_;
+  prometheus::Registry registry_;
+  http::CurlHttpClient http_;
+  Services services_;
+  Refresher refresher_;
+  web::HttpServer server_;
+  CancelToken shutdown_;
+
+  std::mutex reload_mu_;  // one reload at a time
+  mutable std::mutex plan_mu_;
+  std::shared_ptr<const Plan> plan_;
+  std::atomic<bool> last_reload_ok_{false};
+  std::atomic<double> last_reload_success_unix_{0};
+  std::atomic<int> probes_in_flight_{0};
+};
+
+Result<Ok> App::Reload(const char* trigger) {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto plan = exporter_.Load(flags_.config_file, services_);
+  if (!plan) {
+    last_reload_ok_ = false;
+    log::Error("loading configuration failed; keeping the previous one",
+               {{"trigger", trigger}, {"file", flags_.config_file}, {"err", plan.error()}});
+    return MakeError(plan.error());
+  }
+  auto shared = std::make_shared<Plan>(std::move(*plan));
+  std::vector<JobSpec> jobs = shared->jobs;
+  std::size_t n = jobs.size();
+  refresher_.Apply(std::move(jobs));
+  {
+    std::lock_guard<std::mutex> plock(plan_mu_);
+    shared->jobs.clear();  // the refresher owns the jobs now
+    plan_ = std::move(shared);
+  }
+  last_reload_ok_ = true;
+  last_reload_success_unix_ = UnixNow();
+  log::Info("configuration loaded", {{"trigger", trigger}, {"file", flags_.config_file},
+                                    {"jobs", std::to_string(n)}});
+  return Ok{};
+}
+
+std::string App::SelfMetricsText() {
+  metrics::Families fams;
+  auto build = metrics::Gauge(info_.ns + "_build_info",
+                              "A metric with a constant '1' value labeled by version, revision and compiler.");
+  metrics::Add(build, {{"version", Version()}, {"revision", Revision()}, {"compiler", "g++ " __VERSION__}}, 1);
+  fams.push_back(std::move(build));
+  auto ok = metrics::Gauge(info_.ns + "_config_last_reload_successful",
+                           "1 when the last configuration (re)load succeeded, 0 when it failed.");
+  metrics::Add(ok, {}, last_reload_ok_ ? 1 : 0);
+  fams.push_back(std::move(ok));
+  auto ts = metrics::Gauge(info_.ns + "_config_last_reload_success_timestamp_seconds",
+                           "Unix time of the last successful configuration (re)load.");
+  metrics::Add(ts, {}, last_reload_success_unix_.load());
+  fams.push_back(std::move(ts));
+  for (auto& f : refresher_.StatusFamilies()) fams.push_back(std::move(f));
+  for (auto& f : registry_.Collect()) fams.push_back(std::move(f));
+  for (auto& f : CollectProcessMetrics()) fams.push_back(std::move(f));
+  return metrics::Render(fams);
+}
+
+web::HttpResponse App::Metrics(const web::HttpRequest& req) {
+  web::HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.gzip_allowed = true;
+  std::string self = SelfMetricsText();
+  std::string accept = req.Header("accept-encoding");
+  if (accept.find("gzip") != std::string::npos) {
+    // A gzip file may hold several members; Prometheus (Go's gzip reader) and curl read them all. The data
+    // part is compressed once per change and reused, only the small self-metrics part is compressed here.
+    auto data = refresher_.DataGzip();
+    auto body = std::make_shared<std::string>();
+    std::string tail = web::GzipCompress(self);
+    body->reserve(data->size() + tail.size());
+    body->append(*data).append(tail);
+    r.shared_gzip_body = std::move(body);
+    r.shared_body = std::make_shared<const std::string>();  // unused when gzip is sent
+    return r;
+  }
+  auto data = refresher_.DataText();
+  auto body = std::make_shared<std::string>();
+  body->reserve(data->size() + self.size());
+  body->append(*data).append(self);
+  r.shared_body = std::move(body);
+  r.gzip_allowed = false;
+  return r;
+}
+
+web::HttpResponse App::Landing() {
+  std::shared_ptr<const Plan> plan;
+  {
+    std::lock_guard<std::mutex> lock(plan_mu_);
+    plan = plan_;
+  }
+  std::ostringstream h;
+  std::string title = BinaryName(info_);
+  h << "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << HtmlEscape(title)
+    << "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+       "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.up{color:#070}.down{color:#b00}"
+       "</style></head><body>"
+    << "<h1>" << HtmlEscape(title) << "</h1><p>" << HtmlEscape(info_.description) << "</p>"
+    << "<p>Version " << HtmlEscape(Version()) << " (revision " << HtmlEscape(Revision()) << ")</p><ul>"
+    << "<li><a href=\"" << HtmlEscape(flags_.telemetry_path) << "\">Metrics</a></li>"
+    << "<li><a href=\"/-/healthy\">Health</a> &middot; <a href=\"/-/ready\">Readiness</a></li>";
+  if (plan && plan->probe) h << "<li>Probe: <code>/probe?target=&lt;name&gt;&amp;module=&lt;module&gt;</code></li>";
+  h << "</ul><p>Configuration: " << HtmlEscape(flags_.config_file) << " &mdash; last reload "
+    << (last_reload_ok_ ? "succeeded" : "<b class=\"down\">failed</b>") << " (last success "
+    << IsoTime(last_reload_success_unix_) << ")</p>";
+  h << "<h2>Sources</h2><table><tr><th>" << HtmlEscape(info_.source_label)
+    << "</th><th>group</th><th>status</th><th>last success</th><th>age</th><th>duration</th>"
+       "<th>interval</th><th>failures</th><th>last error</th></tr>";
+  for (const auto& s : refresher_.Statuses()) {
+    std::string status = !s.attempted ? "pending" : (s.up ? "up" : "down");
+    h << "<tr><td>" << HtmlEscape(s.source) << "</td><td>" << HtmlEscape(s.group) << "</td><td class=\""
+      << (s.up ? "up" : "down") << "\">" << status << "</td><td>" << IsoTime(s.last_success_unix) << "</td><td>"
+      << (s.age_seconds >= 0 ? Fixed(s.age_seconds, 1) + " s" : std::string("no data")) << "</td><td>"
+      << Fixed(s.last_duration_seconds, 3) << " s</td><td>" << Fixed(s.interval_seconds, 0) << " s</td><td>"
+      << Fixed(s.failures, 0) << "</td><td>" << HtmlEscape(s.last_error) << "</td></tr>";
+  }
+  h << "</table>";
+  if (plan) h << plan->landing_html;
+  h << "</body></html>\n";
+  web::HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = h.str();
+  return r;
+}
+
+web::HttpResponse App::Probe(const web::HttpRequest& req) {
+  web::HttpResponse r;
+  std::shared_ptr<const Plan> plan;
+  {
+    std::lock_guard<std::mutex> lock(plan_mu_);
+    plan = plan_;
+  }
+  if (!plan || !plan->probe || !plan->has_target) {
+    r.status = 404;
+    r.body = "this exporter has no /probe endpoint\n";
+    return r;
+  }
+  std::string target = req.Param("target"), module = req.Param("module");
+  if (target.empty()) {
+    r.status = 400;
+    r.body = "target parameter is missing\n";
+    return r;
+  }
+  // Only configured targets: /probe must never become a way to make us call arbitrary hosts.
+  if (!plan->has_target(target, module)) {
+    r.status = 400;
+    r.body = "unknown target or module: only targets in the configuration can be probed\n";
+    return r;
+  }
+  double timeout = 10;
+  std::string header = req.Header("x-prometheus-scrape-timeout-seconds");
+  if (!header.empty()) {
+    char* end = nullptr;
+    double v = std::strtod(header.c_str(), &end);
+    if (end != header.c_str() && v > 0 && std::isfinite(v)) timeout = v;
+  }
+  // Leave room to send the answer before Prometheus gives up.
+  timeout = std::max(0.2, timeout - 0.5);
+  int limit = std::max(1, flags_.max_requests / 2);
+  if (probes_in_flight_.fetch_add(1) >= limit) {
+    probes_in_flight_.fetch_sub(1);
+    r.status = 503;
+    r.body = "too many concurrent probes\n";
+    return r;
+  }
+  Budget budget;
+  budget.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  budget.cancel = shutdown_;
+  auto start = Clock::now();
+  Result<metrics::Families> result = MakeError("not run");
+  try {
+    result = plan->probe(target, module, budget);
+  } catch (const std::exception& e) {
+    result = MakeError(e.what());
+  }
+  probes_in_flight_.fetch_sub(1);
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  metrics::Families fams;
+  if (result.ok()) fams = std::move(*result);
+  else log::Warn("probe failed", {{"target", target}, {"module", module}, {"err", result.error()}});
+  auto success = metrics::Gauge(info_.ns + "_probe_success", "1 when the probe succeeded, else 0.");
+  metrics::Add(success, {}, result.ok() ? 1 : 0);
+  auto duration = metrics::Gauge(info_.ns + "_probe_duration_seconds", "How long the probe took.");
+  metrics::Add(duration, {}, secs);
+  fams.push_back(std::move(duration));
+  fams.push_back(std::move(success));
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics::Render(fams);
+  r.gzip_allowed = true;
+  return r;
+}
+
+void App::AddRoutes() {
+  server_.Route(flags_.telemetry_path, {"GET"}, [this](const web::HttpRequest& req) { return Metrics(req); });
+  if (flags_.telemetry_path != "/") {
+    server_.Route("/", {"GET"}, [this](const web::HttpRequest&) { return Landing(); });
+  }
+  server_.Route("/-/healthy", {"GET"}, [](const web::HttpRequest&) {
+    web::HttpResponse r;
+    r.body = "Healthy\n";
+    return r;
+  });
+  server_.Route("/-/ready", {"GET"}, [this](const web::HttpRequest&) {
+    web::HttpResponse r;
+    if (refresher_.Ready()) {
+      r.body = "Ready\n";
+    } else {
+      r.status = 503;
+      r.body = "Not ready: waiting for the first collection round\n";
+    }
+    return r;
+  });
+  server_.Route("/-/reload", {"POST", "PUT"}, [this](const web::HttpRequest&) {
+    web::HttpResponse r;
+    auto ok = Reload("http");
+    if (ok) {
+      r.body = "configuration reloaded\n";
+    } else {
+      r.status = 500;
+      r.body = "failed to reload config: " + ok.error() + "\n";
+    }
+    return r;
+  });
+  server_.Route("/probe", {"GET"}, [this](const web::HttpRequest& req) { return Probe(req); });
+  exporter_.AddRoutes(server_, services_);
+}
+
+int App::Run() {
+  // Signals are taken synchronously by this thread; block them before any other thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto web_config = web::LoadWebConfig(flags_.web_config_file);
+  if (!web_config) {
+    log::Error("invalid web configuration", {{"file", flags_.web_config_file}, {"err", web_config.error()}});
+    return 1;
+  }
+  if (auto ok = Reload("startup"); !ok) return 1;
+
+  AddRoutes();
+  web::ServerOptions opts;
+  opts.listen_addresses = flags_.listen;
+  opts.worker_threads = flags_.max_requests;
+  opts.web_config = *web_config;
+  if (auto ok = server_.Start(opts); !ok) {
+    log::Error("cannot start the HTTP server", {{"err", ok.error()}});
+    return 1;
+  }
+  refresher_.Start();
+  std::string ports;
+  for (int p : server_.Ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  log::Info("listening", {{"address", [&] {
+                             std::string a;
+                             for (const auto& l : flags_.listen) a += (a.empty() ? "" : ",") + l;
+                             return a;
+                           }()},
+                          {"ports", ports},
+                          {"tls", server_.tls() ? "true" : "false"},
+                          {"version", Version()}});
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      (void)Reload("SIGHUP");
+      continue;
+    }
+    log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  auto start = Clock::now();
+  shutdown_.Cancel();       // aborts in-flight probes
+  server_.Stop();           // stops accepting; in-flight scrapes finish
+  refresher_.Stop();        // cancels upstream calls, runs on_remove (e.g. session logout)
+  log::Info("stopped", {{"seconds", Fixed(std::chrono::duration<double>(Clock::now() - start).count(), 3)}});
+  return 0;
+}
+
+}  // namespace
+
+int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& exporter) {
+  auto flags = ParseFlags(argc, argv, info);
+  if (!flags) {
+    std::fprintf(stderr, "%s: error: %s, try --help\n", BinaryName(info).c_str(), flags.error().c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(Usage(info).c_str(), stdout);
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("%s, version %s (revision: %s)\n  build: g++ %s, C++%ld\n", BinaryName(info).c_str(), Version(),
+                Revision(), __VERSION__, __cplusplus / 100 % 100);
+    return 0;
+  }
+  log::Level level;
+  log::Format format;
+  if (!log::ParseLevel(flags->log_level, &level)) {
+    std::fprintf(stderr, "%s: error: --log.level must be one of debug, info, warn, error\n", BinaryName(info).c_str());
+    return 2;
+  }
+  if (!log::ParseFormat(flags->log_format, &format)) {
+    std::fprintf(stderr, "%s: error: --log.format must be logfmt or json\n", BinaryName(info).c_str());
+    return 2;
+  }
+  log::Configure(level, format);
+  if (flags->config_file.empty()) {
+    std::fprintf(stderr, "%s: error: --config.file is required\n", BinaryName(info).c_str());
+    return 2;
+  }
+  if (flags->config_check) {
+    int rc = 0;
+    if (!flags->web_config_file.empty()) {
+      auto wc = web::LoadWebConfig(flags->web_config_file);
+      if (!wc) {
+        std::fprintf(stderr, "%s\n", wc.error().c_str());
+        rc = 1;
+      } else {
+        std::printf("%s: web configuration OK\n", flags->web_config_file.c_str());
+      }
+    }
+    prometheus::Registry registry;
+    http::CurlHttpClient http(http::CurlLimits{}, &registry);
+    Services services{&http, &registry};
+    auto plan = exporter.Load(flags->config_file, services);
+    if (!plan) {
+      std::fprintf(stderr, "%s\n", plan.error().c_str());
+      return 1;
+    }
+    std::printf("%s: configuration OK (%zu jobs)\n", flags->config_file.c_str(), plan->jobs.size());
+    return rc;
+  }
+  App app(info, exporter, std::move(*flags));
+  return app.Run();
+}
+
+}  // namespace estate

@@ -1,0 +1,292 @@
+#include "estate/http_server.h"
+
+#include <civetweb.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+
+#include "estate/log.h"
+#include "tls_setup.h"
+
+extern "C" int estate_sslcompat_loaded(void);
+
+namespace estate::web {
+
+std::string HttpRequest::Param(const std::string& name) const {
+  if (query.empty()) return {};
+  // mg_get_var URL-decodes; values longer than the buffer are treated as absent.
+  std::vector<char> buf(query.size() + 1);
+  int n = mg_get_var(query.c_str(), query.size(), name.c_str(), buf.data(), buf.size());
+  return n < 0 ? std::string() : std::string(buf.data(), static_cast<std::size_t>(n));
+}
+
+std::string HttpRequest::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string GzipCompress(const std::string& data) {
+  z_stream zs{};
+  // windowBits 15 + 16 selects the gzip wrapper.
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  std::string out;
+  out.resize(deflateBound(&zs, data.size()));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+struct RouteEntry {
+  std::vector<std::string> methods;
+  Handler handler;
+};
+
+struct HttpServer::Impl {
+  std::mutex mu;
+  std::map<std::string, RouteEntry> routes;
+  mg_context* ctx = nullptr;
+  ServerOptions options;
+  std::unique_ptr<BasicAuthChecker> auth;
+  bool tls = false;
+  std::string tls_error;
+
+  static int BeginRequest(mg_connection* conn);
+  static int InitSsl(void* ssl_ctx, void* user_data);
+  static int LogMessage(const mg_connection* conn, const char* message);
+  void Serve(mg_connection* conn);
+};
+
+namespace {
+
+bool AcceptsGzip(const HttpRequest& req) {
+  std::string ae = req.Header("accept-encoding");
+  std::transform(ae.begin(), ae.end(), ae.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ae.find("gzip") != std::string::npos;
+}
+
+void WriteAll(mg_connection* conn, const std::string& data) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    std::size_t n = std::min<std::size_t>(data.size() - off, 1 << 20);
+    if (mg_write(conn, data.data() + off, n) <= 0) return;  // client went away
+    off += n;
+  }
+}
+
+void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
+          const std::map<std::string, std::string>& extra_headers) {
+  const std::string* body = resp.shared_body ? resp.shared_body.get() : &resp.body;
+  std::string compressed;
+  const std::string* out = body;
+  bool gzip = false;
+  if (resp.gzip_allowed && AcceptsGzip(req)) {
+    if (resp.shared_gzip_body) {
+      out = resp.shared_gzip_body.get();
+      gzip = true;
+    } else if (body->size() >= 1024) {
+      compressed = GzipCompress(*body);
+      if (!compressed.empty()) {
+        out = &compressed;
+        gzip = true;
+      }
+    }
+  }
+  std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
+                     mg_get_response_code_text(conn, resp.status) + "\r\n";
+  head += "Content-Type: " + resp.content_type + "\r\n";
+  head += "Content-Length: " + std::to_string(out->size()) + "\r\n";
+  if (gzip) head += "Content-Encoding: gzip\r\n";
+  if (resp.gzip_allowed) head += "Vary: Accept-Encoding\r\n";
+  for (const auto& [k, v] : extra_headers) head += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
+  head += "\r\n";
+  mg_write(conn, head.data(), head.size());
+  if (req.method != "HEAD") WriteAll(conn, *out);
+}
+
+std::string ListeningPort(const std::string& address, bool tls) {
+  // ":9100" means every interface, which civetweb spells "9100".
+  std::string a = address;
+  if (!a.empty() && a[0] == ':') a = a.substr(1);
+  if (a.rfind("0.0.0.0:", 0) == 0) a = a.substr(8);
+  return tls ? a + "s" : a;
+}
+
+}  // namespace
+
+void HttpServer::Impl::Serve(mg_connection* conn) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  HttpRequest req;
+  req.method = ri->request_method ? ri->request_method : "";
+  req.path = ri->local_uri ? ri->local_uri : "";
+  req.query = ri->query_string ? ri->query_string : "";
+  for (int i = 0; i < ri->num_headers; ++i) {
+    std::string name = ri->http_headers[i].name;
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    req.headers[name] = ri->http_headers[i].value ? ri->http_headers[i].value : "";
+  }
+
+  if (auth && auth->enabled() && !auth->Check(req.Header("authorization"))) {
+    HttpResponse r;
+    r.status = 401;
+    r.body = "Unauthorized\n";
+    r.headers.push_back({"WWW-Authenticate", "Basic realm=\"estate-exporters\", charset=\"UTF-8\""});
+    Send(conn, req, r, options.web_config.headers);
+    return;
+  }
+
+  RouteEntry route;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = routes.find(req.path);
+    if (it != routes.end()) route = it->second;
+  }
+  HttpResponse resp;
+  if (!route.handler) {
+    resp.status = 404;
+    resp.body = "404 page not found\n";
+  } else {
+    const std::string& m = req.method == "HEAD" ? std::string("GET") : req.method;
+    bool allowed = std::find(route.methods.begin(), route.methods.end(), m) != route.methods.end();
+    if (!allowed) {
+      resp.status = 405;
+      std::string allow;
+      for (const auto& am : route.methods) allow += (allow.empty() ? "" : ", ") + am;
+      resp.headers.push_back({"Allow", allow});
+      resp.body = "405 method not allowed\n";
+    } else {
+      if (req.method == "POST" || req.method == "PUT") {
+        char buf[8192];
+        int n;
+        while (req.body.size() < (1u << 20) && (n = mg_read(conn, buf, sizeof buf)) > 0) {
+          req.body.append(buf, static_cast<std::size_t>(n));
+        }
+      }
+      try {
+        resp = route.handler(req);
+      } catch (const std::exception& e) {
+        log::Error("request handler failed", {{"path", req.path}, {"err", e.what()}});
+        resp = HttpResponse{};
+        resp.status = 500;
+        resp.body = "internal error\n";
+      } catch (...) {
+        resp = HttpResponse{};
+        resp.status = 500;
+        resp.body = "internal error\n";
+      }
+    }
+  }
+  Send(conn, req, resp, options.web_config.headers);
+}
+
+int HttpServer::Impl::BeginRequest(mg_connection* conn) {
+  auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
+  int status = 500;
+  try {
+    self->Serve(conn);
+    status = 200;
+  } catch (...) {
+    // Nothing may escape into civetweb's C code.
+  }
+  return status;
+}
+
+int HttpServer::Impl::InitSsl(void* ssl_ctx, void* user_data) {
+  auto* self = static_cast<Impl*>(user_data);
+  std::string error;
+  int rc = ConfigureServerTls(ssl_ctx, self->options.web_config.tls, &error);
+  if (rc < 0) self->tls_error = error;
+  return rc;
+}
+
+int HttpServer::Impl::LogMessage(const mg_connection*, const char* message) {
+  log::Debug("civetweb", {{"message", message ? message : ""}});
+  return 1;
+}
+
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Route(const std::string& path, std::vector<std::string> methods, Handler handler) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->routes[path] = RouteEntry{std::move(methods), std::move(handler)};
+}
+
+Result<Ok> HttpServer::Start(const ServerOptions& options) {
+  if (impl_->ctx != nullptr) return MakeError("server already started");
+  impl_->options = options;
+  impl_->tls = options.web_config.tls.enabled();
+  impl_->auth = std::make_unique<BasicAuthChecker>(options.web_config.basic_auth_users);
+
+  static std::once_flag init_once;
+  std::call_once(init_once, [] { mg_init_library(MG_FEATURES_TLS); });
+
+  if (impl_->tls) {
+    std::string why;
+    // Referencing the shim keeps it linked in; TlsShimPresent checks civetweb will resolve through it.
+    if (estate_sslcompat_loaded() != 1 || !TlsShimPresent(&why)) {
+      return MakeError("TLS is not available: " + why);
+    }
+  }
+
+  std::string ports;
+  for (const auto& a : options.listen_addresses) {
+    if (!ports.empty()) ports += ",";
+    ports += ListeningPort(a, impl_->tls);
+  }
+  std::string threads = std::to_string(std::max(2, options.worker_threads));
+  std::string timeout = std::to_string(options.request_timeout_ms);
+  std::vector<std::string> opts = {"listening_ports", ports,          "num_threads",   threads,
+                                   "request_timeout_ms", timeout,    "enable_keep_alive", "yes",
+                                   "keep_alive_timeout_ms", "30000", "decode_url", "yes"};
+  if (impl_->tls) {
+    // civetweb insists on a certificate option for "s" ports; the init_ssl callback then does the real setup.
+    opts.insert(opts.end(), {"ssl_certificate", options.web_config.tls.cert_file});
+  }
+  std::vector<const char*> copts;
+  for (const auto& o : opts) copts.push_back(o.c_str());
+  copts.push_back(nullptr);
+
+  mg_callbacks cb{};
+  cb.begin_request = &Impl::BeginRequest;
+  cb.log_message = &Impl::LogMessage;
+  if (impl_->tls) cb.init_ssl = &Impl::InitSsl;
+  impl_->ctx = mg_start(&cb, impl_.get(), copts.data());
+  if (impl_->ctx == nullptr) {
+    std::string why = impl_->tls_error.empty() ? "cannot listen on " + ports + " (address in use or invalid?)"
+                                               : "TLS setup failed: " + impl_->tls_error;
+    return MakeError(why);
+  }
+  return Ok{};
+}
+
+void HttpServer::Stop() {
+  if (impl_->ctx != nullptr) {
+    mg_stop(impl_->ctx);
+    impl_->ctx = nullptr;
+  }
+}
+
+std::vector<int> HttpServer::Ports() const {
+  std::vector<int> out;
+  if (impl_->ctx == nullptr) return out;
+  mg_server_port ports[16];
+  int n = mg_get_server_ports(impl_->ctx, 16, ports);
+  for (int i = 0; i < n; ++i) out.push_back(ports[i].port);
+  return out;
+}
+
+bool HttpServer::tls() const { return impl_->tls; }
+
+}  // namespace estate::web

@@ -1,0 +1,116 @@
+// End-to-end harness: starts real binaries (our exporters, the simulated estate, Prometheus, Alertmanager)
+// as child processes on loopback ports, waits for readiness with deadlines, queries PromQL, lists alerts.
+// Every process is stopped (SIGTERM, then SIGKILL) when its object is destroyed. Not thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "estate/result.h"
+
+namespace estate::testing {
+
+// A free TCP port on 127.0.0.1 (bound and released; a tiny race is acceptable in tests).
+int FreePort();
+// A fresh temporary directory, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Write(const std::string& name, const std::string& content) const;  // returns full path
+
+ private:
+  std::string path_;
+};
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  // Starts argv[0] (a path) with stdout and stderr appended to log_path.
+  Result<Ok> Start(const std::vector<std::string>& argv, const std::string& log_path,
+                   const std::map<std::string, std::string>& extra_env = {});
+  bool Running();
+  // Sends a signal (e.g. SIGHUP).
+  void Signal(int sig);
+  // SIGTERM, waits up to grace, then SIGKILL. Returns the exit status as from waitpid (or -1).
+  int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  pid_t pid() const { return pid_; }
+  const std::string& log_path() const { return log_path_; }
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+// Plain HTTP GET/POST to loopback with a timeout (uses libcurl). status 0 when it failed.
+struct SimpleResponse {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+  double seconds = 0;
+  std::string error;
+};
+SimpleResponse HttpGet(const std::string& url, double timeout_seconds = 10,
+                       const std::vector<std::string>& headers = {});
+SimpleResponse HttpPost(const std::string& url, const std::string& body = "", double timeout_seconds = 10);
+
+// Polls url until it answers 200 or the deadline passes.
+bool WaitHttpOk(const std::string& url, std::chrono::milliseconds deadline);
+
+// Paths of the binaries we built (from the build tree) and of system tools.
+std::string BinaryPath(const std::string& name);  // e.g. "estate-simestate"
+
+class PrometheusServer {
+ public:
+  struct Options {
+    std::string scrape_configs_yaml;   // the "scrape_configs:" list body (YAML), indented as a top-level key
+    std::vector<std::string> rule_files;
+    std::string alertmanager_url;      // "127.0.0.1:port" or empty
+    std::string scrape_interval = "1s";
+    std::string evaluation_interval = "1s";
+  };
+  explicit PrometheusServer(Options options);
+  Result<Ok> Start(const TempDir& dir);
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Instant query; returns the "data.result" array, or an error.
+  Result<nlohmann::json> Query(const std::string& promql);
+  // Polls until the query returns at least one sample (or the predicate holds).
+  Result<nlohmann::json> WaitForResult(const std::string& promql, std::chrono::milliseconds deadline);
+  ChildProcess& process() { return process_; }
+
+ private:
+  Options options_;
+  int port_ = 0;
+  ChildProcess process_;
+};
+
+class AlertmanagerServer {
+ public:
+  Result<Ok> Start(const TempDir& dir);
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "http://" + address(); }
+  // The alerts it currently holds (API v2), or an error.
+  Result<nlohmann::json> Alerts();
+  // Names of active alerts (sorted, unique).
+  std::vector<std::string> AlertNames();
+  ChildProcess& process() { return process_; }
+
+ private:
+  int port_ = 0;
+  int cluster_port_ = 0;
+  ChildProcess process_;
+};
+
+}  // namespace estate::testing
