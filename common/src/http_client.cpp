@@ -1,13 +1,14 @@
 // CurlHttpClient: libcurl behind estate::http::HttpClient.
 //
-// Connection reuse. Each pooled connection is one easy handle driven by its own multi handle; the multi handle
-// owns libcurl's connection (and DNS / TLS session) cache, so a keep-alive connection survives between requests
-// as long as the pair is reused for the same scheme://host:port. Idle pairs wait in a small pool keyed by that
-// host key; a request takes one for its host (or makes a new one) and gives it back afterwards, so a pair is
-// only ever used by one thread at a time, which is libcurl's threading rule.
-// We do not use a CURLSH share with CURL_LOCK_DATA_CONNECT: libcurl documents a shared connection cache as not
-// thread-safe (known bug "A shared connection cache is not thread-safe", curl#4915) even with lock callbacks,
-// because the cache points at connections that other threads are using.
+// Connection reuse. Each pooled connection is one easy handle driven by its own multi handle; the multi
+// handle owns libcurl's connection (and DNS / TLS session) cache, so a keep-alive connection survives between
+// requests as long as the pair is reused for the same scheme://host:port. Idle pairs wait in a small pool
+// keyed by that host key; a request takes one for its host (or makes a new one) and gives it back afterwards,
+// so a pair is only ever used by one thread at a time, which is libcurl's threading rule.
+//
+// We do not use a CURLSH share with CURL_LOCK_DATA_CONNECT: libcurl documents a shared connection cache as
+// not thread-safe (known bug "A shared connection cache is not thread-safe", curl#4915) even with lock
+// callbacks, because the cache points at connections that other threads are using.
 //
 // Why a private multi handle instead of curl_easy_perform: curl_easy_perform waits up to a second between
 // progress callbacks when nothing arrives, so cancelling a request to a stalled BMC would take that long. Our
@@ -15,6 +16,9 @@
 //
 // Redirects are not followed: a custom auth header (X-Auth-Token, bearer) would go to whatever host a
 // redirect names. Callers see the 3xx and decide.
+//
+// Errors name the request as "METHOD scheme://host:port/path": userinfo, query and fragment are dropped,
+// since any of them may carry a credential. Metrics count every attempt, so retries show up as traffic.
 #include "estate/http_client.h"
 
 #include <curl/curl.h>
@@ -24,6 +28,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -81,9 +86,7 @@ std::string FormatSeconds(double seconds) {
   return buf;
 }
 
-long ToMillis(double seconds) {
-  return std::max(1L, static_cast<long>(seconds * 1000.0 + 0.5));
-}
+long ToMillis(double seconds) { return std::max(1L, std::lround(seconds * 1000.0)); }
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -106,9 +109,10 @@ std::optional<UrlInfo> InspectUrl(const std::string& url) {
   std::string scheme = Lower(get(CURLUPART_SCHEME, 0));
   if (scheme != "http" && scheme != "https") return std::nullopt;
   UrlInfo info;
-  info.host_key = scheme + "://" + Lower(get(CURLUPART_HOST, 0)) + ":" + get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  for (CURLUPart part : {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS, CURLUPART_QUERY,
-                         CURLUPART_FRAGMENT}) {
+  info.host_key =
+      scheme + "://" + Lower(get(CURLUPART_HOST, 0)) + ":" + get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  for (CURLUPart part :
+       {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS, CURLUPART_QUERY, CURLUPART_FRAGMENT}) {
     curl_url_set(u.get(), part, nullptr, 0);
   }
   info.redacted = get(CURLUPART_URL, 0);
@@ -118,11 +122,13 @@ std::optional<UrlInfo> InspectUrl(const std::string& url) {
 // Defence in depth: our messages are built from libcurl's error text, which never holds credentials, but a
 // secret must not reach a log line or a metric even if that changes.
 std::string Scrub(std::string message, const ClientOptions& options) {
-  for (const std::string* secret : {&options.auth.password, &options.auth.token, &options.auth.header_value}) {
+  for (const std::string* secret :
+       {&options.auth.password, &options.auth.token, &options.auth.header_value}) {
     if (secret->empty()) continue;
+    constexpr std::string_view kRedacted = "<redacted>";
     for (std::size_t pos = message.find(*secret); pos != std::string::npos;
-         pos = message.find(*secret, pos + 10)) {
-      message.replace(pos, secret->size(), "<redacted>");
+         pos = message.find(*secret, pos + kRedacted.size())) {
+      message.replace(pos, secret->size(), kRedacted);
     }
   }
   return message;
@@ -132,7 +138,9 @@ bool IsIdempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
 }
 
-bool IsRetryableStatus(long status) { return status == 429 || (status >= 500 && status <= 599 && status != 501); }
+bool IsRetryableStatus(long status) {
+  return status == 429 || (status >= 500 && status <= 599 && status != 501);
+}
 
 // One pooled connection: see the comment at the top of the file.
 struct Conn {
@@ -196,6 +204,12 @@ struct Outcome {
   bool retryable = false;  // a connection-level failure an idempotent request may repeat
 };
 
+Outcome Failed(std::string message) {
+  Outcome out;
+  out.error = std::move(message);
+  return out;
+}
+
 struct AttemptLimits {
   double timeout = 0;          // total for this attempt
   double connect_timeout = 0;  // <= timeout
@@ -226,8 +240,8 @@ bool IsTlsError(CURLcode code) {
 
 // Turns a failed transfer into a message (never a credential: libcurl's error text holds none) and whether
 // repeating it is safe for an idempotent request.
-Outcome FailureOutcome(CURLcode code, const char* errbuf, const Transfer& transfer, const AttemptLimits& limits,
-                       double elapsed, bool request_sent, std::size_t max_body) {
+Outcome FailureOutcome(CURLcode code, const char* errbuf, const Transfer& transfer,
+                       const AttemptLimits& limits, double elapsed, bool request_sent, std::size_t max_body) {
   Outcome out;
   const std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(code));
   if (transfer.cancelled || code == CURLE_ABORTED_BY_CALLBACK) {
@@ -289,8 +303,9 @@ struct CurlHttpClient::Impl {
     if (registry != nullptr) {
       requests = &prometheus::BuildCounter()
                       .Name("estate_upstream_requests_total")
-                      .Help("Requests sent to upstreams (each retry counts), by source and HTTP status code; "
-                            "code is \"error\" when no response arrived.")
+                      .Help(
+                          "Requests sent to upstreams (each retry counts), by source and HTTP status code; "
+                          "code is \"error\" when no response arrived.")
                       .Register(*registry);
       duration = &prometheus::BuildHistogram()
                       .Name("estate_upstream_request_duration_seconds")
@@ -306,7 +321,8 @@ struct CurlHttpClient::Impl {
   // --- concurrency slots ---------------------------------------------------------------------------------
   // One mutex and condition variable for both limits, so a request takes its host slot and a total slot
   // together and never sits on one while waiting for the other.
-  std::optional<std::string> AcquireSlot(const std::string& host_key, int per_host_limit, const Budget& budget) {
+  std::optional<std::string> AcquireSlot(const std::string& host_key, int per_host_limit,
+                                         const Budget& budget) {
     per_host_limit = std::max(1, per_host_limit);
     std::unique_lock lock(slots_mu);
     for (;;) {
@@ -316,9 +332,12 @@ struct CurlHttpClient::Impl {
         ++total_in_use;
         return std::nullopt;
       }
-      if (budget.cancel.Cancelled()) return "cancelled while waiting for a connection slot";
       const auto now = Clock::now();
-      if (now >= budget.deadline) return "deadline exceeded while waiting for a connection slot";
+      if (budget.cancel.Cancelled() || now >= budget.deadline) {
+        if (host_used == 0) host_in_use.erase(host_key);
+        return budget.cancel.Cancelled() ? "cancelled while waiting for a connection slot"
+                                         : "deadline exceeded while waiting for a connection slot";
+      }
       // CancelToken cannot wake us, so wake up in slices to look at it.
       slots_cv.wait_until(lock, std::min(budget.deadline, now + kPollSlice));
     }
@@ -393,8 +412,8 @@ struct CurlHttpClient::Impl {
       auto& h = histograms[source];
       if (h == nullptr) {
         h = &duration->Add({{"source", source}},
-                           prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                                   2.5, 5, 10, 20, 30, 60});
+                           prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                                   1, 2.5, 5, 10, 20, 30, 60});
       }
       counter = c;
       histogram = h;
@@ -487,11 +506,13 @@ Outcome RunAttempt(Conn conn, const Request& request, const std::string& method,
       headers_ok = headers_ok && headers.Append("Authorization: Bearer " + options.auth.token);
       break;
     case Auth::Kind::kHeader:
-      headers_ok = headers_ok && headers.Append(HeaderLine(options.auth.header_name, options.auth.header_value));
+      headers_ok =
+          headers_ok && headers.Append(HeaderLine(options.auth.header_name, options.auth.header_value));
       break;
   }
-  for (const auto& [name, value] : request.headers) headers_ok = headers_ok && headers.Append(HeaderLine(name, value));
-  if (!headers_ok) return Outcome{.error = "out of memory building request headers"};
+  for (const auto& [name, value] : request.headers)
+    headers_ok = headers_ok && headers.Append(HeaderLine(name, value));
+  if (!headers_ok) return Failed("out of memory building request headers");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.list);
 
   if (method == "GET") {
@@ -510,7 +531,7 @@ Outcome RunAttempt(Conn conn, const Request& request, const std::string& method,
   CURLcode code = CURLE_OK;
   std::string multi_error;
   if (CURLMcode mc = curl_multi_add_handle(conn.multi, easy); mc != CURLM_OK) {
-    return Outcome{.error = std::string("libcurl: ") + curl_multi_strerror(mc)};
+    return Failed(std::string("libcurl: ") + curl_multi_strerror(mc));
   }
   for (;;) {
     int running = 0;
@@ -543,7 +564,7 @@ Outcome RunAttempt(Conn conn, const Request& request, const std::string& method,
   curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size);
   curl_multi_remove_handle(conn.multi, easy);
 
-  if (!multi_error.empty()) return Outcome{.error = "libcurl: " + multi_error};
+  if (!multi_error.empty()) return Failed("libcurl: " + multi_error);
   if (transfer.cancelled || code != CURLE_OK) {
     return FailureOutcome(code, errbuf, transfer, limits, elapsed, request_size > 0, options.max_body_bytes);
   }
@@ -586,7 +607,8 @@ CurlHttpClient::CurlHttpClient(CurlLimits limits, prometheus::Registry* registry
 
 CurlHttpClient::~CurlHttpClient() = default;
 
-Result<Response> CurlHttpClient::Do(const Request& request, const ClientOptions& options, const Budget& budget) {
+Result<Response> CurlHttpClient::Do(const Request& request, const ClientOptions& options,
+                                    const Budget& budget) {
   const auto start = Clock::now();
   const std::string method = request.method.empty() ? std::string("GET") : Upper(request.method);
   if (g_curl_init_result != CURLE_OK) {
@@ -598,13 +620,16 @@ Result<Response> CurlHttpClient::Do(const Request& request, const ClientOptions&
   const std::string what = method + " " + url->redacted;
 
   bool headers_valid = !HasLineBreak(method);
-  for (const auto& [name, value] : request.headers) headers_valid = headers_valid && !HasLineBreak(name + value);
+  for (const auto& [name, value] : request.headers)
+    headers_valid = headers_valid && !HasLineBreak(name + value);
   if (options.auth.kind == Auth::Kind::kHeader) {
     headers_valid = headers_valid && !options.auth.header_name.empty() &&
                     !HasLineBreak(options.auth.header_name + options.auth.header_value);
   }
-  if (options.auth.kind == Auth::Kind::kBearer) headers_valid = headers_valid && !HasLineBreak(options.auth.token);
-  if (!headers_valid) return MakeError(what + ": invalid method, header or auth setting (line break or empty name)");
+  if (options.auth.kind == Auth::Kind::kBearer)
+    headers_valid = headers_valid && !HasLineBreak(options.auth.token);
+  if (!headers_valid)
+    return MakeError(what + ": invalid method, header or auth setting (line break or empty name)");
 
   if (options.insecure_skip_verify) impl_->WarnInsecureOnce(options.source);
 
@@ -643,7 +668,8 @@ Result<Response> CurlHttpClient::Do(const Request& request, const ClientOptions&
     impl_->ReturnConn(url->host_key, conn);
     impl_->ReleaseSlot(url->host_key);
     ++attempts;
-    impl_->Record(options.source, outcome.ok ? std::to_string(outcome.response.status) : "error", attempt_seconds);
+    impl_->Record(options.source, outcome.ok ? std::to_string(outcome.response.status) : "error",
+                  attempt_seconds);
     last = std::move(outcome);
 
     const bool retry_wanted = last->ok ? IsRetryableStatus(last->response.status) : last->retryable;
@@ -685,7 +711,8 @@ double ParseRetryAfter(const std::string& value) {
   }
   // An HTTP-date (IMF-fixdate, RFC 850 or asctime form) always names a day or month; this keeps
   // curl_getdate's leniency from turning other text into a date.
-  if (std::none_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })) {
+  if (std::none_of(text.begin(), text.end(),
+                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })) {
     return -1;
   }
   const time_t when = curl_getdate(std::string(text).c_str(), nullptr);

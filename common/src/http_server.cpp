@@ -4,6 +4,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cctype>
 #include <cstring>
 #include <mutex>
@@ -59,6 +61,12 @@ struct HttpServer::Impl {
   std::unique_ptr<BasicAuthChecker> auth;
   bool tls = false;
   std::string tls_error;
+  // Graceful stop: civetweb refuses writes once mg_stop() begins, so Stop() first waits for requests that are
+  // being handled (in_flight) to finish, answering new ones with 503 meanwhile.
+  std::mutex drain_mu;
+  std::condition_variable drained;
+  int in_flight = 0;
+  bool draining = false;
 
   static int BeginRequest(mg_connection* conn);
   static int InitSsl(void* ssl_ctx, void* user_data);
@@ -191,6 +199,15 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
 
 int HttpServer::Impl::BeginRequest(mg_connection* conn) {
   auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
+  {
+    std::lock_guard<std::mutex> lock(self->drain_mu);
+    if (self->draining) {
+      mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 14\r\nConnection: close\r\n\r\n"
+                      "shutting down\n");
+      return 503;
+    }
+    ++self->in_flight;
+  }
   int status = 500;
   try {
     self->Serve(conn);
@@ -198,6 +215,11 @@ int HttpServer::Impl::BeginRequest(mg_connection* conn) {
   } catch (...) {
     // Nothing may escape into civetweb's C code.
   }
+  {
+    std::lock_guard<std::mutex> lock(self->drain_mu);
+    --self->in_flight;
+  }
+  self->drained.notify_all();
   return status;
 }
 
@@ -226,6 +248,7 @@ void HttpServer::Route(const std::string& path, std::vector<std::string> methods
 Result<Ok> HttpServer::Start(const ServerOptions& options) {
   if (impl_->ctx != nullptr) return MakeError("server already started");
   impl_->options = options;
+  impl_->draining = false;
   impl_->tls = options.web_config.tls.enabled();
   impl_->auth = std::make_unique<BasicAuthChecker>(options.web_config.basic_auth_users);
 
@@ -273,6 +296,12 @@ Result<Ok> HttpServer::Start(const ServerOptions& options) {
 
 void HttpServer::Stop() {
   if (impl_->ctx != nullptr) {
+    {
+      std::unique_lock<std::mutex> lock(impl_->drain_mu);
+      impl_->draining = true;
+      impl_->drained.wait_for(lock, std::chrono::milliseconds(impl_->options.shutdown_grace_ms),
+                              [this] { return impl_->in_flight == 0; });
+    }
     mg_stop(impl_->ctx);
     impl_->ctx = nullptr;
   }

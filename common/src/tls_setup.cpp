@@ -79,8 +79,13 @@ int ConfigureServerTls(void* ssl_ctx, const TlsServerConfig& tls, std::string* e
     return Fail(error, "cannot load cert_file " + tls.cert_file + ": " + OpenSslError());
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Fail(error, "cannot load key_file " + tls.key_file + " (encrypted keys are not supported): " +
-                           OpenSslError());
+    // OpenSSL compares the key with the certificate while loading it; name that case plainly.
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      return Fail(error, "key_file " + tls.key_file + " does not match cert_file " + tls.cert_file + ": " +
+                             OpenSslError());
+    }
+    return Fail(error, "cannot load key_file " + tls.key_file +
+                           " (it must be an unencrypted PEM key): " + OpenSslError());
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return Fail(error, "key_file " + tls.key_file + " does not match cert_file " + tls.cert_file + ": " +
@@ -155,7 +160,8 @@ bool TlsShimPresent(std::string* why) {
     if (why != nullptr) *why = message;
     return false;
   };
-  if (estate_sslcompat_loaded() != 1) return fail("the libssl.so/libcrypto.so compatibility shims are not loaded");
+  if (estate_sslcompat_loaded() != 1)
+    return fail("the libssl.so/libcrypto.so compatibility shims are not loaded");
 
   // RTLD_NOLOAD: find what civetweb's dlopen() would get without loading anything new. If our shim were not
   // loaded, this could return the system libssl.so (the libssl-dev symlink), which lacks the 1.1 name: the
@@ -166,15 +172,19 @@ bool TlsShimPresent(std::string* why) {
   const bool has_ssl_new = dlsym(ssl, "SSL_new") != nullptr;
   dlclose(ssl);  // drops the reference the NOLOAD dlopen took
   if (!has_peer_cert || !has_ssl_new) {
-    return fail("libssl.so does not provide the OpenSSL 1.1 names civetweb needs (the estate sslcompat shim "
-                "is not the libssl.so in use; civetweb would crash on the first TLS handshake)");
+    return fail(
+        "libssl.so does not provide the OpenSSL 1.1 names civetweb needs (the estate sslcompat shim "
+        "is not the libssl.so in use; civetweb would crash on the first TLS handshake)");
   }
 
   void* crypto = dlopen("libcrypto.so", RTLD_NOW | RTLD_NOLOAD);
   if (crypto == nullptr) return fail("libcrypto.so (estate cryptocompat shim) is not loaded");
+  const bool is_shim = dlsym(crypto, "estate_cryptocompat_loaded") != nullptr;
   const bool has_err = dlsym(crypto, "ERR_get_error") != nullptr;
   dlclose(crypto);
-  if (!has_err) return fail("libcrypto.so does not resolve OpenSSL functions");
+  if (!is_shim || !has_err) {
+    return fail("libcrypto.so is not the estate cryptocompat shim (or does not resolve OpenSSL functions)");
+  }
   return true;
 }
 

@@ -3,7 +3,8 @@
 // Contract with civetweb 1.15 (used by http_server.cpp):
 //   - listening_ports gets the "s" suffix ("127.0.0.1:9100s"); no ssl_* options are needed. civetweb only
 //     insists on ssl_certificate when no init_ssl callback is set.
-//   - mg_callbacks.init_ssl(ssl_ctx, user_data) calls ConfigureServerTls(ssl_ctx, tls, &error) and returns its
+//   - mg_callbacks.init_ssl(ssl_ctx, user_data) calls ConfigureServerTls(ssl_ctx, tls, &error) and returns
+//   its
 //     result: 1 means "done, do not load certificates yourself", -1 makes mg_start() fail.
 //   - Call TlsShimPresent() before mg_start(): without the sslcompat shim civetweb crashes on the first
 //     handshake instead of failing cleanly.

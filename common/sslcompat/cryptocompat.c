@@ -8,6 +8,7 @@
  * uses is missing from OpenSSL 3, so there is nothing else in here. */
 #include <openssl/crypto.h>
 
-/* Referenced from sslcompat.c so --as-needed cannot drop this dependency. Also pins our DT_NEEDED on
- * libcrypto.so.3, which is what makes dlsym() on this handle find the real functions. */
+/* A marker TlsShimPresent() looks up to tell this shim from the system's libcrypto.so. Calling into OpenSSL
+ * also pins our DT_NEEDED on libcrypto.so.3, which is what makes dlsym() on this handle find the real
+ * functions. */
 int estate_cryptocompat_loaded(void) { return OpenSSL_version_num() != 0 ? 1 : 0; }

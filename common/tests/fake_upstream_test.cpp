@@ -2,16 +2,16 @@
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <unistd.h>
 
 namespace estate::testing {
 namespace {
@@ -23,7 +23,7 @@ struct Fetched {
   CURLcode code = CURLE_OK;
   long status = 0;
   std::string body;
-  std::size_t bytes = 0;  // all bytes received, also when not kept
+  std::size_t bytes = 0;                       // all bytes received, also when not kept
   std::map<std::string, std::string> headers;  // lower-cased names
   double seconds = 0;
 };
@@ -35,6 +35,7 @@ struct FetchOptions {
   std::vector<std::string> headers{};
   bool keep_body = true;
   long timeout_ms = 10000;
+  std::string ca_file{};  // for https: trust this certificate
 };
 
 std::size_t OnBody(char* /*data*/, std::size_t size, std::size_t n, void* user) {
@@ -84,6 +85,7 @@ Fetched Fetch(const std::string& url, const FetchOptions& options = {}) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(options.body.size()));
   }
   if (!options.userpwd.empty()) curl_easy_setopt(curl, CURLOPT_USERPWD, options.userpwd.c_str());
+  if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
   curl_slist* headers = nullptr;
   for (const auto& h : options.headers) headers = curl_slist_append(headers, h.c_str());
   if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -105,9 +107,9 @@ void WriteFile(const fs::path& path, const std::string& content) {
 class FakeUpstreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::path(::testing::TempDir()) /
-            ("fake_upstream_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ =
+        fs::path(::testing::TempDir()) / ("fake_upstream_" + std::to_string(::getpid()) + "_" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     WriteFile(root_ / "redfish/v1/index.json", R"({"@odata.id":"/redfish/v1"})");
     WriteFile(root_ / "redfish/v1/Systems/System.Embedded.1/index.json", R"({"Id":"System.Embedded.1"})");
@@ -191,14 +193,16 @@ TEST_F(FakeUpstreamTest, DoesNotServeOutsideRoot) {
   EXPECT_NE(escaped.body, "secret");
   auto encoded = Fetch(Url("/%2e%2e/outside.json"));
   EXPECT_NE(encoded.body, "secret");
+  auto absolute = Fetch(Url("/" + (root_.parent_path() / "outside.json").string()));
+  EXPECT_EQ(absolute.status, 404);
+  EXPECT_NE(absolute.body, "secret");
   fs::remove(root_.parent_path() / "outside.json");
 }
 
 TEST_F(FakeUpstreamTest, RoutesTakePriorityOverTheTree) {
   auto& up = Start();
-  up.Route("GET", "/api/v1/status", [](const FakeRequest&) {
-    return FakeResponse{.body = R"({"status":"routed"})"};
-  });
+  up.Route("GET", "/api/v1/status",
+           [](const FakeRequest&) { return FakeResponse{.body = R"({"status":"routed"})"}; });
   up.Route("POST", "/redfish/v1/SessionService/Sessions", [](const FakeRequest& req) {
     return FakeResponse{.status = 201, .headers = {{"X-Auth-Token", "t0k"}}, .body = req.body};
   });
@@ -301,7 +305,8 @@ TEST_F(FakeUpstreamTest, FaultTruncatedIsAPartialFile) {
   up.AddFault({.kind = Fault::Kind::kTruncated});
   auto got = Fetch(Url("/redfish/v1"));
   EXPECT_EQ(got.code, CURLE_PARTIAL_FILE);
-  EXPECT_EQ(got.body, std::string(R"({"@odata.id":"/redfish/v1"})").substr(0, 14));
+  const std::string full = R"({"@odata.id":"/redfish/v1"})";
+  EXPECT_EQ(got.body, full.substr(0, full.size() / 2));
 }
 
 TEST_F(FakeUpstreamTest, FaultGarbageIsNeitherJsonNorUtf8) {
@@ -376,6 +381,31 @@ TEST_F(FakeUpstreamTest, StopReturnsPromptlyWithRequestsInFlight) {
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 3.0);
   EXPECT_NE(delayed.get().code, CURLE_OK);
   EXPECT_NE(dripping.get().code, CURLE_OK);
+}
+
+TEST_F(FakeUpstreamTest, ServesOverTls) {
+  // A throwaway self-signed certificate and key in one PEM file (no keys in the repository).
+  const fs::path pem = root_ / "server.pem";
+  const std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      (root_ / "key.pem").string() + " -out " + (root_ / "cert.pem").string() + " >" +
+      (root_ / "openssl.log").string() + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "openssl failed";
+  {
+    std::ifstream cert(root_ / "cert.pem"), key(root_ / "key.pem");
+    std::ofstream out(pem);
+    out << cert.rdbuf() << key.rdbuf();
+  }
+  auto& up = Start({.tls_cert_pem = pem.string()});
+  EXPECT_EQ(up.base_url(), "https://127.0.0.1:" + std::to_string(up.port()));
+  auto got = Fetch(Url("/api/v1/status"), {.ca_file = (root_ / "cert.pem").string()});
+  EXPECT_EQ(got.code, CURLE_OK) << curl_easy_strerror(got.code);
+  EXPECT_EQ(got.body, R"({"status":"ok"})");
+  // Faults work the same over TLS.
+  up.AddFault({.kind = Fault::Kind::kTruncated});
+  EXPECT_EQ(Fetch(Url("/api/v1/status"), {.ca_file = (root_ / "cert.pem").string()}).code,
+            CURLE_PARTIAL_FILE);
 }
 
 TEST_F(FakeUpstreamTest, StartFailsOnMissingRootOrBusyPort) {

@@ -1,2 +1,135 @@
+#include "estate/http_server.h"
+
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
-TEST(Placeholder, Empty) { GTEST_SKIP() << "not written yet"; }
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "estate/testing/e2e.h"
+
+namespace estate::web {
+namespace {
+
+using estate::testing::HttpGet;
+using estate::testing::HttpPost;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Route("/metrics", {"GET"}, [](const HttpRequest&) {
+      HttpResponse r;
+      r.body = std::string(5000, 'm');
+      r.gzip_allowed = true;
+      return r;
+    });
+    server_.Route("/echo", {"GET", "POST"}, [](const HttpRequest& req) {
+      HttpResponse r;
+      r.body = req.method + " " + req.path + " target=" + req.Param("target") + " body=" + req.body;
+      return r;
+    });
+    server_.Route("/throw", {"GET"}, [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("x"); });
+    ServerOptions opts;
+    opts.listen_addresses = {"127.0.0.1:0"};
+    opts.worker_threads = 4;
+    opts.request_timeout_ms = 2000;
+    opts.web_config.headers = {{"X-Frame-Options", "deny"}};
+    ASSERT_TRUE(server_.Start(opts));
+    base_ = "http://127.0.0.1:" + std::to_string(server_.Ports().at(0));
+  }
+  HttpServer server_;
+  std::string base_;
+};
+
+TEST_F(ServerTest, PathsMatchExactly) {
+  EXPECT_EQ(HttpGet(base_ + "/metrics").status, 200);
+  EXPECT_EQ(HttpGet(base_ + "/metricsfoo").status, 404);
+  EXPECT_EQ(HttpGet(base_ + "/metrics/x").status, 404);
+  EXPECT_EQ(HttpGet(base_ + "/").status, 404);
+}
+
+TEST_F(ServerTest, MethodNotAllowedNamesAllowedMethods) {
+  auto r = HttpPost(base_ + "/metrics", "x");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET");
+}
+
+TEST_F(ServerTest, PassesQueryAndBody) {
+  EXPECT_EQ(HttpGet(base_ + "/echo?target=bmc%201&x=y").body, "GET /echo target=bmc 1 body=");
+  EXPECT_EQ(HttpPost(base_ + "/echo", "hello").body, "POST /echo target= body=hello");
+}
+
+TEST_F(ServerTest, HandlerExceptionIsA500) { EXPECT_EQ(HttpGet(base_ + "/throw").status, 500); }
+
+TEST_F(ServerTest, AddsConfiguredHeaders) { EXPECT_EQ(HttpGet(base_ + "/metrics").headers["x-frame-options"], "deny"); }
+
+TEST_F(ServerTest, GzipWhenAsked) {
+  auto plain = HttpGet(base_ + "/metrics");
+  EXPECT_EQ(plain.headers.count("content-encoding"), 0u);
+  auto gz = HttpGet(base_ + "/metrics", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  EXPECT_LT(gz.body.size(), 200u) << "raw gzip body, much smaller than 5000 bytes";
+}
+
+TEST_F(ServerTest, SlowClientsDoNotStarveOthers) {
+  // Open more half-sent requests than there are workers... minus one, and keep them hanging.
+  std::vector<int> socks;
+  int port = server_.Ports().at(0);
+  for (int i = 0; i < 3; ++i) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const char partial[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";  // never finished
+    ASSERT_GT(write(s, partial, sizeof partial - 1), 0);
+    socks.push_back(s);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = HttpGet(base_ + "/metrics", 5);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
+  for (int s : socks) close(s);
+}
+
+TEST(Server, PortInUseIsAClearError) {
+  HttpServer a;
+  ServerOptions opts;
+  opts.listen_addresses = {"127.0.0.1:0"};
+  ASSERT_TRUE(a.Start(opts));
+  HttpServer b;
+  opts.listen_addresses = {"127.0.0.1:" + std::to_string(a.Ports().at(0))};
+  auto r = b.Start(opts);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("cannot listen on"), std::string::npos) << r.error();
+}
+
+TEST(Server, StopWaitsForInFlightRequests) {
+  HttpServer s;
+  std::atomic<bool> entered{false};
+  s.Route("/slow", {"GET"}, [&](const HttpRequest&) {
+    entered = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    HttpResponse r;
+    r.body = "done";
+    return r;
+  });
+  ServerOptions opts;
+  opts.listen_addresses = {"127.0.0.1:0"};
+  ASSERT_TRUE(s.Start(opts));
+  std::string url = "http://127.0.0.1:" + std::to_string(s.Ports().at(0)) + "/slow";
+  estate::testing::SimpleResponse got;
+  std::thread client([&] { got = HttpGet(url, 5); });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  s.Stop();
+  client.join();
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "done");
+}
+
+}  // namespace
+}  // namespace estate::web

@@ -1,2 +1,200 @@
+#include "estate/refresher.h"
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Empty) { GTEST_SKIP() << "not written yet"; }
+#include <zlib.h>
+
+#include <atomic>
+#include <thread>
+
+#include "estate/testing/golden.h"
+
+namespace estate {
+namespace {
+
+using namespace std::chrono_literals;
+
+metrics::Families Temps(const std::string& target, double v) {
+  auto g = metrics::Gauge("estate_t_temperature_celsius", "Temperature.");
+  metrics::Add(g, {{"target", target}}, v);
+  auto i = metrics::Gauge("estate_t_info", "Identity.");
+  metrics::Add(i, {{"target", target}, {"model", "m-" + target}}, 1);
+  return {std::move(g), std::move(i)};
+}
+
+JobSpec Job(const std::string& source, std::function<Result<metrics::Families>(const Budget&)> fn,
+            double interval = 3600, std::string fingerprint = "f") {
+  JobSpec j;
+  j.source = source;
+  j.group = "fast";
+  j.interval_seconds = interval;
+  j.fingerprint = std::move(fingerprint);
+  j.collect = std::move(fn);
+  return j;
+}
+
+template <typename Pred>
+bool WaitFor(Pred pred, std::chrono::milliseconds deadline = 5000ms) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return pred();
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream zs{};
+  inflateInit2(&zs, 15 + 32);
+  std::string out;
+  char buf[65536];
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+  } while (rc == Z_OK);
+  inflateEnd(&zs);
+  return out;
+}
+
+TEST(Refresher, MergesFamiliesAcrossJobsWithOneHeaderEach) {
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  r.Apply({Job("b", [](const Budget&) { return Result<metrics::Families>(Temps("b", 40)); }),
+           Job("a", [](const Budget&) { return Result<metrics::Families>(Temps("a", 30)); })});
+  r.RunAllNow();
+  std::string text = *r.DataText();
+  EXPECT_EQ(text,
+            "# HELP estate_t_info Identity.\n# TYPE estate_t_info gauge\n"
+            "estate_t_info{target=\"a\",model=\"m-a\"} 1\nestate_t_info{target=\"b\",model=\"m-b\"} 1\n"
+            "# HELP estate_t_temperature_celsius Temperature.\n# TYPE estate_t_temperature_celsius gauge\n"
+            "estate_t_temperature_celsius{target=\"a\"} 30\nestate_t_temperature_celsius{target=\"b\"} 40\n");
+  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text + metrics::Render(r.StatusFamilies())));
+  EXPECT_EQ(Gunzip(*r.DataGzip()), text);
+}
+
+TEST(Refresher, FailureKeepsLastGoodDataAndCountsFailures) {
+  std::atomic<bool> fail{false};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    if (fail) return MakeError("HTTP status 503");
+    return Temps("a", 30);
+  })});
+  r.RunAllNow();
+  fail = true;
+  r.RunAllNow();
+  r.RunAllNow();
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 30"), std::string::npos);
+  auto s = r.Statuses().at(0);
+  EXPECT_FALSE(s.up);
+  EXPECT_TRUE(s.has_data);
+  EXPECT_EQ(s.failures, 2);
+  EXPECT_EQ(s.last_error, "HTTP status 503");
+  EXPECT_GT(s.last_success_unix, 0);
+  std::string status = metrics::Render(r.StatusFamilies());
+  EXPECT_NE(status.find("estate_t_source_up{target=\"a\",group=\"fast\"} 0\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("estate_t_source_refresh_failures_total{target=\"a\",group=\"fast\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(status.find("estate_t_source_data_age_seconds{target=\"a\",group=\"fast\"} "), std::string::npos);
+}
+
+TEST(Refresher, DataOlderThanMaxAgeIsDropped) {
+  std::atomic<bool> fail{false};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  auto job = Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    if (fail) return MakeError("down");
+    return Temps("a", 30);
+  });
+  job.max_age_seconds = 0.2;
+  r.Apply({job});
+  r.RunAllNow();
+  EXPECT_NE(r.DataText()->find("target=\"a\""), std::string::npos);
+  fail = true;
+  std::this_thread::sleep_for(300ms);
+  r.RunAllNow();
+  EXPECT_EQ(*r.DataText(), "") << "stale data must not be served as if fresh";
+  EXPECT_FALSE(r.Statuses().at(0).has_data);
+  EXPECT_EQ(metrics::Render(r.StatusFamilies()).find("estate_t_source_data_age_seconds{"), std::string::npos);
+}
+
+TEST(Refresher, ExceptionsAreFailuresNotCrashes) {
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job("a", [](const Budget&) -> Result<metrics::Families> { throw std::runtime_error("boom"); })});
+  r.RunAllNow();
+  EXPECT_EQ(r.Statuses().at(0).last_error, "collector threw: boom");
+  EXPECT_TRUE(r.Ready());
+}
+
+TEST(Refresher, ApplyKeepsUnchangedJobsAndRemovesOthers) {
+  std::atomic<int> runs_a{0}, removed_b{0};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  auto a = Job("a", [&](const Budget&) { ++runs_a; return Result<metrics::Families>(Temps("a", 1)); });
+  auto b = Job("b", [](const Budget&) { return Result<metrics::Families>(Temps("b", 2)); });
+  b.on_remove = [&] { ++removed_b; };
+  r.Apply({a, b});
+  r.RunAllNow();
+  EXPECT_FALSE(r.Ready() == false);
+  // Same fingerprint for a: its data stays; b disappears and is told so; c is new and not yet run.
+  auto c = Job("c", [](const Budget&) { return Result<metrics::Families>(Temps("c", 3)); });
+  r.Apply({a, c});
+  EXPECT_EQ(removed_b, 1);
+  EXPECT_FALSE(r.Ready()) << "c has not run yet";
+  std::string text = *r.DataText();
+  EXPECT_NE(text.find("target=\"a\""), std::string::npos);
+  EXPECT_EQ(text.find("target=\"b\""), std::string::npos);
+  // A changed fingerprint replaces the job (and its data).
+  auto a2 = Job("a", [](const Budget&) { return Result<metrics::Families>(Temps("a", 9)); }, 3600, "g");
+  r.Apply({a2, c});
+  EXPECT_EQ(r.DataText()->find("target=\"a\""), std::string::npos);
+  r.RunAllNow();
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 9"), std::string::npos);
+  EXPECT_TRUE(r.Ready());
+}
+
+TEST(Refresher, ScrapeNeverWaitsForASlowUpstream) {
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  std::atomic<bool> started{false};
+  r.Apply({Job("fast", [](const Budget&) { return Result<metrics::Families>(Temps("fast", 1)); }, 3600),
+           Job("slow", [&](const Budget& b) -> Result<metrics::Families> {
+             started = true;
+             while (!b.Expired()) std::this_thread::sleep_for(5ms);
+             return MakeError("cancelled");
+           }, 3600)});
+  r.Start();
+  ASSERT_TRUE(WaitFor([&] { return started.load() && r.DataText()->find("fast") != std::string::npos; }));
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) ASSERT_FALSE(r.DataText()->empty());
+  auto per_scrape = (std::chrono::steady_clock::now() - t0) / 100;
+  EXPECT_LT(per_scrape, 5ms);
+  EXPECT_FALSE(r.Ready()) << "slow job is still on its first round";
+  auto s0 = std::chrono::steady_clock::now();
+  r.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - s0, 2s) << "Stop cancels in-flight refreshes";
+}
+
+TEST(Refresher, RepeatsOnItsInterval) {
+  std::atomic<int> runs{0};
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) { ++runs; return Result<metrics::Families>(Temps("a", 1)); }, 0.05)});
+  r.Start();
+  EXPECT_TRUE(WaitFor([&] { return runs >= 5; }));
+  r.Stop();
+}
+
+TEST(Refresher, BudgetDeadlineIsTheTimeout) {
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  auto j = Job("a", [](const Budget& b) -> Result<metrics::Families> {
+    double left = b.SecondsLeft();
+    if (left > 0.6 || left < 0.3) return MakeError("unexpected budget " + std::to_string(left));
+    return Temps("a", 1);
+  });
+  j.timeout_seconds = 0.5;
+  r.Apply({j});
+  r.RunAllNow();
+  EXPECT_TRUE(r.Statuses().at(0).up) << r.Statuses().at(0).last_error;
+}
+
+}  // namespace
+}  // namespace estate

@@ -43,6 +43,7 @@ struct ServerOptions {
   std::vector<std::string> listen_addresses = {":9100"};  // host:port or :port; port 0 picks a free one
   int worker_threads = 8;
   int request_timeout_ms = 10000;
+  int shutdown_grace_ms = 4000;  // Stop() waits this long for requests being handled
   WebConfig web_config;
 };
 

@@ -1,6 +1,7 @@
 // The --web.config.file of Prometheus' exporter-toolkit: basic auth users with bcrypt hashes, TLS server
 // settings and extra response headers. Unknown keys are errors, as in the toolkit.
-// Parsing is pure; BasicAuthChecker is thread-safe and caches successful bcrypt checks.
+// Parsing only reads files; BasicAuthChecker is thread-safe and caches bcrypt results (bounded, keyed by a
+// SHA-256 so no password is kept).
 #pragma once
 
 #include <map>
@@ -17,11 +18,12 @@ struct TlsServerConfig {
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;
-  // NoClientCert | RequestClientCert | RequireAnyClientCert | VerifyClientCertIfGiven | RequireAndVerifyClientCert
+  // NoClientCert | RequestClientCert | RequireAnyClientCert | VerifyClientCertIfGiven |
+  // RequireAndVerifyClientCert (the toolkit's old name RequireClientCert is read as RequireAnyClientCert)
   std::string client_auth_type = "NoClientCert";
-  std::string min_version = "TLS12";  // TLS10 | TLS11 | TLS12 | TLS13
-  std::string max_version;            // accepted; empty = no maximum
-  std::vector<std::string> cipher_suites;
+  std::string min_version = "TLS12";       // TLS10 | TLS11 | TLS12 | TLS13
+  std::string max_version;                 // accepted; empty = no maximum
+  std::vector<std::string> cipher_suites;  // IANA names as in the toolkit; apply to TLS <= 1.2 only
   bool enabled() const { return !cert_file.empty(); }
 };
 
@@ -31,9 +33,12 @@ struct WebConfig {
   std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
 };
 
-// Reads and validates a web-config file. Errors name the key and line, e.g.
-// "web.yml:3: unknown key tls_server_config.certfile". An empty path gives the default (no TLS, no auth).
+// Reads and validates a web-config file. Every problem is reported, one per line, with the line and key path,
+// e.g. "web.yml:3: tls_server_config.certfile: unknown key". Files named in tls_server_config must exist and
+// the certificate/key/CA are loaded once to check them. Relative file names are relative to the config file's
+// directory (as in the toolkit). An empty path gives the default (no TLS, no auth).
 Result<WebConfig> LoadWebConfig(const std::string& path);
+// The same for text; origin only names it in messages, relative file names are relative to the working dir.
 Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin);
 
 // Checks "Authorization: Basic ..." values against the bcrypt hashes. Unknown users are checked against a

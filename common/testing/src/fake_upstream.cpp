@@ -1,6 +1,10 @@
 #include "estate/testing/fake_upstream.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,8 +20,13 @@
 #include <optional>
 #include <sstream>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
+
+// From common/sslcompat: referencing it keeps the OpenSSL 1.1 name shim linked in, without which civetweb
+// 1.15 crashes on the first TLS handshake under OpenSSL 3.
+extern "C" int estate_sslcompat_loaded(void);
 
 namespace estate::testing {
 namespace {
@@ -93,37 +102,11 @@ std::string ErrorBody(int status, std::string_view message) {
 
 // Bytes that are neither JSON nor valid UTF-8: stray continuation bytes, an overlong encoding, a NUL.
 std::string GarbageBody() {
-  static constexpr unsigned char kBytes[] = {0xff, 0xfe, '{', '"', 0xc3, 0x28, '"', ':', 0x80, 0x81,
+  static constexpr unsigned char kBytes[] = {0xff, 0xfe, '{',  '"', 0xc3, 0x28, '"',  ':',  0x80, 0x81,
                                              0xc0, 0xaf, 0x00, '<', 0xf8, 0x88, 0x80, 0x80, 0x80, '}'};
   std::string out;
   for (int i = 0; i < 16; ++i) out.append(reinterpret_cast<const char*>(kBytes), sizeof kBytes);
   return out;
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
-  }
 }
 
 // A request path split into segments must not climb out of the root (civetweb cleans local_uri, but the
@@ -137,6 +120,18 @@ bool SafePath(std::string_view path) {
     start = end + 1;
   }
   return path.find('\0') == std::string_view::npos;
+}
+
+void WakeListener(const std::string& host, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) {
+    (void)::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  }
+  ::close(fd);
 }
 
 }  // namespace
@@ -168,6 +163,14 @@ struct FakeUpstream::Impl {
   std::deque<FakeRequest> log;
   std::size_t request_count = 0;
 
+  // Where a client on this machine reaches the listener.
+  std::string ConnectHost() const {
+    std::size_t colon = options.listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : options.listen.substr(0, colon);
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    return host;
+  }
+
   // Sleeps unless Stop() is called first; false when stopping.
   bool SleepFor(std::chrono::duration<double> duration) {
     std::unique_lock lock(stop_mu);
@@ -191,7 +194,8 @@ struct FakeUpstream::Impl {
     if (options.root_dir.empty()) return;
     std::error_code ec;
     fs::path root(options.root_dir);
-    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink, ec);
+    for (auto it =
+             fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       std::string key = "/" + Lower(it->path().lexically_relative(root).generic_string());
@@ -244,22 +248,26 @@ struct FakeUpstream::Impl {
   }
 
   std::optional<fs::path> FindFile(const std::string& request_path) const {
-    if (options.root_dir.empty() || !SafePath(request_path)) return std::nullopt;
-    std::string path = request_path;
-    if (options.lenient_paths) {
-      while (!path.empty() && path.back() == '/') path.pop_back();
+    if (options.root_dir.empty() || request_path.empty() || request_path[0] != '/' ||
+        !SafePath(request_path)) {
+      return std::nullopt;
     }
+    // Relative to the root, so that "//etc/passwd" cannot become an absolute path.
+    std::string rel = request_path.substr(std::min(request_path.size(), request_path.find_first_not_of('/')));
+    if (options.lenient_paths) {
+      while (!rel.empty() && rel.back() == '/') rel.pop_back();
+    }
+    bool names_dir = rel.empty() || rel.back() == '/';
     fs::path root(options.root_dir);
-    std::string dir = path;
-    if (dir.empty() || dir.back() != '/') dir += '/';
-    fs::path as_dir = root / (dir.substr(1) + "index.json");
+    fs::path as_dir = root / rel / "index.json";
     if (IsRegularFile(as_dir)) return as_dir;
-    if (!path.empty() && path.back() != '/') {
-      fs::path as_file = root / path.substr(1);
+    if (!names_dir) {
+      fs::path as_file = root / rel;
       if (IsRegularFile(as_file)) return as_file;
     }
     if (!options.lenient_paths) return std::nullopt;
-    std::string key = Lower(path);
+    std::string key = "/" + Lower(rel);
+    if (key == "/") key.clear();
     if (auto it = file_index.find(key + "/index.json"); it != file_index.end()) return it->second;
     if (auto it = file_index.find(key); it != file_index.end() && !key.empty()) return it->second;
     return std::nullopt;
@@ -310,7 +318,8 @@ struct FakeUpstream::Impl {
                         const std::vector<std::pair<std::string, std::string>>& extra_a,
                         const std::vector<std::pair<std::string, std::string>>& extra_b,
                         std::size_t content_length) {
-    std::string head = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
+    std::string head =
+        "HTTP/1.1 " + std::to_string(status) + " " + mg_get_response_code_text(conn, status) + "\r\n";
     if (!content_type.empty()) head += "Content-Type: " + content_type + "\r\n";
     head += "Content-Length: " + std::to_string(content_length) + "\r\n";
     head += "Connection: close\r\n";
@@ -362,8 +371,10 @@ struct FakeUpstream::Impl {
         resp.body = GarbageBody();
         return Send(conn, req, resp, fault.headers);
       }
-      case Fault::Kind::kHuge: return SendHuge(conn, req, fault);
-      default: break;
+      case Fault::Kind::kHuge:
+        return SendHuge(conn, req, fault);
+      default:
+        break;
     }
 
     FakeResponse resp = Answer(req);
@@ -373,8 +384,10 @@ struct FakeUpstream::Impl {
         WriteHead(conn, resp.status, resp.content_type, resp.headers, fault.headers, resp.body.size());
         WriteAll(conn, std::string_view(resp.body).substr(0, resp.body.size() / 2));
         return resp.status;
-      case Fault::Kind::kSlowDrip: return SendSlowDrip(conn, resp, fault);
-      default: return Send(conn, req, resp, fault.headers);
+      case Fault::Kind::kSlowDrip:
+        return SendSlowDrip(conn, resp, fault);
+      default:
+        return Send(conn, req, resp, fault.headers);
     }
   }
 
@@ -417,7 +430,8 @@ Result<Ok> FakeUpstream::Start() {
   const Options& o = impl_->options;
   if (!o.root_dir.empty()) {
     std::error_code ec;
-    if (!fs::is_directory(o.root_dir, ec)) return MakeError("fake upstream root is not a directory: " + o.root_dir);
+    if (!fs::is_directory(o.root_dir, ec))
+      return MakeError("fake upstream root is not a directory: " + o.root_dir);
   }
   if (!o.basic_auth.empty()) {
     if (o.basic_auth.find(':') == std::string::npos) return MakeError("basic_auth must be user:password");
@@ -427,13 +441,17 @@ Result<Ok> FakeUpstream::Start() {
   if (impl_->tls && !IsRegularFile(o.tls_cert_pem)) {
     return MakeError("fake upstream TLS certificate not found: " + o.tls_cert_pem);
   }
+  if (impl_->tls && estate_sslcompat_loaded() != 1) {
+    return MakeError("fake upstream TLS needs the estate sslcompat shim (civetweb 1.15 with OpenSSL 3)");
+  }
   impl_->BuildIndex();
   impl_->stopping = false;
 
   std::string listen = o.listen + (impl_->tls ? "s" : "");
   std::string threads = std::to_string(std::max(1, o.threads));
-  std::vector<const char*> config = {"listening_ports", listen.c_str(), "num_threads", threads.c_str(),
-                                     "enable_keep_alive", "no", "request_timeout_ms", "30000"};
+  std::vector<const char*> config = {
+      "listening_ports",   listen.c_str(), "num_threads",        threads.c_str(),
+      "enable_keep_alive", "no",           "request_timeout_ms", "30000"};
   if (impl_->tls) {
     config.push_back("ssl_certificate");
     config.push_back(o.tls_cert_pem.c_str());
@@ -478,17 +496,30 @@ void FakeUpstream::Stop() {
     impl_->stopping = true;
   }
   impl_->stop_cv.notify_all();
+  // civetweb's accept loop polls with a 2 s timeout and only then notices mg_stop(); connecting to the
+  // listening socket wakes it at once, so tests do not pay 2 s per server.
+  std::atomic<bool> stopped{false};
+  std::thread waker([this, &stopped] {
+    while (!stopped.load()) {
+      WakeListener(impl_->ConnectHost(), impl_->port);
+      std::unique_lock lock(impl_->stop_mu);
+      impl_->stop_cv.wait_for(lock, std::chrono::milliseconds(20), [&stopped] { return stopped.load(); });
+    }
+  });
   mg_stop(impl_->ctx);
+  {
+    std::lock_guard lock(impl_->stop_mu);
+    stopped = true;
+  }
+  impl_->stop_cv.notify_all();
+  waker.join();
   impl_->ctx = nullptr;
 }
 
 int FakeUpstream::port() const { return impl_->port; }
 
 std::string FakeUpstream::base_url() const {
-  const std::string& listen = impl_->options.listen;
-  std::size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  std::string host = impl_->ConnectHost();
   return std::string(impl_->tls ? "https" : "http") + "://" + host + ":" + std::to_string(impl_->port);
 }
 

@@ -37,13 +37,15 @@ class ChildProcess {
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
-  // Starts argv[0] (a path) with stdout and stderr appended to log_path.
+  // Starts argv[0] (a path) with stdout and stderr appended to log_path, in its own process group; the child
+  // gets SIGKILL if the thread that started it dies first.
   Result<Ok> Start(const std::vector<std::string>& argv, const std::string& log_path,
                    const std::map<std::string, std::string>& extra_env = {});
   bool Running();
   // Sends a signal (e.g. SIGHUP).
   void Signal(int sig);
-  // SIGTERM, waits up to grace, then SIGKILL. Returns the exit status as from waitpid (or -1).
+  // SIGTERM to its process group, waits up to grace, then SIGKILL to the group (so its children go too).
+  // Returns the exit status as from waitpid (or -1). Afterwards pid() is -1.
   int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_path_; }
@@ -51,6 +53,8 @@ class ChildProcess {
 
  private:
   pid_t pid_ = -1;
+  bool reaped_ = false;  // waitpid() has collected it; status_ holds its status
+  int status_ = -1;
   std::string log_path_;
 };
 
@@ -69,15 +73,27 @@ SimpleResponse HttpPost(const std::string& url, const std::string& body = "", do
 // Polls url until it answers 200 or the deadline passes.
 bool WaitHttpOk(const std::string& url, std::chrono::milliseconds deadline);
 
-// Paths of the binaries we built (from the build tree) and of system tools.
+// Paths of the binaries we built (from the build tree) and of system tools (from PATH), cached.
+// Empty when there is no executable of that name.
 std::string BinaryPath(const std::string& name);  // e.g. "estate-simestate"
+
+// Runs a command to completion with stdin from stdin_path (or /dev/null) and stdout+stderr captured together.
+// exit_code is the exit status, 128+signal when killed, or -1 when it could not be started (error says why).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+  std::string error;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_path = "");
 
 class PrometheusServer {
  public:
   struct Options {
-    std::string scrape_configs_yaml;   // the "scrape_configs:" list body (YAML), indented as a top-level key
+    // The "scrape_configs:" list body (YAML), indented as a top-level key (the key itself may be included).
+    // "{{prometheus_address}}" in it becomes this server's 127.0.0.1:port, for scraping Prometheus itself.
+    std::string scrape_configs_yaml;
     std::vector<std::string> rule_files;
-    std::string alertmanager_url;      // "127.0.0.1:port" or empty
+    std::string alertmanager_url;  // "127.0.0.1:port" or empty
     std::string scrape_interval = "1s";
     std::string evaluation_interval = "1s";
   };
@@ -108,8 +124,7 @@ class AlertmanagerServer {
   ChildProcess& process() { return process_; }
 
  private:
-  int port_ = 0;
-  int cluster_port_ = 0;
+  int port_ = 0;  // clustering is disabled (--cluster.listen-address=""), so there is no cluster port
   ChildProcess process_;
 };
 

@@ -18,7 +18,7 @@ namespace estate::testing {
 
 struct FakeRequest {
   std::string method;
-  std::string path;   // without query
+  std::string path;  // without query
   std::string query;
   std::map<std::string, std::string> headers{};  // lower-cased names
   std::string body{};
@@ -48,16 +48,16 @@ struct Fault {
   std::size_t huge_bytes = 80u << 20;
   int drip_interval_ms = 200;
   std::size_t drip_bytes = 8;  // bytes per drip for kSlowDrip
-  std::string path_prefix{};  // only requests whose path starts with this ("" = all)
-  int remaining = -1;       // how many matching requests it applies to; -1 = until cleared
+  std::string path_prefix{};   // only requests whose path starts with this ("" = all)
+  int remaining = -1;          // how many matching requests it applies to; -1 = until cleared
 };
 
 class FakeUpstream {
  public:
   struct Options {
-    std::string root_dir{};                // "" = routes only
-    std::string listen = "127.0.0.1:0";    // host:port; port 0 picks a free one
-    std::string tls_cert_pem{};            // cert+key PEM file; empty = plain HTTP
+    std::string root_dir{};              // "" = routes only
+    std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
+    std::string tls_cert_pem{};          // cert+key PEM file; empty = plain HTTP
     int threads = 32;
     // Basic auth required on every request when set (user:password).
     std::string basic_auth{};

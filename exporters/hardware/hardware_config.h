@@ -1,0 +1,72 @@
+// The hardware exporter's configuration: named credential sets kept apart from the BMC targets, per-target
+// protocol, TLS trust, labels and polling intervals, and the concurrency limits. YAML is mapped onto these
+// structs (defaults live here); unknown keys are errors reported with file, line and path.
+//
+//   defaults: {fast_interval: 60s, slow_interval: 10m, request_timeout: 20s, max_requests_per_bmc: 2}
+//   max_concurrent_polls: 64
+//   auths:
+//     ilo: {username: monitor, password_file: /etc/estate/ilo.pass}
+//   targets:
+//     - {name: hv01-ilo, address: https://10.0.0.11, auth: ilo, ca_file: /etc/estate/bmc-ca.pem,
+//        labels: {host: hv01}}
+//
+// Plain values; not thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "estate/result.h"
+
+namespace estate::hardware {
+
+enum class Protocol { kAuto, kRedfish, kRibcl };
+const char* ProtocolName(Protocol p);
+
+struct AuthSet {
+  std::string name;
+  std::string username;
+  std::string password;  // secret: from password_file / password_env (inline discouraged)
+};
+
+struct TargetConfig {
+  std::string name;     // the `target` label and the /probe?target= value
+  std::string address;  // "bmc.example", "10.0.0.5:8443" or "https://bmc.example"
+  Protocol protocol = Protocol::kAuto;
+  std::string auth;     // name of an AuthSet
+  std::string ca_file;  // PEM bundle to verify the BMC's certificate; empty = system CAs
+  bool insecure = false;  // skip TLS verification: explicit opt-in only
+  std::map<std::string, std::string> labels;  // extra labels on every series, e.g. host
+  double fast_interval_seconds = 0;  // 0 = defaults
+  double slow_interval_seconds = 0;
+  std::string api_root;  // Redfish API root override, e.g. "/rest/v1" for iLO 4 HP REST; "" = detect
+  bool sessions = true;  // Redfish sessions; false = basic auth on every request
+};
+
+struct HardwareConfig {
+  double fast_interval_seconds = 60;    // sensors and power
+  double slow_interval_seconds = 600;   // inventory, storage, firmware, logs (and topology rediscovery)
+  double request_timeout_seconds = 20;  // per HTTP request
+  int max_requests_per_bmc = 2;         // concurrent requests to one BMC
+  int max_concurrent_polls = 64;        // polls in flight across all BMCs
+  bool use_expand = true;               // use $expand where the service advertises it
+  std::vector<AuthSet> auths;
+  std::vector<TargetConfig> targets;
+
+  const AuthSet* FindAuth(const std::string& name) const;
+  const TargetConfig* FindTarget(const std::string& name) const;
+};
+
+// Parses and validates; the error lists every problem, one per line, with file:line and path.
+Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& origin);
+Result<HardwareConfig> LoadConfig(const std::string& path);
+
+// "https://host[:port]" for a configured address ("host", "host:port" or a URL; http:// is kept as given).
+std::string BaseUrl(const std::string& address);
+
+// A stable digest of everything that affects how a target is polled (credentials included, hashed), used as the
+// job fingerprint so a reload restarts only targets whose settings changed.
+std::string Fingerprint(const HardwareConfig& config, const TargetConfig& target);
+
+}  // namespace estate::hardware

@@ -1,0 +1,319 @@
+#include "hardware_exporter.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "estate/log.h"
+
+namespace estate::hardware {
+
+namespace {
+
+// Releases a PollLimiter slot on scope exit.
+class SlotGuard {
+ public:
+  explicit SlotGuard(PollLimiter* limiter) : limiter_(limiter) {}
+  ~SlotGuard() {
+    if (limiter_ != nullptr) limiter_->Release();
+  }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  PollLimiter* limiter_;
+};
+
+bool LockWithin(std::timed_mutex& mu, const Budget& budget) {
+  while (!budget.Expired()) {
+    if (mu.try_lock_for(std::chrono::milliseconds(50))) return true;
+  }
+  return false;
+}
+
+bool LooksLikeJson(const std::string& body) {
+  auto pos = body.find_first_not_of(" \t\r\n");
+  return pos != std::string::npos && body[pos] == '{';
+}
+
+}  // namespace
+
+bool PollLimiter::Acquire(const Budget& budget) {
+  while (!budget.Expired()) {
+    if (sem_.try_acquire_for(std::chrono::milliseconds(50))) return true;
+  }
+  return false;
+}
+
+TargetState::TargetState(const HardwareConfig& config, const TargetConfig& target, http::HttpClient& http,
+                         std::shared_ptr<PollLimiter> limiter)
+    : target_(target),
+      request_timeout_(config.request_timeout_seconds),
+      use_expand_(config.use_expand),
+      limiter_(std::move(limiter)) {
+  base_.emplace_back("target", target.name);
+  for (const auto& [k, v] : target.labels) base_.emplace_back(k, v);
+
+  http::ClientOptions options;
+  options.source = target.name;
+  options.timeout_seconds = config.request_timeout_seconds;
+  options.connect_timeout_seconds = std::min(5.0, config.request_timeout_seconds);
+  options.ca_file = target.ca_file;
+  options.insecure_skip_verify = target.insecure;
+  options.max_concurrent_per_host = config.max_requests_per_bmc;
+  options.max_body_bytes = 32u << 20;  // the largest real log collections are well under 1 MiB
+
+  const AuthSet* auth = config.FindAuth(target.auth);
+  const std::string base_url = BaseUrl(target.address);
+  RedfishSettings rs;
+  rs.base_url = base_url;
+  rs.options = options;
+  rs.use_sessions = target.sessions;
+  RibclSettings ribcl;
+  ribcl.base_url = base_url;
+  ribcl.options = options;
+  if (auth != nullptr) {
+    rs.username = ribcl.username = auth->username;
+    rs.password = ribcl.password = auth->password;
+  }
+  redfish_ = std::make_unique<RedfishClient>(http, rs);
+  ribcl_ = std::make_unique<RibclClient>(http, ribcl);
+}
+
+int TargetState::Requests() const { return redfish_->requests() + ribcl_->requests(); }
+
+Result<Ok> TargetState::Detect(const Budget& budget) {
+  if (kind_ != Kind::kUnknown) return Ok{};
+  if (target_.protocol == Protocol::kRibcl) {
+    kind_ = Kind::kRibcl;
+    return Ok{};
+  }
+  if (target_.protocol == Protocol::kRedfish) {
+    kind_ = Kind::kRedfish;
+    api_root_ = target_.api_root.empty() ? "/redfish/v1" : target_.api_root;
+    return Ok{};
+  }
+  // auto: the Redfish root needs no credentials; then iLO 4's HP REST root; then RIBCL's /xmldata.
+  std::string last_error;
+  for (const std::string& root : {target_.api_root, std::string("/redfish/v1"), std::string("/rest/v1")}) {
+    if (root.empty()) continue;
+    auto resp = redfish_->GetAnonymous(root, budget);
+    if (!resp) {
+      last_error = resp.error();
+      if (budget.Expired()) break;
+      continue;
+    }
+    if (resp->status == 200 && LooksLikeJson(resp->body)) {
+      kind_ = Kind::kRedfish;
+      api_root_ = root;
+      return Ok{};
+    }
+    if (resp->status == 401 || resp->status == 403) {  // a root behind auth is still a Redfish root
+      kind_ = Kind::kRedfish;
+      api_root_ = root;
+      return Ok{};
+    }
+    last_error = root + ": HTTP " + std::to_string(resp->status);
+  }
+  auto xml = ribcl_->XmlData(budget);
+  if (xml) {
+    kind_ = Kind::kRibcl;
+    return Ok{};
+  }
+  return MakeError("protocol detection failed (no Redfish root, no RIBCL /xmldata): " +
+                   (last_error.empty() ? xml.error() : last_error));
+}
+
+Result<Findings> TargetState::Fast(const Budget& budget, PollInfo& poll) {
+  const int before = Requests();
+  auto detected = Detect(budget);
+  if (!detected) return MakeError(detected.error());
+  Result<Findings> out = MakeError("not collected");
+  if (kind_ == Kind::kRibcl) {
+    out = RibclCollectFast([&](const RibclBlocks& b) { return ribcl_->Command(b, budget); });
+  } else {
+    RedfishCollector::Options opt;
+    opt.use_expand = use_expand_;
+    RedfishCollector collector([&](const std::string& uri) { return redfish_->Get(uri, budget); }, opt);
+    if (!topology_.valid) {
+      auto topo = collector.Discover(api_root_);
+      if (!topo) {
+        kind_ = target_.protocol == Protocol::kAuto ? Kind::kUnknown : kind_;
+        return MakeError(topo.error());
+      }
+      topology_ = *topo;
+      if (!topology_.root.sessions.empty()) redfish_->SetSessionsPath(topology_.root.sessions);
+    }
+    out = collector.CollectFast(topology_);
+    poll.failed_requests = collector.failed();
+    if (!out) topology_.valid = false;  // rediscover next time
+  }
+  poll.requests = Requests() - before;
+  return out;
+}
+
+Result<Findings> TargetState::Slow(const Budget& budget, PollInfo& poll) {
+  const int before = Requests();
+  auto detected = Detect(budget);
+  if (!detected) return MakeError(detected.error());
+  Result<Findings> out = MakeError("not collected");
+  if (kind_ == Kind::kRibcl) {
+    out = RibclCollectSlow([&](const RibclBlocks& b) { return ribcl_->Command(b, budget); },
+                           [&]() { return ribcl_->XmlData(budget); }, ribcl_log_);
+  } else {
+    RedfishCollector::Options opt;
+    opt.use_expand = use_expand_;
+    RedfishCollector collector([&](const std::string& uri) { return redfish_->Get(uri, budget); }, opt);
+    // Topology is rediscovered on every slow cycle (and only then); the bodies fetched for it are reused.
+    auto topo = collector.Discover(api_root_);
+    if (!topo) {
+      if (target_.protocol == Protocol::kAuto) kind_ = Kind::kUnknown;
+      return MakeError(topo.error());
+    }
+    topology_ = *topo;
+    if (!topology_.root.sessions.empty()) redfish_->SetSessionsPath(topology_.root.sessions);
+    out = collector.CollectSlow(topology_, cursors_);
+    poll.failed_requests = collector.failed();
+  }
+  poll.requests = Requests() - before;
+  return out;
+}
+
+Result<metrics::Families> TargetState::PollFast(const Budget& budget) {
+  if (limiter_ && !limiter_->Acquire(budget)) return MakeError("no poll slot before the deadline");
+  SlotGuard slot(limiter_.get());
+  if (!LockWithin(poll_mu_, budget)) return MakeError("previous poll of this BMC still running");
+  std::lock_guard<std::timed_mutex> lock(poll_mu_, std::adopt_lock);
+  PollInfo poll{"fast", 0, 0};
+  auto fast = Fast(budget, poll);
+  if (!fast) return MakeError(fast.error());
+  last_fast_ = *fast;
+  Findings merged = last_slow_;
+  MergeInto(merged, last_fast_);
+  return BuildFamilies(last_fast_, base_, poll, &merged);
+}
+
+Result<metrics::Families> TargetState::PollSlow(const Budget& budget) {
+  if (limiter_ && !limiter_->Acquire(budget)) return MakeError("no poll slot before the deadline");
+  SlotGuard slot(limiter_.get());
+  if (!LockWithin(poll_mu_, budget)) return MakeError("previous poll of this BMC still running");
+  std::lock_guard<std::timed_mutex> lock(poll_mu_, std::adopt_lock);
+  PollInfo poll{"slow", 0, 0};
+  auto slow = Slow(budget, poll);
+  if (!slow) return MakeError(slow.error());
+  last_slow_ = *slow;
+  return BuildFamilies(last_slow_, base_, poll, nullptr);
+}
+
+Result<metrics::Families> TargetState::Probe(const std::string& module, const Budget& budget) {
+  if (!LockWithin(poll_mu_, budget)) return MakeError("a poll of this BMC is running");
+  std::lock_guard<std::timed_mutex> lock(poll_mu_, std::adopt_lock);
+  metrics::Families out;
+  const bool want_slow = module.empty() || module == "slow" || module == "all";
+  const bool want_fast = module.empty() || module == "fast" || module == "all";
+  if (!want_slow && !want_fast) return MakeError("unknown module \"" + module + "\" (fast, slow or all)");
+  if (want_slow) {
+    PollInfo poll{"slow", 0, 0};
+    auto slow = Slow(budget, poll);
+    if (!slow) return MakeError(slow.error());
+    last_slow_ = *slow;
+    out = BuildFamilies(last_slow_, base_, poll, nullptr);
+  }
+  if (want_fast) {
+    PollInfo poll{"fast", 0, 0};
+    auto fast = Fast(budget, poll);
+    if (!fast) return MakeError(fast.error());
+    last_fast_ = *fast;
+    Findings merged = last_slow_;
+    MergeInto(merged, last_fast_);
+    auto more = BuildFamilies(last_fast_, base_, poll, &merged);
+    // Families of the same name from both groups are merged into one so the exposition stays valid.
+    for (auto& f : more) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const metrics::Family& x) { return x.name == f.name; });
+      if (it == out.end()) {
+        out.push_back(std::move(f));
+      } else {
+        it->metric.insert(it->metric.end(), f.metric.begin(), f.metric.end());
+      }
+    }
+  }
+  return out;
+}
+
+void TargetState::Shutdown() {
+  Budget budget;
+  budget.deadline = Clock::now() + std::chrono::seconds(5);
+  redfish_->Logout(budget);
+}
+
+Plan HardwareExporter::BuildPlan(const HardwareConfig& config, http::HttpClient& http) {
+  if (!limiter_ || limiter_size_ != config.max_concurrent_polls) {
+    limiter_ = std::make_shared<PollLimiter>(config.max_concurrent_polls);
+    limiter_size_ = config.max_concurrent_polls;
+  }
+  std::map<std::string, Entry> next;
+  Plan plan;
+  for (const auto& t : config.targets) {
+    const std::string fp = Fingerprint(config, t);
+    std::shared_ptr<TargetState> state;
+    if (auto it = states_.find(t.name); it != states_.end() && it->second.fingerprint == fp) {
+      state = it->second.state;
+    } else {
+      state = std::make_shared<TargetState>(config, t, http, limiter_);
+    }
+    next[t.name] = Entry{fp, state};
+    const double fast = t.fast_interval_seconds > 0 ? t.fast_interval_seconds : config.fast_interval_seconds;
+    const double slow = t.slow_interval_seconds > 0 ? t.slow_interval_seconds : config.slow_interval_seconds;
+    JobSpec fast_job;
+    fast_job.source = t.name;
+    fast_job.group = "fast";
+    fast_job.interval_seconds = fast;
+    fast_job.fingerprint = fp;
+    fast_job.collect = [state](const Budget& b) { return state->PollFast(b); };
+    fast_job.on_remove = [state] { state->Shutdown(); };
+    JobSpec slow_job = fast_job;
+    slow_job.group = "slow";
+    slow_job.interval_seconds = slow;
+    slow_job.collect = [state](const Budget& b) { return state->PollSlow(b); };
+    plan.jobs.push_back(std::move(fast_job));
+    plan.jobs.push_back(std::move(slow_job));
+  }
+  states_ = std::move(next);
+  auto targets = std::make_shared<std::map<std::string, std::shared_ptr<TargetState>>>();
+  for (const auto& [name, e] : states_) (*targets)[name] = e.state;
+  plan.has_target = [targets](const std::string& target, const std::string&) {
+    return targets->count(target) != 0;
+  };
+  plan.probe = [targets](const std::string& target, const std::string& module,
+                         const Budget& budget) -> Result<metrics::Families> {
+    auto it = targets->find(target);
+    if (it == targets->end()) return MakeError("unknown target \"" + target + "\"");
+    return it->second->Probe(module, budget);
+  };
+  plan.landing_html = "<p>Probe a configured BMC: <code>/probe?target=&lt;name&gt;[&amp;module=fast|slow]</code></p>";
+  return plan;
+}
+
+Result<Plan> HardwareExporter::Load(const std::string& config_path, const Services& services) {
+  auto config = LoadConfig(config_path);
+  if (!config) return MakeError(config.error());
+  if (services.http == nullptr) return MakeError("no HTTP client");
+  for (const auto& t : config->targets) {
+    if (t.insecure) log::Warn("BMC TLS verification disabled by config", {{"target", t.name}});
+  }
+  return BuildPlan(*config, *services.http);
+}
+
+ExporterInfo HardwareExporterInfo() {
+  ExporterInfo info;
+  info.name = "hardware";
+  info.ns = "estate_hardware";
+  info.description = "BMC hardware health (Redfish and HPE iLO RIBCL): batteries, caches, drives, sensors, power";
+  info.default_listen = ":9840";
+  info.default_config = "/etc/estate/hardware.yml";
+  info.source_label = "target";
+  info.refresh_workers = 32;
+  return info;
+}
+
+}  // namespace estate::hardware

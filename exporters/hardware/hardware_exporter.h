@@ -1,0 +1,95 @@
+// The hardware exporter: turns the config into two background jobs per BMC ("fast": sensors and power;
+// "slow": topology rediscovery, identity, storage, inventory, firmware, event logs) that share one TargetState
+// (protocol detection, Redfish session, last topology, log cursors, last findings), plus /probe?target= for
+// scrape-time collection of a configured target.
+//
+// Thread-safety: Load() runs on the control thread. TargetState is thread-safe: its jobs and probes may run on
+// any worker; polls of one target are serialised (one BMC never sees two of our polls at once).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <string>
+
+#include "estate/app.h"
+#include "hardware_config.h"
+#include "hardware_metrics.h"
+#include "redfish_client.h"
+#include "ribcl_client.h"
+
+namespace estate::hardware {
+
+// Global limit on polls in flight across all BMCs.
+class PollLimiter {
+ public:
+  explicit PollLimiter(int limit) : sem_(limit) {}
+  // Waits for a slot until the budget expires; false when none came.
+  bool Acquire(const Budget& budget);
+  void Release() { sem_.release(); }
+
+ private:
+  std::counting_semaphore<1 << 16> sem_;
+};
+
+class TargetState {
+ public:
+  TargetState(const HardwareConfig& config, const TargetConfig& target, http::HttpClient& http,
+              std::shared_ptr<PollLimiter> limiter);
+
+  Result<metrics::Families> PollFast(const Budget& budget);
+  Result<metrics::Families> PollSlow(const Budget& budget);
+  // Everything at once for /probe (module "fast" or "slow" restricts it).
+  Result<metrics::Families> Probe(const std::string& module, const Budget& budget);
+  // Logs out of the Redfish session (DELETE). The state stays usable: a later poll logs in again.
+  void Shutdown();
+
+  const metrics::Labels& labels() const { return base_; }
+
+ private:
+  enum class Kind { kUnknown, kRedfish, kRibcl };
+  Result<Ok> Detect(const Budget& budget);                // caller holds poll_mu_
+  Result<Findings> Fast(const Budget& budget, PollInfo& poll);
+  Result<Findings> Slow(const Budget& budget, PollInfo& poll);
+  int Requests() const;
+
+  TargetConfig target_;
+  double request_timeout_;
+  bool use_expand_;
+  std::shared_ptr<PollLimiter> limiter_;
+  metrics::Labels base_;
+  std::unique_ptr<RedfishClient> redfish_;
+  std::unique_ptr<RibclClient> ribcl_;
+
+  std::timed_mutex poll_mu_;  // serialises polls of this BMC; guards everything below
+  Kind kind_ = Kind::kUnknown;
+  std::string api_root_;
+  Topology topology_;
+  std::map<std::string, LogCursor> cursors_;
+  RibclLogState ribcl_log_;
+  Findings last_fast_;
+  Findings last_slow_;
+};
+
+class HardwareExporter final : public Exporter {
+ public:
+  Result<Plan> Load(const std::string& config_path, const Services& services) override;
+
+  // Builds the plan from an already parsed config (tests use this with their own HttpClient).
+  Plan BuildPlan(const HardwareConfig& config, http::HttpClient& http);
+
+ private:
+  struct Entry {
+    std::string fingerprint;
+    std::shared_ptr<TargetState> state;
+  };
+  std::map<std::string, Entry> states_;  // by target name; reused across reloads when unchanged
+  std::shared_ptr<PollLimiter> limiter_;
+  int limiter_size_ = 0;
+};
+
+// The exporter's identity for RunExporter.
+ExporterInfo HardwareExporterInfo();
+
+}  // namespace estate::hardware

@@ -1,0 +1,35 @@
+// Turns the hardware model into metric families. All families are declared in one table (hardware_metrics.cpp)
+// with their HELP text, which spells out the encodings:
+//   health:        0 = OK, 1 = Warning, 2 = Critical (no sample when absent, disabled or not reported)
+//   power state:   0 = off, 1 = on, 2 = powering on, 3 = powering off
+//   battery state: 0 = ready, 1 = charging, 2 = discharging, 3 = learning, 4 = failed, 5 = absent
+// Identities, versions and model names live only on `_info` series; value series carry the target, the
+// configured target labels and a small component key (controller, drive, fan, ...).
+// Pure and thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "estate/metrics.h"
+#include "hardware_model.h"
+
+namespace estate::hardware {
+
+// What a poll did, rendered as estate_hardware_poll_* series.
+struct PollInfo {
+  std::string group;        // "fast", "slow", "probe"
+  int requests = -1;        // HTTP requests made by the poll (-1 = not reported)
+  int failed_requests = 0;  // of which failed or were unusable (member 404s, bad bodies)
+};
+
+// Renders the sections `f` has. When `health_view` is given (normally the fast and slow findings merged), it
+// also renders the reported and computed (worst-of-leaves) health of system, chassis and manager from it.
+// `base` labels (target first, then configured labels) lead every series. Empty families are omitted.
+metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, const PollInfo& poll,
+                                const Findings* health_view);
+
+// Names of every family the exporter can produce, in table order (for docs and tests).
+std::vector<std::string> FamilyNames();
+
+}  // namespace estate::hardware

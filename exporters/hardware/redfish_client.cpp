@@ -1,0 +1,482 @@
+#include "redfish_client.h"
+
+#include <algorithm>
+
+namespace estate::hardware {
+
+using redfish::Json;
+using redfish::Member;
+
+namespace {
+
+std::string Join(const std::string& base, const std::string& leaf) {
+  if (base.empty()) return leaf;
+  return base.back() == '/' ? base + leaf : base + "/" + leaf;
+}
+
+// Strips "scheme://host" from absolute links some BMCs return; keeps path and query.
+std::string PathAndQuery(const std::string& uri) {
+  auto scheme = uri.find("://");
+  if (scheme == std::string::npos) return uri;
+  auto slash = uri.find('/', scheme + 3);
+  return slash == std::string::npos ? "/" : uri.substr(slash);
+}
+
+}  // namespace
+
+RedfishCollector::RedfishCollector(Getter get, Options options) : get_(std::move(get)), options_(options) {}
+
+std::string RedfishCollector::Resolve(const std::string& uri) const {
+  std::string u = PathAndQuery(uri);
+  // iLO 4's HP REST resources carry Redfish-style @odata.id values next to their /rest/v1 links.
+  if (hp_rest_ && u.rfind("/redfish/v1", 0) == 0) u = "/rest/v1" + u.substr(11);
+  return u;
+}
+
+Result<Json> RedfishCollector::Get(const std::string& uri) {
+  const std::string key = redfish::PathKey(Resolve(uri));
+  if (auto it = cycle_cache_.find(key); it != cycle_cache_.end()) return it->second;
+  auto r = get_(Resolve(uri));
+  if (!r) return r;
+  cycle_cache_[key] = *r;
+  return r;
+}
+
+Json RedfishCollector::TryGet(const std::string& uri) {
+  if (uri.empty()) return Json();
+  auto r = Get(uri);
+  if (!r) {
+    ++failed_;
+    if (problems_.size() < 20) problems_.push_back(r.error());
+    return Json();
+  }
+  return std::move(*r);
+}
+
+std::vector<Member> RedfishCollector::ReadMembers(const std::string& collection_uri, int levels, bool fetch_bodies) {
+  if (collection_uri.empty()) return {};
+  std::string uri = redfish::NormalisePath(Resolve(collection_uri));
+  const int use = std::min(levels, expand_levels_);
+  if (use == 1) uri += "?$expand=.";
+  else if (use > 1) uri += "?$expand=.($levels=" + std::to_string(use) + ")";
+  Json body = TryGet(uri);
+  if (body.is_null()) return {};
+  std::vector<Member> members = redfish::Members(body);
+  for (auto& m : members) {
+    if (!m.body.is_null()) {
+      cycle_cache_.emplace(redfish::PathKey(Resolve(m.uri)), m.body);
+    } else if (fetch_bodies) {
+      m.body = TryGet(m.uri);
+    }
+  }
+  if (fetch_bodies) {
+    std::erase_if(members, [](const Member& m) { return m.body.is_null(); });
+  }
+  return members;
+}
+
+Result<Topology> RedfishCollector::Discover(const std::string& api_root) {
+  Topology t;
+  t.api_root = api_root;
+  hp_rest_ = api_root.find("/rest/") != std::string::npos;
+  auto root = Get(api_root);
+  if (!root) return MakeError("service root: " + root.error());
+  t.root = redfish::ParseServiceRoot(*root);
+  t.root.hp_rest = t.root.hp_rest || hp_rest_;
+  expand_levels_ = options_.use_expand ? t.root.expand_levels : 0;
+
+  // Collections with a conventional fallback: some BMCs (and trimmed captures) lack the collection itself.
+  auto members_of = [&](std::string link, const char* name) {
+    if (link.empty()) link = Join(api_root, name);
+    std::vector<std::string> out;
+    auto body = Get(link);
+    if (body) {
+      for (const auto& m : redfish::Members(*body)) {
+        if (!m.body.is_null()) cycle_cache_.emplace(redfish::PathKey(Resolve(m.uri)), m.body);
+        out.push_back(m.uri);
+      }
+    } else {
+      std::string guess = Join(link, "1");
+      if (Get(guess)) out.push_back(guess);
+    }
+    return out;
+  };
+  t.systems = members_of(t.root.systems, "Systems");
+  t.managers = members_of(t.root.managers, "Managers");
+  std::vector<std::string> chassis = members_of(t.root.chassis, "Chassis");
+  if (t.systems.empty()) return MakeError("no computer system found under " + api_root);
+
+  for (const auto& uri : chassis) {
+    Json body = TryGet(uri);
+    if (body.is_null()) continue;
+    Topology::Chassis c;
+    c.uri = uri;
+    c.thermal = redfish::FindLink(body, "Thermal");
+    c.power = redfish::FindLink(body, "Power");
+    c.thermal_subsystem = redfish::FindLink(body, "ThermalSubsystem");
+    c.power_subsystem = redfish::FindLink(body, "PowerSubsystem");
+    c.sensors = redfish::FindLink(body, "Sensors");
+    t.chassis.push_back(std::move(c));
+  }
+
+  Json system = TryGet(t.systems.front());
+  if (system.is_null()) return MakeError("computer system " + t.systems.front() + " unreadable");
+  if (std::string storage = redfish::FindLink(system, "Storage"); !storage.empty()) {
+    for (const auto& m : ReadMembers(storage, 0, false)) t.storage.push_back(m.uri);
+  }
+  std::string smart = redfish::FindLink(system, "SmartStorage");
+  const std::string vendor = redfish::GuessVendor(system);
+  if (smart.empty() && (vendor == "HPE" || vendor == "HP")) smart = Join(t.systems.front(), "SmartStorage");
+  if (!smart.empty()) {
+    auto body = Get(smart);  // absent on servers without Smart Array support: not a problem
+    if (body) {
+      std::string controllers = redfish::FindLink(*body, "ArrayControllers");
+      for (const auto& m : ReadMembers(controllers, 0, false)) t.array_controllers.push_back(m.uri);
+    }
+  }
+  t.memory = redfish::FindLink(system, "Memory");
+  if (t.memory.empty()) t.memory = redfish::FindLink(system, "MEMORY");
+  t.processors = redfish::FindLink(system, "Processors");
+  if (!t.root.update_service.empty()) {
+    Json update = TryGet(t.root.update_service);
+    t.firmware_inventory = redfish::FindLink(update, "FirmwareInventory");
+  }
+
+  // Event logs of the system, the managers and the chassis.
+  std::vector<std::string> holders = {t.systems.front()};
+  for (const auto& m : t.managers) holders.push_back(m);
+  for (const auto& c : t.chassis) holders.push_back(c.uri);
+  for (const auto& holder : holders) {
+    Json body = TryGet(holder);
+    std::string services = redfish::FindLink(body, "LogServices");
+    if (services.empty()) continue;
+    for (const auto& m : ReadMembers(services, 1, true)) {
+      std::string entries = redfish::FindLink(m.body, "Entries");
+      if (entries.empty()) continue;
+      std::string name = redfish::Str(m.body, "Id");
+      if (name.empty()) name = redfish::LastSegment(m.uri);
+      t.logs.emplace_back(name, entries);
+    }
+  }
+  t.valid = true;
+  return t;
+}
+
+Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
+  hp_rest_ = t.root.hp_rest;
+  expand_levels_ = options_.use_expand ? t.root.expand_levels : 0;
+  Findings f;
+  if (t.systems.empty()) return MakeError("no computer system known");
+  auto system = Get(t.systems.front());
+  if (!system) return MakeError("computer system: " + system.error());
+  redfish::ParseSystem(*system, f);
+  f.batteries.clear();  // batteries belong to the slow (storage) group
+  f.has_identity = false;
+  f.identity = Identity{};
+
+  bool first = true;
+  for (const auto& c : t.chassis) {
+    if (first) {
+      Json body = TryGet(c.uri);
+      if (!body.is_null()) redfish::ParseChassis(body, f);
+      f.batteries.clear();
+      first = false;
+    }
+    if (!c.thermal.empty()) {
+      Json thermal = TryGet(c.thermal);
+      if (!thermal.is_null()) {
+        redfish::ParseThermal(thermal, f);
+        f.has_thermal = true;
+      }
+    } else if (!c.thermal_subsystem.empty()) {
+      Json ts = TryGet(c.thermal_subsystem);
+      for (const auto& m : ReadMembers(redfish::FindLink(ts, "Fans"), 1, true)) f.fans.push_back(redfish::ParseFan(m.body));
+      for (const auto& m : ReadMembers(c.sensors, 1, true)) {
+        if (auto temp = redfish::ParseTemperatureSensor(m.body)) f.temperatures.push_back(std::move(*temp));
+      }
+      f.has_thermal = !ts.is_null();
+    }
+    if (!c.power.empty()) {
+      Json power = TryGet(c.power);
+      if (!power.is_null()) {
+        redfish::ParsePower(power, f);
+        f.has_power = true;
+      }
+    } else if (!c.power_subsystem.empty()) {
+      Json ps = TryGet(c.power_subsystem);
+      if (!ps.is_null()) {
+        redfish::ParsePowerSubsystem(ps, f);
+        for (const auto& m : ReadMembers(redfish::FindLink(ps, "PowerSupplies"), 2, true)) {
+          Json metrics;
+          if (const Json* inline_metrics = redfish::Child(m.body, "Metrics");
+              inline_metrics != nullptr && redfish::IsExpanded(*inline_metrics)) {
+            metrics = *inline_metrics;
+          } else {
+            metrics = TryGet(redfish::FindLink(m.body, "Metrics"));
+          }
+          f.psus.push_back(redfish::ParsePowerSupply(m.body, metrics));
+        }
+        f.has_power = true;
+      }
+    }
+  }
+  DedupeKeys(f);
+  return f;
+}
+
+void RedfishCollector::ReadStorage(const Topology& t, Findings& f) {
+  f.has_storage = true;
+  if (!t.array_controllers.empty()) {
+    // HPE Smart Array: the OEM model carries cache module and backup power source status that the DMTF
+    // Storage view of the same controller lacks, so it wins when both exist.
+    for (const auto& uri : t.array_controllers) {
+      Json body = TryGet(uri);
+      if (body.is_null()) continue;
+      auto links = redfish::ParseArrayController(body, f);
+      for (const auto& m : ReadMembers(links.disk_drives, 1, true)) {
+        f.drives.push_back(redfish::ParseDrive(m.body, links.controller));
+      }
+      for (const auto& m : ReadMembers(links.logical_drives, 1, true)) {
+        f.volumes.push_back(redfish::ParseVolume(m.body, links.controller));
+      }
+    }
+  } else {
+    for (const auto& uri : t.storage) {
+      std::string query = redfish::NormalisePath(Resolve(uri));
+      if (expand_levels_ > 0) query += "?$expand=.";
+      Json body = TryGet(query);
+      if (body.is_null()) continue;
+      auto links = redfish::ParseStorage(body, f);
+      for (auto& d : links.drives) {
+        Json drive = d.body.is_null() ? TryGet(d.uri) : d.body;
+        if (!drive.is_null()) f.drives.push_back(redfish::ParseDrive(drive, links.controller));
+      }
+      for (const auto& m : ReadMembers(links.volumes, 1, true)) {
+        f.volumes.push_back(redfish::ParseVolume(m.body, links.controller));
+      }
+    }
+  }
+  // DMTF PowerSubsystem batteries (chassis-level energy storage).
+  for (const auto& c : t.chassis) {
+    if (c.power_subsystem.empty()) continue;
+    Json ps = TryGet(c.power_subsystem);
+    std::string batteries = redfish::FindLink(ps, "Batteries");
+    for (const auto& m : ReadMembers(batteries, 2, true)) {
+      Json metrics;
+      if (const Json* inline_metrics = redfish::Child(m.body, "Metrics");
+          inline_metrics != nullptr && redfish::IsExpanded(*inline_metrics)) {
+        metrics = *inline_metrics;
+      } else {
+        metrics = TryGet(redfish::FindLink(m.body, "Metrics"));
+      }
+      f.batteries.push_back(redfish::ParseBattery(m.body, metrics));
+    }
+  }
+}
+
+void RedfishCollector::ReadLogs(const Topology& t, std::map<std::string, LogCursor>& logs, Findings& f) {
+  f.has_logs = true;
+  for (const auto& [name, entries_uri] : t.logs) {
+    LogCursor& cursor = logs[redfish::PathKey(entries_uri)];
+    cursor.totals.log = name;
+    std::string uri = redfish::NormalisePath(Resolve(entries_uri));
+    if (expand_levels_ > 0) uri += "?$expand=.";
+    Json body = TryGet(uri);
+    if (!body.is_null()) {
+      std::vector<Member> members = redfish::Members(body);
+      std::set<std::string> current;
+      for (const auto& m : members) current.insert(redfish::PathKey(m.uri));
+      // A log that was cleared shares no entry with what we saw: start over (the totals stay monotonic).
+      bool overlap = std::any_of(current.begin(), current.end(),
+                                 [&](const std::string& id) { return cursor.seen.count(id) != 0; });
+      if (!overlap) cursor.seen.clear();
+      int gets = 0;
+      for (const auto& m : members) {
+        const std::string id = redfish::PathKey(m.uri);
+        if (cursor.seen.count(id) != 0) continue;
+        Json entry = m.body;
+        if (entry.is_null()) {
+          if (gets >= options_.max_log_entry_gets) continue;  // the rest on later polls
+          ++gets;
+          entry = TryGet(m.uri);
+          if (entry.is_null()) continue;
+        }
+        redfish::AddToLog(redfish::ParseLogEntry(entry), cursor.totals);
+        cursor.seen.insert(id);
+      }
+      // Remember only what is still in the log, so memory stays bounded by the log's size.
+      std::erase_if(cursor.seen, [&](const std::string& id) { return current.count(id) == 0; });
+    }
+    f.logs.push_back(cursor.totals);
+  }
+}
+
+Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::string, LogCursor>& logs) {
+  hp_rest_ = t.root.hp_rest;
+  expand_levels_ = options_.use_expand ? t.root.expand_levels : 0;
+  Findings f;
+  if (t.systems.empty()) return MakeError("no computer system known");
+  auto system = Get(t.systems.front());
+  if (!system) return MakeError("computer system: " + system.error());
+  f.has_identity = true;
+  f.identity.bmc_model = t.root.bmc_model;
+  f.identity.bmc_firmware = t.root.bmc_firmware;
+  redfish::ParseSystem(*system, f);
+  if (!t.chassis.empty()) {
+    Json chassis = TryGet(t.chassis.front().uri);
+    if (!chassis.is_null()) redfish::ParseChassis(chassis, f);
+  }
+  if (!t.managers.empty()) {
+    Json manager = TryGet(t.managers.front());
+    if (!manager.is_null()) redfish::ParseManager(manager, f);
+  }
+  if (f.identity.vendor.empty()) f.identity.vendor = t.root.vendor;
+  if (f.identity.uuid.empty()) f.identity.uuid = t.root.uuid;
+  f.identity.protocol = t.root.hp_rest ? "hp_rest" : "redfish";
+  f.power = PowerState::kUnknown;  // the fast group owns power state
+  // Only the rollups of the fast group are exported; keep the slow copy from overriding them.
+  f.psu_redundancy.clear();
+
+  ReadStorage(t, f);
+
+  f.has_inventory = true;
+  for (const auto& m : ReadMembers(t.memory, 1, true)) f.dimms.push_back(redfish::ParseMemory(m.body));
+  for (const auto& m : ReadMembers(t.processors, 1, true)) f.cpus.push_back(redfish::ParseProcessor(m.body));
+  for (const auto& m : ReadMembers(t.firmware_inventory, 1, true)) {
+    if (auto fw = redfish::ParseFirmwareItem(m.body)) f.firmware.push_back(std::move(*fw));
+  }
+  ReadLogs(t, logs, f);
+  DedupeKeys(f);
+  return f;
+}
+
+// --- transport -----------------------------------------------------------------------------------------------
+
+RedfishClient::RedfishClient(http::HttpClient& http, RedfishSettings settings)
+    : http_(http), settings_(std::move(settings)) {
+  if (settings_.sessions_path.empty()) settings_.sessions_path = "/redfish/v1/SessionService/Sessions";
+  basic_ = !settings_.use_sessions;
+}
+
+void RedfishClient::SetSessionsPath(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!path.empty()) settings_.sessions_path = PathAndQuery(path);
+}
+
+bool RedfishClient::has_session() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !token_.empty();
+}
+
+bool RedfishClient::basic_fallback() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return basic_;
+}
+
+Result<http::Response> RedfishClient::Send(http::Request request, const http::ClientOptions& options,
+                                           const Budget& budget) {
+  ++requests_;
+  return http_.Do(request, options, budget);
+}
+
+Result<Ok> RedfishClient::Login(const Budget& budget) {
+  http::Request req;
+  req.method = "POST";
+  req.url = settings_.base_url + settings_.sessions_path;
+  req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  req.body = Json{{"UserName", settings_.username}, {"Password", settings_.password}}.dump();
+  http::ClientOptions options = settings_.options;
+  options.auth = http::Auth{};
+  options.max_retries = 0;  // not idempotent: a retry could leave a second session behind
+  auto resp = Send(req, options, budget);
+  ++logins_;
+  if (!resp) return MakeError("session login: " + resp.error());
+  if (resp->status == 401 || resp->status == 403) {
+    return MakeError("session login refused (HTTP " + std::to_string(resp->status) + ")");
+  }
+  std::string token = resp->Header("x-auth-token");
+  if (resp->status < 200 || resp->status >= 300 || token.empty()) {
+    // No usable session service (404/405/501, or no token): basic auth on every request instead.
+    basic_ = true;
+    return Ok{};
+  }
+  token_ = token;
+  session_uri_ = PathAndQuery(resp->Header("location"));
+  if (session_uri_.empty()) {
+    auto body = redfish::ParseBody(resp->body);
+    if (body) session_uri_ = redfish::Str(*body, "@odata.id");
+  }
+  return Ok{};
+}
+
+Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& budget) {
+  const std::string path = PathAndQuery(uri);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    http::ClientOptions options = settings_.options;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!basic_ && token_.empty()) {
+        auto login = Login(budget);
+        if (!login) return MakeError(login.error());
+      }
+      if (basic_) {
+        options.auth.kind = http::Auth::Kind::kBasic;
+        options.auth.username = settings_.username;
+        options.auth.password = settings_.password;
+      } else {
+        options.auth.kind = http::Auth::Kind::kHeader;
+        options.auth.header_name = "X-Auth-Token";
+        options.auth.header_value = token_;
+      }
+    }
+    http::Request req;
+    req.url = settings_.base_url + path;
+    req.headers = {{"Accept", "application/json"}};
+    auto resp = Send(req, options, budget);
+    if (!resp) return MakeError("GET " + path + ": " + resp.error());
+    if (resp->status == 401 && attempt == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (basic_) return MakeError("GET " + path + ": HTTP 401 (credentials refused)");
+      token_.clear();  // expired or revoked: log in again once
+      session_uri_.clear();
+      continue;
+    }
+    if (resp->status < 200 || resp->status >= 300) {
+      return MakeError("GET " + path + ": HTTP " + std::to_string(resp->status));
+    }
+    auto body = redfish::ParseBody(resp->body);
+    if (!body) return MakeError("GET " + path + ": " + body.error());
+    return body;
+  }
+  return MakeError("GET " + path + ": HTTP 401 after a new login");
+}
+
+Result<http::Response> RedfishClient::GetAnonymous(const std::string& uri, const Budget& budget) {
+  http::Request req;
+  req.url = settings_.base_url + PathAndQuery(uri);
+  req.headers = {{"Accept", "application/json"}};
+  http::ClientOptions options = settings_.options;
+  options.auth = http::Auth{};
+  return Send(req, options, budget);
+}
+
+void RedfishClient::Logout(const Budget& budget) {
+  std::string token, uri;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    token.swap(token_);
+    uri.swap(session_uri_);
+  }
+  if (token.empty() || uri.empty()) return;
+  http::Request req;
+  req.method = "DELETE";
+  req.url = settings_.base_url + uri;
+  http::ClientOptions options = settings_.options;
+  options.auth.kind = http::Auth::Kind::kHeader;
+  options.auth.header_name = "X-Auth-Token";
+  options.auth.header_value = token;
+  options.max_retries = 0;
+  (void)Send(req, options, budget);
+}
+
+}  // namespace estate::hardware

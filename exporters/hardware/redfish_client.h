@@ -1,0 +1,145 @@
+// Redfish collection for one BMC, in two layers:
+//
+//  * RedfishCollector walks the Redfish tree (DMTF, HPE iLO 4 "/rest/v1" and iLO 5/6, Dell, Lenovo, Supermicro)
+//    through a Getter and fills the hardware model. It owns the request economy: topology discovery runs only
+//    on the slow cycle and is reused by the fast one, collections are read with $expand where the service
+//    advertises it, event logs are read incrementally (only entries not seen before), and a body fetched once in
+//    a cycle is never fetched again. It does no I/O itself, so tests can drive it from a fixture tree.
+//  * RedfishClient is the transport: every request goes through estate::http::HttpClient, with a Redfish
+//    session (POST SessionService/Sessions, X-Auth-Token) created once and reused across polls, a new login on
+//    401, a fall back to basic auth when the service has no session support, and DELETE of the session on
+//    Logout(). It counts requests for the per-poll request metrics.
+//
+// Thread-safety: RedfishClient is thread-safe (the fast and slow jobs of a target share one). A
+// RedfishCollector is used by one poll at a time; the LogCursors it updates belong to the caller.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "estate/cancel.h"
+#include "estate/http_client.h"
+#include "estate/result.h"
+#include "hardware_model.h"
+#include "redfish_parse.h"
+
+namespace estate::hardware {
+
+// Where the data of one BMC lives, found by Discover() on the slow cycle and reused by fast polls.
+struct Topology {
+  redfish::ServiceRoot root;
+  std::string api_root;  // "/redfish/v1" or "/rest/v1"
+  std::vector<std::string> systems;
+  std::vector<std::string> managers;
+  struct Chassis {
+    std::string uri;
+    std::string thermal, power;                               // legacy, one GET each for everything
+    std::string thermal_subsystem, power_subsystem, sensors;  // DMTF 2020+ model
+  };
+  std::vector<Chassis> chassis;
+  std::vector<std::string> storage;            // DMTF Storage members of the first system
+  std::vector<std::string> array_controllers;  // HPE SmartStorage ArrayControllers
+  std::string memory, processors, firmware_inventory;
+  std::vector<std::pair<std::string, std::string>> logs;  // {log name, entries collection}
+  bool valid = false;
+};
+
+// What has been counted of one event log, so later polls count only new entries.
+struct LogCursor {
+  std::set<std::string> seen;  // entry ids already counted
+  LogSummary totals;           // monotonic counts since the exporter started
+};
+
+class RedfishCollector {
+ public:
+  // Returns the parsed body of a GET of `uri` (which may carry a query), or an error (HTTP status, transport,
+  // invalid JSON).
+  using Getter = std::function<Result<redfish::Json>(const std::string& uri)>;
+
+  struct Options {
+    bool use_expand = true;       // use $expand when the service advertises it
+    int max_log_entry_gets = 32;  // per log and poll, when a log's entries do not come expanded
+  };
+
+  RedfishCollector(Getter get, Options options);
+
+  // Reads the service root (at api_root) and every collection needed to locate the data.
+  Result<Topology> Discover(const std::string& api_root);
+  // Power state, reported rollups, fans, temperatures, PSUs, redundancy, power draw.
+  Result<Findings> CollectFast(const Topology& topology);
+  // Identity, storage (controllers, caches, batteries, drives, volumes), DIMMs, CPUs, firmware, event logs.
+  Result<Findings> CollectSlow(const Topology& topology, std::map<std::string, LogCursor>& logs);
+
+  // Sub-requests that failed (the poll went on without them) since construction.
+  int failed() const { return failed_; }
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  Result<redfish::Json> Get(const std::string& uri);
+  // Get, remembering failures as problems instead of failing the poll.
+  redfish::Json TryGet(const std::string& uri);
+  // A collection, expanded when possible; members come back with their bodies (fetched one by one if needed).
+  std::vector<redfish::Member> ReadMembers(const std::string& collection_uri, int levels, bool fetch_bodies);
+  std::string Resolve(const std::string& uri) const;
+  void ReadStorage(const Topology& t, Findings& f);
+  void ReadLogs(const Topology& t, std::map<std::string, LogCursor>& logs, Findings& f);
+
+  Getter get_;
+  Options options_;
+  int expand_levels_ = 0;
+  bool hp_rest_ = false;
+  std::map<std::string, redfish::Json> cycle_cache_;  // bodies already fetched in this cycle, by PathKey
+  int failed_ = 0;
+  std::vector<std::string> problems_;
+};
+
+struct RedfishSettings {
+  std::string base_url;          // "https://bmc.example:443"
+  http::ClientOptions options;   // TLS, timeouts, source label; auth is set here from the credentials below
+  std::string username;
+  std::string password;
+  std::string sessions_path;     // default "/redfish/v1/SessionService/Sessions"
+  bool use_sessions = true;      // false = basic auth only
+};
+
+class RedfishClient {
+ public:
+  RedfishClient(http::HttpClient& http, RedfishSettings settings);
+  ~RedfishClient() = default;
+  RedfishClient(const RedfishClient&) = delete;
+  RedfishClient& operator=(const RedfishClient&) = delete;
+
+  // GET with the session (logging in first when needed, again once on 401). Errors name the path and status,
+  // never credentials.
+  Result<redfish::Json> Get(const std::string& uri, const Budget& budget);
+  // GET without credentials (service root, detection); the raw response.
+  Result<http::Response> GetAnonymous(const std::string& uri, const Budget& budget);
+  // Deletes the session, if any. Safe to call repeatedly; the next Get logs in again.
+  void Logout(const Budget& budget);
+
+  void SetSessionsPath(const std::string& path);
+  bool has_session() const;
+  bool basic_fallback() const;
+  int requests() const { return requests_.load(); }
+  int logins() const { return logins_.load(); }
+
+ private:
+  Result<Ok> Login(const Budget& budget);  // caller holds mu_
+  Result<http::Response> Send(http::Request request, const http::ClientOptions& options, const Budget& budget);
+
+  http::HttpClient& http_;
+  RedfishSettings settings_;
+  mutable std::mutex mu_;
+  std::string token_;
+  std::string session_uri_;
+  bool basic_ = false;
+  std::atomic<int> requests_{0};
+  std::atomic<int> logins_{0};
+};
+
+}  // namespace estate::hardware

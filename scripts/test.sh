@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs dependencies, builds the dev and asan presets and runs
+# their tests. Its last line is the summary CI reads: "N passed, N failed". Exits non-zero on any failure.
+#
+#   dev build:   every test except label bench; e2e tests (real Prometheus/Alertmanager) one at a time
+#   asan build:  label unit only (see CMakePresets.json)
+#
+# Benchmarks are not part of this run: `ctest --preset dev -L bench` after this script has built dev.
+# Environment: ESTATE_TEST_JOBS (parallel ctest jobs, default nproc), ESTATE_SKIP_ASAN=1 (dev only).
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+jobs="${ESTATE_TEST_JOBS:-$(nproc)}"
+passed=0
+failed=0
+step_failures=()
+log_dir="$(mktemp -d "${TMPDIR:-/tmp}/estate-test.XXXXXX")"
+trap 'rm -rf "$log_dir"' EXIT
+
+summary() {
+  echo
+  if [ ${#step_failures[@]} -gt 0 ]; then
+    echo "test.sh: failed steps: ${step_failures[*]}"
+  fi
+  echo "${passed} passed, ${failed} failed"
+}
+
+# Runs ctest with the given arguments, shows its output, and adds its counts to the totals.
+# "No tests were found" counts as nothing; a ctest that fails without a summary line counts as one failure.
+run_ctest() {
+  local name="$1"; shift
+  local out="$log_dir/$name.log"
+  echo "==> ctest $*"
+  ctest "$@" 2>&1 | tee "$out"
+  local rc=${PIPESTATUS[0]}
+  local line f total
+  line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n1)"
+  if [ -n "$line" ]; then
+    f="$(sed -E 's/.*passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")"
+    total="$(sed -E 's/.*passed, ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")"
+    passed=$((passed + total - f))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then   # ctest failed in a way its counts do not show
+      failed=$((failed + 1)); step_failures+=("ctest-$name(exit $rc)")
+    fi
+  elif [ "$rc" -ne 0 ] || ! grep -q 'No tests were found' "$out"; then
+    failed=$((failed + 1)); step_failures+=("ctest-$name(exit $rc, no summary)")
+  fi
+}
+
+# Runs a build step; a failure counts as one failed test and skips that preset's tests.
+step() {
+  local name="$1"; shift
+  echo "==> $*"
+  if ! "$@"; then
+    step_failures+=("$name")
+    failed=$((failed + 1))
+    return 1
+  fi
+}
+
+if ! step install-deps bash scripts/install-deps.sh; then
+  summary
+  exit 1
+fi
+
+if step configure-dev cmake --preset dev && step build-dev cmake --build --preset dev -j"$jobs"; then
+  run_ctest dev-parallel --preset dev -j"$jobs" -LE 'e2e|bench' --timeout 300
+  run_ctest dev-e2e --preset dev -j1 -L e2e -LE bench --timeout 300
+fi
+
+if [ "${ESTATE_SKIP_ASAN:-0}" != "1" ]; then
+  if step configure-asan cmake --preset asan && step build-asan cmake --build --preset asan -j"$jobs"; then
+    run_ctest asan --preset asan -j"$jobs" --timeout 600
+  fi
+fi
+
+summary
+[ "$failed" -eq 0 ] && [ ${#step_failures[@]} -eq 0 ]

@@ -1,0 +1,254 @@
+// End-to-end tests of the common library through the example exporter binary: flags, config check,
+// web-config errors, /metrics speed with slow upstreams, /probe rules, reload, shutdown, real Prometheus.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <thread>
+
+#include "estate/testing/e2e.h"
+#include "estate/testing/fake_upstream.h"
+#include "estate/testing/golden.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using estate::testing::ChildProcess;
+using estate::testing::FakeUpstream;
+using estate::testing::HttpGet;
+using estate::testing::HttpPost;
+using estate::testing::TempDir;
+
+std::string Exe() { return estate::testing::BinaryPath("estate-example-exporter"); }
+
+std::unique_ptr<FakeUpstream> StartUpstream(double latency = 0) {
+  auto up = std::make_unique<FakeUpstream>(FakeUpstream::Options{});
+  up->Route("GET", "/status", [](const estate::testing::FakeRequest&) {
+    estate::testing::FakeResponse r;
+    r.body = R"({"temperature": 41.5, "fans": 6, "name": "x"})";
+    return r;
+  });
+  if (latency > 0) {
+    estate::testing::Fault f;
+    f.latency_seconds = latency;
+    up->AddFault(f);
+  }
+  EXPECT_TRUE(up->Start());
+  return up;
+}
+
+std::string Config(const std::vector<std::pair<std::string, std::string>>& targets, const std::string& interval = "1s",
+                   const std::string& timeout = "15s") {
+  std::string y = "targets:\n";
+  for (const auto& [name, url] : targets) {
+    y += "  - name: " + name + "\n    url: " + url + "\n    interval: " + interval + "\n    timeout: " + timeout + "\n";
+  }
+  return y;
+}
+
+// Starts the exporter and waits until /-/healthy answers.
+struct Exporter {
+  ChildProcess proc;
+  int port = 0;
+  std::string base;
+  bool Start(const TempDir& dir, const std::string& config_path, std::vector<std::string> extra = {}) {
+    port = estate::testing::FreePort();
+    base = "http://127.0.0.1:" + std::to_string(port);
+    std::vector<std::string> argv = {Exe(), "--config.file=" + config_path,
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    if (!proc.Start(argv, dir.path() + "/exporter.log")) return false;
+    return estate::testing::WaitHttpOk(base + "/-/healthy", 10s);
+  }
+};
+
+double MetricValue(const std::string& text, const std::string& series) {
+  auto pos = text.find("\n" + series + " ");
+  if (pos == std::string::npos) return -1;
+  return std::stod(text.substr(pos + series.size() + 2));
+}
+
+TEST(Foundation, ConfigCheckValidatesAndExits) {
+  TempDir dir;
+  std::string good = dir.Write("good.yml", Config({{"a", "http://127.0.0.1:1/status"}}));
+  std::string bad = dir.Write("bad.yml", "targets:\n  - name: a\n    url: http://x/\n    intervall: 5s\n");
+  ChildProcess p;
+  ASSERT_TRUE(p.Start({Exe(), "--config.file=" + good, "--config.check"}, dir.path() + "/good.log"));
+  for (int i = 0; i < 200 && p.Running(); ++i) std::this_thread::sleep_for(25ms);
+  int st = p.Stop(5000ms);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << p.Log();
+  ChildProcess q;
+  ASSERT_TRUE(q.Start({Exe(), "--config.file=" + bad, "--config.check"}, dir.path() + "/bad.log"));
+  for (int i = 0; i < 200 && q.Running(); ++i) std::this_thread::sleep_for(25ms);
+  st = q.Stop(5000ms);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << q.Log();
+  EXPECT_NE(q.Log().find("bad.yml:4: targets[0].intervall: unknown key"), std::string::npos) << q.Log();
+}
+
+TEST(Foundation, UnknownWebConfigKeyStopsWithClearMessage) {
+  TempDir dir;
+  std::string cfg = dir.Write("c.yml", Config({{"a", "http://127.0.0.1:1/status"}}));
+  std::string web = dir.Write("web.yml", "basic_auth_users:\n  prom: x\ntls_server_config:\n  cert_fil: /x\n");
+  ChildProcess p;
+  ASSERT_TRUE(p.Start({Exe(), "--config.file=" + cfg, "--web.config.file=" + web,
+                       "--web.listen-address=127.0.0.1:" + std::to_string(estate::testing::FreePort())},
+                      dir.path() + "/x.log"));
+  for (int i = 0; i < 100 && p.Running(); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(p.Running()) << "must exit, not serve without its web config";
+  int st = p.Stop(1000ms);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+  EXPECT_NE(p.Log().find("cert_fil"), std::string::npos) << p.Log();
+}
+
+TEST(Foundation, MetricsAnswerFastWhileEveryUpstreamTakesTenSeconds) {
+  auto up = StartUpstream(10);
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> targets;
+  for (int i = 0; i < 8; ++i) targets.push_back({"t" + std::to_string(i), up->base_url() + "/status"});
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config(targets))));
+  // Let the background refreshes get stuck on the upstream.
+  for (int i = 0; i < 100 && up->RequestCount() < 4; ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_GE(up->RequestCount(), 4u);
+  double worst = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto r = HttpGet(e.base + "/metrics", 5);
+    ASSERT_EQ(r.status, 200);
+    worst = std::max(worst, r.seconds);
+  }
+  std::printf("worst /metrics latency with 10 s upstreams: %.1f ms\n", worst * 1000);
+  EXPECT_LT(worst, 0.050);
+  EXPECT_EQ(HttpGet(e.base + "/-/ready").status, 503) << "not ready before the first round completes";
+}
+
+TEST(Foundation, ServesDataStatusAndSelfMetricsThatPassPromtool) {
+  auto up = StartUpstream();
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}}))));
+  ASSERT_TRUE(estate::testing::WaitHttpOk(e.base + "/-/ready", 10s));
+  auto r = HttpGet(e.base + "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(MetricValue(r.body, "estate_example_field_value{target=\"a\",field=\"temperature\"}"), 41.5);
+  EXPECT_EQ(MetricValue(r.body, "estate_example_source_up{target=\"a\",group=\"all\"}"), 1);
+  EXPECT_EQ(MetricValue(r.body, "estate_example_config_last_reload_successful"), 1);
+  EXPECT_NE(r.body.find("estate_example_build_info{version=\""), std::string::npos);
+  EXPECT_NE(r.body.find("\nprocess_resident_memory_bytes "), std::string::npos);
+  EXPECT_NE(r.body.find("estate_upstream_requests_total{"), std::string::npos);
+  EXPECT_EQ(r.body.find("exposer_"), std::string::npos) << "no prometheus-cpp exposer metrics";
+  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(r.body));
+  EXPECT_EQ(HttpGet(e.base + "/metricsfoo").status, 404);
+  auto landing = HttpGet(e.base + "/");
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_NE(landing.body.find("<td>a</td>"), std::string::npos) << landing.body;
+  EXPECT_EQ(HttpGet(e.base + "/-/healthy").status, 200);
+  // gzip: the exporter sends several gzip members; a real client must read them all.
+  auto gz = HttpGet(e.base + "/metrics", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+}
+
+TEST(Foundation, ProbeOnlyForConfiguredTargets) {
+  auto up = StartUpstream();
+  auto evil = StartUpstream();
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}}, "1h"))));
+  auto bad = HttpGet(e.base + "/probe?target=" + evil->base_url() + "/status");
+  EXPECT_EQ(bad.status, 400);
+  auto bad2 = HttpGet(e.base + "/probe");
+  EXPECT_EQ(bad2.status, 400);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(evil->RequestCount(), 0u) << "no outbound request for an unconfigured target";
+  auto ok = HttpGet(e.base + "/probe?target=a");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("estate_example_probe_success 1\n"), std::string::npos) << ok.body;
+  EXPECT_NE(ok.body.find("estate_example_probe_duration_seconds "), std::string::npos);
+  EXPECT_NE(ok.body.find("field=\"fans\"} 6"), std::string::npos);
+  EXPECT_EQ(ok.body.find("process_"), std::string::npos) << "self-metrics only on /metrics";
+}
+
+TEST(Foundation, ProbeDeadlineComesFromTheScrapeTimeoutHeader) {
+  auto slow = StartUpstream(5);
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"s", slow->base_url() + "/status"}}, "1h"))));
+  auto r = HttpGet(e.base + "/probe?target=s", 10, {"X-Prometheus-Scrape-Timeout-Seconds: 1.5"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("estate_example_probe_success 0\n"), std::string::npos) << r.body;
+  EXPECT_LT(r.seconds, 1.5) << "answered before Prometheus would give up";
+  EXPECT_GT(r.seconds, 0.8);
+}
+
+TEST(Foundation, BrokenConfigOnSighupKeepsTheOldOne) {
+  auto up = StartUpstream();
+  TempDir dir;
+  std::string cfg = dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}}));
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, cfg));
+  ASSERT_TRUE(estate::testing::WaitHttpOk(e.base + "/-/ready", 10s));
+  dir.Write("c.yml", "targets:\n  - name: a\n    url: [broken\n");
+  e.proc.Signal(SIGHUP);
+  std::string body;
+  for (int i = 0; i < 100; ++i) {
+    body = HttpGet(e.base + "/metrics").body;
+    if (MetricValue(body, "estate_example_config_last_reload_successful") == 0) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(MetricValue(body, "estate_example_config_last_reload_successful"), 0);
+  EXPECT_GT(MetricValue(body, "estate_example_config_last_reload_success_timestamp_seconds"), 1e9);
+  EXPECT_EQ(MetricValue(body, "estate_example_source_up{target=\"a\",group=\"all\"}"), 1) << "old config runs on";
+  // HTTP reload reports the error, then succeeds once the file is fixed, with the new target set.
+  auto r = HttpPost(e.base + "/-/reload");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("c.yml:"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("YAML syntax error"), std::string::npos) << r.body;
+  dir.Write("c.yml", Config({{"b", up->base_url() + "/status"}}));
+  EXPECT_EQ(HttpPost(e.base + "/-/reload").status, 200);
+  EXPECT_EQ(HttpGet(e.base + "/-/reload").status, 405) << "reload is POST only";
+  for (int i = 0; i < 100; ++i) {
+    body = HttpGet(e.base + "/metrics").body;
+    if (MetricValue(body, "estate_example_source_up{target=\"b\",group=\"all\"}") == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(MetricValue(body, "estate_example_config_last_reload_successful"), 1);
+  EXPECT_EQ(MetricValue(body, "estate_example_source_up{target=\"b\",group=\"all\"}"), 1);
+  EXPECT_EQ(body.find("target=\"a\""), std::string::npos) << "removed target is gone";
+}
+
+TEST(Foundation, SigtermStopsWithinFiveSecondsEvenWithSlowUpstreams) {
+  auto slow = StartUpstream(30);
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"s", slow->base_url() + "/status"}}, "1s", "60s"))));
+  std::thread probe([&] { HttpGet(e.base + "/probe?target=s", 20, {"X-Prometheus-Scrape-Timeout-Seconds: 30"}); });
+  for (int i = 0; i < 100 && slow->RequestCount() < 2; ++i) std::this_thread::sleep_for(50ms);
+  auto t0 = std::chrono::steady_clock::now();
+  int st = e.proc.Stop(10000ms);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  probe.join();
+  std::printf("shutdown took %.2f s\n", secs);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << e.proc.Log();
+  EXPECT_LT(secs, 5.0);
+}
+
+TEST(Foundation, RealPrometheusScrapesIt) {
+  auto up = StartUpstream();
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}}))));
+  estate::testing::PrometheusServer::Options opts;
+  opts.scrape_configs_yaml = "scrape_configs:\n  - job_name: example\n    static_configs:\n      - targets: ['127.0.0.1:" +
+                             std::to_string(e.port) + "']\n";
+  estate::testing::PrometheusServer prom(opts);
+  ASSERT_TRUE(prom.Start(dir));
+  auto r = prom.WaitForResult("estate_example_source_up{target=\"a\"} == 1", 30s);
+  ASSERT_TRUE(r) << r.error();
+  auto v = prom.WaitForResult("estate_example_field_value{field=\"temperature\"} == 41.5", 10s);
+  EXPECT_TRUE(v) << v.error();
+  auto upq = prom.Query("up{job=\"example\"}");
+  ASSERT_TRUE(upq);
+  EXPECT_EQ((*upq)[0]["value"][1], "1");
+}
+
+}  // namespace

@@ -1,0 +1,52 @@
+// The running simulated estate: one FakeUpstream per configured upstream plus a small control API on its own
+// port for injecting and clearing faults and counting requests while it runs:
+//   POST   /fault?upstream=NAME     body: a fault as JSON (same keys as in the config) -> adds it
+//   DELETE /fault?upstream=NAME     clears that upstream's faults
+//   GET    /requests?upstream=NAME  {"upstream": NAME, "count": N}
+//   GET    /upstreams               {"NAME": port, ...}
+//   GET    /-/healthy               200
+// Thread-safe once started: the control API runs on civetweb worker threads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "estate/result.h"
+#include "estate/testing/fake_upstream.h"
+#include "simestate_config.h"
+
+namespace estate::simestate {
+
+class SimEstate {
+ public:
+  explicit SimEstate(Config config);
+  ~SimEstate();
+  SimEstate(const SimEstate&) = delete;
+  SimEstate& operator=(const SimEstate&) = delete;
+
+  // Starts every upstream on listen_host and the control API on control_port (0 = free). On failure,
+  // whatever started is stopped again and the error names the upstream that could not start.
+  Result<Ok> Start(const std::string& listen_host, int control_port);
+  void Stop();
+
+  // Upstream name -> bound port, plus "_control".
+  std::map<std::string, int> Ports() const;
+  // Writes Ports() as a JSON object, atomically (temp file + rename), so a reader never sees half of it.
+  Result<Ok> WritePortsFile(const std::string& path) const;
+
+ private:
+  struct Upstream {
+    UpstreamConfig config;
+    std::unique_ptr<testing::FakeUpstream> server;
+  };
+  testing::FakeUpstream* Find(const std::string& name) const;
+  void AddControlRoutes();
+
+  Config config_;
+  std::vector<Upstream> upstreams_;
+  std::unique_ptr<testing::FakeUpstream> control_;
+};
+
+}  // namespace estate::simestate

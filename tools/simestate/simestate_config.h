@@ -1,0 +1,58 @@
+// The simulated estate's config: a list of named fake upstreams, each serving a directory of recorded
+// responses on its own port, with optional basic auth and faults. Plain structs with defaults; loading
+// reports every problem with its line. Not thread-safe (load once, then read).
+//
+//   upstreams:
+//     - name: example-a          # unique; [A-Za-z0-9_.-], not starting with "_"
+//       kind: example            # free text for tools and later generators
+//       port: 0                  # 0 = pick a free one (see --ports.file)
+//       data: data/example       # relative to this file; omit for an empty tree
+//       lenient_paths: true
+//       threads: 16
+//       basic_auth: {username: monitor, password: monitor}   # or password_file / password_env
+//       tls_cert_file: pki/bmc.pem   # certificate + key in one PEM, relative to this file; serves https
+//       faults:
+//         - {kind: status, status: 503, path_prefix: /api, remaining: 3, latency: 100ms}
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "estate/config.h"
+#include "estate/result.h"
+#include "estate/testing/fake_upstream.h"
+
+namespace estate::simestate {
+
+struct UpstreamConfig {
+  std::string name;
+  std::string kind;
+  int port = 0;
+  std::string data_dir;  // absolute (resolved against the config file's directory); "" = routes only
+  bool lenient_paths = true;
+  int threads = 16;
+  std::string username;
+  std::string password;
+  std::string tls_cert_file;  // absolute; combined certificate + key PEM; "" = plain HTTP
+  std::vector<testing::Fault> faults;
+};
+
+struct Config {
+  std::vector<UpstreamConfig> upstreams;
+};
+
+// Loads and validates a config file. The error lists every problem, one "file:line: path: message" per line.
+Result<Config> LoadConfig(const std::string& path);
+// Same, from text; relative data directories are resolved against base_dir.
+Result<Config> ParseConfig(const std::string& text, const std::string& origin, const std::string& base_dir);
+
+// Reads one fault (the keys listed in README.md) from a mapping; problems go to the reader's errors.
+testing::Fault ReadFault(config::MapReader& reader);
+// Parses a fault given as JSON (or YAML) text, as sent to the control API.
+Result<testing::Fault> ParseFault(const std::string& text);
+
+// "none", "status", "truncated", "garbage", "huge", "slow_drip", "drop_connection"; false when unknown.
+bool ParseFaultKind(const std::string& text, testing::Fault::Kind* out);
+const char* FaultKindName(testing::Fault::Kind kind);
+
+}  // namespace estate::simestate
