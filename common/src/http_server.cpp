@@ -3,7 +3,14 @@
 #include <civetweb.h>
 #include <zlib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <condition_variable>
 #include <cctype>
@@ -302,7 +309,28 @@ void HttpServer::Stop() {
       impl_->drained.wait_for(lock, std::chrono::milliseconds(impl_->options.shutdown_grace_ms),
                               [this] { return impl_->in_flight == 0; });
     }
+    // civetweb's accept loop polls with a 2 s timeout; a connection to each listening port wakes it at once.
+    // Connect until mg_stop() returns (it sets its stop flag first, then waits for the accept loop).
+    std::vector<int> ports = Ports();
+    std::atomic<bool> stopped{false};
+    std::thread waker([ports, &stopped] {
+      while (!stopped.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        for (int p : ports) {
+          int fd = socket(AF_INET, SOCK_STREAM, 0);
+          if (fd < 0) continue;
+          sockaddr_in addr{};
+          addr.sin_family = AF_INET;
+          addr.sin_port = htons(static_cast<uint16_t>(p));
+          addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          (void)connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+          close(fd);
+        }
+      }
+    });
     mg_stop(impl_->ctx);
+    stopped = true;
+    waker.join();
     impl_->ctx = nullptr;
   }
 }

@@ -392,7 +392,10 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
   ++logins_;
   if (!resp) return MakeError("session login: " + resp.error());
   if (resp->status == 401 || resp->status == 403) {
-    return MakeError("session login refused (HTTP " + std::to_string(resp->status) + ")");
+    // Some BMCs guard the session service itself with basic auth; try that before giving up (a 401 on the
+    // basic-auth GET then reports the credentials as refused).
+    basic_ = true;
+    return Ok{};
   }
   std::string token = resp->Header("x-auth-token");
   if (resp->status < 200 || resp->status >= 300 || token.empty()) {

@@ -8,6 +8,7 @@
 
 #include "estate/http_client.h"
 #include "estate/testing/fake_upstream.h"
+#include "estate/testing/golden.h"
 #include "fixture_util.h"
 #include "hardware_exporter.h"
 
@@ -123,7 +124,9 @@ TEST_F(Dl325Test, FullPollOverHttpWithOneSession) {
             std::string::npos);
   EXPECT_EQ(sessions_.created.load(), 1);  // one session, reused by both groups
   for (const auto& req : fake_->Requests()) {
-    if (req.method == "GET") EXPECT_EQ(req.headers.count("x-auth-token"), 1u) << req.path;
+    if (req.method == "GET") {
+      EXPECT_EQ(req.headers.count("x-auth-token"), 1u) << req.path;
+    }
     EXPECT_EQ(req.path.find("s3cret"), std::string::npos);
     EXPECT_EQ(req.query.find("s3cret"), std::string::npos);
   }
