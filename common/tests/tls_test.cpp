@@ -32,6 +32,10 @@ namespace fs = std::filesystem;
 struct Pki {
   fs::path dir;
   std::string ca, server_cert, server_key, client_cert, client_key, rogue_cert, rogue_key;
+  ~Pki() {  // runs at exit, after every test
+    std::error_code ignored;
+    if (!dir.empty()) fs::remove_all(dir, ignored);
+  }
 };
 
 bool Run(const std::string& command, const fs::path& log) {

@@ -25,6 +25,10 @@ namespace fs = std::filesystem;
 struct Files {
   fs::path dir;
   std::string cert, key, other_key;
+  ~Files() {  // runs at exit, after every test
+    std::error_code ignored;
+    if (!dir.empty()) fs::remove_all(dir, ignored);
+  }
 };
 
 const Files& TestFiles() {

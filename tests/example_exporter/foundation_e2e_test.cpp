@@ -1,5 +1,6 @@
 // End-to-end tests of the common library through the example exporter binary: flags, config check,
 // web-config errors, /metrics speed with slow upstreams, /probe rules, reload, shutdown, real Prometheus.
+#include <crypt.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -249,6 +250,69 @@ TEST(Foundation, RealPrometheusScrapesIt) {
   auto upq = prom.Query("up{job=\"example\"}");
   ASSERT_TRUE(upq);
   EXPECT_EQ((*upq)[0]["value"][1], "1");
+}
+
+}  // namespace
+
+namespace {
+
+int Sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+std::string ShOut(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST(Foundation, TlsAndBasicAuthFromAWebConfigFileWithRealCurl) {
+  auto up = StartUpstream();
+  TempDir dir;
+  const std::string d = dir.path();
+  ASSERT_EQ(Sh("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 "
+               "-subj /CN=test-ca >/dev/null 2>&1 && openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr "
+               "-subj /CN=localhost >/dev/null 2>&1 && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext && "
+               "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1 "
+               "-extfile ext >/dev/null 2>&1"),
+            0);
+  // A bcrypt hash, made with libcrypt as htpasswd -B would.
+  char salt[64];
+  ASSERT_NE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt, sizeof salt), nullptr);
+  crypt_data cd{};
+  const char* hashed = crypt_r("s3cret", salt, &cd);
+  ASSERT_NE(hashed, nullptr);
+  std::string hash = hashed;
+  ASSERT_EQ(hash.rfind("$2b$05$", 0), 0u);
+  std::string web = dir.Write("web.yml", "tls_server_config:\n  cert_file: " + d + "/srv.crt\n  key_file: " + d +
+                                             "/srv.key\nbasic_auth_users:\n  prometheus: '" + hash + "'\n");
+  Exporter e;
+  int port = estate::testing::FreePort();
+  ASSERT_TRUE(e.proc.Start({Exe(), "--config.file=" + dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}})),
+                            "--web.config.file=" + web, "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                           d + "/exporter.log"));
+  std::string url = "https://127.0.0.1:" + std::to_string(port) + "/metrics";
+  std::string curl = "curl -s -o /dev/null -w '%{http_code}' --max-time 5 --noproxy '*' --cacert " + d + "/ca.crt ";
+  std::string code;
+  for (int i = 0; i < 100; ++i) {
+    code = ShOut(curl + "-u prometheus:s3cret " + url);
+    if (code == "200") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(code, "200") << e.proc.Log();
+  EXPECT_EQ(ShOut(curl + "-u prometheus:wrong " + url), "401");
+  EXPECT_EQ(ShOut(curl + url), "401");
+  EXPECT_EQ(ShOut(curl + "-u nobody:s3cret " + url), "401");
+  // Plain HTTP to the TLS port and a client that does not trust the server's CA are both refused.
+  EXPECT_EQ(ShOut("curl -s -o /dev/null -w '%{http_code}' --max-time 5 --noproxy '*' http://127.0.0.1:" +
+                  std::to_string(port) + "/metrics"),
+            "000");
+  EXPECT_EQ(ShOut("curl -s -o /dev/null -w '%{http_code}' --max-time 5 --noproxy '*' " + url), "000");
+  EXPECT_TRUE(e.proc.Running()) << "handshakes, good or bad, never crash the exporter";
+  EXPECT_EQ(e.proc.Log().find("s3cret"), std::string::npos) << "passwords never reach the log";
 }
 
 }  // namespace
