@@ -1,9 +1,16 @@
 #include "simestate.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <utility>
 
 #include "estate/log.h"
@@ -61,6 +68,332 @@ FakeResponse Json(int status, const nlohmann::json& body) {
 
 FakeResponse JsonError(int status, const std::string& message) { return Json(status, {{"error", message}}); }
 
+namespace fs = std::filesystem;
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool ReadWhole(const fs::path& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  *out = buf.str();
+  return true;
+}
+
+std::string ContentTypeOf(const fs::path& file) {
+  const std::string ext = Lower(file.extension().string());
+  if (ext == ".xml") return "text/xml";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".csv") return "text/csv";
+  return "application/json";
+}
+
+// "/redfish/v1/Systems/1/" -> "/redfish/v1/systems/1": the key of the sim's path index.
+std::string PathKey(std::string path) {
+  if (auto hash = path.find('#'); hash != std::string::npos) path.resize(hash);
+  if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return Lower(path);
+}
+
+std::string RandomHex(std::size_t bytes) {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::lock_guard lock(mu);
+  std::string out;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    auto b = static_cast<unsigned>(rng() & 0xff);
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+std::string Base64(const std::string& in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+// Every recorded response of a data directory by request path ("<dir>/a/b/index.json" and "<dir>/a/b" are
+// both "/a/b"), keyed by PathKey so lookups ignore case and trailing slashes.
+struct TreeIndex {
+  std::map<std::string, fs::path> files;
+  std::map<std::string, std::string> paths;  // key -> the path as recorded (for route registration)
+};
+
+TreeIndex IndexTree(const std::string& root) {
+  TreeIndex index;
+  if (root.empty()) return index;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    fs::path rel = fs::relative(it->path(), root, ec);
+    if (ec) continue;
+    std::string path = "/" + (rel.filename() == "index.json" ? rel.parent_path() : rel).generic_string();
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    const std::string key = PathKey(path);
+    // index.json wins over a plain file of the same path, as in FakeUpstream.
+    if (rel.filename() != "index.json" && index.files.count(key) != 0) continue;
+    index.files[key] = it->path();
+    index.paths[key] = path;
+  }
+  return index;
+}
+
+// Real BMCs answer the service root (and the Redfish version document) without credentials.
+bool IsAnonymousRedfishPath(const std::string& key) {
+  return key == "/redfish" || key == "/redfish/v1" || key == "/redfish/v1/odata" || key == "/redfish/v1/$metadata";
+}
+
+// $expand=. on a recorded body: every array of links at the top level ("Members", "Drives", ...) gets the
+// linked resources inlined, when they are recorded too. One level, as MaxLevels 1 services do.
+void ExpandLinks(nlohmann::json& body, const TreeIndex& index) {
+  if (!body.is_object()) return;
+  for (auto& [key, value] : body.items()) {
+    if (!value.is_array() || key.rfind("@odata", 0) == 0 || key == "Links") continue;
+    for (auto& member : value) {
+      if (!member.is_object() || member.size() != 1 || !member.contains("@odata.id") ||
+          !member["@odata.id"].is_string()) {
+        continue;
+      }
+      auto it = index.files.find(PathKey(member["@odata.id"].get<std::string>()));
+      std::string text;
+      if (it == index.files.end() || !ReadWhole(it->second, &text)) continue;
+      auto inlined = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (inlined.is_object()) member = std::move(inlined);
+    }
+  }
+}
+
+// The XML attribute `name="value"` (or with single quotes) of the first element that has it, unescaped.
+std::string XmlAttribute(const std::string& xml, const std::string& name) {
+  std::regex re(name + "\\s*=\\s*(\"([^\"]*)\"|'([^']*)')");
+  std::smatch m;
+  if (!std::regex_search(xml, m, re)) return "";
+  std::string v = m[2].matched ? m[2].str() : m[3].str();
+  static const std::pair<const char*, const char*> kEntities[] = {
+      {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}, {"&amp;", "&"}};
+  for (const auto& [from, to] : kEntities) {
+    for (std::size_t pos = 0; (pos = v.find(from, pos)) != std::string::npos; pos += std::string(to).size()) {
+      v.replace(pos, std::string(from).size(), to);
+    }
+  }
+  return v;
+}
+
+std::string RibclDocument(const std::string& status, const std::string& message) {
+  return "<?xml version=\"1.0\"?>\r\n<RIBCL VERSION=\"2.23\">\r\n<RESPONSE\r\n    STATUS=\"" + status +
+         "\"\r\n    MESSAGE='" + message + "'\r\n     />\r\n</RIBCL>\r\n";
+}
+
+FakeResponse Xml(int status, std::string body) {
+  FakeResponse resp;
+  resp.status = status;
+  resp.content_type = "text/xml";
+  resp.body = std::move(body);
+  return resp;
+}
+
+}  // namespace
+
+struct RedfishSessions {
+  std::mutex mu;
+  std::map<std::string, std::string> by_token;  // X-Auth-Token -> session id
+  int next_id = 1;
+  long created = 0;
+  long deleted = 0;
+};
+
+namespace {
+
+constexpr char kSessionsPath[] = "/redfish/v1/SessionService/Sessions";
+
+// Sessions, credentials and the recorded tree behind them, as a real BMC's Redfish service behaves: the
+// service root is anonymous, a POST to the session collection with the right UserName/Password returns 201
+// with X-Auth-Token and Location, DELETE of that Location ends it, and every other recorded resource needs a
+// live token or basic auth (401 otherwise). Without configured credentials any login is accepted.
+void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg, std::shared_ptr<RedfishSessions> sessions) {
+  auto index = std::make_shared<const TreeIndex>(IndexTree(cfg.data_dir));
+  const std::string username = cfg.username;
+  const std::string password = cfg.password;
+  const std::string basic = username.empty() ? "" : "Basic " + Base64(username + ":" + password);
+
+  auto authorised = [sessions, basic](const FakeRequest& req) {
+    if (basic.empty()) return true;
+    if (auto it = req.headers.find("x-auth-token"); it != req.headers.end()) {
+      std::lock_guard lock(sessions->mu);
+      if (sessions->by_token.count(it->second) != 0) return true;
+    }
+    auto it = req.headers.find("authorization");
+    return it != req.headers.end() && it->second == basic;
+  };
+  auto unauthorised = [] {
+    FakeResponse resp = Json(401, {{"error",
+                                    {{"code", "Base.1.8.GeneralError"},
+                                     {"message", "A valid X-Auth-Token or basic authentication is required."}}}});
+    resp.headers.emplace_back("WWW-Authenticate", "Basic realm=\"simulated BMC\"");
+    return resp;
+  };
+
+  // A session's own resource; registered when it is created (routes are exact paths).
+  auto session_route = [sessions, authorised, unauthorised](const std::string& id) {
+    const std::string uri = std::string(kSessionsPath) + "/" + id;
+    return [sessions, authorised, unauthorised, id, uri](const FakeRequest& req) {
+      std::lock_guard lock(sessions->mu);
+      auto live = std::find_if(sessions->by_token.begin(), sessions->by_token.end(),
+                               [&](const auto& kv) { return kv.second == id; });
+      if (live == sessions->by_token.end()) return JsonError(404, "no session " + id);
+      if (req.method == "DELETE") {
+        // The session's own token, or basic auth, may end it.
+        auto tok = req.headers.find("x-auth-token");
+        bool own = tok != req.headers.end() && tok->second == live->first;
+        if (!own && !authorised(req)) return unauthorised();
+        sessions->by_token.erase(live);
+        ++sessions->deleted;
+        FakeResponse resp;
+        resp.status = 204;
+        resp.content_type.clear();
+        return resp;
+      }
+      return Json(200, {{"@odata.id", uri}, {"@odata.type", "#Session.v1_3_0.Session"}, {"Id", id},
+                        {"Name", "User Session"}, {"UserName", "(hidden)"}});
+    };
+  };
+
+  FakeUpstream* srv = &server;
+  auto login = [sessions, username, password, session_route, srv](const FakeRequest& req) {
+    auto body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return JsonError(400, "the body must be a JSON object with UserName and Password");
+    auto field = [&](const char* key) {
+      auto it = body.find(key);
+      return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (!username.empty() && (field("UserName") != username || field("Password") != password)) {
+      return Json(401, {{"error", {{"code", "Base.1.8.InsufficientPrivilege"},
+                                   {"message", "Invalid user name or password."}}}});
+    }
+    std::string id, token = RandomHex(16);
+    {
+      std::lock_guard lock(sessions->mu);
+      id = std::to_string(sessions->next_id++);
+      sessions->by_token[token] = id;
+      ++sessions->created;
+    }
+    const std::string uri = std::string(kSessionsPath) + "/" + id;
+    srv->Route("*", uri, session_route(id));
+    FakeResponse resp = Json(201, {{"@odata.id", uri}, {"@odata.type", "#Session.v1_3_0.Session"}, {"Id", id},
+                                   {"Name", "User Session"}, {"UserName", field("UserName")}});
+    resp.headers.emplace_back("X-Auth-Token", token);
+    resp.headers.emplace_back("Location", uri);
+    return resp;
+  };
+  auto collection = [index, authorised, unauthorised, login](const FakeRequest& req) {
+    if (req.method == "POST") return login(req);
+    if (!authorised(req)) return unauthorised();
+    auto it = index->files.find(PathKey(kSessionsPath));
+    std::string text;
+    if (it != index->files.end() && ReadWhole(it->second, &text)) {
+      FakeResponse resp;
+      resp.body = text;
+      return resp;
+    }
+    return Json(200, {{"@odata.id", kSessionsPath}, {"Name", "Sessions"}, {"Members", nlohmann::json::array()},
+                      {"Members@odata.count", 0}});
+  };
+  for (const std::string& path : {std::string(kSessionsPath), std::string(kSessionsPath) + "/"}) {
+    server.Route("*", path, collection);
+  }
+
+  // Every recorded resource, under the path as recorded, lower-cased, and with a trailing slash.
+  auto serve = [index, authorised, unauthorised](const FakeRequest& req) {
+    const std::string key = PathKey(req.path);
+    if (!IsAnonymousRedfishPath(key) && !authorised(req)) return unauthorised();
+    auto it = index->files.find(key);
+    FakeResponse resp;
+    if (it == index->files.end() || !ReadWhole(it->second, &resp.body)) {
+      return JsonError(404, "no recorded response for " + req.path);
+    }
+    resp.content_type = ContentTypeOf(it->second);
+    if (UrlDecode(req.query).find("$expand") != std::string::npos && resp.content_type == "application/json") {
+      auto body = nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_object()) {
+        ExpandLinks(body, *index);
+        resp.body = body.dump(2) + "\n";
+      }
+    }
+    return resp;
+  };
+  for (const auto& [key, path] : index->paths) {
+    if (key == PathKey(kSessionsPath)) continue;
+    std::set<std::string> variants = {path, path + "/", key, key + "/"};
+    for (const auto& v : variants) server.Route("GET", v, serve);
+  }
+}
+
+// HPE iLO RIBCL: POST /ribcl answers with the recorded "<data>/ribcl/<COMMAND>.xml" of every command in the
+// request, concatenated after the login's own document, as iLO does (each is a whole XML document). A wrong
+// LOGIN gets iLO's 0x005F "Login failed." document; a command without a recording gets an error status.
+// GET /xmldata?item=all (anonymous) answers "<data>/xmldata.xml".
+void InstallRibcl(FakeUpstream& server, const UpstreamConfig& cfg) {
+  const fs::path dir = cfg.data_dir;
+  const std::string username = cfg.username;
+  const std::string password = cfg.password;
+  server.Route("POST", "/ribcl", [dir, username, password](const FakeRequest& req) {
+    if (req.body.find("<RIBCL") == std::string::npos || req.body.find("<LOGIN") == std::string::npos) {
+      return Xml(200, RibclDocument("0x0001", "Syntax error: no RIBCL LOGIN element"));
+    }
+    if (!username.empty() &&
+        (XmlAttribute(req.body, "USER_LOGIN") != username || XmlAttribute(req.body, "PASSWORD") != password)) {
+      return Xml(200, RibclDocument("0x005F", "Login failed."));
+    }
+    static const std::set<std::string> kNotCommands = {"RIBCL",    "LOGIN",    "SERVER_INFO", "RIB_INFO",
+                                                       "USER_INFO", "DIR_INFO", "RACK_INFO",   "SSO_INFO"};
+    std::string out = RibclDocument("0x0000", "No error");
+    static const std::regex kTag("<([A-Z][A-Z0-9_]*)");
+    for (std::sregex_iterator it(req.body.begin(), req.body.end(), kTag), end; it != end; ++it) {
+      const std::string command = (*it)[1].str();
+      if (kNotCommands.count(command) != 0) continue;
+      std::string recorded;
+      if (!dir.empty() && ReadWhole(dir / "ribcl" / (command + ".xml"), &recorded)) {
+        out += recorded;
+      } else {
+        out += RibclDocument("0x0001", "Command " + command + " is not recorded in this simulated iLO");
+      }
+    }
+    return Xml(200, out);
+  });
+  server.Route("GET", "/xmldata", [dir](const FakeRequest&) {
+    std::string body;
+    if (dir.empty() || !ReadWhole(dir / "xmldata.xml", &body)) return JsonError(404, "no recorded /xmldata");
+    return Xml(200, body);
+  });
+}
+
 }  // namespace
 
 SimEstate::SimEstate(Config config) : config_(std::move(config)) {}
@@ -75,8 +408,18 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
     options.threads = cfg.threads;
     options.lenient_paths = cfg.lenient_paths;
     options.tls_cert_pem = cfg.tls_cert_file;
-    if (!cfg.username.empty()) options.basic_auth = cfg.username + ":" + cfg.password;
+    // Kinds redfish and ribcl check the credentials themselves, the way the real services do.
+    const bool redfish = cfg.kind == "redfish";
+    const bool ribcl = cfg.kind == "ribcl";
+    if (!cfg.username.empty() && !redfish && !ribcl) options.basic_auth = cfg.username + ":" + cfg.password;
     auto server = std::make_unique<FakeUpstream>(options);
+    std::shared_ptr<RedfishSessions> sessions;
+    if (redfish) {
+      sessions = std::make_shared<RedfishSessions>();
+      InstallRedfish(*server, cfg, sessions);
+    } else if (ribcl) {
+      InstallRibcl(*server, cfg);
+    }
     if (auto started = server->Start(); !started) {
       Stop();
       return MakeError("upstream " + cfg.name + ": " + started.error());
@@ -87,7 +430,7 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
                                      {"address", server->base_url()},
                                      {"data", cfg.data_dir.empty() ? "-" : cfg.data_dir},
                                      {"faults", std::to_string(cfg.faults.size())}});
-    upstreams_.push_back({cfg, std::move(server)});
+    upstreams_.push_back({cfg, std::move(server), std::move(sessions)});
   }
 
   FakeUpstream::Options control_options;
@@ -133,9 +476,9 @@ Result<Ok> SimEstate::WritePortsFile(const std::string& path) const {
   return Ok{};
 }
 
-FakeUpstream* SimEstate::Find(const std::string& name) const {
+const SimEstate::Upstream* SimEstate::Find(const std::string& name) const {
   for (const auto& up : upstreams_) {
-    if (up.config.name == name) return up.server.get();
+    if (up.config.name == name) return &up;
   }
   return nullptr;
 }
@@ -146,8 +489,9 @@ void SimEstate::AddControlRoutes() {
   auto lookup = [this](const FakeRequest& req, FakeUpstream** out) -> std::optional<FakeResponse> {
     std::string name = QueryParam(req.query, "upstream");
     if (name.empty()) return JsonError(400, "the upstream query parameter is required");
-    *out = Find(name);
-    if (*out == nullptr) return JsonError(404, "no upstream named " + name);
+    const Upstream* up = Find(name);
+    if (up == nullptr) return JsonError(404, "no upstream named " + name);
+    *out = up->server.get();
     return std::nullopt;
   };
 
@@ -176,6 +520,18 @@ void SimEstate::AddControlRoutes() {
     FakeUpstream* up = nullptr;
     if (auto error = lookup(req, &up)) return *error;
     return Json(200, {{"upstream", QueryParam(req.query, "upstream")}, {"count", up->RequestCount()}});
+  });
+  control_->Route("GET", "/sessions", [this](const FakeRequest& req) {
+    std::string name = QueryParam(req.query, "upstream");
+    if (name.empty()) return JsonError(400, "the upstream query parameter is required");
+    const Upstream* up = Find(name);
+    if (up == nullptr) return JsonError(404, "no upstream named " + name);
+    if (!up->sessions) return JsonError(400, "upstream " + name + " is not of kind redfish");
+    std::lock_guard lock(up->sessions->mu);
+    return Json(200, {{"upstream", name},
+                      {"active", up->sessions->by_token.size()},
+                      {"created", up->sessions->created},
+                      {"deleted", up->sessions->deleted}});
   });
   control_->Route("GET", "/upstreams", [this](const FakeRequest&) {
     nlohmann::json doc = nlohmann::json::object();

@@ -3,8 +3,12 @@
 //   POST   /fault?upstream=NAME     body: a fault as JSON (same keys as in the config) -> adds it
 //   DELETE /fault?upstream=NAME     clears that upstream's faults
 //   GET    /requests?upstream=NAME  {"upstream": NAME, "count": N}
+//   GET    /sessions?upstream=NAME  {"upstream": NAME, "active": N, "created": N, "deleted": N} (kind redfish)
 //   GET    /upstreams               {"NAME": port, ...}
 //   GET    /-/healthy               200
+// Upstreams of kind "redfish" also act as a Redfish session service (POST/DELETE SessionService/Sessions,
+// X-Auth-Token or basic auth required on everything but the service root); upstreams of kind "ribcl" answer
+// HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata. See README.md.
 // Thread-safe once started: the control API runs on civetweb worker threads.
 #pragma once
 
@@ -18,6 +22,8 @@
 #include "simestate_config.h"
 
 namespace estate::simestate {
+
+struct RedfishSessions;  // the session store of one upstream of kind "redfish" (simestate.cpp)
 
 class SimEstate {
  public:
@@ -40,8 +46,9 @@ class SimEstate {
   struct Upstream {
     UpstreamConfig config;
     std::unique_ptr<testing::FakeUpstream> server;
+    std::shared_ptr<RedfishSessions> sessions;  // null unless kind is "redfish"
   };
-  testing::FakeUpstream* Find(const std::string& name) const;
+  const Upstream* Find(const std::string& name) const;
   void AddControlRoutes();
 
   Config config_;

@@ -1,0 +1,926 @@
+// hardware_bench: the hardware exporter against 1,000 simulated Redfish BMCs that answer every request after
+// 100 ms. It starts the real estate-hardware-exporter binary and prints its figures:
+//   - time until every target has completed a full poll (every fast and slow job up);
+//   - peak RSS of the exporter (VmHWM);
+//   - GETs per BMC per full poll (from the simulated BMCs, and from estate_hardware_poll_requests);
+//   - CPU seconds per BMC per full poll (utime + stime of the exporter over the first round);
+//   - /metrics latency p50/p99/max with 20 concurrent scrapers while background polling continues, plus the
+//     body size and series count.
+// Each figure is one "bench: <name> = <value> <unit> (target ...)" line; then one PASS/FAIL line per target.
+// Exit status: 0 when every target is met, 1 when one is missed, 2 when the benchmark itself could not run.
+//
+// Every BMC must be a distinct host:port (the HTTP client limits concurrency per host:port), so a few
+// FakeUpstream servers each listen on many ports; all of them serve the same generated tree. The tree is a
+// mid-size Dell iDRAC 9-like server written as JSON files by this program (nothing is copied from fixtures).
+// $expand is answered by routes, because the fake's directory tree ignores query strings.
+#include <curl/curl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "estate/testing/e2e.h"
+#include "estate/testing/fake_upstream.h"
+
+namespace {
+
+using estate::testing::ChildProcess;
+using estate::testing::FakeRequest;
+using estate::testing::FakeResponse;
+using estate::testing::FakeUpstream;
+using estate::testing::TempDir;
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitMissed = 1;
+constexpr int kExitBroken = 2;
+
+struct Args {
+  int bmcs = 1000;
+  double latency_seconds = 0.1;
+  int workers = 32;
+  int ports_per_server = 100;
+  int server_threads = 32;
+  std::string fast_interval = "60s";
+  std::string slow_interval = "300s";
+  bool use_expand = true;
+  int scrape_clients = 20;
+  double scrape_seconds = 20;
+  int first_port = 21000;
+  double round_deadline_seconds = 600;
+  // Targets.
+  double max_round_seconds = 300;
+  double max_rss_mib = 150;
+  double max_gets_per_poll = 30;  // half of the 55-60 the peers spend
+  double max_scrape_p99_ms = 100;
+};
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: hardware_bench [--bmcs=N] [--latency=SECONDS] [--workers=N] [--ports-per-server=N]\n"
+               "                      [--server-threads=N] [--fast=DURATION] [--slow=DURATION] [--no-expand]\n"
+               "                      [--scrape-clients=N] [--scrape-seconds=S] [--first-port=PORT]\n"
+               "Set ESTATE_KEEP_TEMP=1 to keep the generated tree, config and exporter log.\n");
+}
+
+bool ParseArgs(int argc, char** argv, Args& a) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto eq = arg.find('=');
+    std::string name = arg.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    try {
+      if (name == "--bmcs") a.bmcs = std::stoi(value);
+      else if (name == "--latency") a.latency_seconds = std::stod(value);
+      else if (name == "--workers") a.workers = std::stoi(value);
+      else if (name == "--ports-per-server") a.ports_per_server = std::stoi(value);
+      else if (name == "--server-threads") a.server_threads = std::stoi(value);
+      else if (name == "--fast") a.fast_interval = value;
+      else if (name == "--slow") a.slow_interval = value;
+      else if (name == "--no-expand") a.use_expand = false;
+      else if (name == "--scrape-clients") a.scrape_clients = std::stoi(value);
+      else if (name == "--scrape-seconds") a.scrape_seconds = std::stod(value);
+      else if (name == "--first-port") a.first_port = std::stoi(value);
+      else {
+        Usage();
+        return false;
+      }
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "hardware_bench: bad value for %s: %s\n", name.c_str(), value.c_str());
+      return false;
+    }
+  }
+  if (a.bmcs < 1 || a.ports_per_server < 1 || a.workers < 1 || a.scrape_clients < 0) {
+    Usage();
+    return false;
+  }
+  return true;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// ---- the simulated BMC ----------------------------------------------------------------------------------
+
+// Builds the resource tree of one mid-size server: path -> resource.
+class TreeBuilder {
+ public:
+  explicit TreeBuilder(bool advertise_expand) : advertise_expand_(advertise_expand) {}
+  std::map<std::string, Json> Build();
+
+ private:
+  static Json Link(const std::string& uri) { return Json{{"@odata.id", uri}}; }
+  static Json Ok() { return Json{{"Health", "OK"}, {"HealthRollup", "OK"}, {"State", "Enabled"}}; }
+  void Put(const std::string& path, Json body) {
+    body["@odata.id"] = path;
+    tree_[path] = std::move(body);
+  }
+  void Collection(const std::string& path, const std::string& type, const std::vector<std::string>& members) {
+    Json list = Json::array();
+    for (const auto& m : members) list.push_back(Link(m));
+    Put(path, Json{{"@odata.type", "#" + type + "." + type},
+                   {"Name", type},
+                   {"Members", list},
+                   {"Members@odata.count", members.size()}});
+  }
+
+  bool advertise_expand_;
+  std::map<std::string, Json> tree_;
+};
+
+std::map<std::string, Json> TreeBuilder::Build() {
+  const std::string root = "/redfish/v1";
+  const std::string sys = root + "/Systems/System.Embedded.1";
+  const std::string chassis = root + "/Chassis/System.Embedded.1";
+  const std::string mgr = root + "/Managers/iDRAC.Embedded.1";
+  const std::string storage = sys + "/Storage/RAID.SL.3-1";
+
+  Json service_root = {
+      {"@odata.type", "#ServiceRoot.v1_15_0.ServiceRoot"},
+      {"Id", "RootService"},
+      {"Name", "Root Service"},
+      {"RedfishVersion", "1.17.0"},
+      {"UUID", "3256444f-c0b7-3780-5310-00364c4c4544"},
+      {"Vendor", "Dell"},
+      {"Product", "Integrated Dell Remote Access Controller"},
+      {"Systems", Link(root + "/Systems")},
+      {"Chassis", Link(root + "/Chassis")},
+      {"Managers", Link(root + "/Managers")},
+      {"UpdateService", Link(root + "/UpdateService")},
+      {"SessionService", Link(root + "/SessionService")},
+      {"Links", {{"Sessions", Link(root + "/SessionService/Sessions")}}},
+  };
+  if (advertise_expand_) {
+    service_root["ProtocolFeaturesSupported"] = {
+        {"ExpandQuery", {{"ExpandAll", true}, {"Levels", true}, {"Links", true}, {"NoLinks", true}, {"MaxLevels", 1}}},
+        {"FilterQuery", true},
+        {"SelectQuery", true}};
+  }
+  Put(root, service_root);
+  Put(root + "/SessionService", {{"Id", "SessionService"}, {"Sessions", Link(root + "/SessionService/Sessions")}});
+  Collection(root + "/SessionService/Sessions", "SessionCollection", {});
+
+  // System, with DIMMs and CPUs.
+  Collection(root + "/Systems", "ComputerSystemCollection", {sys});
+  Put(sys, {{"@odata.type", "#ComputerSystem.v1_20_0.ComputerSystem"},
+            {"Id", "System.Embedded.1"},
+            {"Name", "System"},
+            {"Manufacturer", "Dell Inc."},
+            {"Model", "PowerEdge R650"},
+            {"SerialNumber", "CNIVC0012345678"},
+            {"SKU", "7XK2PQ3"},
+            {"UUID", "4c4c4544-0058-4b10-8032-b7c04f505133"},
+            {"HostName", "hv-bench"},
+            {"BiosVersion", "1.13.2"},
+            {"PowerState", "On"},
+            {"Status", Ok()},
+            {"MemorySummary", {{"TotalSystemMemoryGiB", 512}, {"Status", Ok()}}},
+            {"ProcessorSummary", {{"Count", 2}, {"Status", Ok()}}},
+            {"Storage", Link(sys + "/Storage")},
+            {"Memory", Link(sys + "/Memory")},
+            {"Processors", Link(sys + "/Processors")},
+            {"Links", {{"Chassis", Json::array({Link(chassis)})}, {"ManagedBy", Json::array({Link(mgr)})}}}});
+  std::vector<std::string> dimms;
+  for (int i = 0; i < 16; ++i) {
+    const std::string slot = std::string(1, static_cast<char>('A' + i / 8)) + std::to_string(i % 8 + 1);
+    const std::string uri = sys + "/Memory/DIMM.Socket." + slot;
+    dimms.push_back(uri);
+    Put(uri, {{"@odata.type", "#Memory.v1_16_0.Memory"},
+              {"Id", "DIMM.Socket." + slot},
+              {"Name", "DIMM " + slot},
+              {"DeviceLocator", "DIMM " + slot},
+              {"CapacityMiB", 32768},
+              {"Manufacturer", "Hynix Semiconductor"},
+              {"PartNumber", "HMA84GR7CJR4N-XN"},
+              {"SerialNumber", "3A1B" + std::to_string(1000 + i)},
+              {"OperatingSpeedMhz", 3200},
+              {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  Collection(sys + "/Memory", "MemoryCollection", dimms);
+  std::vector<std::string> cpus;
+  for (int i = 1; i <= 2; ++i) {
+    const std::string uri = sys + "/Processors/CPU.Socket." + std::to_string(i);
+    cpus.push_back(uri);
+    Put(uri, {{"@odata.type", "#Processor.v1_17_0.Processor"},
+              {"Id", "CPU.Socket." + std::to_string(i)},
+              {"Name", "CPU " + std::to_string(i)},
+              {"Socket", "CPU.Socket." + std::to_string(i)},
+              {"Model", "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz"},
+              {"TotalCores", 32},
+              {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  Collection(sys + "/Processors", "ProcessorCollection", cpus);
+
+  // One RAID controller with cache and battery, 8 drives, 2 volumes.
+  Collection(sys + "/Storage", "StorageCollection", {storage});
+  Json drive_links = Json::array();
+  for (int i = 0; i < 8; ++i) {
+    const std::string id = "Disk.Bay." + std::to_string(i) + ":Enclosure.Internal.0-1:RAID.SL.3-1";
+    const std::string uri = storage + "/Drives/" + id;
+    drive_links.push_back(Link(uri));
+    const bool ssd = i < 2;
+    Json drive = {{"@odata.type", "#Drive.v1_17_0.Drive"},
+                  {"Id", id},
+                  {"Name", "Physical Disk 0:1:" + std::to_string(i)},
+                  {"Manufacturer", ssd ? "SAMSUNG" : "SEAGATE"},
+                  {"Model", ssd ? "MZILT960HBHQ0D3" : "ST2400MM0129"},
+                  {"SerialNumber", "S4KJNA0R" + std::to_string(500 + i)},
+                  {"MediaType", ssd ? "SSD" : "HDD"},
+                  {"Protocol", "SAS"},
+                  {"CapacityBytes", ssd ? 960197124096LL : 2399276105728LL},
+                  {"FailurePredicted", false},
+                  {"PhysicalLocation", {{"PartLocation", {{"ServiceLabel", "Slot " + std::to_string(i)}}}}},
+                  {"Status", {{"Health", "OK"}, {"State", "Enabled"}}},
+                  {"Links", {{"Volumes", Json::array({Link(storage + "/Volumes/Disk.Virtual." +
+                                                           std::to_string(ssd ? 0 : 1) + ":RAID.SL.3-1")})}}}};
+    if (ssd) drive["PredictedMediaLifeLeftPercent"] = 97;
+    Put(uri, drive);
+  }
+  std::vector<std::string> volumes;
+  for (int v = 0; v < 2; ++v) {
+    const std::string id = "Disk.Virtual." + std::to_string(v) + ":RAID.SL.3-1";
+    const std::string uri = storage + "/Volumes/" + id;
+    volumes.push_back(uri);
+    Put(uri, {{"@odata.type", "#Volume.v1_9_0.Volume"},
+              {"Id", id},
+              {"Name", v == 0 ? "boot" : "data"},
+              {"RAIDType", v == 0 ? "RAID1" : "RAID5"},
+              {"VolumeType", v == 0 ? "Mirrored" : "StripedWithParity"},
+              {"CapacityBytes", v == 0 ? 960197124096LL : 14395656634368LL},
+              {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  Collection(storage + "/Volumes", "VolumeCollection", volumes);
+  Put(storage,
+      {{"@odata.type", "#Storage.v1_15_0.Storage"},
+       {"Id", "RAID.SL.3-1"},
+       {"Name", "PERC H755 Front"},
+       {"Status", Ok()},
+       {"StorageControllers",
+        Json::array({{{"@odata.id", storage + "#/StorageControllers/0"},
+                      {"MemberId", "RAID.SL.3-1"},
+                      {"Name", "PERC H755 Front"},
+                      {"Model", "PERC H755 Front"},
+                      {"FirmwareVersion", "52.16.1-4405"},
+                      {"SpeedGbps", 12},
+                      {"Status", Ok()},
+                      {"CacheSummary", {{"TotalCacheSizeMiB", 8192}, {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}}},
+                      {"Oem",
+                       {{"Dell",
+                         {{"DellControllerBattery",
+                           {{"Id", "Battery.Integrated.1:RAID.SL.3-1"},
+                            {"FQDD", "Battery.Integrated.1:RAID.SL.3-1"},
+                            {"Name", "PERC H755 Front Battery"},
+                            {"PrimaryStatus", "OK"},
+                            {"RAIDState", "Ready"}}}}}}}}})},
+       {"Drives", drive_links},
+       {"Drives@odata.count", drive_links.size()},
+       {"Volumes", Link(storage + "/Volumes")},
+       {"Links", {{"Enclosures", Json::array({Link(root + "/Chassis/Enclosure.Internal.0-1:RAID.SL.3-1")})}}}});
+
+  // Chassis with legacy Thermal (8 fans, 20 temperatures) and Power (2 PSUs).
+  Collection(root + "/Chassis", "ChassisCollection", {chassis});
+  Put(chassis, {{"@odata.type", "#Chassis.v1_21_0.Chassis"},
+                {"Id", "System.Embedded.1"},
+                {"Name", "Computer System Chassis"},
+                {"ChassisType", "RackMount"},
+                {"Manufacturer", "Dell Inc."},
+                {"Model", "PowerEdge R650"},
+                {"SerialNumber", "CNIVC0012345678"},
+                {"PowerState", "On"},
+                {"Status", Ok()},
+                {"Thermal", Link(chassis + "/Thermal")},
+                {"Power", Link(chassis + "/Power")},
+                {"Links", {{"ComputerSystems", Json::array({Link(sys)})}, {"ManagedBy", Json::array({Link(mgr)})}}}});
+  Json fans = Json::array();
+  for (int i = 1; i <= 8; ++i) {
+    fans.push_back({{"@odata.id", chassis + "/Thermal#/Fans/" + std::to_string(i - 1)},
+                    {"MemberId", "0x17||Fan.Embedded." + std::to_string(i) + "A"},
+                    {"Name", "System Board Fan" + std::to_string(i) + "A"},
+                    {"Reading", 7800 + 120 * i},
+                    {"ReadingUnits", "RPM"},
+                    {"LowerThresholdCritical", 480},
+                    {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  static const char* kTempNames[] = {"CPU1 Temp", "CPU2 Temp", "System Board Inlet Temp", "System Board Exhaust Temp"};
+  Json temps = Json::array();
+  for (int i = 0; i < 20; ++i) {
+    std::string name = i < 4 ? kTempNames[i] : "DIMM Bank " + std::to_string(i - 3) + " Temp";
+    const bool cpu = i < 2;
+    temps.push_back({{"@odata.id", chassis + "/Thermal#/Temperatures/" + std::to_string(i)},
+                     {"MemberId", "iDRAC.Embedded.1#Temp" + std::to_string(i)},
+                     {"Name", name},
+                     {"PhysicalContext", cpu ? "CPU" : (i < 4 ? "SystemBoard" : "Memory")},
+                     {"ReadingCelsius", cpu ? 54 + i : 24 + (i % 7)},
+                     {"UpperThresholdNonCritical", cpu ? 90 : 75},
+                     {"UpperThresholdCritical", cpu ? 98 : 85},
+                     {"UpperThresholdFatal", cpu ? 103 : 95},
+                     {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  Put(chassis + "/Thermal", {{"@odata.type", "#Thermal.v1_7_0.Thermal"},
+                             {"Id", "Thermal"},
+                             {"Name", "Thermal"},
+                             {"Fans", fans},
+                             {"Temperatures", temps},
+                             {"Redundancy", Json::array()}});
+  Json psus = Json::array();
+  for (int i = 1; i <= 2; ++i) {
+    psus.push_back({{"@odata.id", chassis + "/Power#/PowerSupplies/" + std::to_string(i - 1)},
+                    {"MemberId", "PSU.Slot." + std::to_string(i)},
+                    {"Name", "PS" + std::to_string(i) + " Status"},
+                    {"Model", "PWR SPLY,1400W,RDNT,LTON"},
+                    {"SerialNumber", "CNLOD0012E" + std::to_string(i)},
+                    {"FirmwareVersion", "00.1D.7D"},
+                    {"PowerCapacityWatts", 1400},
+                    {"PowerInputWatts", 231 + i},
+                    {"PowerOutputWatts", 210 + i},
+                    {"LineInputVoltage", 230},
+                    {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  Put(chassis + "/Power",
+      {{"@odata.type", "#Power.v1_7_1.Power"},
+       {"Id", "Power"},
+       {"Name", "Power"},
+       {"PowerSupplies", psus},
+       {"PowerControl", Json::array({{{"@odata.id", chassis + "/Power#/PowerControl/0"},
+                                      {"MemberId", "PowerControl"},
+                                      {"Name", "System Power Control"},
+                                      {"PowerConsumedWatts", 420},
+                                      {"PowerCapacityWatts", 2800}}})},
+       {"Redundancy", Json::array({{{"@odata.id", chassis + "/Power#/Redundancy/0"},
+                                    {"MemberId", "System.Embedded.1"},
+                                    {"Name", "System Board PS Redundancy"},
+                                    {"Mode", "N+m"},
+                                    {"MinNumNeeded", 1},
+                                    {"MaxNumSupported", 2},
+                                    {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}}})}});
+
+  // Manager with the System Event Log (50 entries).
+  Collection(root + "/Managers", "ManagerCollection", {mgr});
+  Put(mgr, {{"@odata.type", "#Manager.v1_17_0.Manager"},
+            {"Id", "iDRAC.Embedded.1"},
+            {"Name", "Manager"},
+            {"ManagerType", "BMC"},
+            {"Model", "15G Monolithic"},
+            {"FirmwareVersion", "6.10.30.00"},
+            {"Status", {{"Health", "OK"}, {"State", "Enabled"}}},
+            {"LogServices", Link(mgr + "/LogServices")},
+            {"Links", {{"ManagerForServers", Json::array({Link(sys)})}}}});
+  Collection(mgr + "/LogServices", "LogServiceCollection", {mgr + "/LogServices/Sel"});
+  Put(mgr + "/LogServices/Sel", {{"@odata.type", "#LogService.v1_3_0.LogService"},
+                                 {"Id", "Sel"},
+                                 {"Name", "SEL Log Service"},
+                                 {"MaxNumberOfRecords", 1024},
+                                 {"OverWritePolicy", "WrapsWhenFull"},
+                                 {"Status", {{"Health", "OK"}, {"State", "Enabled"}}},
+                                 {"Entries", Link(mgr + "/LogServices/Sel/Entries")}});
+  std::vector<std::string> entries;
+  for (int i = 1; i <= 50; ++i) {
+    const std::string uri = mgr + "/LogServices/Sel/Entries/" + std::to_string(i);
+    entries.push_back(uri);
+    const char* severity = i % 17 == 0 ? "Critical" : (i % 5 == 0 ? "Warning" : "OK");
+    char created[32];
+    std::snprintf(created, sizeof created, "2024-05-%02dT%02d:%02d:00-05:00", 1 + i % 28, i % 24, (7 * i) % 60);
+    Put(uri, {{"@odata.type", "#LogEntry.v1_15_0.LogEntry"},
+              {"Id", std::to_string(i)},
+              {"Name", "Log Entry " + std::to_string(i)},
+              {"EntryType", "SEL"},
+              {"Severity", severity},
+              {"Created", created},
+              {"Message", std::string(severity) == "OK" ? "The system inlet temperature is within range."
+                                                       : "The power supply redundancy was degraded."},
+              {"MessageId", "IDRAC.2.8.PSU0003"}});
+  }
+  Collection(mgr + "/LogServices/Sel/Entries", "LogEntryCollection", entries);
+
+  // Firmware inventory (10 items).
+  Put(root + "/UpdateService", {{"@odata.type", "#UpdateService.v1_11_0.UpdateService"},
+                                {"Id", "UpdateService"},
+                                {"Name", "Update Service"},
+                                {"FirmwareInventory", Link(root + "/UpdateService/FirmwareInventory")}});
+  static const std::pair<const char*, const char*> kFirmware[] = {
+      {"BIOS", "1.13.2"},
+      {"Integrated Dell Remote Access Controller", "6.10.30.00"},
+      {"PERC H755 Front", "52.16.1-4405"},
+      {"Broadcom Gigabit Ethernet BCM5720", "22.31.6"},
+      {"Mellanox ConnectX-6 Lx 2x25G", "26.36.10.10"},
+      {"Backplane 1", "7.10"},
+      {"PWR SPLY,1400W,RDNT,LTON (PSU 1)", "00.1D.7D"},
+      {"PWR SPLY,1400W,RDNT,LTON (PSU 2)", "00.1D.7D"},
+      {"Lifecycle Controller", "6.10.30.00"},
+      {"System CPLD", "1.1.1"}};
+  std::vector<std::string> items;
+  int n = 0;
+  for (const auto& [name, version] : kFirmware) {
+    const std::string id = "Installed-" + std::to_string(25000 + n++) + "-" + version;
+    const std::string uri = root + "/UpdateService/FirmwareInventory/" + id;
+    items.push_back(uri);
+    Put(uri, {{"@odata.type", "#SoftwareInventory.v1_8_0.SoftwareInventory"},
+              {"Id", id},
+              {"Name", name},
+              {"Version", version},
+              {"Updateable", true},
+              {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}});
+  }
+  Collection(root + "/UpdateService/FirmwareInventory", "SoftwareInventoryCollection", items);
+  return tree_;
+}
+
+// Serves the tree with $expand: links outside "Links" and "Oem" are replaced by the resources they point to.
+class SimBmc {
+ public:
+  explicit SimBmc(std::map<std::string, Json> tree) : tree_(std::move(tree)) {
+    for (const auto& [path, body] : tree_) plain_[path] = body.dump();
+  }
+
+  const std::map<std::string, Json>& tree() const { return tree_; }
+
+  // Paths whose answer changes with $expand: those holding a link that $expand=. would inline.
+  std::vector<std::string> ExpandablePaths() const {
+    std::vector<std::string> out;
+    for (const auto& [path, body] : tree_) {
+      Json copy = body;
+      if (Expand(copy, 1) > 0) out.push_back(path);
+    }
+    return out;
+  }
+
+  FakeResponse Answer(const FakeRequest& req) const {
+    FakeResponse resp;
+    auto it = tree_.find(req.path);
+    if (it == tree_.end()) {
+      resp.status = 404;
+      resp.body = R"({"error":{"code":"Base.1.8.ResourceMissingAtURI"}})";
+      return resp;
+    }
+    const int levels = ExpandLevels(req.query);
+    if (levels == 0) {
+      resp.body = plain_.at(req.path);
+      return resp;
+    }
+    Json body = it->second;
+    Expand(body, levels);
+    resp.body = body.dump();
+    return resp;
+  }
+
+ private:
+  // 0 when the query asks for no expansion; the levels otherwise (at most 1, as this BMC advertises).
+  static int ExpandLevels(const std::string& query) {
+    if (query.find("$expand=") == std::string::npos && query.find("%24expand=") == std::string::npos) return 0;
+    return 1;
+  }
+
+  static bool IsBareLink(const Json& j) { return j.is_object() && j.size() == 1 && j.contains("@odata.id"); }
+
+  // Returns how many links were inlined.
+  int Expand(Json& node, int levels) const {
+    if (levels <= 0 || !node.is_object()) return 0;
+    int n = 0;
+    for (auto& [key, value] : node.items()) {
+      if (key == "Links" || key == "Oem" || key.rfind("@odata", 0) == 0) continue;
+      auto inline_one = [&](Json& link) {
+        if (!IsBareLink(link)) return;
+        auto target = tree_.find(link["@odata.id"].get<std::string>());
+        if (target == tree_.end()) return;
+        link = target->second;
+        Expand(link, levels - 1);
+        ++n;
+      };
+      if (value.is_array()) {
+        for (auto& element : value) inline_one(element);
+      } else {
+        inline_one(value);
+      }
+    }
+    return n;
+  }
+
+  std::map<std::string, Json> tree_;
+  std::map<std::string, std::string> plain_;
+};
+
+// ---- the simulated estate: servers listening on many ports ------------------------------------------------
+
+struct Estate {
+  std::vector<std::unique_ptr<FakeUpstream>> servers;
+  std::vector<std::string> addresses;  // per BMC, "http://127.0.0.1:port"
+};
+
+// Starts ceil(bmcs / ports_per_server) servers; BMC i is served by server i % servers, so that targets polled
+// one after another land on different servers. Port blocks that cannot be bound are skipped.
+bool StartEstate(const Args& args, const std::string& root_dir, const SimBmc& bmc, Estate& estate) {
+  const int nservers = (args.bmcs + args.ports_per_server - 1) / args.ports_per_server;
+  std::vector<std::vector<int>> ports(nservers);
+  int next_port = args.first_port;
+  for (int s = 0; s < nservers; ++s) {
+    const int count = args.bmcs / nservers + (s < args.bmcs % nservers ? 1 : 0);
+    for (int attempt = 0;; ++attempt) {
+      if (attempt == 20 || next_port + count > 32000) {
+        std::fprintf(stderr, "hardware_bench: no free block of %d ports from %d\n", count, args.first_port);
+        return false;
+      }
+      std::string listen;
+      std::vector<int> block;
+      for (int p = 0; p < count; ++p) {
+        block.push_back(next_port + p);
+        listen += (p == 0 ? "" : ",") + std::string("127.0.0.1:") + std::to_string(next_port + p);
+      }
+      next_port += count;
+      FakeUpstream::Options o;
+      o.root_dir = root_dir;
+      o.listen = listen;
+      o.threads = args.server_threads;
+      auto server = std::make_unique<FakeUpstream>(o);
+      for (const auto& path : bmc.ExpandablePaths()) {
+        server->Route("GET", path, [&bmc](const FakeRequest& r) { return bmc.Answer(r); });
+      }
+      server->Route("POST", "/redfish/v1/SessionService/Sessions", [](const FakeRequest&) {
+        FakeResponse r;
+        r.status = 201;
+        r.headers = {{"X-Auth-Token", "bench-token"}, {"Location", "/redfish/v1/SessionService/Sessions/bench"}};
+        r.body = R"({"@odata.id":"/redfish/v1/SessionService/Sessions/bench","Id":"bench","UserName":"monitor"})";
+        return r;
+      });
+      server->Route("DELETE", "/redfish/v1/SessionService/Sessions/bench", [](const FakeRequest&) {
+        FakeResponse r;
+        r.status = 204;
+        return r;
+      });
+      estate::testing::Fault slow;
+      slow.latency_seconds = args.latency_seconds;
+      if (args.latency_seconds > 0) server->AddFault(slow);
+      auto started = server->Start();
+      if (!started) continue;  // part of the block is taken: try the next one
+      ports[s] = block;
+      estate.servers.push_back(std::move(server));
+      break;
+    }
+  }
+  estate.addresses.resize(args.bmcs);
+  for (int i = 0; i < args.bmcs; ++i) {
+    estate.addresses[i] = "http://127.0.0.1:" + std::to_string(ports[i % nservers][i / nservers]);
+  }
+  return true;
+}
+
+// civetweb notices a stop only after its accept poll times out (the fake cannot wake a multi-port listener),
+// so stop the servers in parallel.
+void StopEstate(Estate& estate) {
+  std::vector<std::thread> stoppers;
+  for (auto& s : estate.servers) stoppers.emplace_back([&s] { s->Stop(); });
+  for (auto& t : stoppers) t.join();
+}
+
+struct RequestTally {
+  std::size_t total = 0;
+  std::size_t gets = 0;
+  std::size_t posts = 0;
+  std::size_t deletes = 0;
+  std::size_t thermal = 0;   // one per fast poll
+  std::size_t firmware = 0;  // one per slow poll
+};
+
+RequestTally Tally(const Estate& estate) {
+  RequestTally t;
+  for (const auto& s : estate.servers) {
+    t.total += s->RequestCount();
+    for (const auto& r : s->Requests()) {
+      if (r.method == "GET") {
+        ++t.gets;
+        if (r.path.ends_with("/Thermal")) ++t.thermal;
+        if (r.path.ends_with("/FirmwareInventory")) ++t.firmware;
+      } else if (r.method == "POST") {
+        ++t.posts;
+      } else if (r.method == "DELETE") {
+        ++t.deletes;
+      }
+    }
+  }
+  return t;
+}
+
+// ---- the exporter ---------------------------------------------------------------------------------------
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// VmHWM (peak resident set) in MiB, or -1.
+double PeakRssMib(pid_t pid) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  }
+  return -1;
+}
+
+// utime + stime in seconds, or -1.
+double CpuSeconds(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(stat.substr(close + 2));
+  std::vector<std::string> fields;
+  std::string f;
+  while (in >> f) fields.push_back(f);
+  // After "pid (comm) ": state is field 3 of the stat line, utime 14 and stime 15 -> indexes 11 and 12 here.
+  if (fields.size() < 13) return -1;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) / ticks;
+}
+
+std::string WriteConfig(const Args& args, const Estate& estate, const TempDir& dir) {
+  std::ostringstream y;
+  y << "# Written by hardware_bench: " << args.bmcs << " simulated BMCs.\n"
+    << "defaults:\n"
+    << "  fast_interval: " << args.fast_interval << "\n"
+    << "  slow_interval: " << args.slow_interval << "\n"
+    << "  request_timeout: 20s\n"
+    << "  max_requests_per_bmc: 2\n"
+    << "  use_expand: " << (args.use_expand ? "true" : "false") << "\n"
+    << "auths:\n"
+    << "  bench:\n"
+    << "    username: monitor\n"
+    << "    password_env: BENCH_BMC_PASSWORD\n"
+    << "targets:\n";
+  char name[32];
+  for (int i = 0; i < args.bmcs; ++i) {
+    std::snprintf(name, sizeof name, "bmc-%04d", i);
+    y << "  - {name: " << name << ", address: \"" << estate.addresses[i]
+      << "\", protocol: redfish, auth: bench, labels: {host: hv-" << (name + 4) << "}}\n";
+  }
+  return dir.Write("hardware.yml", y.str());
+}
+
+struct MetricsSummary {
+  int up = 0;
+  int jobs = 0;
+  double poll_requests_fast = 0;
+  double poll_requests_slow = 0;
+  std::size_t series = 0;
+};
+
+MetricsSummary Summarise(const std::string& body) {
+  MetricsSummary m;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    ++m.series;
+    auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    const double value = std::strtod(line.c_str() + space + 1, nullptr);
+    if (line.rfind("estate_hardware_source_up{", 0) == 0) {
+      ++m.jobs;
+      if (value == 1) ++m.up;
+    } else if (line.rfind("estate_hardware_poll_requests{", 0) == 0) {
+      if (line.find("group=\"fast\"") != std::string::npos) m.poll_requests_fast += value;
+      if (line.find("group=\"slow\"") != std::string::npos) m.poll_requests_slow += value;
+    }
+  }
+  return m;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
+void Figure(const char* name, double value, const char* unit, const std::string& target) {
+  std::printf("bench: %s = %.3f %s (%s)\n", name, value, unit, target.c_str());
+  std::fflush(stdout);
+}
+
+void Info(const std::string& text) {
+  std::printf("bench: # %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, args)) return kExitBroken;
+
+  // Every BMC is a listening socket here, plus one connection per request in flight.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  if (nofile.rlim_cur < static_cast<rlim_t>(args.bmcs) + 1024) {
+    std::fprintf(stderr, "hardware_bench: RLIMIT_NOFILE %llu is too low for %d BMCs\n",
+                 static_cast<unsigned long long>(nofile.rlim_cur), args.bmcs);
+    return kExitBroken;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  const std::string exporter_bin = estate::testing::BinaryPath("estate-hardware-exporter");
+  if (exporter_bin.empty()) {
+    std::fprintf(stderr, "hardware_bench: estate-hardware-exporter not built\n");
+    return kExitBroken;
+  }
+
+  TempDir dir;
+  SimBmc bmc(TreeBuilder(args.use_expand).Build());
+  std::size_t tree_bytes = 0;
+  for (const auto& [path, body] : bmc.tree()) {
+    std::string text = body.dump(2);
+    tree_bytes += text.size();
+    dir.Write("tree" + path + "/index.json", text);
+  }
+  Info("simulated BMC: " + std::to_string(bmc.tree().size()) + " resources, " + std::to_string(tree_bytes / 1024) +
+       " KiB (Dell iDRAC 9-like: 1 system, 1 chassis, 1 manager, 1 RAID controller with cache and battery, "
+       "8 drives, 2 volumes, 16 DIMMs, 2 CPUs, 8 fans, 20 temperatures, 2 PSUs, 10 firmware items, 50 SEL "
+       "entries; $expand " +
+       (args.use_expand ? "advertised (MaxLevels 1)" : "not advertised") + ")");
+
+  Estate estate;
+  if (!StartEstate(args, dir.path() + "/tree", bmc, estate)) return kExitBroken;
+  Info(std::to_string(args.bmcs) + " BMCs on " + std::to_string(estate.servers.size()) + " fake servers (" +
+       std::to_string(args.server_threads) + " threads each), " +
+       std::to_string(static_cast<int>(args.latency_seconds * 1000)) + " ms per answer");
+
+  const std::string config = WriteConfig(args, estate, dir);
+  const int port = estate::testing::FreePort();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  ChildProcess exporter;
+  const auto t0 = Clock::now();
+  auto started = exporter.Start({exporter_bin, "--config.file=" + config, "--web.listen-address=127.0.0.1:" +
+                                 std::to_string(port), "--refresh.workers=" + std::to_string(args.workers),
+                                 "--log.level=warn"},
+                                dir.path() + "/exporter.log", {{"BENCH_BMC_PASSWORD", "bench-secret"}});
+  if (!started) {
+    std::fprintf(stderr, "hardware_bench: cannot start the exporter: %s\n", started.error().c_str());
+    return kExitBroken;
+  }
+  Info("exporter " + exporter_bin + " pid " + std::to_string(exporter.pid()) + ", --refresh.workers=" +
+       std::to_string(args.workers));
+
+  // (1) Wait until every fast and slow job is up.
+  const int want_jobs = 2 * args.bmcs;
+  double round_seconds = -1;
+  double round_cpu = 0;
+  RequestTally round_tally;
+  int last_up = -1;
+  auto next_report = t0 + std::chrono::seconds(15);
+  while (Seconds(Clock::now() - t0) < args.round_deadline_seconds) {
+    if (!exporter.Running()) {
+      std::fprintf(stderr, "hardware_bench: the exporter exited; its log:\n%s\n", exporter.Log().c_str());
+      StopEstate(estate);
+      return kExitBroken;
+    }
+    auto resp = estate::testing::HttpGet(base + "/metrics", 30);
+    if (resp.status == 200) {
+      MetricsSummary m = Summarise(resp.body);
+      last_up = m.up;
+      if (m.jobs == want_jobs && m.up == want_jobs) {
+        round_seconds = Seconds(Clock::now() - t0);
+        round_cpu = CpuSeconds(exporter.pid());
+        round_tally = Tally(estate);
+        break;
+      }
+    }
+    if (Clock::now() >= next_report) {
+      Info("t=" + std::to_string(static_cast<int>(Seconds(Clock::now() - t0))) + "s: " + std::to_string(last_up) +
+           "/" + std::to_string(want_jobs) + " jobs up");
+      next_report += std::chrono::seconds(15);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (round_seconds < 0) {
+    std::fprintf(stderr, "hardware_bench: only %d of %d jobs up after %.0f s; exporter log tail:\n%s\n", last_up,
+                 want_jobs, args.round_deadline_seconds, exporter.Log().substr(0, 4000).c_str());
+  }
+  const double rss_after_round = PeakRssMib(exporter.pid());
+
+  // (3) Steady-state requests per poll, from the exporter's own accounting of each job's last poll.
+  MetricsSummary after_round = Summarise(estate::testing::HttpGet(base + "/metrics", 30).body);
+
+  // (5) /metrics latency under 20 concurrent scrapers while background polling goes on.
+  std::vector<double> latencies_ms;
+  std::mutex lat_mu;
+  std::atomic<int> scrape_errors{0};
+  std::atomic<std::size_t> body_bytes{0};
+  std::string sample_body;
+  {
+    const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                          std::chrono::duration<double>(args.scrape_seconds));
+    std::vector<std::thread> clients;
+    for (int c = 0; c < args.scrape_clients; ++c) {
+      clients.emplace_back([&, c] {
+        std::vector<double> mine;
+        while (Clock::now() < until) {
+          const auto start = Clock::now();
+          auto resp = estate::testing::HttpGet(base + "/metrics", 10);
+          const double ms = Seconds(Clock::now() - start) * 1000;
+          if (resp.status != 200) {
+            ++scrape_errors;
+            continue;
+          }
+          mine.push_back(ms);
+          body_bytes = resp.body.size();
+          if (c == 0 && sample_body.empty()) sample_body = resp.body;
+        }
+        std::lock_guard lock(lat_mu);
+        latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
+      });
+    }
+    for (auto& t : clients) t.join();
+  }
+  const MetricsSummary scraped = Summarise(sample_body);
+  const double rss_peak = PeakRssMib(exporter.pid());
+  const double cpu_total = CpuSeconds(exporter.pid());
+  const RequestTally before_stop = Tally(estate);
+
+  // Shutdown: every session is logged out (DELETE) before the exporter exits.
+  const auto stop_start = Clock::now();
+  const int status = exporter.Stop(std::chrono::seconds(120));
+  const double stop_seconds = Seconds(Clock::now() - stop_start);
+  const RequestTally after_stop = Tally(estate);
+  StopEstate(estate);
+
+  // ---- figures ----
+  const double n = static_cast<double>(args.bmcs);
+  bool pass = true;
+  std::vector<std::string> verdicts;
+  auto verdict = [&](const std::string& what, bool ok) {
+    verdicts.push_back(std::string(ok ? "PASS" : "FAIL") + ": " + what);
+    pass = pass && ok;
+  };
+
+  std::printf("\n");
+  Figure("full_poll_seconds", round_seconds, "s", "target < " + std::to_string(int(args.max_round_seconds)) +
+                                                       " s; every fast and slow job of every BMC up");
+  verdict("all " + std::to_string(args.bmcs) + " BMCs fully polled within " +
+              std::to_string(int(args.max_round_seconds)) + " s",
+          round_seconds >= 0 && round_seconds < args.max_round_seconds);
+  Figure("peak_rss_after_round", rss_after_round, "MiB", "VmHWM when the round completed");
+  Figure("peak_rss", rss_peak, "MiB", "target <= " + std::to_string(int(args.max_rss_mib)) + " MiB; VmHWM at the end");
+  verdict("peak RSS <= " + std::to_string(int(args.max_rss_mib)) + " MiB", rss_peak > 0 && rss_peak <= args.max_rss_mib);
+
+  const double steady_gets = (after_round.poll_requests_fast + after_round.poll_requests_slow) / n;
+  Figure("gets_per_bmc_per_full_poll", steady_gets, "requests",
+         "target <= " + std::to_string(int(args.max_gets_per_poll)) +
+             " (peers 55-60); sum of estate_hardware_poll_requests fast+slow / BMCs");
+  Figure("gets_per_bmc_fast_poll", after_round.poll_requests_fast / n, "requests", "info");
+  Figure("gets_per_bmc_slow_poll", after_round.poll_requests_slow / n, "requests", "info; includes rediscovery");
+  Figure("first_round_gets_per_bmc", static_cast<double>(round_tally.gets) / n, "requests",
+         "info; GETs the simulated BMCs saw until the round completed / BMCs (detection, discovery by both "
+         "groups, and fast re-polls included)");
+  Info("first round: " + std::to_string(round_tally.total) + " requests (" + std::to_string(round_tally.gets) +
+       " GET, " + std::to_string(round_tally.posts) + " POST session logins), " + std::to_string(round_tally.thermal) +
+       " fast polls and " + std::to_string(round_tally.firmware) + " slow polls completed or in flight");
+  verdict("GETs per BMC per full poll <= " + std::to_string(int(args.max_gets_per_poll)),
+          steady_gets > 0 && steady_gets <= args.max_gets_per_poll);
+
+  Figure("cpu_seconds_per_bmc_per_full_poll", round_cpu / n, "s",
+         "info; exporter utime+stime from start to the end of the first round / BMCs");
+  Figure("cpu_seconds_total", cpu_total, "s", "info; exporter utime+stime until the end of the scrape test");
+
+  const double p50 = Percentile(latencies_ms, 0.50);
+  const double p99 = Percentile(latencies_ms, 0.99);
+  const double pmax = latencies_ms.empty() ? 0 : *std::max_element(latencies_ms.begin(), latencies_ms.end());
+  Figure("metrics_latency_p50", p50, "ms", "info");
+  Figure("metrics_latency_p99", p99, "ms", "target < " + std::to_string(int(args.max_scrape_p99_ms)) + " ms");
+  Figure("metrics_latency_max", pmax, "ms", "info");
+  Figure("metrics_scrapes", static_cast<double>(latencies_ms.size()), "scrapes",
+         "info; " + std::to_string(args.scrape_clients) + " clients for " +
+             std::to_string(static_cast<int>(args.scrape_seconds)) + " s, " + std::to_string(scrape_errors.load()) +
+             " errors");
+  Figure("metrics_body_bytes", static_cast<double>(body_bytes.load()), "bytes", "info; uncompressed");
+  Figure("metrics_series", static_cast<double>(scraped.series), "series", "info");
+  verdict("/metrics p99 < " + std::to_string(int(args.max_scrape_p99_ms)) + " ms with " +
+              std::to_string(args.scrape_clients) + " concurrent scrapers",
+          !latencies_ms.empty() && scrape_errors == 0 && p99 < args.max_scrape_p99_ms);
+
+  Figure("shutdown_seconds", stop_seconds, "s",
+         "info; SIGTERM to exit, " + std::to_string(after_stop.deletes - before_stop.deletes) +
+             " session DELETEs sent (exit status " + std::to_string(status) + ")");
+
+  std::printf("\n");
+  for (const auto& v : verdicts) std::printf("bench: %s\n", v.c_str());
+  std::printf("bench: %s\n", pass ? "PASS" : "FAIL");
+  curl_global_cleanup();
+  return pass ? 0 : kExitMissed;
+}
