@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -53,6 +54,44 @@ Reply Call(const std::string& method, const std::string& url, const std::string&
   if (!userpwd.empty()) curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd.c_str());
   reply.code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+std::size_t CollectHeader(char* data, std::size_t size, std::size_t n, void* user) {
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
+  }
+  return size * n;
+}
+
+// Like Call, with request headers and the response headers (lower-cased names) returned.
+Reply CallWithHeaders(const std::string& method, const std::string& url, const std::string& body,
+                      const std::vector<std::string>& headers, std::map<std::string, std::string>* response_headers) {
+  Reply reply;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &CollectHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, response_headers);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (method != "GET") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty()) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  reply.code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  curl_slist_free_all(list);
   curl_easy_cleanup(curl);
   return reply;
 }
@@ -217,6 +256,106 @@ upstreams:
   auto written = nlohmann::json::parse(ReadText(ports_file));
   EXPECT_EQ(written["b"], b);
   EXPECT_EQ(written["_control"], control);
+}
+
+TEST_F(SimestateTest, RedfishKindHasSessionsAuthAndExpand) {
+  WriteFile(dir_ / "bmc/redfish/v1/index.json", R"({"@odata.id": "/redfish/v1/", "Systems": {"@odata.id": "/redfish/v1/Systems/"}})");
+  WriteFile(dir_ / "bmc/redfish/v1/Systems/index.json",
+            R"({"@odata.id": "/redfish/v1/Systems/", "Members": [{"@odata.id": "/redfish/v1/Systems/1/"}]})");
+  WriteFile(dir_ / "bmc/redfish/v1/Systems/1/index.json", R"({"@odata.id": "/redfish/v1/Systems/1/", "Id": "1"})");
+  auto cfg = ParseConfig(R"(
+upstreams:
+  - name: bmc
+    kind: redfish
+    data: bmc
+    basic_auth: {username: monitor, password: secret}
+)",
+                         "t.yml", dir_.string());
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  SimEstate sim(std::move(*cfg));
+  ASSERT_TRUE(sim.Start("127.0.0.1", 0).ok());
+  const int port = sim.Ports()["bmc"], control = sim.Ports()["_control"];
+
+  EXPECT_EQ(Call("GET", Url(port, "/redfish/v1/")).status, 200);  // the service root is open
+  EXPECT_EQ(Call("GET", Url(port, "/redfish/v1/Systems/1")).status, 401);
+  EXPECT_EQ(Call("GET", Url(port, "/redfish/v1/systems/1/"), "", "monitor:secret").status, 200);
+  EXPECT_EQ(Call("GET", Url(port, "/redfish/v1/Systems/1"), "", "monitor:wrong").status, 401);
+
+  std::map<std::string, std::string> headers;
+  EXPECT_EQ(CallWithHeaders("POST", Url(port, "/redfish/v1/SessionService/Sessions"),
+                            R"({"UserName": "monitor", "Password": "wrong"})", {}, &headers).status, 401);
+  headers.clear();
+  auto login = CallWithHeaders("POST", Url(port, "/redfish/v1/SessionService/Sessions/"),
+                               R"({"UserName": "monitor", "Password": "secret"})", {}, &headers);
+  ASSERT_EQ(login.status, 201) << login.body;
+  const std::string token = headers["x-auth-token"], location = headers["location"];
+  ASSERT_FALSE(token.empty());
+  ASSERT_EQ(location.rfind("/redfish/v1/SessionService/Sessions/", 0), 0u) << location;
+
+  std::map<std::string, std::string> ignored;
+  auto expanded = CallWithHeaders("GET", Url(port, "/redfish/v1/Systems?$expand=."), "", {"X-Auth-Token: " + token},
+                                  &ignored);
+  ASSERT_EQ(expanded.status, 200) << expanded.body;
+  EXPECT_EQ(nlohmann::json::parse(expanded.body)["Members"][0]["Id"], "1");
+  auto plain = CallWithHeaders("GET", Url(port, "/redfish/v1/Systems"), "", {"X-Auth-Token: " + token}, &ignored);
+  EXPECT_FALSE(nlohmann::json::parse(plain.body)["Members"][0].contains("Id"));
+
+  auto sessions = nlohmann::json::parse(Call("GET", Url(control, "/sessions?upstream=bmc")).body);
+  EXPECT_EQ(sessions["active"], 1);
+  EXPECT_EQ(CallWithHeaders("DELETE", Url(port, location), "", {"X-Auth-Token: " + token}, &ignored).status, 204);
+  EXPECT_EQ(CallWithHeaders("GET", Url(port, "/redfish/v1/Systems/1"), "", {"X-Auth-Token: " + token}, &ignored).status,
+            401);
+  sessions = nlohmann::json::parse(Call("GET", Url(control, "/sessions?upstream=bmc")).body);
+  EXPECT_EQ(sessions["active"], 0);
+  EXPECT_EQ(sessions["created"], 1);
+  EXPECT_EQ(sessions["deleted"], 1);
+}
+
+TEST_F(SimestateTest, RibclKindAnswersEveryCommandAsItsOwnDocument) {
+  const std::string doc_head = "<?xml version=\"1.0\"?>\n<RIBCL VERSION=\"2.23\">\n<RESPONSE STATUS=\"0x0000\" MESSAGE='No error'/>\n";
+  WriteFile(dir_ / "ilo/ribcl/GET_FW_VERSION.xml", doc_head + "<GET_FW_VERSION FIRMWARE_VERSION=\"9.99\"/>\n</RIBCL>\n");
+  WriteFile(dir_ / "ilo/ribcl/GET_SERVER_NAME.xml", doc_head + "<SERVER_NAME VALUE=\"host-a\"/>\n</RIBCL>\n");
+  WriteFile(dir_ / "ilo/xmldata.xml", "<RIMP><HSI><SBSN>X1</SBSN></HSI></RIMP>\n");
+  auto cfg = ParseConfig(R"(
+upstreams:
+  - name: ilo
+    kind: ribcl
+    data: ilo
+    basic_auth: {username: monitor, password: "s&cret"}
+)",
+                         "t.yml", dir_.string());
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  SimEstate sim(std::move(*cfg));
+  ASSERT_TRUE(sim.Start("127.0.0.1", 0).ok());
+  const int port = sim.Ports()["ilo"];
+  auto request = [](const std::string& password) {
+    return "<?xml version=\"1.0\"?>\r\n<RIBCL VERSION=\"2.0\">\r\n<LOGIN USER_LOGIN=\"monitor\" PASSWORD=\"" + password +
+           "\">\r\n<RIB_INFO MODE=\"read\">\r\n<GET_FW_VERSION />\r\n</RIB_INFO>\r\n<SERVER_INFO MODE=\"read\">\r\n"
+           "<GET_SERVER_NAME />\r\n<GET_NOTHING_RECORDED />\r\n</SERVER_INFO>\r\n</LOGIN>\r\n</RIBCL>\r\n";
+  };
+  auto reply = Call("POST", Url(port, "/ribcl"), request("s&amp;cret"));
+  ASSERT_EQ(reply.status, 200);
+  // The login's document, the two recorded ones in request order, and an error for the unrecorded command.
+  std::size_t docs = 0;
+  for (std::size_t at = reply.body.find("<?xml"); at != std::string::npos; at = reply.body.find("<?xml", at + 1)) ++docs;
+  EXPECT_EQ(docs, 4u) << reply.body;
+  EXPECT_LT(reply.body.find("FIRMWARE_VERSION=\"9.99\""), reply.body.find("host-a"));
+  EXPECT_NE(reply.body.find("GET_NOTHING_RECORDED is not recorded"), std::string::npos);
+
+  reply = Call("POST", Url(port, "/ribcl"), request("wrong"));
+  EXPECT_NE(reply.body.find("0x005F"), std::string::npos) << reply.body;
+  EXPECT_EQ(reply.body.find("9.99"), std::string::npos);
+
+  reply = Call("GET", Url(port, "/xmldata?item=all"));
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body.find("<SBSN>X1</SBSN>"), std::string::npos);
+  EXPECT_EQ(Call("GET", Url(port, "/ribcl")).status, 404);
+}
+
+TEST_F(SimestateTest, TheDemoConfigIsValid) {
+  auto cfg = LoadConfig(std::string(SIMESTATE_SOURCE_DIR) + "/estate.demo.yml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_EQ(cfg->upstreams.size(), 5u);
 }
 
 TEST_F(SimestateTest, ServesHttpsWhenGivenACertificate) {
