@@ -215,7 +215,20 @@ wait_http Alertmanager "http://$host:$alertmanager_port/-/ready" "$state/alertma
 # ---- Prometheus ---------------------------------------------------------------------------------------------
 rule_files=""
 shopt -s nullglob
-for f in "$root"/alerts/*.rules.yml; do rule_files+="  - \"$f\""$'\n'; done
+# The shipped rules wait 2-30 minutes (`for:`) before an alert fires, so that a blip does not page anyone. A demo
+# should show its faults sooner: it loads a copy of each rules file with every `for:` capped at
+# ESTATE_DEMO_MAX_FOR (default 30s). Set ESTATE_DEMO_MAX_FOR=off to load the shipped files unchanged.
+max_for="${ESTATE_DEMO_MAX_FOR:-30s}"
+mkdir -p "$state/rules"
+for f in "$root"/alerts/*.rules.yml; do
+  if [ "$max_for" = off ]; then
+    rule_files+="  - \"$f\""$'\n'
+  else
+    sed -E "s/^([[:space:]]+for:[[:space:]]*).*/\1$max_for/" "$f" > "$state/rules/$(basename "$f")"
+    rule_files+="  - \"$state/rules/$(basename "$f")\""$'\n'
+  fi
+done
+[ "$max_for" = off ] || log "alert rules loaded with every 'for:' shortened to $max_for for the demo (ESTATE_DEMO_MAX_FOR=off keeps them)"
 shopt -u nullglob
 [ -n "$rule_files" ] || rule_files="  []"$'\n'
 PROMETHEUS_ADDRESS="$host:$prometheus_port" ALERTMANAGER_ADDRESS="$host:$alertmanager_port" \
