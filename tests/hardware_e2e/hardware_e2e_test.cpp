@@ -17,6 +17,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <functional>
 #include <regex>
 #include <set>
 #include <string>
@@ -485,6 +486,28 @@ std::string Describe(const std::multiset<AlertKey>& alerts) {
 // The simulated estate under a real Prometheus (alerts/hardware.rules.yml) and Alertmanager: exactly the faults
 // the BMCs hold arrive, each once, and nothing else. The test loads a temporary copy of the rules with every
 // `for:` set to 0s (the real ones wait 2 to 30 minutes); the expressions are the real ones.
+
+// Every PromQL expression in a Grafana dashboard, with the template variables replaced the way Grafana would
+// with "All" selected: $__rate_interval and friends by a range, $var/${var} by a match-anything regex.
+std::vector<std::string> DashboardExpressions(const nlohmann::json& dashboard) {
+  std::vector<std::string> out;
+  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& panels) {
+    for (const auto& p : panels) {
+      for (const auto& t : p.value("targets", nlohmann::json::array())) {
+        std::string e = t.value("expr", "");
+        if (e.empty()) continue;
+        e = std::regex_replace(e, std::regex(R"(\$__(rate_interval|interval|range))"), "1m");
+        e = std::regex_replace(e, std::regex(R"(\$\{(\w+)(:\w+)?\})"), ".*");
+        e = std::regex_replace(e, std::regex(R"(\$(\w+))"), ".*");
+        out.push_back(e);
+      }
+      if (p.contains("panels")) walk(p["panels"]);
+    }
+  };
+  walk(dashboard.value("panels", nlohmann::json::array()));
+  return out;
+}
+
 TEST(HardwareE2e, RightAlertsArriveAndNoOthers) {
   const std::string rules_path = estate::testing::SourceDir() + "/alerts/hardware.rules.yml";
   ASSERT_TRUE(std::filesystem::exists(rules_path)) << rules_path;
@@ -534,6 +557,27 @@ TEST(HardwareE2e, RightAlertsArriveAndNoOthers) {
   for (const char* host : {"hv-hpe-01", "hv-dell-01", "hv-lenovo-01", "hv-ilo4-01"}) {
     EXPECT_NE(descriptions.find(std::string("host ") + host), std::string::npos) << host << "\n" << descriptions;
   }
+
+  // The dashboard, against the same Prometheus: it has a datasource and a host variable, and every panel query
+  // parses and returns data for the simulated estate.
+  auto dashboard = nlohmann::json::parse(
+      estate::testing::ReadFileOrDie(estate::testing::SourceDir() + "/dashboards/hardware.json"));
+  std::set<std::string> variables;
+  for (const auto& v : dashboard["templating"]["list"]) variables.insert(v.value("type", "") + ":" + v.value("name", ""));
+  EXPECT_TRUE(variables.count("datasource:datasource")) << dashboard["templating"].dump();
+  EXPECT_TRUE(variables.count("query:host")) << dashboard["templating"].dump();
+  const auto expressions = DashboardExpressions(dashboard);
+  EXPECT_GT(expressions.size(), 20u);
+  int empty = 0;
+  for (const auto& e : expressions) {
+    auto result = prometheus.Query(e);
+    ASSERT_TRUE(result) << e << ": " << result.error();
+    if (result->empty()) {
+      ++empty;
+      ADD_FAILURE() << "dashboard query returns no data on the simulated estate: " << e;
+    }
+  }
+  std::printf("dashboard: %zu queries, %d empty\n", expressions.size(), empty);
 }
 
 }  // namespace
