@@ -64,6 +64,8 @@ struct Args {
   double scrape_seconds = 20;
   double scrape_plain_seconds = 10;
   int steady_deadline_seconds = 240;
+  int round_poll_seconds = 1;              // how often /metrics is read while waiting for the first round
+  std::map<std::string, std::string> exporter_env;  // extra environment, e.g. MALLOC_ARENA_MAX=2
   int first_port = 21000;
   double round_deadline_seconds = 600;
   // Targets.
@@ -79,6 +81,8 @@ void Usage() {
                "                      [--ports-per-server=N]\n"
                "                      [--server-threads=N] [--fast=DURATION] [--slow=DURATION] [--no-expand]\n"
                "                      [--scrape-clients=N] [--scrape-seconds=S] [--scrape-plain-seconds=S]\n"
+               "                      [--round-poll-seconds=S] [--steady-deadline-seconds=S]\n"
+               "                      [--exporter-env=NAME=VALUE]...\n"
                "                      [--first-port=PORT]\n"
                "Set ESTATE_KEEP_TEMP=1 to keep the generated tree, config and exporter log.\n");
 }
@@ -99,6 +103,10 @@ bool ParseArgs(int argc, char** argv, Args& a) {
       else if (name == "--fast") a.fast_interval = value;
       else if (name == "--slow") a.slow_interval = value;
       else if (name == "--no-expand") a.use_expand = false;
+      else if (name == "--round-poll-seconds") a.round_poll_seconds = std::stoi(value);
+      else if (name == "--steady-deadline-seconds") a.steady_deadline_seconds = std::stoi(value);
+      else if (name == "--exporter-env" && value.find('=') != std::string::npos)
+        a.exporter_env[value.substr(0, value.find('='))] = value.substr(value.find('=') + 1);
       else if (name == "--scrape-clients") a.scrape_clients = std::stoi(value);
       else if (name == "--scrape-seconds") a.scrape_seconds = std::stod(value);
       else if (name == "--scrape-plain-seconds") a.scrape_plain_seconds = std::stod(value);
@@ -840,11 +848,13 @@ int main(int argc, char** argv) {
   const int port = estate::testing::FreePort();
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   ChildProcess exporter;
+  std::map<std::string, std::string> env = args.exporter_env;
+  env["BENCH_BMC_PASSWORD"] = "bench-secret";
   const auto t0 = Clock::now();
   auto started = exporter.Start({exporter_bin, "--config.file=" + config, "--web.listen-address=127.0.0.1:" +
                                  std::to_string(port), "--refresh.workers=" + std::to_string(args.workers),
                                  "--web.max-requests=" + std::to_string(args.web_max_requests), "--log.level=warn"},
-                                dir.path() + "/exporter.log", {{"BENCH_BMC_PASSWORD", "bench-secret"}});
+                                dir.path() + "/exporter.log", env);
   if (!started) {
     std::fprintf(stderr, "hardware_bench: cannot start the exporter: %s\n", started.error().c_str());
     return kExitBroken;
@@ -883,7 +893,7 @@ int main(int argc, char** argv) {
            "/" + std::to_string(want_jobs) + " jobs up");
       next_report += std::chrono::seconds(15);
     }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::this_thread::sleep_for(std::chrono::seconds(std::max(1, args.round_poll_seconds)));
   }
   if (round_seconds < 0) {
     std::fprintf(stderr, "hardware_bench: only %d of %d jobs up after %.0f s; exporter log tail:\n%s\n", last_up,
@@ -1006,9 +1016,10 @@ int main(int argc, char** argv) {
   latency("gzip", gzip_load, args.scrape_seconds, true);
   if (args.scrape_plain_seconds > 0) latency("plain", plain_load, args.scrape_plain_seconds, false);
   Figure("metrics_series", static_cast<double>(scraped.series), "series", "info");
-  Figure("metrics_cpu_seconds_per_scrape",
-         cpu_scrapes / static_cast<double>(gzip_load.latencies_ms.size() + plain_load.latencies_ms.size()), "s",
-         "info; exporter CPU during both scrape phases (background polling included) / scrapes");
+  if (const std::size_t scrapes = gzip_load.latencies_ms.size() + plain_load.latencies_ms.size(); scrapes > 0) {
+    Figure("metrics_cpu_seconds_per_scrape", cpu_scrapes / static_cast<double>(scrapes), "s",
+           "info; exporter CPU during both scrape phases (background polling included) / scrapes");
+  }
 
   Figure("shutdown_seconds", stop_seconds, "s",
          "info; SIGTERM to exit, " + std::to_string(after_stop.deletes - before_stop.deletes) +
