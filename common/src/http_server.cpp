@@ -41,8 +41,9 @@ std::string HttpRequest::Header(const std::string& lower_name) const {
 
 std::string GzipCompress(const std::string& data) {
   z_stream zs{};
-  // windowBits 15 + 16 selects the gzip wrapper.
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  // windowBits 15 + 16 selects the gzip wrapper. The fastest level: metrics text compresses ~25x even so,
+  // and a 24 MB body takes a fraction of the time the default level needs.
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
   std::string out;
   out.resize(deflateBound(&zs, data.size()));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -100,33 +101,45 @@ void WriteAll(mg_connection* conn, const std::string& data) {
 
 void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
           const std::map<std::string, std::string>& extra_headers) {
-  const std::string* body = resp.shared_body ? resp.shared_body.get() : &resp.body;
+  std::vector<const std::string*> out;
+  if (!resp.body_parts.empty()) {
+    for (const auto& p : resp.body_parts) out.push_back(p.get());
+  } else {
+    out.push_back(resp.shared_body ? resp.shared_body.get() : &resp.body);
+  }
   std::string compressed;
-  const std::string* out = body;
   bool gzip = false;
   if (resp.gzip_allowed && AcceptsGzip(req)) {
-    if (resp.shared_gzip_body) {
-      out = resp.shared_gzip_body.get();
+    if (!resp.shared_gzip_parts.empty()) {
+      out.clear();
+      for (const auto& p : resp.shared_gzip_parts) out.push_back(p.get());
       gzip = true;
-    } else if (body->size() >= 1024) {
-      compressed = GzipCompress(*body);
+    } else if (resp.shared_gzip_body) {
+      out = {resp.shared_gzip_body.get()};
+      gzip = true;
+    } else if (out.size() == 1 && out[0]->size() >= 1024) {
+      compressed = GzipCompress(*out[0]);
       if (!compressed.empty()) {
-        out = &compressed;
+        out = {&compressed};
         gzip = true;
       }
     }
   }
+  std::size_t length = 0;
+  for (const auto* p : out) length += p->size();
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                      mg_get_response_code_text(conn, resp.status) + "\r\n";
   head += "Content-Type: " + resp.content_type + "\r\n";
-  head += "Content-Length: " + std::to_string(out->size()) + "\r\n";
+  head += "Content-Length: " + std::to_string(length) + "\r\n";
   if (gzip) head += "Content-Encoding: gzip\r\n";
   if (resp.gzip_allowed) head += "Vary: Accept-Encoding\r\n";
   for (const auto& [k, v] : extra_headers) head += k + ": " + v + "\r\n";
   for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
   head += "\r\n";
   mg_write(conn, head.data(), head.size());
-  if (req.method != "HEAD") WriteAll(conn, *out);
+  if (req.method != "HEAD") {
+    for (const auto* p : out) WriteAll(conn, *p);
+  }
 }
 
 std::string ListeningPort(const std::string& address, bool tls) {

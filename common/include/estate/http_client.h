@@ -4,7 +4,8 @@
 // with an optional per-target CA file, basic / bearer / custom-header auth, a cap on the response size,
 // retries with exponential backoff and jitter for idempotent requests on 5xx, 429 and connection errors
 // (honouring Retry-After), keep-alive reuse per host, and bounded concurrency per host and in total.
-// It records estate_upstream_requests_total{source,code} and estate_upstream_request_duration_seconds{source}.
+// It records estate_upstream_requests_total{source,code} and estate_upstream_request_duration_seconds (one
+// histogram for all sources, to keep the series count independent of the number of targets).
 //
 // Thread-safe: one client is shared by all workers; Do() may be called concurrently.
 // Errors never contain credentials: URLs carry none, and auth headers are never echoed.

@@ -33,6 +33,10 @@ struct HttpResponse {
   // The body may be shared with a cache (e.g. a pre-rendered /metrics body); exactly one of these is used.
   std::string body;
   std::shared_ptr<const std::string> shared_body;
+  // Or a body sent as several shared pieces in order, without joining them (a large cached body plus a small
+  // fresh tail); takes precedence over body / shared_body. Gzip of such a body needs shared_gzip_parts.
+  std::vector<std::shared_ptr<const std::string>> body_parts;
+  std::vector<std::shared_ptr<const std::string>> shared_gzip_parts;  // gzip members, sent one after another
   bool gzip_allowed = false;  // compress when the client accepts gzip and the body is large enough
   std::shared_ptr<const std::string> shared_gzip_body;  // pre-compressed body, if the handler has one
 };
