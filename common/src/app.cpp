@@ -193,6 +193,9 @@ class App {
   web::HttpResponse Landing();
   web::HttpResponse Probe(const web::HttpRequest& req);
   std::string SelfMetricsText();
+  // The status and self metrics, rendered and gzipped. With thousands of sources this is ~10k series, so a
+  // render that took over 5 ms is reused for up to a second (ages are then at most a second behind).
+  std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> SelfMetrics();
 
   const ExporterInfo& info_;
   Exporter& exporter_;
@@ -210,6 +213,10 @@ class App {
   std::atomic<bool> last_reload_ok_{false};
   std::atomic<double> last_reload_success_unix_{0};
   std::atomic<int> probes_in_flight_{0};
+  std::mutex self_mu_;
+  std::shared_ptr<const std::string> self_text_, self_gzip_;
+  Clock::time_point self_at_{};
+  double self_cost_ = 0;
 };
 
 Result<Ok> App::Reload(const char* trigger) {
@@ -257,21 +264,38 @@ std::string App::SelfMetricsText() {
   return metrics::Render(fams);
 }
 
+std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> App::SelfMetrics() {
+  {
+    std::lock_guard<std::mutex> lock(self_mu_);
+    double since = std::chrono::duration<double>(Clock::now() - self_at_).count();
+    if (self_text_ && self_cost_ > 0.005 && since < 1.0) return {self_text_, self_gzip_};
+  }
+  auto start = Clock::now();
+  auto text = std::make_shared<const std::string>(SelfMetricsText());
+  auto gzip = std::make_shared<const std::string>(web::GzipCompress(*text));
+  std::lock_guard<std::mutex> lock(self_mu_);
+  self_text_ = text;
+  self_gzip_ = gzip;
+  self_at_ = Clock::now();
+  self_cost_ = std::chrono::duration<double>(self_at_ - start).count();
+  return {text, gzip};
+}
+
 web::HttpResponse App::Metrics(const web::HttpRequest& req) {
   web::HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.gzip_allowed = true;
-  auto self = std::make_shared<const std::string>(SelfMetricsText());
+  auto [self, self_gzip] = SelfMetrics();
   std::string accept = req.Header("accept-encoding");
   if (accept.find("gzip") != std::string::npos) {
     // A gzip file may hold several members; Prometheus (Go's gzip reader) and curl read them all. The data
     // part is compressed once per change and reused, only the small self-metrics part is compressed here.
-    r.shared_gzip_parts = {refresher_.DataGzip(), std::make_shared<const std::string>(web::GzipCompress(*self))};
+    r.shared_gzip_parts = {refresher_.DataGzip(), self_gzip};
     r.body_parts = {refresher_.DataText(), self};
     return r;
   }
   // Sent as two shared pieces: the cached data is never copied per scrape.
-  r.body_parts = {refresher_.DataText(), std::move(self)};
+  r.body_parts = {refresher_.DataText(), self};
   r.gzip_allowed = false;
   return r;
 }

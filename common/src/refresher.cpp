@@ -1,5 +1,7 @@
 #include "estate/refresher.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
@@ -296,7 +298,13 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
   cache_build_seconds = Seconds(cache_built_at - start);
   cache_rebuilding = false;
   cache_cv.notify_all();
-  return {cache_text, cache_gzip};
+  auto result = std::make_pair(cache_text, cache_gzip);
+  bool large = cache_text->size() > (4u << 20);
+  lock.unlock();
+  // Large bodies come and go every second under churn; hand the freed pages back rather than let the heap
+  // keep a copy of each generation.
+  if (large) malloc_trim(0);
+  return result;
 }
 
 Refresher::Refresher(Options options) : impl_(std::make_shared<Impl>()) { impl_->options = std::move(options); }
