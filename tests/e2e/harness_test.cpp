@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -90,6 +91,22 @@ TEST(ChildProcessTest, StopKillsTheWholeProcessGroup) {
   }
   EXPECT_EQ(kill(-group, 0), -1);
   EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(ChildProcessTest, WaitReturnsTheExitStatusWithoutSignalling) {
+  TempDir dir;
+  ChildProcess quick;
+  ASSERT_TRUE(quick.Start({"/bin/sh", "-c", "exit 3"}, dir.path() + "/quick.log").ok());
+  const int status = quick.Wait(seconds(5));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
+  EXPECT_EQ(quick.Stop(), status);
+
+  ChildProcess slow;
+  ASSERT_TRUE(slow.Start({"/bin/sh", "-c", "sleep 60"}, dir.path() + "/slow.log").ok());
+  EXPECT_EQ(slow.Wait(milliseconds(100)), -1);
+  EXPECT_TRUE(slow.Running());
+  const int stopped = slow.Stop();
+  EXPECT_TRUE(WIFSIGNALED(stopped) && WTERMSIG(stopped) == SIGTERM) << stopped;
 }
 
 TEST(ChildProcessTest, StartReportsAMissingExecutable) {

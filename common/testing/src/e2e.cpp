@@ -368,6 +368,16 @@ void ChildProcess::Signal(int sig) {
   if (Running()) kill(pid_, sig);
 }
 
+int ChildProcess::Wait(milliseconds deadline) {
+  if (pid_ <= 0) return status_;
+  const auto until = Clock::now() + deadline;
+  while (Running()) {
+    if (Clock::now() >= until) return -1;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return status_;
+}
+
 int ChildProcess::Stop(milliseconds grace) {
   if (pid_ <= 0) return status_;
   if (!reaped_) {

@@ -44,6 +44,9 @@ class ChildProcess {
   bool Running();
   // Sends a signal (e.g. SIGHUP).
   void Signal(int sig);
+  // Waits up to deadline for it to exit by itself, without signalling it (for commands that finish, such as
+  // --config.check). Returns the status as from waitpid, or -1 if it is still running (it keeps running).
+  int Wait(std::chrono::milliseconds deadline);
   // SIGTERM to its process group, waits up to grace, then SIGKILL to the group (so its children go too).
   // Returns the exit status as from waitpid (or -1). Afterwards pid() is -1.
   int Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
