@@ -179,6 +179,21 @@ Result<Findings> TargetState::Slow(const Budget& budget, PollInfo& poll) {
   return out;
 }
 
+// Who emits the health families. Computed (worst-of-leaves) health needs both groups' leaves: fans,
+// temperatures, PSUs and the resources' own health come from the fast poll, storage, batteries, DIMMs and CPUs
+// from the slow one. The refresher merges the jobs' snapshots by family, so a series emitted by both jobs would
+// be a duplicate; exactly one job has to own reported_health and computed_health. The fast job owns them,
+// computed from the merged fast+slow model: fan, PSU and temperature faults must reach computed health at fast
+// cadence, while a slow-group change is only observed once per slow interval anyway and reaches computed
+// health at the next fast poll (at most one fast interval later). Until a slow poll has succeeded, the merged
+// model has no storage or inventory, and worst-of-leaves would claim OK while a drive is critical: computed
+// health is then not emitted at all (reported health, which comes from the fast poll alone, still is).
+Findings TargetState::MergedView() const {
+  Findings merged = last_slow_;
+  MergeInto(merged, last_fast_);
+  return merged;
+}
+
 Result<metrics::Families> TargetState::PollFast(const Budget& budget) {
   if (limiter_ && !limiter_->Acquire(budget)) return MakeError("no poll slot before the deadline");
   SlotGuard slot(limiter_.get());
@@ -188,9 +203,8 @@ Result<metrics::Families> TargetState::PollFast(const Budget& budget) {
   auto fast = Fast(budget, poll);
   if (!fast) return MakeError(fast.error());
   last_fast_ = *fast;
-  Findings merged = last_slow_;
-  MergeInto(merged, last_fast_);
-  return BuildFamilies(last_fast_, base_, poll, &merged);
+  const Findings merged = MergedView();
+  return BuildFamilies(last_fast_, base_, poll, &merged, has_slow_);
 }
 
 Result<metrics::Families> TargetState::PollSlow(const Budget& budget) {
@@ -202,6 +216,7 @@ Result<metrics::Families> TargetState::PollSlow(const Budget& budget) {
   auto slow = Slow(budget, poll);
   if (!slow) return MakeError(slow.error());
   last_slow_ = *slow;
+  has_slow_ = true;
   return BuildFamilies(last_slow_, base_, poll, nullptr);
 }
 
@@ -217,6 +232,7 @@ Result<metrics::Families> TargetState::Probe(const std::string& module, const Bu
     auto slow = Slow(budget, poll);
     if (!slow) return MakeError(slow.error());
     last_slow_ = *slow;
+    has_slow_ = true;
     out = BuildFamilies(last_slow_, base_, poll, nullptr);
   }
   if (want_fast) {
@@ -224,9 +240,8 @@ Result<metrics::Families> TargetState::Probe(const std::string& module, const Bu
     auto fast = Fast(budget, poll);
     if (!fast) return MakeError(fast.error());
     last_fast_ = *fast;
-    Findings merged = last_slow_;
-    MergeInto(merged, last_fast_);
-    auto more = BuildFamilies(last_fast_, base_, poll, &merged);
+    const Findings merged = MergedView();
+    auto more = BuildFamilies(last_fast_, base_, poll, &merged, has_slow_);
     // Families of the same name from both groups are merged into one so the exposition stays valid.
     for (auto& f : more) {
       auto it = std::find_if(out.begin(), out.end(), [&](const metrics::Family& x) { return x.name == f.name; });

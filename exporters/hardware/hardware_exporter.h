@@ -53,6 +53,8 @@ class TargetState {
   Result<Findings> Fast(const Budget& budget, PollInfo& poll);
   Result<Findings> Slow(const Budget& budget, PollInfo& poll);
   int Requests() const;
+  // last_slow_ with last_fast_ merged over it, for the health families (see the .cpp). Caller holds poll_mu_.
+  Findings MergedView() const;
 
   TargetConfig target_;
   double request_timeout_;
@@ -70,6 +72,7 @@ class TargetState {
   RibclLogState ribcl_log_;
   Findings last_fast_;
   Findings last_slow_;
+  bool has_slow_ = false;  // a slow poll has succeeded: last_slow_ holds real storage and inventory
 };
 
 class HardwareExporter final : public Exporter {

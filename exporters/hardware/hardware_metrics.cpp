@@ -195,7 +195,7 @@ std::vector<std::string> FamilyNames() {
 }
 
 metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, const PollInfo& poll,
-                                const Findings* health_view) {
+                                const Findings* health_view, bool computed_health) {
   Builder b;
   if (f.has_identity) {
     const Identity& id = f.identity;
@@ -219,10 +219,12 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
     b.Health(kReportedHealth, With(base, {{"resource", "system"}}), h.system_reported);
     b.Health(kReportedHealth, With(base, {{"resource", "chassis"}}), h.chassis_reported);
     b.Health(kReportedHealth, With(base, {{"resource", "manager"}}), h.manager_reported);
-    ComputedHealth c = ComputeHealth(h);
-    b.Health(kComputedHealth, With(base, {{"resource", "system"}}), c.system);
-    b.Health(kComputedHealth, With(base, {{"resource", "chassis"}}), c.chassis);
-    b.Health(kComputedHealth, With(base, {{"resource", "manager"}}), c.manager);
+    if (computed_health) {
+      ComputedHealth c = ComputeHealth(h);
+      b.Health(kComputedHealth, With(base, {{"resource", "system"}}), c.system);
+      b.Health(kComputedHealth, With(base, {{"resource", "chassis"}}), c.chassis);
+      b.Health(kComputedHealth, With(base, {{"resource", "manager"}}), c.manager);
+    }
   }
 
   if (f.has_storage) {

@@ -24,10 +24,12 @@ struct PollInfo {
 };
 
 // Renders the sections `f` has. When `health_view` is given (normally the fast and slow findings merged), it
-// also renders the reported and computed (worst-of-leaves) health of system, chassis and manager from it.
-// `base` labels (target first, then configured labels) lead every series. Empty families are omitted.
+// also renders the reported health of system, chassis and manager from it, and their computed (worst-of-leaves)
+// health unless `computed_health` is false (the view lacks leaves, e.g. before the first slow poll, and would
+// claim OK without them). `base` labels (target first, then configured labels) lead every series. Empty
+// families are omitted.
 metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, const PollInfo& poll,
-                                const Findings* health_view);
+                                const Findings* health_view, bool computed_health = true);
 
 // Names of every family the exporter can produce, in table order (for docs and tests).
 std::vector<std::string> FamilyNames();

@@ -392,16 +392,31 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
   ++logins_;
   if (!resp) return MakeError("session login: " + resp.error());
   if (resp->status == 401 || resp->status == 403) {
-    // Some BMCs guard the session service itself with basic auth; try that before giving up (a 401 on the
-    // basic-auth GET then reports the credentials as refused).
+    // Some BMCs guard the session service itself with basic auth: ask again with it (a refused POST created
+    // no session, so this cannot leave one behind). Only that answer decides between a session, basic auth
+    // (no session service behind the guard) and refused credentials.
+    options.auth.kind = http::Auth::Kind::kBasic;
+    options.auth.username = settings_.username;
+    options.auth.password = settings_.password;
+    resp = Send(req, options, budget);
+    ++logins_;
+    if (!resp) return MakeError("session login: " + resp.error());
+  }
+  if (resp->status == 401 || resp->status == 403) {
+    // The credentials were refused. This must not switch the target to basic auth for good: a BMC that is out
+    // of sessions or briefly refuses logins would then never be asked for a session again. The poll fails
+    // (target down) and the next poll tries a session again.
+    return MakeError("session login: HTTP " + std::to_string(resp->status) + " (credentials refused)");
+  }
+  std::string token = resp->Header("x-auth-token");
+  const bool no_session_service = resp->status == 404 || resp->status == 405 || resp->status == 501;
+  if (no_session_service || (resp->status >= 200 && resp->status < 300 && token.empty())) {
+    // No usable session service: basic auth on every request instead, for the life of this client.
     basic_ = true;
     return Ok{};
   }
-  std::string token = resp->Header("x-auth-token");
-  if (resp->status < 200 || resp->status >= 300 || token.empty()) {
-    // No usable session service (404/405/501, or no token): basic auth on every request instead.
-    basic_ = true;
-    return Ok{};
+  if (resp->status < 200 || resp->status >= 300) {
+    return MakeError("session login: HTTP " + std::to_string(resp->status));
   }
   token_ = token;
   session_uri_ = PathAndQuery(resp->Header("location"));
@@ -412,10 +427,24 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
   return Ok{};
 }
 
+void RedfishClient::DeleteSession(const std::string& token, const std::string& uri, const Budget& budget) {
+  if (token.empty() || uri.empty()) return;
+  http::Request req;
+  req.method = "DELETE";
+  req.url = settings_.base_url + uri;
+  http::ClientOptions options = settings_.options;
+  options.auth.kind = http::Auth::Kind::kHeader;
+  options.auth.header_name = "X-Auth-Token";
+  options.auth.header_value = token;
+  options.max_retries = 0;
+  (void)Send(req, options, budget);  // best effort: an expired session is already gone
+}
+
 Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& budget) {
   const std::string path = PathAndQuery(uri);
   for (int attempt = 0; attempt < 2; ++attempt) {
     http::ClientOptions options = settings_.options;
+    std::string used_token;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!basic_ && token_.empty()) {
@@ -430,6 +459,7 @@ Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& b
         options.auth.kind = http::Auth::Kind::kHeader;
         options.auth.header_name = "X-Auth-Token";
         options.auth.header_value = token_;
+        used_token = token_;
       }
     }
     http::Request req;
@@ -438,10 +468,19 @@ Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& b
     auto resp = Send(req, options, budget);
     if (!resp) return MakeError("GET " + path + ": " + resp.error());
     if (resp->status == 401 && attempt == 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (basic_) return MakeError("GET " + path + ": HTTP 401 (credentials refused)");
-      token_.clear();  // expired or revoked: log in again once
-      session_uri_.clear();
+      if (used_token.empty()) return MakeError("GET " + path + ": HTTP 401 (credentials refused)");
+      // Expired or revoked: log in again once. The old session is deleted first (best effort) so that a 401
+      // that did not end it (a BMC hiccup) leaves no session behind on the BMC. Only the request that saw the
+      // current token drops it: the other job of this target may already have logged in again.
+      std::string old_token, old_uri;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (token_ == used_token) {
+          old_token.swap(token_);
+          old_uri.swap(session_uri_);
+        }
+      }
+      DeleteSession(old_token, old_uri, budget);
       continue;
     }
     if (resp->status < 200 || resp->status >= 300) {
@@ -470,16 +509,7 @@ void RedfishClient::Logout(const Budget& budget) {
     token.swap(token_);
     uri.swap(session_uri_);
   }
-  if (token.empty() || uri.empty()) return;
-  http::Request req;
-  req.method = "DELETE";
-  req.url = settings_.base_url + uri;
-  http::ClientOptions options = settings_.options;
-  options.auth.kind = http::Auth::Kind::kHeader;
-  options.auth.header_name = "X-Auth-Token";
-  options.auth.header_value = token;
-  options.max_retries = 0;
-  (void)Send(req, options, budget);
+  DeleteSession(token, uri, budget);
 }
 
 }  // namespace estate::hardware

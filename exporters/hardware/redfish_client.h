@@ -7,8 +7,9 @@
 //    a cycle is never fetched again. It does no I/O itself, so tests can drive it from a fixture tree.
 //  * RedfishClient is the transport: every request goes through estate::http::HttpClient, with a Redfish
 //    session (POST SessionService/Sessions, X-Auth-Token) created once and reused across polls, a new login on
-//    401, a fall back to basic auth when the service has no session support, and DELETE of the session on
-//    Logout(). It counts requests for the per-poll request metrics.
+//    401 (after a best-effort DELETE of the old session), a fall back to basic auth only when the service has
+//    no session support (a refused login fails the poll and is retried with a session on the next one), and
+//    DELETE of the session on Logout(). It counts requests for the per-poll request metrics.
 //
 // Thread-safety: RedfishClient is thread-safe (the fast and slow jobs of a target share one). A
 // RedfishCollector is used by one poll at a time; the LogCursors it updates belong to the caller.
@@ -114,8 +115,8 @@ class RedfishClient {
   RedfishClient(const RedfishClient&) = delete;
   RedfishClient& operator=(const RedfishClient&) = delete;
 
-  // GET with the session (logging in first when needed, again once on 401). Errors name the path and status,
-  // never credentials.
+  // GET with the session (logging in first when needed, again once on 401). A refused login is an error.
+  // Errors name the path and status, never credentials.
   Result<redfish::Json> Get(const std::string& uri, const Budget& budget);
   // GET without credentials (service root, detection); the raw response.
   Result<http::Response> GetAnonymous(const std::string& uri, const Budget& budget);
@@ -129,7 +130,12 @@ class RedfishClient {
   int logins() const { return logins_.load(); }
 
  private:
+  // POSTs a session (again with basic auth when the first POST gets 401/403). Falls back to basic auth only
+  // when the service has no usable session support (404, 405, 501, or a 2xx without a token); refused
+  // credentials (401/403 to both POSTs) and other statuses are errors, and the next call tries again.
   Result<Ok> Login(const Budget& budget);  // caller holds mu_
+  // DELETE of a session with its own token; best effort, no-op when either is empty. Caller does not hold mu_.
+  void DeleteSession(const std::string& token, const std::string& uri, const Budget& budget);
   Result<http::Response> Send(http::Request request, const http::ClientOptions& options, const Budget& budget);
 
   http::HttpClient& http_;

@@ -52,10 +52,11 @@ HardwareConfig ConfigFor(const std::string& base_url, Protocol protocol = Protoc
 struct Sessions {
   std::atomic<int> created{0};
   std::atomic<int> deleted{0};
+  std::atomic<int> refuse{0};  // login POSTs still to answer 401 although the credentials are right
   void Install(FakeUpstream& fake) {
     fake.Route("POST", "/redfish/v1/SessionService/Sessions", [this](const FakeRequest& req) {
       FakeResponse r;
-      if (req.body.find("\"s3cret\"") == std::string::npos) {
+      if (req.body.find("\"s3cret\"") == std::string::npos || refuse.fetch_sub(1) > 0) {
         r.status = 401;
         return r;
       }
@@ -136,63 +137,126 @@ TEST_F(Dl325Test, FullPollOverHttpWithOneSession) {
   EXPECT_EQ(sessions_.deleted.load(), 1);
 }
 
-TEST_F(Dl325Test, ReLoginOn401) {
-  ASSERT_TRUE(state_->PollFast(Seconds(30)).ok());
+// Fault that answers the next GET of the system with 401, as when the BMC ends the session.
+Fault SessionEnded() {
   Fault expired;
   expired.kind = Fault::Kind::kStatus;
   expired.status = 401;
   expired.path_prefix = "/redfish/v1/Systems/1";
   expired.remaining = 1;
-  fake_->AddFault(expired);
+  return expired;
+}
+
+std::size_t CountRequests(const FakeUpstream& fake, const std::string& method, const std::string& path) {
+  std::size_t n = 0;
+  for (const auto& req : fake.Requests()) n += req.method == method && req.path == path ? 1 : 0;
+  return n;
+}
+
+TEST_F(Dl325Test, ReLoginOn401DeletesTheOldSession) {
+  ASSERT_TRUE(state_->PollFast(Seconds(30)).ok());
+  fake_->AddFault(SessionEnded());
   auto again = state_->PollFast(Seconds(30));
   ASSERT_TRUE(again.ok()) << again.error();
   EXPECT_EQ(sessions_.created.load(), 2);
-}
-
-TEST_F(Dl325Test, FaultsFailOnlyThePollOrOnlyTheirPart) {
-  ASSERT_TRUE(state_->PollSlow(Seconds(30)).ok());
-  // A garbage thermal body loses the fans, not the poll.
-  Fault garbage;
-  garbage.kind = Fault::Kind::kGarbage;
-  garbage.path_prefix = "/redfish/v1/Chassis/1/Thermal";
-  fake_->AddFault(garbage);
-  auto partial = state_->PollFast(Seconds(30));
-  ASSERT_TRUE(partial.ok()) << partial.error();
-  EXPECT_EQ(Text(*partial).find("estate_hardware_fan_health"), std::string::npos);
-  EXPECT_NE(Text(*partial).find("estate_hardware_poll_failed_requests{target=\"bmc1\",host=\"hv01\",group=\"fast\"} 1"),
-            std::string::npos);
-  fake_->ClearFaults();
-  // The system resource itself failing fails the poll (the refresher keeps the last good data).
-  for (auto kind : {Fault::Kind::kDropConnection, Fault::Kind::kTruncated, Fault::Kind::kStatus}) {
-    Fault f;
-    f.kind = kind;
-    f.status = 503;
-    f.path_prefix = "/redfish/v1/Systems/1";
-    fake_->AddFault(f);
-    auto r = state_->PollFast(Seconds(20));
-    EXPECT_FALSE(r.ok()) << static_cast<int>(kind);
-    fake_->ClearFaults();
-  }
-  EXPECT_TRUE(state_->PollFast(Seconds(30)).ok());
-}
-
-TEST_F(Dl325Test, ProbeThroughThePlan) {
-  HardwareExporter exporter;
-  Plan plan = exporter.BuildPlan(config_, http_);
-  ASSERT_EQ(plan.jobs.size(), 2u);
-  EXPECT_EQ(plan.jobs[0].group, "fast");
-  EXPECT_EQ(plan.jobs[1].group, "slow");
-  EXPECT_TRUE(plan.has_target("bmc1", ""));
-  EXPECT_FALSE(plan.has_target("other", ""));
-  auto r = plan.probe("bmc1", "", Seconds(60));
-  ASSERT_TRUE(r.ok()) << r.error();
-  const std::string text = Text(*r);
-  EXPECT_NE(text.find("estate_hardware_computed_health"), std::string::npos);
-  EXPECT_NE(text.find("estate_hardware_info{"), std::string::npos);
-  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text));
-  EXPECT_FALSE(plan.probe("other", "", Seconds(1)).ok());
-  for (auto& job : plan.jobs) job.on_remove();
   EXPECT_EQ(sessions_.deleted.load(), 1);
+  for (const auto& req : fake_->Requests()) {
+    if (req.method != "DELETE") continue;
+    EXPECT_EQ(req.path, "/redfish/v1/SessionService/Sessions/1");  // the old one, with its own token
+    EXPECT_EQ(req.headers.count("x-auth-token") ? req.headers.at("x-auth-token") : "", "token1");
+  }
+  state_->Shutdown();
+  EXPECT_EQ(sessions_.deleted.load(), 2);  // nothing left behind on the BMC
+}
+
+// A refused login fails the poll; it never switches the target to basic auth for good.
+TEST_F(Dl325Test, RefusedLoginFailsThePollWithoutBasicFallback) {
+  sessions_.refuse = 2;  // the plain POST and the one with basic auth
+  auto refused = state_->PollFast(Seconds(30));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("401"), std::string::npos) << refused.error();
+  EXPECT_EQ(refused.error().find("s3cret"), std::string::npos);
+  fake_->ClearRequests();
+  auto ok = state_->PollFast(Seconds(30));
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_EQ(sessions_.created.load(), 1);
+  EXPECT_GT(fake_->RequestCount(), 1u);
+  for (const auto& req : fake_->Requests()) {
+    EXPECT_EQ(req.headers.count("authorization"), 0u) << req.method << " " << req.path;
+    // Protocol detection after the failed poll reads the service root anonymously; the rest uses the session.
+    if (req.method == "GET" && req.path.rfind("/redfish/v1/", 0) == 0 && req.path != "/redfish/v1/") {
+      EXPECT_EQ(req.headers.count("x-auth-token"), 1u) << req.path;
+    }
+  }
+  state_->Shutdown();
+  EXPECT_EQ(sessions_.deleted.load(), 1);
+}
+
+// The simulated estate's repro: the session ends (GET 401) and the new login is refused too. The poll fails,
+// the old session is deleted anyway, the next poll gets a session again, and shutdown leaves none behind.
+TEST_F(Dl325Test, SessionEndedAndLoginRefusedLeaksNoSession) {
+  ASSERT_TRUE(state_->PollFast(Seconds(30)).ok());
+  fake_->AddFault(SessionEnded());
+  sessions_.refuse = 2;  // the plain POST and the one with basic auth
+  EXPECT_FALSE(state_->PollFast(Seconds(30)).ok());
+  EXPECT_EQ(sessions_.deleted.load(), 1);
+  EXPECT_EQ(CountRequests(*fake_, "DELETE", "/redfish/v1/SessionService/Sessions/1"), 1u);
+  fake_->ClearRequests();
+  ASSERT_TRUE(state_->PollFast(Seconds(30)).ok());
+  EXPECT_EQ(sessions_.created.load(), 2);
+  for (const auto& req : fake_->Requests()) {
+    EXPECT_EQ(req.headers.count("authorization"), 0u) << req.method << " " << req.path;
+  }
+  state_->Shutdown();
+  EXPECT_EQ(sessions_.deleted.load(), sessions_.created.load());
+}
+
+// Computed health needs the slow group's leaves (storage, inventory): it is not emitted before a slow poll has
+// succeeded, and then only by the fast group (one owner, no duplicate series), from the merged model.
+TEST_F(Dl325Test, ComputedHealthOnlyFromTheMergedModel) {
+  // A critical DIMM: a slow-group leaf that the fast poll alone cannot see.
+  auto dimm = testing::LoadResource(kDl325, "redfish/v1/Systems/1/Memory/proc1dimm1");
+  dimm["Status"]["Health"] = "Critical";
+  fake_->Route("GET", "/redfish/v1/Systems/1/Memory/proc1dimm1/", [&dimm](const FakeRequest&) {
+    FakeResponse r;
+    r.body = dimm.dump();
+    return r;
+  });
+  fake_->Route("GET", "/redfish/v1/Systems/1/Memory/proc1dimm1", [&dimm](const FakeRequest&) {
+    FakeResponse r;
+    r.body = dimm.dump();
+    return r;
+  });
+  const std::string system = R"(estate_hardware_computed_health{target="bmc1",host="hv01",resource="system"} )";
+
+  auto first = state_->PollFast(Seconds(30));
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_EQ(Text(*first).find("estate_hardware_computed_health"), std::string::npos) << Text(*first);
+  EXPECT_NE(Text(*first).find("estate_hardware_reported_health{"), std::string::npos);
+
+  auto slow = state_->PollSlow(Seconds(30));
+  ASSERT_TRUE(slow.ok()) << slow.error();
+  EXPECT_NE(Text(*slow).find(R"(estate_hardware_memory_health{target="bmc1",host="hv01",dimm="PROC 1 DIMM 1"} 2)"),
+            std::string::npos)
+      << Text(*slow);
+  EXPECT_EQ(Text(*slow).find("estate_hardware_computed_health"), std::string::npos);
+  EXPECT_EQ(Text(*slow).find("estate_hardware_reported_health"), std::string::npos);
+
+  auto fast = state_->PollFast(Seconds(30));
+  ASSERT_TRUE(fast.ok()) << fast.error();
+  const std::string text = Text(*fast);
+  EXPECT_NE(text.find(system + "2"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(estate_hardware_computed_health{target="bmc1",host="hv01",resource="chassis"} 0)"),
+            std::string::npos);
+
+  // /probe does both groups and emits each computed series once.
+  auto probe = state_->Probe("all", Seconds(60));
+  ASSERT_TRUE(probe.ok()) << probe.error();
+  const std::string all = Text(*probe);
+  const auto at = all.find(system + "2");
+  ASSERT_NE(at, std::string::npos) << all;
+  EXPECT_EQ(all.find(system, at + 1), std::string::npos);
+  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(all));
 }
 
 TEST(HardwareExporter, BasicAuthFallbackWithoutSessionService) {

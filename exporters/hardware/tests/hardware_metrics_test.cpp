@@ -99,6 +99,16 @@ TEST(HardwareMetrics, EveryFamilyIsNamedAndDocumented) {
   for (const auto& f : fams) EXPECT_FALSE(f.help.empty()) << f.name;
 }
 
+// Before the first slow poll the health view lacks storage and inventory: reported health only.
+TEST(HardwareMetrics, ComputedHealthCanBeLeftOut) {
+  Findings f = Sample();
+  const std::string text =
+      metrics::Render(BuildFamilies(f, {{"target", "bmc1"}}, {"fast", 7, 1}, &f, /*computed_health=*/false));
+  EXPECT_EQ(text.find("estate_hardware_computed_health"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_hardware_reported_health{"), std::string::npos);
+  EXPECT_NE(RenderSample().find("estate_hardware_computed_health{"), std::string::npos);
+}
+
 TEST(HardwareMetrics, RendersTheFaults) {
   const std::string text = RenderSample();
   EXPECT_NE(text.find("estate_hardware_battery_health{target=\"bmc1\",host=\"hv01\",battery=\"smart_storage_"
