@@ -1,3 +1,4 @@
+#include "text_util.h"
 #include "redfish_parse.h"
 
 #include <algorithm>
@@ -7,18 +8,8 @@
 namespace estate::hardware::redfish {
 namespace {
 
-std::string Trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::Lower;
+using text::Trim;
 
 bool ContainsNoCase(std::string_view haystack, std::string_view needle) {
   return Lower(haystack).find(Lower(needle)) != std::string::npos;

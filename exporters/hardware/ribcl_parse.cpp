@@ -1,3 +1,4 @@
+#include "text_util.h"
 #include "ribcl_parse.h"
 
 #include <pugixml.hpp>
@@ -9,19 +10,8 @@
 namespace estate::hardware::ribcl {
 namespace {
 
-std::string Trim(std::string_view in) {
-  std::string s(in);
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::Lower;
+using text::Trim;
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return Lower(s).rfind(Lower(prefix), 0) == 0;
