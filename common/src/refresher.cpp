@@ -159,8 +159,19 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
   budget.cancel = job->cancel;
   auto start = Clock::now();
   Result<metrics::Families> result = MakeError("not run");
+  bool keep_data = false;
   try {
-    result = job->spec.collect ? job->spec.collect(budget) : Result<metrics::Families>(MakeError("no collector"));
+    bool has_data = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      has_data = job->data != nullptr;
+    }
+    if (has_data && job->spec.unchanged && job->spec.unchanged()) {
+      keep_data = true;
+      result = metrics::Families{};
+    } else {
+      result = job->spec.collect ? job->spec.collect(budget) : Result<metrics::Families>(MakeError("no collector"));
+    }
   } catch (const std::exception& e) {
     result = MakeError(std::string("collector threw: ") + e.what());
   } catch (...) {
@@ -168,7 +179,7 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
   }
   auto end = Clock::now();
   std::shared_ptr<const Rendered> rendered;
-  if (result.ok()) rendered = RenderJobData(*result);
+  if (result.ok() && !keep_data) rendered = RenderJobData(*result);
 
   std::function<void()> on_remove;
   {
@@ -176,18 +187,20 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
     job->running = false;
     job->attempted = true;
     job->last_duration = Seconds(end - start);
+    // Keeping data only changes the merged body when that data had aged out of it.
+    bool changes_body = !keep_data || Seconds(end - job->last_success_mono) > job->max_age;
     if (result.ok()) {
       job->up = true;
       job->last_error.clear();
       job->last_success_unix = UnixNow();
       job->last_success_mono = end;
-      job->data = std::move(rendered);
+      if (!keep_data) job->data = std::move(rendered);
     } else {
       job->up = false;
       job->failures += 1;
       job->last_error = result.error();
     }
-    ++version;
+    if (changes_body) ++version;
     job->next_run = end + FromSeconds(Jittered(job->spec.interval_seconds));
     if (job->removed) on_remove = job->spec.on_remove;
   }

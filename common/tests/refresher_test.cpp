@@ -100,6 +100,30 @@ TEST(Refresher, FailureKeepsLastGoodDataAndCountsFailures) {
   EXPECT_NE(status.find("estate_t_source_data_age_seconds{target=\"a\",group=\"fast\"} "), std::string::npos);
 }
 
+TEST(Refresher, UnchangedKeepsDataWithoutCollecting) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> unchanged{true};
+  auto job = Job("j", [&](const Budget&) -> Result<metrics::Families> {
+    ++calls;
+    return Temps("j", 10 + calls);
+  });
+  job.unchanged = [&] { return unchanged.load(); };
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({job});
+  r.RunAllNow();  // no data yet: collects although "unchanged"
+  EXPECT_EQ(calls, 1);
+  double first_success = r.Statuses().at(0).last_success_unix;
+  r.RunAllNow();
+  EXPECT_EQ(calls, 1);
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"j\"} 11"), std::string::npos);
+  EXPECT_TRUE(r.Statuses().at(0).up);
+  EXPECT_GE(r.Statuses().at(0).last_success_unix, first_success);
+  unchanged = false;
+  r.RunAllNow();
+  EXPECT_EQ(calls, 2);
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"j\"} 12"), std::string::npos);
+}
+
 TEST(Refresher, DataOlderThanMaxAgeIsDropped) {
   std::atomic<bool> fail{false};
   Refresher r({"estate_t", "target", 1, 0.1, false});

@@ -38,6 +38,10 @@ struct JobSpec {
   // Does the upstream I/O and parsing. Must honour the budget (deadline and cancel) and never throw; an
   // exception is caught and counted as a failure.
   std::function<Result<metrics::Families>(const Budget&)> collect;
+  // Optional: when set and it returns true, the refresh counts as a success that keeps the current data,
+  // without calling collect or re-rendering (for derived jobs, e.g. a join whose inputs have not changed).
+  // Ignored while the job has no data yet.
+  std::function<bool()> unchanged;
   // Called once when the job is dropped by a reload or at shutdown (e.g. to log out of a session).
   std::function<void()> on_remove;
 };
