@@ -177,7 +177,21 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
   {
     std::lock_guard<std::mutex> lock(mu);
     auto it = routes.find(req.path);
-    if (it != routes.end()) route = it->second;
+    if (it != routes.end()) {
+      route = it->second;
+    } else {
+      // "<prefix>/*" routes match any longer path under the prefix; the longest prefix wins.
+      std::size_t best = 0;
+      for (const auto& [pattern, entry] : routes) {
+        if (pattern.size() < 2 || pattern.compare(pattern.size() - 2, 2, "/*") != 0) continue;
+        std::string_view prefix(pattern.data(), pattern.size() - 1);
+        if (req.path.size() > prefix.size() && req.path.compare(0, prefix.size(), prefix) == 0 &&
+            prefix.size() > best) {
+          best = prefix.size();
+          route = entry;
+        }
+      }
+    }
   }
   HttpResponse resp;
   if (!route.handler) {

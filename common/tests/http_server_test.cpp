@@ -31,6 +31,16 @@ class ServerTest : public ::testing::Test {
       r.body = req.method + " " + req.path + " target=" + req.Param("target") + " body=" + req.body;
       return r;
     });
+    server_.Route("/api/v/*", {"GET"}, [](const HttpRequest& req) {
+      HttpResponse r;
+      r.body = "prefix " + req.path;
+      return r;
+    });
+    server_.Route("/api/v/list", {"GET"}, [](const HttpRequest&) {
+      HttpResponse r;
+      r.body = "exact";
+      return r;
+    });
     server_.Route("/throw", {"GET"}, [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("x"); });
     ServerOptions opts;
     opts.listen_addresses = {"127.0.0.1:0"};
@@ -49,6 +59,16 @@ TEST_F(ServerTest, PathsMatchExactly) {
   EXPECT_EQ(HttpGet(base_ + "/metricsfoo").status, 404);
   EXPECT_EQ(HttpGet(base_ + "/metrics/x").status, 404);
   EXPECT_EQ(HttpGet(base_ + "/").status, 404);
+}
+
+TEST_F(ServerTest, PrefixRoutesMatchLongerPathsOnly) {
+  auto r = HttpGet(base_ + "/api/v/abc::def");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "prefix /api/v/abc::def");
+  EXPECT_EQ(HttpGet(base_ + "/api/v/list").body, "exact");
+  EXPECT_EQ(HttpGet(base_ + "/api/v/").status, 404);
+  EXPECT_EQ(HttpGet(base_ + "/api/v").status, 404);
+  EXPECT_EQ(HttpGet(base_ + "/api/vx/a").status, 404);
 }
 
 TEST_F(ServerTest, MethodNotAllowedNamesAllowedMethods) {

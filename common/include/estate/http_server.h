@@ -59,6 +59,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Routes match the path exactly (so "/metricsfoo" is a 404). methods e.g. {"GET"}; others get 405.
+  // A path ending in "/*" matches every longer path under it ("/api/v/*" matches "/api/v/x" but not "/api/v/");
+  // exact routes win over it, and the longest such prefix wins. The handler reads the rest from req.path.
   void Route(const std::string& path, std::vector<std::string> methods, Handler handler);
 
   // Starts listening; fails with a clear message when a port cannot be bound or TLS cannot be set up.
