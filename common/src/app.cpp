@@ -217,6 +217,7 @@ class App {
   std::shared_ptr<const std::string> self_text_, self_gzip_;
   Clock::time_point self_at_{};
   double self_cost_ = 0;
+  bool self_building_ = false;
 };
 
 Result<Ok> App::Reload(const char* trigger) {
@@ -269,15 +270,27 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
     std::lock_guard<std::mutex> lock(self_mu_);
     double since = std::chrono::duration<double>(Clock::now() - self_at_).count();
     if (self_text_ && self_cost_ > 0.005 && since < 1.0) return {self_text_, self_gzip_};
+    // One scrape re-renders while the others serve the previous render: when it expired under 20 concurrent
+    // scrapers, every one of them used to render it at once, and all of them took 20 times as long.
+    if (self_text_ && self_building_) return {self_text_, self_gzip_};
+    self_building_ = true;
   }
   auto start = Clock::now();
-  auto text = std::make_shared<const std::string>(SelfMetricsText());
-  auto gzip = std::make_shared<const std::string>(web::GzipCompress(*text));
+  std::shared_ptr<const std::string> text, gzip;
+  try {
+    text = std::make_shared<const std::string>(SelfMetricsText());
+    gzip = std::make_shared<const std::string>(web::GzipCompress(*text));
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(self_mu_);
+    self_building_ = false;
+    throw;
+  }
   std::lock_guard<std::mutex> lock(self_mu_);
   self_text_ = text;
   self_gzip_ = gzip;
   self_at_ = Clock::now();
   self_cost_ = std::chrono::duration<double>(self_at_ - start).count();
+  self_building_ = false;
   return {text, gzip};
 }
 
@@ -287,15 +300,18 @@ web::HttpResponse App::Metrics(const web::HttpRequest& req) {
   r.gzip_allowed = true;
   auto [self, self_gzip] = SelfMetrics();
   std::string accept = req.Header("accept-encoding");
+  auto data = refresher_.Data();
   if (accept.find("gzip") != std::string::npos) {
     // A gzip file may hold several members; Prometheus (Go's gzip reader) and curl read them all. The data
-    // part is compressed once per change and reused, only the small self-metrics part is compressed here.
-    r.shared_gzip_parts = {refresher_.DataGzip(), self_gzip};
-    r.body_parts = {refresher_.DataText(), self};
+    // part is compressed once per change and reused; the self-metrics part is cached the same way.
+    r.shared_gzip_parts = {data->gzip, self_gzip};
     return r;
   }
-  // Sent as two shared pieces: the cached data is never copied per scrape.
-  r.body_parts = {refresher_.DataText(), self};
+  // Sent as views into the jobs' pre-rendered text: the data is never joined or copied per scrape.
+  r.body_views.reserve(data->pieces.size() + 1);
+  r.body_views = data->pieces;
+  r.body_views.emplace_back(*self);
+  r.body_keep = {data, self};
   r.gzip_allowed = false;
   return r;
 }
@@ -454,6 +470,10 @@ int App::Run() {
   // Scrapes and refreshes run on many threads and allocate large, short-lived strings; glibc's default of up
   // to 8 arenas per core keeps freed memory in each. Two arenas keep peak RSS close to what is really used.
   mallopt(M_ARENA_MAX, 2);
+  // glibc raises its mmap threshold to the size of any mmapped block that is freed (up to 32 MB), after which
+  // multi-MB buffers (merged bodies, gzip output, large upstream answers) come from the heap and fragment it.
+  // A fixed threshold keeps them in mmap, so freeing one returns its pages at once.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   auto web_config = web::LoadWebConfig(flags_.web_config_file);
   if (!web_config) {

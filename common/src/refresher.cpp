@@ -27,29 +27,24 @@ Clock::duration FromSeconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
-// One job's data, rendered once when the refresh finished: per family, its header and its sample lines.
-struct RenderedFamily {
+// A family's HELP/TYPE lines. Every job that has the family renders the same ones, so they are interned and
+// shared (with 2,000 jobs of ~20 families each, a copy per job would be several MB).
+struct Header {
   std::string name;
-  std::string header;
-  std::string samples;
+  std::string text;
 };
-using Rendered = std::vector<RenderedFamily>;
 
-std::shared_ptr<const Rendered> RenderJobData(const metrics::Families& families) {
-  auto out = std::make_shared<Rendered>();
-  std::map<std::string, std::size_t> index;
-  for (const auto& f : families) {
-    auto [it, inserted] = index.emplace(f.name, out->size());
-    if (inserted) {
-      RenderedFamily rf;
-      rf.name = f.name;
-      metrics::RenderHeader(f, rf.header);
-      out->push_back(std::move(rf));
-    }
-    metrics::RenderSamples(f, (*out)[it->second].samples);
-  }
-  return out;
-}
+// One job's data, rendered once when the refresh finished: the sample lines of all its families in one string
+// of exactly the needed size (no growth slack), and per family its header and its slice of that string.
+struct Rendered {
+  struct Family {
+    std::shared_ptr<const Header> header;
+    std::size_t offset = 0;
+    std::size_t length = 0;
+  };
+  std::string samples;
+  std::vector<Family> families;
+};
 
 // Runs on_remove hooks (e.g. Redfish session logouts, one HTTP request each) on up to 32 threads, and returns
 // after at most `deadline`: with 1,000 BMCs at 100 ms each a serial logout would take 100 s, longer than
@@ -136,11 +131,14 @@ struct Refresher::Impl {
   mutable std::condition_variable cache_cv;
   mutable std::uint64_t cache_version = 0;
   mutable std::vector<bool> cache_included;
-  mutable std::shared_ptr<const std::string> cache_text;
-  mutable std::shared_ptr<const std::string> cache_gzip;
+  mutable std::shared_ptr<const DataBody> cache_body;
   mutable Clock::time_point cache_built_at{};
   mutable double cache_build_seconds = 0;
   mutable bool cache_rebuilding = false;
+
+  // Interned family headers, by header text. Entries no job uses any more are dropped on each cache rebuild.
+  mutable std::mutex headers_mu;
+  mutable std::map<std::string, std::shared_ptr<const Header>, std::less<>> headers;
 
   double Jittered(double interval) {
     std::uniform_real_distribution<double> d(-options.jitter_fraction, options.jitter_fraction);
@@ -149,9 +147,44 @@ struct Refresher::Impl {
 
   void WorkerLoop();
   void RunJob(const std::shared_ptr<Job>& job);
-  // Returns the merged text and its gzip, rebuilding them if the data changed (see the .cpp for throttling).
-  std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> Cache() const;
+  std::shared_ptr<const Rendered> RenderJobData(const metrics::Families& families);
+  // Returns the merged body, rebuilding it if the data changed (see the .cpp for throttling).
+  std::shared_ptr<const DataBody> Cache() const;
 };
+
+std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(const metrics::Families& families) {
+  // A job may return the same family more than once; its samples are kept together, in first-seen order.
+  std::vector<std::pair<const metrics::Family*, std::vector<const metrics::Family*>>> order;
+  std::map<std::string_view, std::size_t> index;
+  for (const auto& f : families) {
+    auto [it, inserted] = index.emplace(f.name, order.size());
+    if (inserted) order.push_back({&f, {}});
+    order[it->second].second.push_back(&f);
+  }
+  auto out = std::make_shared<Rendered>();
+  std::string header;
+  for (const auto& [first, all] : order) {
+    Rendered::Family rf;
+    header.clear();
+    metrics::RenderHeader(*first, header);
+    {
+      std::lock_guard<std::mutex> lock(headers_mu);
+      auto it = headers.find(header);
+      if (it == headers.end()) {
+        it = headers.emplace(header, std::make_shared<const Header>(Header{first->name, header})).first;
+      }
+      rf.header = it->second;
+    }
+    rf.offset = out->samples.size();
+    for (const auto* f : all) metrics::RenderSamples(*f, out->samples);
+    rf.length = out->samples.size() - rf.offset;
+    out->families.push_back(std::move(rf));
+  }
+  // Kept until the next refresh of this job: give back the slack of the string's growth.
+  out->samples.shrink_to_fit();
+  out->families.shrink_to_fit();
+  return out;
+}
 
 void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
   Budget budget;
@@ -248,7 +281,20 @@ void Refresher::Impl::WorkerLoop() {
 // body can be tens of MB. So: one scrape rebuilds while the others keep serving the previous body, and under
 // churn a rebuild happens at most every min(1 s, 10 x its own cost) when it costs over 10 ms — small bodies
 // stay exact, large ones are at most a second behind.
-std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> Refresher::Impl::Cache() const {
+std::shared_ptr<const DataBody> Refresher::Impl::Cache() const {
+  // While a large body is being rebuilt or was built less than its throttle ago, it is served whatever
+  // changed: say so before looking at 1,000s of jobs under the job lock, as each of ~1,000 scrapes/s would.
+  auto throttled = [this] {
+    if (!cache_body) return false;
+    double since = Seconds(Clock::now() - cache_built_at);
+    // Builds under 10 ms (a few thousand series) are never throttled: what a scrape sees is exact.
+    double throttle = cache_build_seconds < 0.01 ? 0 : std::min(1.0, 10 * cache_build_seconds);
+    return cache_rebuilding || since < throttle;
+  };
+  {
+    std::lock_guard<std::mutex> lock(cache_mu);
+    if (throttled()) return cache_body;
+  }
   std::vector<std::shared_ptr<const Rendered>> parts;
   std::vector<bool> included;
   std::uint64_t v;
@@ -256,6 +302,8 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
     std::lock_guard<std::mutex> lock(mu);
     v = version;
     auto now = Clock::now();
+    included.reserve(jobs.size());
+    parts.reserve(jobs.size());
     // Data past its max age is dropped rather than served as fresh.
     for (const auto& [key, job] : jobs) {
       bool fresh = job->data && Seconds(now - job->last_success_mono) <= job->max_age;
@@ -265,14 +313,8 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
   }
   std::unique_lock<std::mutex> lock(cache_mu);
   for (;;) {
-    bool current = cache_text && v == cache_version && included == cache_included;
-    if (current) return {cache_text, cache_gzip};
-    if (cache_text) {
-      double since = Seconds(Clock::now() - cache_built_at);
-      // Builds under 10 ms (a few thousand series) are never throttled: what a scrape sees is exact.
-      double throttle = cache_build_seconds < 0.01 ? 0 : std::min(1.0, 10 * cache_build_seconds);
-      if (cache_rebuilding || since < throttle) return {cache_text, cache_gzip};
-    }
+    bool current = cache_body && v == cache_version && included == cache_included;
+    if (current || throttled()) return cache_body;
     if (!cache_rebuilding) break;
     cache_cv.wait(lock);  // the very first build: wait for it rather than serve nothing
   }
@@ -280,44 +322,65 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
   lock.unlock();
 
   auto start = Clock::now();
-  // Merge by family name so each family has one HELP/TYPE block, families sorted by name, jobs in order.
-  std::map<std::string, std::pair<const std::string*, std::vector<const std::string*>>> merged;
-  std::size_t total = 0;
+  // Merge by family name so each family has one HELP/TYPE block, families sorted by name, jobs in order. The
+  // body only points into the jobs' snapshots (which it keeps alive): no merged copy of the text is made.
+  std::map<std::string_view, std::pair<const Header*, std::vector<std::string_view>>> merged;
+  std::size_t count = 0;
   for (const auto& p : parts) {
-    for (const auto& rf : *p) {
-      auto& slot = merged[rf.name];
+    for (const auto& rf : p->families) {
+      auto& slot = merged[rf.header->name];
       if (slot.first == nullptr) {
-        slot.first = &rf.header;
-        total += rf.header.size();
+        slot.first = rf.header.get();
+        ++count;
       }
-      slot.second.push_back(&rf.samples);
-      total += rf.samples.size();
+      slot.second.emplace_back(p->samples.data() + rf.offset, rf.length);
+      ++count;
     }
   }
-  auto text = std::make_shared<std::string>();
-  text->reserve(total);
+  auto body = std::make_shared<DataBody>();
+  body->pieces.reserve(count);
   for (const auto& [name, slot] : merged) {
-    text->append(*slot.first);
-    for (const auto* s : slot.second) text->append(*s);
+    body->pieces.emplace_back(slot.first->text);
+    body->size += slot.first->text.size();
+    for (auto s : slot.second) {
+      body->pieces.push_back(s);
+      body->size += s.size();
+    }
   }
-  auto gzip = std::make_shared<const std::string>(web::GzipCompress(*text));
+  body->keep.assign(parts.begin(), parts.end());
+  // Headers are owned by the snapshots' families, so the parts keep them alive too.
+  body->gzip = std::make_shared<const std::string>(web::GzipCompress(body->pieces));
+  const bool large = body->size > (4u << 20);
+  parts.clear();
 
   lock.lock();
-  cache_text = std::move(text);
-  cache_gzip = std::move(gzip);
+  cache_body = std::move(body);
   cache_version = v;
   cache_included = std::move(included);
   cache_built_at = Clock::now();
   cache_build_seconds = Seconds(cache_built_at - start);
   cache_rebuilding = false;
   cache_cv.notify_all();
-  auto result = std::make_pair(cache_text, cache_gzip);
-  bool large = cache_text->size() > (4u << 20);
+  auto result = cache_body;
   lock.unlock();
-  // Large bodies come and go every second under churn; hand the freed pages back rather than let the heap
-  // keep a copy of each generation.
+  {
+    // Forget headers no snapshot uses any more (a family that disappeared, or whose HELP changed).
+    std::lock_guard<std::mutex> hl(headers_mu);
+    for (auto it = headers.begin(); it != headers.end();) {
+      it = it->second.use_count() == 1 ? headers.erase(it) : std::next(it);
+    }
+  }
+  // Under churn the previous body's snapshots and gzip are freed about once a second; hand freed pages back
+  // rather than let the heap keep each generation.
   if (large) malloc_trim(0);
   return result;
+}
+
+std::string DataBody::Join() const {
+  std::string out;
+  out.reserve(size);
+  for (auto p : pieces) out.append(p);
+  return out;
 }
 
 Refresher::Refresher(Options options) : impl_(std::make_shared<Impl>()) { impl_->options = std::move(options); }
@@ -403,9 +466,13 @@ bool Refresher::Ready() const {
   return true;
 }
 
-std::shared_ptr<const std::string> Refresher::DataText() const { return impl_->Cache().first; }
+std::shared_ptr<const DataBody> Refresher::Data() const { return impl_->Cache(); }
 
-std::shared_ptr<const std::string> Refresher::DataGzip() const { return impl_->Cache().second; }
+std::shared_ptr<const std::string> Refresher::DataText() const {
+  return std::make_shared<const std::string>(impl_->Cache()->Join());
+}
+
+std::shared_ptr<const std::string> Refresher::DataGzip() const { return impl_->Cache()->gzip; }
 
 std::vector<JobStatus> Refresher::Statuses() const {
   std::vector<JobStatus> out;

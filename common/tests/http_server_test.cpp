@@ -41,6 +41,18 @@ class ServerTest : public ::testing::Test {
       r.body = "exact";
       return r;
     });
+    server_.Route("/views", {"GET"}, [](const HttpRequest&) {
+      // Many small views, one larger than the write buffer, in order, kept alive by body_keep.
+      auto small = std::make_shared<const std::string>("abc\n");
+      auto big = std::make_shared<const std::string>(300 * 1024, 'b');
+      HttpResponse r;
+      for (int i = 0; i < 70000; ++i) r.body_views.emplace_back(*small);
+      r.body_views.emplace_back(*big);
+      r.body_views.emplace_back(small->data(), 3);
+      r.body_keep = {small, big};
+      r.gzip_allowed = true;
+      return r;
+    });
     server_.Route("/throw", {"GET"}, [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("x"); });
     ServerOptions opts;
     opts.listen_addresses = {"127.0.0.1:0"};
@@ -92,6 +104,25 @@ TEST_F(ServerTest, GzipWhenAsked) {
   auto gz = HttpGet(base_ + "/metrics", 10, {"Accept-Encoding: gzip"});
   EXPECT_EQ(gz.headers["content-encoding"], "gzip");
   EXPECT_LT(gz.body.size(), 200u) << "raw gzip body, much smaller than 5000 bytes";
+}
+
+TEST_F(ServerTest, BodyViewsAreSentInOrderAndGzippedWhenAsked) {
+  std::string want;
+  for (int i = 0; i < 70000; ++i) want += "abc\n";
+  want += std::string(300 * 1024, 'b') + "abc";
+  auto plain = HttpGet(base_ + "/views");
+  EXPECT_EQ(plain.headers["content-length"], std::to_string(want.size()));
+  EXPECT_TRUE(plain.body == want) << "body of " << plain.body.size() << " bytes differs";
+  auto gz = HttpGet(base_ + "/views", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  EXPECT_LT(gz.body.size(), want.size() / 20);
+}
+
+TEST(Gzip, PiecesCompressAsOneStream) {
+  std::string a(100000, 'x'), b = "tail\n";
+  EXPECT_EQ(GzipCompress(std::vector<std::string_view>{a, b, ""}).size() > 0, true);
+  EXPECT_EQ(GzipCompress(std::vector<std::string_view>{a, b}), GzipCompress(a + b));
+  EXPECT_FALSE(GzipCompress(std::string()).empty()) << "an empty text still has a gzip header";
 }
 
 TEST_F(ServerTest, SlowClientsDoNotStarveOthers) {

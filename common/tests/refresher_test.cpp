@@ -73,6 +73,30 @@ TEST(Refresher, MergesFamiliesAcrossJobsWithOneHeaderEach) {
             "estate_t_temperature_celsius{target=\"a\"} 30\nestate_t_temperature_celsius{target=\"b\"} 40\n");
   EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text + metrics::Render(r.StatusFamilies())));
   EXPECT_EQ(Gunzip(*r.DataGzip()), text);
+  auto data = r.Data();
+  EXPECT_EQ(data->size, text.size());
+  EXPECT_EQ(data->Join(), text);
+  EXPECT_EQ(data->pieces.size(), 6u) << "per family: the header, then one piece per job";
+}
+
+TEST(Refresher, FamilyRepeatedWithinAJobStaysContiguous) {
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  auto fams = [](const std::string& t) {
+    auto f = Temps(t, 1);
+    auto again = metrics::Gauge("estate_t_temperature_celsius", "Temperature.");
+    metrics::Add(again, {{"target", t}, {"sensor", "2"}}, 2);
+    f.push_back(std::move(again));
+    return f;
+  };
+  r.Apply({Job("a", [&](const Budget&) { return Result<metrics::Families>(fams("a")); }),
+           Job("b", [&](const Budget&) { return Result<metrics::Families>(fams("b")); })});
+  r.RunAllNow();
+  EXPECT_EQ(*r.DataText(),
+            "# HELP estate_t_info Identity.\n# TYPE estate_t_info gauge\n"
+            "estate_t_info{target=\"a\",model=\"m-a\"} 1\nestate_t_info{target=\"b\",model=\"m-b\"} 1\n"
+            "# HELP estate_t_temperature_celsius Temperature.\n# TYPE estate_t_temperature_celsius gauge\n"
+            "estate_t_temperature_celsius{target=\"a\"} 1\nestate_t_temperature_celsius{target=\"a\",sensor=\"2\"} 2\n"
+            "estate_t_temperature_celsius{target=\"b\"} 1\nestate_t_temperature_celsius{target=\"b\",sensor=\"2\"} 2\n");
 }
 
 TEST(Refresher, FailureKeepsLastGoodDataAndCountsFailures) {

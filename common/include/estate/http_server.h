@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "estate/result.h"
@@ -37,6 +38,11 @@ struct HttpResponse {
   // fresh tail); takes precedence over body / shared_body. Gzip of such a body needs shared_gzip_parts.
   std::vector<std::shared_ptr<const std::string>> body_parts;
   std::vector<std::shared_ptr<const std::string>> shared_gzip_parts;  // gzip members, sent one after another
+  // Or a body given as many views into memory that body_keep keeps alive (e.g. each source's pre-rendered
+  // text, interleaved by family): a large body is then never joined into one copy. Takes precedence over
+  // body_parts; small views are coalesced into larger writes.
+  std::vector<std::string_view> body_views;
+  std::vector<std::shared_ptr<const void>> body_keep;
   bool gzip_allowed = false;  // compress when the client accepts gzip and the body is large enough
   std::shared_ptr<const std::string> shared_gzip_body;  // pre-compressed body, if the handler has one
 };
@@ -79,5 +85,7 @@ class HttpServer {
 
 // Compresses with gzip (used for /metrics when the client sends Accept-Encoding: gzip).
 std::string GzipCompress(const std::string& data);
+// The same for a text given as pieces, compressed as one stream (one gzip member) without joining them.
+std::string GzipCompress(const std::vector<std::string_view>& pieces);
 
 }  // namespace estate::web

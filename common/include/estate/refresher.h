@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "estate/cancel.h"
@@ -61,6 +62,17 @@ struct JobStatus {
   std::string last_error;
 };
 
+// The merged data of every job: views into the jobs' pre-rendered text, in exposition order (each family's
+// HELP/TYPE once, then its samples from every job), plus the same text gzip-compressed. Holding this keeps the
+// viewed text alive. With thousands of sources the text is tens of MB, so it is not joined into one copy.
+struct DataBody {
+  std::vector<std::string_view> pieces;
+  std::size_t size = 0;                     // total bytes of pieces
+  std::shared_ptr<const std::string> gzip;  // one gzip member
+  std::vector<std::shared_ptr<const void>> keep;  // what the pieces point into
+  std::string Join() const;                 // one copy of the text (for tests and small bodies)
+};
+
 class Refresher {
  public:
   struct Options {
@@ -83,9 +95,12 @@ class Refresher {
 
   // True once every current job has finished at least one refresh (success or failure).
   bool Ready() const;
-  // Pre-rendered data of every job, merged by family, sorted by family name. Cached until data changes.
+  // Pre-rendered data of every job, merged by family, sorted by family name, and its gzip. Cached until data
+  // changes (large bodies are rebuilt at most about once a second under churn).
+  std::shared_ptr<const DataBody> Data() const;
+  // The text of Data() joined into one string: a copy, for tests and small uses.
   std::shared_ptr<const std::string> DataText() const;
-  // Same, gzip-compressed (cached alongside).
+  // Data()->gzip.
   std::shared_ptr<const std::string> DataGzip() const;
   // The per-job status families, computed now (ages move).
   metrics::Families StatusFamilies() const;
