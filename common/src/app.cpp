@@ -308,10 +308,13 @@ web::HttpResponse App::Metrics(const web::HttpRequest& req) {
     return r;
   }
   // Sent as views into the jobs' pre-rendered text: the data is never joined or copied per scrape.
-  r.body_views.reserve(data->pieces.size() + 1);
-  r.body_views = data->pieces;
-  r.body_views.emplace_back(*self);
-  r.body_keep = {data, self};
+  struct SelfView {
+    std::shared_ptr<const std::string> text;
+    std::vector<std::string_view> views;
+  };
+  auto tail = std::make_shared<SelfView>(SelfView{self, {*self}});
+  r.body_views = {std::shared_ptr<const std::vector<std::string_view>>(data, &data->pieces),
+                  std::shared_ptr<const std::vector<std::string_view>>(tail, &tail->views)};
   r.gzip_allowed = false;
   return r;
 }

@@ -128,7 +128,7 @@ bool WriteAll(mg_connection* conn, std::string_view data) {
 
 // Writes many views, copying the small ones into one buffer so a body of tens of thousands of pieces costs a
 // few hundred writes rather than one each.
-void WriteViews(mg_connection* conn, const std::vector<std::string_view>& views) {
+void WriteViews(mg_connection* conn, const std::vector<const std::vector<std::string_view>*>& lists) {
   constexpr std::size_t kBuffer = 256 << 10;
   std::string buf;
   buf.reserve(kBuffer);
@@ -137,15 +137,17 @@ void WriteViews(mg_connection* conn, const std::vector<std::string_view>& views)
     buf.clear();
     return ok;
   };
-  for (auto v : views) {
-    if (buf.size() + v.size() > kBuffer) {
-      if (!flush()) return;  // client went away
+  for (const auto* views : lists) {
+    for (auto v : *views) {
+      if (buf.size() + v.size() > kBuffer) {
+        if (!flush()) return;  // client went away
+      }
+      if (v.size() >= kBuffer / 4) {
+        if (!WriteAll(conn, v)) return;
+        continue;
+      }
+      buf.append(v);
     }
-    if (v.size() >= kBuffer / 4) {
-      if (!WriteAll(conn, v)) return;
-      continue;
-    }
-    buf.append(v);
   }
   flush();
 }
@@ -153,13 +155,15 @@ void WriteViews(mg_connection* conn, const std::vector<std::string_view>& views)
 void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
           const std::map<std::string, std::string>& extra_headers) {
   std::vector<std::string_view> out;
-  const std::vector<std::string_view>* views = &out;
+  std::vector<const std::vector<std::string_view>*> lists;
   if (!resp.body_views.empty()) {
-    views = &resp.body_views;
+    for (const auto& l : resp.body_views) lists.push_back(l.get());
   } else if (!resp.body_parts.empty()) {
     for (const auto& p : resp.body_parts) out.emplace_back(*p);
+    lists = {&out};
   } else {
     out.emplace_back(resp.shared_body ? *resp.shared_body : resp.body);
+    lists = {&out};
   }
   std::string compressed;
   bool gzip = false;
@@ -167,27 +171,35 @@ void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
     if (!resp.shared_gzip_parts.empty()) {
       out.clear();
       for (const auto& p : resp.shared_gzip_parts) out.emplace_back(*p);
-      views = &out;
+      lists = {&out};
       gzip = true;
     } else if (resp.shared_gzip_body) {
       out = {*resp.shared_gzip_body};
-      views = &out;
+      lists = {&out};
       gzip = true;
     } else {
+      std::vector<std::string_view> all;
       std::size_t size = 0;
-      for (auto v : *views) size += v.size();
+      for (const auto* l : lists) {
+        for (auto v : *l) {
+          all.push_back(v);
+          size += v.size();
+        }
+      }
       if (size >= 1024) {
-        compressed = GzipCompress(*views);
+        compressed = GzipCompress(all);
         if (!compressed.empty()) {
           out = {compressed};
-          views = &out;
+          lists = {&out};
           gzip = true;
         }
       }
     }
   }
   std::size_t length = 0;
-  for (auto v : *views) length += v.size();
+  for (const auto* l : lists) {
+    for (auto v : *l) length += v.size();
+  }
   std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
                      mg_get_response_code_text(conn, resp.status) + "\r\n";
   head += "Content-Type: " + resp.content_type + "\r\n";
@@ -198,7 +210,7 @@ void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
   for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
   head += "\r\n";
   mg_write(conn, head.data(), head.size());
-  if (req.method != "HEAD") WriteViews(conn, *views);
+  if (req.method != "HEAD") WriteViews(conn, lists);
 }
 
 std::string ListeningPort(const std::string& address, bool tls) {

@@ -42,14 +42,18 @@ class ServerTest : public ::testing::Test {
       return r;
     });
     server_.Route("/views", {"GET"}, [](const HttpRequest&) {
-      // Many small views, one larger than the write buffer, in order, kept alive by body_keep.
-      auto small = std::make_shared<const std::string>("abc\n");
-      auto big = std::make_shared<const std::string>(300 * 1024, 'b');
+      // Many small views, one larger than the write buffer, in order, in two lists that own their text.
+      struct Owned {
+        std::string small = "abc\n";
+        std::string big = std::string(300 * 1024, 'b');
+        std::vector<std::string_view> first, second;
+      };
+      auto o = std::make_shared<Owned>();
+      for (int i = 0; i < 70000; ++i) o->first.emplace_back(o->small);
+      o->second = {o->big, std::string_view(o->small.data(), 3)};
       HttpResponse r;
-      for (int i = 0; i < 70000; ++i) r.body_views.emplace_back(*small);
-      r.body_views.emplace_back(*big);
-      r.body_views.emplace_back(small->data(), 3);
-      r.body_keep = {small, big};
+      r.body_views = {std::shared_ptr<const std::vector<std::string_view>>(o, &o->first),
+                      std::shared_ptr<const std::vector<std::string_view>>(o, &o->second)};
       r.gzip_allowed = true;
       return r;
     });

@@ -38,11 +38,11 @@ struct HttpResponse {
   // fresh tail); takes precedence over body / shared_body. Gzip of such a body needs shared_gzip_parts.
   std::vector<std::shared_ptr<const std::string>> body_parts;
   std::vector<std::shared_ptr<const std::string>> shared_gzip_parts;  // gzip members, sent one after another
-  // Or a body given as many views into memory that body_keep keeps alive (e.g. each source's pre-rendered
-  // text, interleaved by family): a large body is then never joined into one copy. Takes precedence over
-  // body_parts; small views are coalesced into larger writes.
-  std::vector<std::string_view> body_views;
-  std::vector<std::shared_ptr<const void>> body_keep;
+  // Or a body given as lists of views (e.g. each source's pre-rendered text, interleaved by family), sent list
+  // after list: a large body is then never joined into one copy, nor its list of views copied per request.
+  // Each pointer must keep alive what its views point into (an aliasing shared_ptr can). Takes precedence
+  // over body_parts; small views are coalesced into larger writes.
+  std::vector<std::shared_ptr<const std::vector<std::string_view>>> body_views;
   bool gzip_allowed = false;  // compress when the client accepts gzip and the body is large enough
   std::shared_ptr<const std::string> shared_gzip_body;  // pre-compressed body, if the handler has one
 };
