@@ -63,6 +63,8 @@ struct Args {
   int scrape_clients = 20;
   double scrape_seconds = 20;
   double scrape_plain_seconds = 10;
+  int lone_scrapes = 6;               // then one gzip scraper alone, a scrape every lone_interval_seconds
+  double lone_interval_seconds = 5;
   int steady_deadline_seconds = 240;
   int round_poll_seconds = 1;              // how often /metrics is read while waiting for the first round
   std::map<std::string, std::string> exporter_env;  // extra environment, e.g. MALLOC_ARENA_MAX=2
@@ -81,6 +83,7 @@ void Usage() {
                "                      [--ports-per-server=N]\n"
                "                      [--server-threads=N] [--fast=DURATION] [--slow=DURATION] [--no-expand]\n"
                "                      [--scrape-clients=N] [--scrape-seconds=S] [--scrape-plain-seconds=S]\n"
+               "                      [--lone-scrapes=N] [--lone-interval=S]\n"
                "                      [--round-poll-seconds=S] [--steady-deadline-seconds=S]\n"
                "                      [--exporter-env=NAME=VALUE]...\n"
                "                      [--first-port=PORT]\n"
@@ -111,6 +114,8 @@ bool ParseArgs(int argc, char** argv, Args& a) {
       else if (name == "--scrape-seconds") a.scrape_seconds = std::stod(value);
       else if (name == "--scrape-plain-seconds") a.scrape_plain_seconds = std::stod(value);
       else if (name == "--first-port") a.first_port = std::stoi(value);
+      else if (name == "--lone-scrapes") a.lone_scrapes = std::stoi(value);
+      else if (name == "--lone-interval") a.lone_interval_seconds = std::stod(value);
       else {
         Usage();
         return false;
@@ -737,8 +742,8 @@ std::size_t Discard(char*, std::size_t size, std::size_t n, void* counted) {
 
 // `clients` threads GET url back to back for `seconds`, each on its own keep-alive connection like a
 // Prometheus server. With gzip the body is asked for compressed and not decompressed here (that would be the
-// scraper's CPU, not the exporter's).
-ScrapeStats ScrapeLoad(const std::string& url, int clients, double seconds, bool gzip) {
+// scraper's CPU, not the exporter's). With pause_seconds, each client waits that long between scrapes.
+ScrapeStats ScrapeLoad(const std::string& url, int clients, double seconds, bool gzip, double pause_seconds = 0) {
   ScrapeStats out;
   std::mutex mu;
   const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -769,6 +774,9 @@ ScrapeStats ScrapeLoad(const std::string& url, int clients, double seconds, bool
           continue;
         }
         mine.push_back(ms);
+        if (pause_seconds > 0) {
+          std::this_thread::sleep_for(std::chrono::duration<double>(pause_seconds));
+        }
       }
       curl_slist_free_all(headers);
       curl_easy_cleanup(curl);
@@ -910,6 +918,13 @@ int main(int argc, char** argv) {
       ScrapeLoad(base + "/metrics", args.scrape_clients, args.scrape_plain_seconds, false);
   const double rss_after_plain = PeakRssMib(exporter.pid());
   const double cpu_scrapes = CpuSeconds(exporter.pid()) - cpu_before_scrapes;
+  // A real Prometheus scrapes every 15-60 s, so (unlike the back-to-back load above) nearly every one of its
+  // scrapes finds the data changed since the last: this measures what such a scrape waits.
+  const ScrapeStats lone_load =
+      args.lone_scrapes > 0
+          ? ScrapeLoad(base + "/metrics", 1, args.lone_scrapes * args.lone_interval_seconds - 0.5 * args.lone_interval_seconds,
+                       true, args.lone_interval_seconds)
+          : ScrapeStats{};
   const std::string sample_body = estate::testing::HttpGet(base + "/metrics", 30).body;
   dir.Write("metrics.txt", sample_body);  // kept with ESTATE_KEEP_TEMP=1
   const MetricsSummary scraped = Summarise(sample_body);
@@ -1015,6 +1030,13 @@ int main(int argc, char** argv) {
   };
   latency("gzip", gzip_load, args.scrape_seconds, true);
   if (args.scrape_plain_seconds > 0) latency("plain", plain_load, args.scrape_plain_seconds, false);
+  if (!lone_load.latencies_ms.empty()) {
+    Figure("metrics_lone_gzip_latency_p50", Percentile(lone_load.latencies_ms, 0.5), "ms",
+           "info; one gzip scraper alone, one scrape every " + num(args.lone_interval_seconds) + " s");
+    Figure("metrics_lone_gzip_latency_max",
+           *std::max_element(lone_load.latencies_ms.begin(), lone_load.latencies_ms.end()), "ms",
+           "info; " + std::to_string(lone_load.latencies_ms.size()) + " scrapes");
+  }
   Figure("metrics_series", static_cast<double>(scraped.series), "series", "info");
   if (const std::size_t scrapes = gzip_load.latencies_ms.size() + plain_load.latencies_ms.size(); scrapes > 0) {
     Figure("metrics_cpu_seconds_per_scrape", cpu_scrapes / static_cast<double>(scrapes), "s",
