@@ -135,6 +135,11 @@ struct Refresher::Impl {
   mutable Clock::time_point cache_built_at{};
   mutable double cache_build_seconds = 0;
   mutable bool cache_rebuilding = false;
+  mutable Clock::time_point cache_last_read{};
+  // The keeper thread rebuilds a large body in the background (see KeeperLoop); guarded by cache_mu.
+  std::thread keeper;
+  bool keeper_stop = false;
+  std::condition_variable keeper_cv;
 
   // Interned family headers, by header text. Entries no job uses any more are dropped on each cache rebuild.
   mutable std::mutex headers_mu;
@@ -148,8 +153,16 @@ struct Refresher::Impl {
   void WorkerLoop();
   void RunJob(const std::shared_ptr<Job>& job);
   std::shared_ptr<const Rendered> RenderJobData(const metrics::Families& families);
-  // Returns the merged body, rebuilding it if the data changed (see the .cpp for throttling).
+  // Returns the merged body for a scrape, rebuilding it if the data changed (see the .cpp for throttling).
   std::shared_ptr<const DataBody> Cache() const;
+  // Rebuilds the body if it is out of date and nobody else is rebuilding it; returns the current body.
+  // A scrape (background false) waits for the very first build and honours the throttle.
+  std::shared_ptr<const DataBody> Rebuild(bool background) const;
+  void KeeperLoop();
+  // Under cache_mu. Bodies that take 10 ms or more to build are "large": the keeper rebuilds them in the
+  // background every KeeperInterval() while they are read, and scrapes are served the last one built.
+  bool Large() const { return cache_body && cache_build_seconds >= 0.01; }
+  double KeeperInterval() const { return std::max(1.0, 10 * cache_build_seconds); }
 };
 
 std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(const metrics::Families& families) {
@@ -278,23 +291,41 @@ void Refresher::Impl::WorkerLoop() {
 }
 
 // With many sources, data changes many times a second (1,000 BMCs finish a poll every ~60 ms), and the merged
-// body can be tens of MB. So: one scrape rebuilds while the others keep serving the previous body, and under
-// churn a rebuild happens at most every min(1 s, 10 x its own cost) when it costs over 10 ms — small bodies
-// stay exact, large ones are at most a second behind.
+// body can be tens of MB (its gzip ~50 ms of CPU at 1,000 BMCs). Rebuilding it in the scrape made nearly every
+// real scrape (every 15-60 s, so the data has always changed) wait for that. So a body that takes 10 ms or more
+// to build is rebuilt by the keeper thread, at most every max(1 s, 10 x its cost) and only while someone reads
+// it, and scrapes get the last one built: at most about a second behind. Small bodies (a few thousand series)
+// are rebuilt by the scrape when they changed, so what it sees is exact.
 std::shared_ptr<const DataBody> Refresher::Impl::Cache() const {
-  // While a large body is being rebuilt or was built less than its throttle ago, it is served whatever
-  // changed: say so before looking at 1,000s of jobs under the job lock, as each of ~1,000 scrapes/s would.
-  auto throttled = [this] {
-    if (!cache_body) return false;
-    double since = Seconds(Clock::now() - cache_built_at);
-    // Builds under 10 ms (a few thousand series) are never throttled: what a scrape sees is exact.
-    double throttle = cache_build_seconds < 0.01 ? 0 : std::min(1.0, 10 * cache_build_seconds);
-    return cache_rebuilding || since < throttle;
-  };
   {
     std::lock_guard<std::mutex> lock(cache_mu);
-    if (throttled()) return cache_body;
+    cache_last_read = Clock::now();
+    // Checked before looking at 1,000s of jobs under the job lock, as each of ~1,000 scrapes/s would. The
+    // margin covers a keeper that is late (a busy machine) or idle (no reads for a long time).
+    if (Large() && (cache_rebuilding || Seconds(Clock::now() - cache_built_at) < 3 * KeeperInterval())) {
+      return cache_body;
+    }
   }
+  return Rebuild(false);
+}
+
+void Refresher::Impl::KeeperLoop() {
+  std::unique_lock<std::mutex> lock(cache_mu);
+  while (!keeper_stop) {
+    auto now = Clock::now();
+    auto next = now + std::chrono::milliseconds(250);
+    if (Large()) next = std::max(next, cache_built_at + FromSeconds(KeeperInterval()));
+    keeper_cv.wait_until(lock, next);
+    if (keeper_stop) break;
+    // Nobody reading for 5 minutes (longer than any scrape interval): stop spending CPU until someone does.
+    if (!Large() || cache_rebuilding || Seconds(Clock::now() - cache_last_read) > 300) continue;
+    lock.unlock();
+    Rebuild(true);
+    lock.lock();
+  }
+}
+
+std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const {
   std::vector<std::shared_ptr<const Rendered>> parts;
   std::vector<bool> included;
   std::uint64_t v;
@@ -314,9 +345,12 @@ std::shared_ptr<const DataBody> Refresher::Impl::Cache() const {
   std::unique_lock<std::mutex> lock(cache_mu);
   for (;;) {
     bool current = cache_body && v == cache_version && included == cache_included;
-    if (current || throttled()) return cache_body;
+    if (current) return cache_body;
     if (!cache_rebuilding) break;
-    cache_cv.wait(lock);  // the very first build: wait for it rather than serve nothing
+    // Someone else is rebuilding: serve the previous body meanwhile. Only the very first build is waited for
+    // (by scrapes) rather than serve nothing.
+    if (cache_body || background) return cache_body;
+    cache_cv.wait(lock);
   }
   cache_rebuilding = true;
   lock.unlock();
@@ -371,7 +405,7 @@ std::shared_ptr<const DataBody> Refresher::Impl::Cache() const {
     }
   }
   // Under churn the previous body's snapshots and gzip are freed about once a second; hand freed pages back
-  // rather than let the heap keep each generation.
+  // rather than let the heap keep each generation (on the keeper thread, off the scrape path).
   if (large) malloc_trim(0);
   return result;
 }
@@ -433,6 +467,11 @@ void Refresher::Start() {
   for (int i = 0; i < std::max(1, impl_->options.workers); ++i) {
     impl_->workers.emplace_back([impl = impl_] { impl->WorkerLoop(); });
   }
+  {
+    std::lock_guard<std::mutex> cache_lock(impl_->cache_mu);
+    impl_->keeper_stop = false;
+  }
+  impl_->keeper = std::thread([impl = impl_] { impl->KeeperLoop(); });
 }
 
 void Refresher::Stop() {
@@ -443,6 +482,12 @@ void Refresher::Stop() {
     for (auto& [key, job] : impl_->jobs) job->cancel.Cancel();
   }
   impl_->cv.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(impl_->cache_mu);
+    impl_->keeper_stop = true;
+  }
+  impl_->keeper_cv.notify_all();
+  if (impl_->keeper.joinable()) impl_->keeper.join();
   for (auto& t : impl_->workers) {
     if (t.joinable()) t.join();
   }

@@ -231,6 +231,31 @@ TEST(Refresher, RepeatsOnItsInterval) {
   r.Stop();
 }
 
+TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
+  // 100k samples: a body that takes well over 10 ms to build, so the keeper thread rebuilds it and a scrape is
+  // served the last one built instead of building it itself.
+  std::atomic<int> runs{0};
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) {
+                 int run = ++runs;
+                 auto g = metrics::Gauge("estate_t_run", "Refresh count.");
+                 for (int i = 0; i < 100000; ++i) metrics::Add(g, {{"target", "a"}, {"i", std::to_string(i)}}, run);
+                 return Result<metrics::Families>(metrics::Families{std::move(g)});
+               }, 0.2)});
+  r.Start();
+  ASSERT_TRUE(WaitFor([&] { return runs >= 1 && r.Data()->size > 0; }));
+  auto first = r.Data();
+  // Later bodies show later refreshes, without a scrape having to wait for the build.
+  ASSERT_TRUE(WaitFor([&] { return r.Data() != first && r.Data()->Join().find("} 1\n") == std::string::npos; },
+                      20000ms));
+  auto body = r.Data();
+  EXPECT_EQ(Gunzip(*body->gzip), body->Join());
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) ASSERT_GT(r.Data()->size, 0u);
+  EXPECT_LT((std::chrono::steady_clock::now() - t0) / 100, 5ms);
+  r.Stop();
+}
+
 TEST(Refresher, BudgetDeadlineIsTheTimeout) {
   Refresher r({"estate_t", "target", 1, 0.1, false});
   auto j = Job("a", [](const Budget& b) -> Result<metrics::Families> {
