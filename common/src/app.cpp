@@ -6,12 +6,14 @@
 
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "estate/log.h"
 #include "estate/process_metrics.h"
@@ -194,8 +196,12 @@ class App {
   web::HttpResponse Probe(const web::HttpRequest& req);
   std::string SelfMetricsText();
   // The status and self metrics, rendered and gzipped. With thousands of sources this is ~10k series, so a
-  // render that took over 5 ms is reused for up to a second (ages are then at most a second behind).
+  // render that took over 5 ms is redone by a keeper thread every second while scrapes read it, and scrapes
+  // are served the last one (ages are then at most about a second behind).
   std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> SelfMetrics();
+  // Renders (unless another thread is rendering) and stores the result; returns the current render.
+  std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> RenderSelf();
+  void SelfKeeper();
 
   const ExporterInfo& info_;
   Exporter& exporter_;
@@ -218,6 +224,10 @@ class App {
   Clock::time_point self_at_{};
   double self_cost_ = 0;
   bool self_building_ = false;
+  Clock::time_point self_read_{};
+  bool self_stop_ = false;
+  std::condition_variable self_cv_;
+  std::thread self_keeper_;
 };
 
 Result<Ok> App::Reload(const char* trigger) {
@@ -268,9 +278,19 @@ std::string App::SelfMetricsText() {
 std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> App::SelfMetrics() {
   {
     std::lock_guard<std::mutex> lock(self_mu_);
+    self_read_ = Clock::now();
     double since = std::chrono::duration<double>(Clock::now() - self_at_).count();
-    if (self_text_ && self_cost_ > 0.005 && since < 1.0) return {self_text_, self_gzip_};
-    // One scrape re-renders while the others serve the previous render: when it expired under 20 concurrent
+    // A costly render is the keeper's job; the margin covers a late keeper (busy machine) or an idle one (no
+    // reads for a long time), when the scrape renders it itself.
+    if (self_text_ && self_cost_ > 0.005 && since < 3.0) return {self_text_, self_gzip_};
+  }
+  return RenderSelf();
+}
+
+std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> App::RenderSelf() {
+  {
+    std::lock_guard<std::mutex> lock(self_mu_);
+    // One thread renders while the others serve the previous render: when it expired under 20 concurrent
     // scrapers, every one of them used to render it at once, and all of them took 20 times as long.
     if (self_text_ && self_building_) return {self_text_, self_gzip_};
     self_building_ = true;
@@ -292,6 +312,29 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
   self_cost_ = std::chrono::duration<double>(self_at_ - start).count();
   self_building_ = false;
   return {text, gzip};
+}
+
+// Re-renders a costly self-metrics text every second while it is read, so that a Prometheus scraping every
+// 15-60 s (which always finds it more than a second old) does not wait for ~10k status series to render.
+// Stops rendering after 5 minutes without reads.
+void App::SelfKeeper() {
+  std::unique_lock<std::mutex> lock(self_mu_);
+  while (!self_stop_) {
+    self_cv_.wait_until(lock, std::max(Clock::now() + std::chrono::milliseconds(250),
+                                       self_at_ + std::chrono::seconds(1)));
+    if (self_stop_) break;
+    auto now = Clock::now();
+    bool wanted = self_text_ && self_cost_ > 0.005 && !self_building_ && now - self_at_ >= std::chrono::seconds(1) &&
+                  now - self_read_ < std::chrono::minutes(5);
+    if (!wanted) continue;
+    lock.unlock();
+    try {
+      RenderSelf();
+    } catch (const std::exception& e) {
+      log::Error("self-metrics render failed", {{"err", e.what()}});
+    }
+    lock.lock();
+  }
 }
 
 web::HttpResponse App::Metrics(const web::HttpRequest& req) {
@@ -495,6 +538,7 @@ int App::Run() {
     return 1;
   }
   refresher_.Start();
+  self_keeper_ = std::thread([this] { SelfKeeper(); });
   std::string ports;
   for (int p : server_.Ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
   log::Info("listening", {{"address", [&] {
@@ -519,6 +563,12 @@ int App::Run() {
   auto start = Clock::now();
   shutdown_.Cancel();       // aborts in-flight probes
   server_.Stop();           // stops accepting; in-flight scrapes finish
+  {
+    std::lock_guard<std::mutex> lock(self_mu_);
+    self_stop_ = true;
+  }
+  self_cv_.notify_all();
+  self_keeper_.join();
   refresher_.Stop();        // cancels upstream calls, runs on_remove (e.g. session logout)
   log::Info("stopped", {{"seconds", Fixed(std::chrono::duration<double>(Clock::now() - start).count(), 3)}});
   return 0;
