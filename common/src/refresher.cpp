@@ -356,6 +356,18 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   lock.unlock();
 
   auto start = Clock::now();
+  // A failed build (out of memory) must not leave the flag set, or every later scrape would wait or be served
+  // the old body for good.
+  struct Unflag {
+    const Impl* impl;
+    bool armed = true;
+    ~Unflag() {
+      if (!armed) return;
+      std::lock_guard<std::mutex> l(impl->cache_mu);
+      impl->cache_rebuilding = false;
+      impl->cache_cv.notify_all();
+    }
+  } unflag{this};
   // Merge by family name so each family has one HELP/TYPE block, families sorted by name, jobs in order. The
   // body only points into the jobs' snapshots (which it keeps alive): no merged copy of the text is made.
   std::map<std::string_view, std::pair<const Header*, std::vector<std::string_view>>> merged;
@@ -388,6 +400,7 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   parts.clear();
 
   lock.lock();
+  unflag.armed = false;
   cache_body = std::move(body);
   cache_version = v;
   cache_included = std::move(included);

@@ -1,7 +1,8 @@
 // Background collection: every job (a source or target, and a data group of it) refreshes on its own
 // interval with jitter, on a bounded worker pool. Each successful refresh renders its metric families to
-// exposition text once and swaps that immutable snapshot in; a scrape only merges the pre-rendered snapshots
-// (cached until one changes), so it never waits for an upstream and costs little more than a copy.
+// exposition text once and swaps that immutable snapshot in; a scrape only gets the merge of the pre-rendered
+// snapshots (views into them, and their gzip; cached until one changes, and for large bodies rebuilt by a
+// background thread), so it never waits for an upstream and copies nothing.
 // A failed refresh keeps the last good snapshot, which is served until it is older than the job's max age.
 //
 // Per job it exposes, with labels {<source_label>, group}:
