@@ -35,7 +35,8 @@ struct HttpResponse {
   std::string body;
   std::shared_ptr<const std::string> shared_body;
   // Or a body sent as several shared pieces in order, without joining them (a large cached body plus a small
-  // fresh tail); takes precedence over body / shared_body. Gzip of such a body needs shared_gzip_parts.
+  // fresh tail); takes precedence over body / shared_body. Without shared_gzip_parts, a gzip is made per
+  // request.
   std::vector<std::shared_ptr<const std::string>> body_parts;
   std::vector<std::shared_ptr<const std::string>> shared_gzip_parts;  // gzip members, sent one after another
   // Or a body given as lists of views (e.g. each source's pre-rendered text, interleaved by family), sent list
