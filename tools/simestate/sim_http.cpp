@@ -56,7 +56,8 @@ void ForEachParam(const std::string& query, F&& f) {
     if (end == std::string::npos) end = query.size();
     std::string pair = query.substr(start, end - start);
     std::size_t eq = pair.find('=');
-    if (!pair.empty()) f(pair, UrlDecode(pair.substr(0, eq)), eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1)));
+    if (!pair.empty())
+      f(pair, UrlDecode(pair.substr(0, eq)), eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1)));
     start = end + 1;
   }
 }
@@ -77,7 +78,8 @@ std::string QueryParam(const std::string& query, const std::string& name) {
 
 bool HasQueryParam(const std::string& query, const std::string& name) {
   bool found = false;
-  ForEachParam(query, [&](const std::string&, const std::string& key, const std::string&) { found |= key == name; });
+  ForEachParam(query,
+               [&](const std::string&, const std::string& key, const std::string&) { found |= key == name; });
   return found;
 }
 

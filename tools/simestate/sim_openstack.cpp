@@ -128,12 +128,16 @@ json ServerJson(const StorageModel& m, const SimServer& s, bool admin, int minor
             {"OS-SRV-USG:launched_at", s.created},
             {"OS-SRV-USG:terminated_at", nullptr},
             {"security_groups", json::array({{{"name", "default"}}})},
-            {"links",
-             json::array({{{"rel", "self"}, {"href", base + "/compute/v2.1/servers/" + s.id}},
-                          {{"rel", "bookmark"}, {"href", base + "/compute/servers/" + s.id}}})}};
+            {"links", json::array({{{"rel", "self"}, {"href", base + "/compute/v2.1/servers/" + s.id}},
+                                   {{"rel", "bookmark"}, {"href", base + "/compute/servers/" + s.id}}})}};
   if (minor >= 47) {
-    j["flavor"] = {{"original_name", "m1.large"}, {"vcpus", 4}, {"ram", 8192}, {"disk", 0},
-                   {"ephemeral", 0}, {"swap", 0}, {"extra_specs", json::object()}};
+    j["flavor"] = {{"original_name", "m1.large"},
+                   {"vcpus", 4},
+                   {"ram", 8192},
+                   {"disk", 0},
+                   {"ephemeral", 0},
+                   {"swap", 0},
+                   {"extra_specs", json::object()}};
   } else {
     j["flavor"] = {{"id", "4"}, {"links", json::array()}};
   }
@@ -181,8 +185,12 @@ json ServerJson(const StorageModel& m, const SimServer& s, bool admin, int minor
 json VolumeJson(const StorageModel& m, const SimVolume& v, bool admin, int minor, const std::string& base) {
   json attachments = json::array();
   for (const auto& att : v.attachments) {
-    json a = {{"id", v.id},         {"attachment_id", att.attachment_id}, {"volume_id", v.id},
-              {"server_id", att.server_id}, {"host_name", nullptr},        {"device", att.device},
+    json a = {{"id", v.id},
+              {"attachment_id", att.attachment_id},
+              {"volume_id", v.id},
+              {"server_id", att.server_id},
+              {"host_name", nullptr},
+              {"device", att.device},
               {"attached_at", att.attached_at}};
     if (admin) {
       if (auto s = m.server_index.find(att.server_id); s != m.server_index.end()) {
@@ -218,7 +226,8 @@ json VolumeJson(const StorageModel& m, const SimVolume& v, bool admin, int minor
             {"metadata", metadata},
             {"attachments", attachments},
             {"links", json::array({{{"rel", "self"}, {"href", self}},
-                                   {{"rel", "bookmark"}, {"href", base + "/volume/" + v.project_id + "/volumes/" + v.id}}})}};
+                                   {{"rel", "bookmark"},
+                                    {"href", base + "/volume/" + v.project_id + "/volumes/" + v.id}}})}};
   if (minor >= 61) j["volume_type_id"] = VolumeTypeId(v.volume_type);
   if (minor >= 13) j["group_id"] = nullptr;
   if (minor >= 48) j["shared_targets"] = false;
@@ -235,12 +244,12 @@ json VolumeJson(const StorageModel& m, const SimVolume& v, bool admin, int minor
   return j;
 }
 
-// One page of up to `limit` records (indexes into the model, in model order, those `keep` accepts) after `marker`: false with a 400 when the
-// marker is unknown, as Nova and Cinder answer.
+// One page of up to `limit` records (indexes into the model, in model order, those `keep` accepts) after
+// `marker`: false with a 400 when the marker is unknown, as Nova and Cinder answer.
 template <typename Pred>
-bool Page(std::size_t count,
-          const std::unordered_map<std::string, std::size_t>& index, const std::string& marker, int limit, Pred keep,
-          std::vector<std::size_t>* out, FakeResponse* error) {
+bool Page(std::size_t count, const std::unordered_map<std::string, std::size_t>& index,
+          const std::string& marker, int limit, Pred keep, std::vector<std::size_t>* out,
+          FakeResponse* error) {
   std::size_t start = 0;
   if (!marker.empty()) {
     auto it = index.find(marker);
@@ -295,7 +304,8 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
                              {"region_id", options.region},
                              {"url", url}});
       }
-      return json{{"id", HexFrom("service:" + type, 32)}, {"type", type}, {"name", name}, {"endpoints", endpoints}};
+      return json{
+          {"id", HexFrom("service:" + type, 32)}, {"type", type}, {"name", name}, {"endpoints", endpoints}};
     };
     return json::array({service("identity", "keystone", base + "/identity"),
                         service("compute", "nova", base + "/compute/v2.1"),
@@ -306,7 +316,8 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
   auto issue = [options, model, tokens, catalog](const FakeRequest& req) {
     auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object() || !body.contains("auth") || !body["auth"].is_object()) {
-      return Json(400, {{"error", {{"code", 400}, {"title", "Bad Request"}, {"message", "auth is required"}}}});
+      return Json(400,
+                  {{"error", {{"code", 400}, {"title", "Bad Request"}, {"message", "auth is required"}}}});
     }
     const json& auth = body["auth"];
     const json identity = auth.value("identity", json::object());
@@ -358,8 +369,9 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
       scoped = *p;
     }
     const auto now = std::chrono::system_clock::now();
-    OpenStackTokens::Token token{user, HexFrom("user:" + user, 32), scoped.id, admin,
-                                 now + std::chrono::milliseconds(static_cast<long>(options.token_ttl_seconds * 1000))};
+    OpenStackTokens::Token token{
+        user, HexFrom("user:" + user, 32), scoped.id, admin,
+        now + std::chrono::milliseconds(static_cast<long>(options.token_ttl_seconds * 1000))};
     const std::string id = "gAAAAA" + RandomHex(32);
     {
       std::lock_guard lock(tokens->mu);
@@ -371,18 +383,24 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
       roles.push_back({{"id", HexFrom("role:member", 32)}, {"name", "member"}});
       roles.push_back({{"id", HexFrom("role:admin", 32)}, {"name", "admin"}});
     }
-    json t = {{"methods", json::array({method})},
-              {"user", {{"id", token.user_id}, {"name", user}, {"domain", {{"id", "default"}, {"name", "Default"}}},
-                        {"password_expires_at", nullptr}}},
-              {"audit_ids", json::array({RandomHex(11)})},
-              {"expires_at", IsoTime(token.expires)},
-              {"issued_at", IsoTime(now)},
-              {"project", {{"id", scoped.id}, {"name", scoped.name}, {"domain", {{"id", "default"}, {"name", "Default"}}}}},
-              {"is_domain", false},
-              {"roles", roles}};
+    json t = {
+        {"methods", json::array({method})},
+        {"user",
+         {{"id", token.user_id},
+          {"name", user},
+          {"domain", {{"id", "default"}, {"name", "Default"}}},
+          {"password_expires_at", nullptr}}},
+        {"audit_ids", json::array({RandomHex(11)})},
+        {"expires_at", IsoTime(token.expires)},
+        {"issued_at", IsoTime(now)},
+        {"project",
+         {{"id", scoped.id}, {"name", scoped.name}, {"domain", {{"id", "default"}, {"name", "Default"}}}}},
+        {"is_domain", false},
+        {"roles", roles}};
     if (!HasQueryParam(req.query, "nocatalog")) t["catalog"] = catalog(BaseUrl(req), scoped.id);
     if (method == "application_credential") {
-      t["application_credential"] = {{"id", HexFrom("appcred:" + user, 32)}, {"name", user}, {"restricted", true}};
+      t["application_credential"] = {
+          {"id", HexFrom("appcred:" + user, 32)}, {"name", user}, {"restricted", true}};
     }
     FakeResponse resp = Json(201, {{"token", t}});
     resp.headers.emplace_back("X-Subject-Token", id);
@@ -393,11 +411,14 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
     server.Route("POST", std::string(prefix) + "/auth/tokens", issue);
   }
   server.Route("GET", "/identity/v3", [](const FakeRequest& req) {
-    return Json(200, {{"version",
-                       {{"id", "v3.14"}, {"status", "stable"}, {"updated", "2020-04-07T00:00:00Z"},
-                        {"links", json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/identity/v3/"}}})},
-                        {"media-types", json::array({{{"base", "application/json"},
-                                                      {"type", "application/vnd.openstack.identity-v3+json"}}})}}}});
+    return Json(
+        200, {{"version",
+               {{"id", "v3.14"},
+                {"status", "stable"},
+                {"updated", "2020-04-07T00:00:00Z"},
+                {"links", json::array({{{"rel", "self"}, {"href", BaseUrl(req) + "/identity/v3/"}}})},
+                {"media-types", json::array({{{"base", "application/json"},
+                                              {"type", "application/vnd.openstack.identity-v3+json"}}})}}}});
   });
 
   auto projects = [model, token_of](const FakeRequest& req) {
@@ -407,13 +428,21 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
     json list = json::array();
     std::shared_lock lock(model->mutex());
     for (const auto& p : model->projects) {
-      list.push_back({{"id", p.id}, {"name", p.name}, {"domain_id", "default"}, {"description", ""},
-                      {"enabled", true}, {"is_domain", false}, {"parent_id", "default"}, {"tags", json::array()},
+      list.push_back({{"id", p.id},
+                      {"name", p.name},
+                      {"domain_id", "default"},
+                      {"description", ""},
+                      {"enabled", true},
+                      {"is_domain", false},
+                      {"parent_id", "default"},
+                      {"tags", json::array()},
                       {"options", json::object()},
                       {"links", {{"self", base + "/identity/v3/projects/" + p.id}}}});
     }
-    return Json(200, {{"projects", list},
-                      {"links", {{"self", base + "/identity/v3/projects"}, {"previous", nullptr}, {"next", nullptr}}}});
+    return Json(
+        200,
+        {{"projects", list},
+         {"links", {{"self", base + "/identity/v3/projects"}, {"previous", nullptr}, {"next", nullptr}}}});
   };
   server.Route("GET", "/identity/v3/projects", projects);
   server.Route("GET", "/v3/projects", projects);
@@ -436,7 +465,8 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
       return error;
     }
     json servers = json::array();
-    for (std::size_t i : page) servers.push_back(ServerJson(*model, model->servers[i], token.admin, minor, base));
+    for (std::size_t i : page)
+      servers.push_back(ServerJson(*model, model->servers[i], token.admin, minor, base));
     json body = {{"servers", std::move(servers)}};
     json links = NextLinks(base + "/compute/v2.1/servers/detail", req.query, page.size(), limit,
                            page.empty() ? "" : model->servers[page.back()].id);
@@ -467,7 +497,8 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
       return error;
     }
     json vols = json::array();
-    for (std::size_t i : page) vols.push_back(VolumeJson(*model, model->volumes[i], token.admin, minor, base));
+    for (std::size_t i : page)
+      vols.push_back(VolumeJson(*model, model->volumes[i], token.admin, minor, base));
     json body = {{"volumes", std::move(vols)}};
     json links = NextLinks(base + req.path, req.query, page.size(), limit,
                            page.empty() ? "" : model->volumes[page.back()].id);
@@ -483,7 +514,8 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
   };
   server.Route("GET", "/volume/v3/volumes/detail", volumes);
   std::shared_lock lock(model->mutex());
-  for (const auto& p : model->projects) server.Route("GET", "/volume/v3/" + p.id + "/volumes/detail", volumes);
+  for (const auto& p : model->projects)
+    server.Route("GET", "/volume/v3/" + p.id + "/volumes/detail", volumes);
 }
 
 }  // namespace estate::simestate

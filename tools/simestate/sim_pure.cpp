@@ -48,14 +48,17 @@ std::vector<std::string> SplitComma(const std::string& text) {
   std::stringstream in(text);
   for (std::string item; std::getline(in, item, ',');) {
     // Names may be quoted: names='a','b'.
-    if (item.size() >= 2 && item.front() == '\'' && item.back() == '\'') item = item.substr(1, item.size() - 2);
+    if (item.size() >= 2 && item.front() == '\'' && item.back() == '\'')
+      item = item.substr(1, item.size() - 2);
     if (!item.empty()) out.push_back(item);
   }
   return out;
 }
 
 // The continuation token is opaque to clients; here it is the offset of the next item, dressed up.
-std::string MakeToken(std::size_t offset) { return "cT" + HexFrom("ct:" + std::to_string(offset), 6) + "-" + std::to_string(offset); }
+std::string MakeToken(std::size_t offset) {
+  return "cT" + HexFrom("ct:" + std::to_string(offset), 6) + "-" + std::to_string(offset);
+}
 bool ReadToken(const std::string& token, std::size_t* offset) {
   auto dash = token.rfind('-');
   if (token.rfind("cT", 0) != 0 || dash == std::string::npos) return false;
@@ -134,10 +137,12 @@ json VolumeItem(const PureVolumeView& v) {
           {"priority", 0},
           {"source", {{"name", nullptr}, {"id", nullptr}}},
           {"qos", {{"bandwidth_limit", nullptr}, {"iops_limit", nullptr}}},
-          {"pod", {{"name", v.pod.empty() ? json(nullptr) : json(v.pod)},
-                   {"id", v.pod.empty() ? json(nullptr) : json(UuidFrom("pod:" + v.pod))}}},
-          {"volume_group", {{"name", v.volume_group.empty() ? json(nullptr) : json(v.volume_group)},
-                            {"id", v.volume_group.empty() ? json(nullptr) : json(UuidFrom("vg:" + v.volume_group))}}},
+          {"pod",
+           {{"name", v.pod.empty() ? json(nullptr) : json(v.pod)},
+            {"id", v.pod.empty() ? json(nullptr) : json(UuidFrom("pod:" + v.pod))}}},
+          {"volume_group",
+           {{"name", v.volume_group.empty() ? json(nullptr) : json(v.volume_group)},
+            {"id", v.volume_group.empty() ? json(nullptr) : json(UuidFrom("vg:" + v.volume_group))}}},
           {"space",
            {{"total_physical", v.unique + v.snapshots},
             {"unique", v.unique},
@@ -155,11 +160,12 @@ json VolumeItem(const PureVolumeView& v) {
 
 }  // namespace
 
-void InstallPure(testing::FakeUpstream& server, const PureOptions& options, std::shared_ptr<StorageModel> model,
-                 std::shared_ptr<PureSessions> sessions) {
+void InstallPure(testing::FakeUpstream& server, const PureOptions& options,
+                 std::shared_ptr<StorageModel> model, std::shared_ptr<PureSessions> sessions) {
   const std::string array = options.array;
 
-  // Rate limit first (also for login and api_version), then the session. Returns the headers every answer gets.
+  // Rate limit first (also for login and api_version), then the session. Returns the headers every answer
+  // gets.
   auto admit = [options, sessions](const FakeRequest& req, bool need_session, FakeResponse* refusal,
                                    std::vector<std::pair<std::string, std::string>>* headers) {
     using Clock = std::chrono::steady_clock;
@@ -183,9 +189,11 @@ void InstallPure(testing::FakeUpstream& server, const PureOptions& options, std:
         ++sessions->minute_count;
       }
       headers->emplace_back("X-RateLimit-Limit-second", std::to_string(per_second));
-      headers->emplace_back("X-RateLimit-Remaining-second", std::to_string(per_second - sessions->second_count));
+      headers->emplace_back("X-RateLimit-Remaining-second",
+                            std::to_string(per_second - sessions->second_count));
       headers->emplace_back("X-RateLimit-Limit-minute", std::to_string(per_minute));
-      headers->emplace_back("X-RateLimit-Remaining-minute", std::to_string(per_minute - sessions->minute_count));
+      headers->emplace_back("X-RateLimit-Remaining-minute",
+                            std::to_string(per_minute - sessions->minute_count));
       if (over_second || over_minute) {
         ++sessions->rate_limited;
         *refusal = PureError(429, "Rate limit exceeded. Too many requests.");
@@ -315,24 +323,25 @@ void InstallPure(testing::FakeUpstream& server, const PureOptions& options, std:
       snapshots += v.snapshots;
       virt += v.virtual_bytes;
     }
-    json item = {{"name", view.name},
-                 {"id", view.id},
-                 {"os", "Purity//FA"},
-                 {"version", options.purity_version},
-                 {"capacity", std::int64_t{200} << 40},
-                 {"parity", 1.0},
-                 {"console_lock_enabled", false},
-                 {"idle_timeout", 3600000},
-                 {"eradication_config", {{"eradication_delay", 86400000}, {"manual_eradication", "all-enabled"}}},
-                 {"space",
-                  {{"total_physical", unique + snapshots},
-                   {"unique", unique},
-                   {"snapshots", snapshots},
-                   {"virtual", virt},
-                   {"total_provisioned", provisioned},
-                   {"shared", 0},
-                   {"system", 0},
-                   {"data_reduction", unique == 0 ? 1.0 : static_cast<double>(virt) / static_cast<double>(unique)}}}};
+    json item = {
+        {"name", view.name},
+        {"id", view.id},
+        {"os", "Purity//FA"},
+        {"version", options.purity_version},
+        {"capacity", std::int64_t{200} << 40},
+        {"parity", 1.0},
+        {"console_lock_enabled", false},
+        {"idle_timeout", 3600000},
+        {"eradication_config", {{"eradication_delay", 86400000}, {"manual_eradication", "all-enabled"}}},
+        {"space",
+         {{"total_physical", unique + snapshots},
+          {"unique", unique},
+          {"snapshots", snapshots},
+          {"virtual", virt},
+          {"total_provisioned", provisioned},
+          {"shared", 0},
+          {"system", 0},
+          {"data_reduction", unique == 0 ? 1.0 : static_cast<double>(virt) / static_cast<double>(unique)}}}};
     return Paged(req, 1, [&](std::size_t) { return item; });
   };
 

@@ -1,9 +1,9 @@
 // kind "pure": a Pure FlashArray REST 2.x API over one array of a StorageModel. GET /api/api_version is open;
-// POST /api/2.<n>/login with the api-token header answers an x-auth-token session; every other call needs a live
-// session (else 401). Lists (volumes, connections, hosts, arrays, volumes/tags) page with limit and
-// continuation_token (also in the x-next-token header). An optional rate limit answers 429 with Retry-After and
-// the X-RateLimit-* headers, as arrays do. See README.md.
-// Thread-safe: handlers run on civetweb threads; sessions are behind their own mutex, the model behind its own.
+// POST /api/2.<n>/login with the api-token header answers an x-auth-token session; every other call needs a
+// live session (else 401). Lists (volumes, connections, hosts, arrays, volumes/tags) page with limit and
+// continuation_token (also in the x-next-token header). An optional rate limit answers 429 with Retry-After
+// and the X-RateLimit-* headers, as arrays do. See README.md. Thread-safe: handlers run on civetweb threads;
+// sessions are behind their own mutex, the model behind its own.
 #pragma once
 
 #include <chrono>
@@ -18,8 +18,8 @@
 namespace estate::simestate {
 
 struct PureOptions {
-  std::string array;      // the model's array this upstream is; "" = the upstream's name
-  std::string api_token;  // "" = any api-token is accepted
+  std::string array;            // the model's array this upstream is; "" = the upstream's name
+  std::string api_token;        // "" = any api-token is accepted
   int requests_per_second = 0;  // 0 = no limit
   int requests_per_minute = 0;
   std::string purity_version = "6.5.8";
@@ -40,7 +40,7 @@ struct PureSessions {
 };
 
 // Registers the REST 2.x routes for options.array on server. Requires the array to exist in the model.
-void InstallPure(testing::FakeUpstream& server, const PureOptions& options, std::shared_ptr<StorageModel> model,
-                 std::shared_ptr<PureSessions> sessions);
+void InstallPure(testing::FakeUpstream& server, const PureOptions& options,
+                 std::shared_ptr<StorageModel> model, std::shared_ptr<PureSessions> sessions);
 
 }  // namespace estate::simestate

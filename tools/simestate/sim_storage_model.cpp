@@ -27,8 +27,8 @@ std::string Iso(int day_offset, int second_of_day) {
   int month = 1 + (day_offset / 28) % 12;
   int day = 1 + day_offset % 28;
   char buf[40];
-  std::snprintf(buf, sizeof buf, "2025-%02d-%02dT%02d:%02d:%02d.000000", month, day, (second_of_day / 3600) % 24,
-                (second_of_day / 60) % 60, second_of_day % 60);
+  std::snprintf(buf, sizeof buf, "2025-%02d-%02dT%02d:%02d:%02d.000000", month, day,
+                (second_of_day / 3600) % 24, (second_of_day / 60) % 60, second_of_day % 60);
   return buf;
 }
 
@@ -107,7 +107,8 @@ void StorageModel::Rebuild() {
     PureArrayView& view = array_views[name];
     view.name = name;
     view.id = UuidFrom("array:" + name);
-    for (const auto& hv : hypervisors) view.hosts.push_back({PureHostName(hv), "iqn.2010-08.org.example:" + hv, 0});
+    for (const auto& hv : hypervisors)
+      view.hosts.push_back({PureHostName(hv), "iqn.2010-08.org.example:" + hv, 0});
   }
   std::map<std::string, std::map<std::string, int>> next_lun;  // array -> host -> next lun
   auto host_of = [&](PureArrayView& view, const std::string& host) -> PureHostView& {
@@ -134,9 +135,8 @@ void StorageModel::Rebuild() {
     v.id = UuidFrom("purevol:" + key);
     v.name = name;
     v.serial = HexFrom("serial:" + key, 24);
-    std::transform(v.serial.begin(), v.serial.end(), v.serial.begin(), [](char c) {
-      return static_cast<char>(c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c);
-    });
+    std::transform(v.serial.begin(), v.serial.end(), v.serial.begin(),
+                   [](char c) { return static_cast<char>(c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c); });
     v.pod = pod;
     v.provisioned = size_gb * kGiB;
     const std::uint64_t h = Hash64("fill:" + key);
@@ -157,7 +157,8 @@ void StorageModel::Rebuild() {
       if (it == array_views.end()) continue;
       PureVolumeView v = base_view(array, vol.array_volume, vol.pod, vol.size_gb);
       v.destroyed = vol.array_destroyed;
-      if (v.destroyed) v.time_remaining_ms = static_cast<std::int64_t>(kEradicationDelaySeconds * 1000) - 3600000;
+      if (v.destroyed)
+        v.time_remaining_ms = static_cast<std::int64_t>(kEradicationDelaySeconds * 1000) - 3600000;
       if (!v.destroyed) {
         for (const auto& att : vol.attachments) {
           auto s = server_index.find(att.server_id);
@@ -228,7 +229,8 @@ Result<StorageModel::RedeployResult> StorageModel::Redeploy(const std::string& n
     }
     // Deleted in Cinder: the driver destroys the array volume, which lingers until eradication.
     if (!vol.arrays.empty() && !vol.array_destroyed) {
-      array_only.push_back({vol.array_volume, vol.pod, vol.arrays, {}, vol.size_gb, true, kEradicationDelaySeconds});
+      array_only.push_back(
+          {vol.array_volume, vol.pod, vol.arrays, {}, vol.size_gb, true, kEradicationDelaySeconds});
     }
     SimVolume fresh = vol;
     fresh.id = UuidFrom("volume:" + generation + vol.id);
@@ -237,7 +239,8 @@ Result<StorageModel::RedeployResult> StorageModel::Redeploy(const std::string& n
     fresh.array_volume = PurityName(vol.pod, "volume-" + fresh.id);
     fresh.array_destroyed = false;
     if (!vol.provider_id.empty()) fresh.provider_id = fresh.array_volume;
-    if (fresh.metadata.count("array_volume_name") != 0) fresh.metadata["array_volume_name"] = fresh.array_volume;
+    if (fresh.metadata.count("array_volume_name") != 0)
+      fresh.metadata["array_volume_name"] = fresh.array_volume;
     for (auto& att : fresh.attachments) {
       att.server_id = result.new_id;
       att.attachment_id = UuidFrom("attachment:" + generation + fresh.id);
@@ -351,7 +354,8 @@ void ReadModel(config::MapReader& root, StorageModel& model) {
       att.attached_at = v.created_at;
       v.attachments.push_back(att);
     }
-    if (v.attachments.size() > 1 && !v.multiattach) r.Error("attachments", "more than one needs multiattach: true");
+    if (v.attachments.size() > 1 && !v.multiattach)
+      r.Error("attachments", "more than one needs multiattach: true");
     r.Finish();
     ++n;
     model.volumes.push_back(std::move(v));
@@ -409,7 +413,8 @@ std::shared_ptr<StorageModel> GenerateStorageModel(const GenerateSpec& spec) {
   for (int i = 1; i <= spec.arrays; ++i) model->array_names.push_back("pure-gen-" + std::to_string(i));
   model->projects.push_back({HexFrom(seed + "project:admin", 32), "admin"});
   for (int i = 1; i <= spec.projects; ++i) {
-    model->projects.push_back({HexFrom(seed + "project:" + std::to_string(i), 32), "project-" + std::to_string(i)});
+    model->projects.push_back(
+        {HexFrom(seed + "project:" + std::to_string(i), 32), "project-" + std::to_string(i)});
   }
   const int nproj = std::max(1, spec.projects);
   model->servers.reserve(static_cast<std::size_t>(spec.servers));
@@ -438,7 +443,9 @@ std::shared_ptr<StorageModel> GenerateStorageModel(const GenerateSpec& spec) {
     v.size_gb = 10 + static_cast<int>(Hash64(seed + "size:" + idx) % 500);
     v.created_at = Iso(j % 336, (j * 7) % 86400);
     const std::string array =
-        model->array_names.empty() ? "" : model->array_names[static_cast<std::size_t>(j) % model->array_names.size()];
+        model->array_names.empty()
+            ? ""
+            : model->array_names[static_cast<std::size_t>(j) % model->array_names.size()];
     v.volume_type = array.empty() ? "standard" : array;
     v.backend_host = "cinder-volume@" + (array.empty() ? std::string("lvm") : array) + "#" + v.volume_type;
     if (!array.empty()) v.arrays.push_back(array);
@@ -447,7 +454,8 @@ std::shared_ptr<StorageModel> GenerateStorageModel(const GenerateSpec& spec) {
       const int slot = j / spec.servers;
       v.bootable = slot == 0;
       v.attachments.push_back({s.id, UuidFrom(seed + "attachment:" + idx),
-                               std::string("/dev/vd") + static_cast<char>('a' + std::min(slot, 24)), v.created_at});
+                               std::string("/dev/vd") + static_cast<char>('a' + std::min(slot, 24)),
+                               v.created_at});
       v.project_id = s.project_id;
     } else {
       v.project_id = model->projects[1 + static_cast<std::size_t>(j % nproj)].id;

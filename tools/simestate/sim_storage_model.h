@@ -1,12 +1,13 @@
-// The simulated storage estate behind the "openstack" and "pure" upstream kinds: one OpenStack cloud (projects,
-// hypervisors, Nova servers, Cinder volumes with their attachments) and the Pure FlashArrays that hold those
-// volumes, described once so that the cloud and every array agree. Loaded from a model YAML file (see
-// data/storage-demo/model.yml for the format) or generated deterministically for benchmarks.
+// The simulated storage estate behind the "openstack" and "pure" upstream kinds: one OpenStack cloud
+// (projects, hypervisors, Nova servers, Cinder volumes with their attachments) and the Pure FlashArrays that
+// hold those volumes, described once so that the cloud and every array agree. Loaded from a model YAML file
+// (see data/storage-demo/model.yml for the format) or generated deterministically for benchmarks.
 //
 // The array side is derived from the cloud side the way the Cinder Pure driver names things: a Cinder volume
-// becomes "volume-<name_id or id>-cinder" (with "<pod>::" for replicated types, left-truncated to 56 characters
-// before "-cinder"), hypervisors become Pure hosts "<hypervisor>-<32 hex>-cinder", attachments become
-// connections. Volumes that exist only on arrays (orphans, datastores, destroyed leftovers) are listed apart.
+// becomes "volume-<name_id or id>-cinder" (with "<pod>::" for replicated types, left-truncated to 56
+// characters before "-cinder"), hypervisors become Pure hosts "<hypervisor>-<32 hex>-cinder", attachments
+// become connections. Volumes that exist only on arrays (orphans, datastores, destroyed leftovers) are listed
+// apart.
 //
 // Thread-safe: readers take Read() (a shared lock) for as long as they use the data; Redeploy() changes the
 // model under the exclusive lock. Upstreams of one SimEstate that name the same model file share one object.
@@ -48,7 +49,7 @@ struct SimServer {
   std::string user_id;
   std::string hypervisor;  // OS-EXT-SRV-ATTR:host; hypervisor_hostname is "<hypervisor>.<domain>"
   std::string status = "ACTIVE";
-  std::string created;  // ISO 8601
+  std::string created;      // ISO 8601
   int instance_number = 1;  // instance-%08x
 };
 
@@ -78,7 +79,7 @@ struct SimVolume {
   std::vector<SimAttachment> attachments;
   // array side
   std::vector<std::string> arrays;  // arrays holding it; empty = missing on every array
-  std::string array_volume;          // full Purity name, "<pod>::..." included
+  std::string array_volume;         // full Purity name, "<pod>::..." included
   std::string pod;
   bool array_destroyed = false;
   bool tags = false;  // the array carries openstack-integration.purestorage.com tags for it
@@ -110,7 +111,7 @@ struct PureVolumeView {
   std::int64_t created_ms = 0;
   bool destroyed = false;
   std::int64_t time_remaining_ms = 0;
-  std::vector<std::pair<std::string, int>> connections;  // host name, lun
+  std::vector<std::pair<std::string, int>> connections;   // host name, lun
   std::vector<std::pair<std::string, std::string>> tags;  // key, value
 };
 
@@ -178,7 +179,7 @@ std::shared_ptr<StorageModel> GenerateStorageModel(const GenerateSpec& spec);
 
 // Deterministic helpers shared by the model and the upstreams.
 std::uint64_t Hash64(const std::string& text);
-std::string UuidFrom(const std::string& seed);         // a v4-shaped UUID derived from seed
-std::string HexFrom(const std::string& seed, int n);   // n lower-case hex digits derived from seed
+std::string UuidFrom(const std::string& seed);        // a v4-shaped UUID derived from seed
+std::string HexFrom(const std::string& seed, int n);  // n lower-case hex digits derived from seed
 
 }  // namespace estate::simestate

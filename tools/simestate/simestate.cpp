@@ -396,8 +396,8 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
                                      {"address", server->base_url()},
                                      {"data", cfg.data_dir.empty() ? "-" : cfg.data_dir},
                                      {"faults", std::to_string(cfg.faults.size())}});
-    upstreams_.push_back(
-        {cfg, std::move(server), std::move(sessions), std::move(model), std::move(tokens), std::move(pure_sessions)});
+    upstreams_.push_back({cfg, std::move(server), std::move(sessions), std::move(model), std::move(tokens),
+                          std::move(pure_sessions)});
   }
 
   FakeUpstream::Options control_options;
@@ -544,8 +544,10 @@ void SimEstate::AddControlRoutes() {
       result = up->model->Redeploy(server);
     }
     if (!result) return JsonError(404, result.error());
-    log::Info("server redeployed",
-              {{"upstream", up->config.name}, {"server", server}, {"old_id", result->old_id}, {"new_id", result->new_id}});
+    log::Info("server redeployed", {{"upstream", up->config.name},
+                                    {"server", server},
+                                    {"old_id", result->old_id},
+                                    {"new_id", result->new_id}});
     return Json(200, {{"upstream", up->config.name},
                       {"server", server},
                       {"old_id", result->old_id},
@@ -588,7 +590,8 @@ void SimEstate::AddControlRoutes() {
                         {"revoked", up->pure_sessions->revoked},
                         {"rate_limited", up->pure_sessions->rate_limited}});
     }
-    if (!up->sessions) return JsonError(400, "upstream " + name + " has no sessions (kind redfish, openstack, pure)");
+    if (!up->sessions)
+      return JsonError(400, "upstream " + name + " has no sessions (kind redfish, openstack, pure)");
     std::lock_guard lock(up->sessions->mu);
     return Json(200, {{"upstream", name},
                       {"active", up->sessions->by_token.size()},

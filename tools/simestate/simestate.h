@@ -6,18 +6,18 @@
 //   GET    /sessions?upstream=NAME  {"upstream": NAME, "active": N, "created": N, "deleted": N}
 //                                    (kind redfish: sessions; openstack: tokens; pure: sessions)
 //   POST   /tokens/expire?upstream=NAME   revokes every token (openstack) or session (pure) issued so far
-//   POST   /redeploy?upstream=NAME&server=SERVER   replaces a server of the upstream's storage model (new id, new
-//                                    volumes; the old array volumes become destroyed) -- every upstream sharing
-//                                    the model sees it
+//   POST   /redeploy?upstream=NAME&server=SERVER   replaces a server of the upstream's storage model (new id,
+//   new
+//                                    volumes; the old array volumes become destroyed) -- every upstream
+//                                    sharing the model sees it
 //   GET    /model?upstream=NAME     counts of the upstream's storage model
 //   GET    /upstreams               {"NAME": port, ...}
 //   GET    /-/healthy               200
 // Upstreams of kind "redfish" also act as a Redfish session service (POST/DELETE SessionService/Sessions,
 // X-Auth-Token or basic auth required on everything but the service root); upstreams of kind "ribcl" answer
-// HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata; kinds "openstack" and
-// "pure" serve a storage model (sim_storage_model.h), one object per model file shared by every upstream that
-// names it. See README.md.
-// Thread-safe once started: the control API runs on civetweb worker threads.
+// HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata; kinds "openstack"
+// and "pure" serve a storage model (sim_storage_model.h), one object per model file shared by every upstream
+// that names it. See README.md. Thread-safe once started: the control API runs on civetweb worker threads.
 #pragma once
 
 #include <map>

@@ -73,7 +73,8 @@ void ReadStorageKeys(config::MapReader& reader, const std::string& base_dir, Ups
     g.Finish();
     up.generate = spec;
   }
-  if (storage && model.empty() && !up.generate) reader.Error("model", "kind " + up.kind + " needs model, generate or data (a directory with model.yml)");
+  if (storage && model.empty() && !up.generate)
+    reader.Error("model", "kind " + up.kind + " needs model, generate or data (a directory with model.yml)");
   if (!model.empty() && up.generate) reader.Error("generate", "set only one of model and generate");
   if (!storage && (!model.empty() || up.generate)) {
     reader.Error(model.empty() ? "generate" : "model", "is only for kinds openstack and pure");

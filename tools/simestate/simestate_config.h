@@ -15,8 +15,8 @@
 //         - {kind: status, status: 503, path_prefix: /api, remaining: 3, latency: 100ms}
 //
 // Kinds "openstack" and "pure" serve a storage model instead of a data directory:
-//       model: data/storage-demo/model.yml      # or generate: {servers: 50000, volumes: 100000, arrays: 2, seed: 1}
-//       openstack: {region: RegionOne, token_ttl: 1h, users: [...], application_credentials: [...]}
+//       model: data/storage-demo/model.yml      # or generate: {servers: 50000, volumes: 100000, arrays: 2,
+//       seed: 1} openstack: {region: RegionOne, token_ttl: 1h, users: [...], application_credentials: [...]}
 //       pure: {array: pure-a, api_token: ..., requests_per_second: 10, requests_per_minute: 600}
 #pragma once
 
@@ -45,7 +45,7 @@ struct UpstreamConfig {
   std::string tls_cert_file;  // absolute; combined certificate + key PEM; "" = plain HTTP
   std::vector<testing::Fault> faults;
   // kinds openstack and pure
-  std::string model_file;               // absolute; "" = none
+  std::string model_file;                // absolute; "" = none
   std::optional<GenerateSpec> generate;  // instead of model_file
   OpenStackOptions openstack;
   PureOptions pure;

@@ -1,5 +1,5 @@
-// The storage kinds of the simulated estate (openstack, pure) and their model: started in-process on port 0 and
-// driven with plain HTTP, as the storage exporter will.
+// The storage kinds of the simulated estate (openstack, pure) and their model: started in-process on port 0
+// and driven with plain HTTP, as the storage exporter will.
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
@@ -24,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kDemoConfig = std::string(SIMESTATE_SOURCE_DIR) + "/estate.demo.yml";
 const std::string kDemoModel = std::string(SIMESTATE_SOURCE_DIR) + "/data/storage-demo/model.yml";
-const std::set<std::string> kBmcHosts = {"hv-hpe-01", "hv-dell-01", "hv-lenovo-01", "hv-ilo4-01", "hv-smc-01"};
+const std::set<std::string> kBmcHosts = {"hv-hpe-01", "hv-dell-01", "hv-lenovo-01", "hv-ilo4-01",
+                                         "hv-smc-01"};
 
 struct Reply {
   long status = 0;
@@ -50,7 +51,8 @@ std::size_t AppendHeader(char* data, std::size_t size, std::size_t n, void* user
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     std::string value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ')) value.erase(value.begin());
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.pop_back();
     (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
   }
   return size * n;
@@ -83,7 +85,8 @@ std::string PasswordAuth(const std::string& user, const std::string& password) {
   return json{{"auth",
                {{"identity",
                  {{"methods", {"password"}},
-                  {"password", {{"user", {{"name", user}, {"domain", {{"name", "Default"}}}, {"password", password}}}}}}},
+                  {"password",
+                   {{"user", {{"name", user}, {"domain", {{"name", "Default"}}}, {"password", password}}}}}}},
                 {"scope", {{"project", {{"name", "admin"}, {"domain", {{"name", "Default"}}}}}}}}}}
       .dump();
 }
@@ -114,7 +117,8 @@ class StorageSimTest : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(ports_.at(upstream)) + path;
   }
   // An admin (or reader) token for cloud-demo.
-  std::string Token(const std::string& user = "monitor", const std::string& password = "demo-openstack-password") {
+  std::string Token(const std::string& user = "monitor",
+                    const std::string& password = "demo-openstack-password") {
     Reply r = Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {"Content-Type: application/json"},
                    PasswordAuth(user, password));
     EXPECT_EQ(r.status, 201) << r.body;
@@ -204,23 +208,29 @@ TEST_F(StorageSimTest, KeystoneIssuesTokensWithACatalogPointingBackAtTheUpstream
   json appcred = {{"auth",
                    {{"identity",
                      {{"methods", {"application_credential"}},
-                      {"application_credential", {{"id", "estate-monitor-appcred"}, {"secret", "demo-appcred-secret"}}}}}}}};
-  r = Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {"Content-Type: application/json"}, appcred.dump());
+                      {"application_credential",
+                       {{"id", "estate-monitor-appcred"}, {"secret", "demo-appcred-secret"}}}}}}}};
+  r = Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {"Content-Type: application/json"},
+           appcred.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.Json()["token"]["methods"][0], "application_credential");
   std::string appcred_token = r.Header("x-subject-token");
-  EXPECT_EQ(Call("GET", Url("cloud-demo", "/identity/v3/projects"), {"X-Auth-Token: " + appcred_token}).status, 200);
+  EXPECT_EQ(
+      Call("GET", Url("cloud-demo", "/identity/v3/projects"), {"X-Auth-Token: " + appcred_token}).status,
+      200);
 
   // Wrong secrets.
   appcred["auth"]["identity"]["application_credential"]["secret"] = "wrong";
   EXPECT_EQ(Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {}, appcred.dump()).status, 401);
-  EXPECT_EQ(Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {}, PasswordAuth("monitor", "nope")).status,
-            401);
+  EXPECT_EQ(
+      Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {}, PasswordAuth("monitor", "nope")).status,
+      401);
 }
 
 TEST_F(StorageSimTest, EverythingButTokenIssueNeedsALiveToken) {
   StartDemo();
-  for (const std::string path : {"/compute/v2.1/servers/detail", "/volume/v3/volumes/detail", "/identity/v3/projects"}) {
+  for (const std::string path :
+       {"/compute/v2.1/servers/detail", "/volume/v3/volumes/detail", "/identity/v3/projects"}) {
     EXPECT_EQ(Call("GET", Url("cloud-demo", path)).status, 401) << path;
     EXPECT_EQ(Call("GET", Url("cloud-demo", path), {"X-Auth-Token: made-up"}).status, 401) << path;
   }
@@ -229,11 +239,15 @@ TEST_F(StorageSimTest, EverythingButTokenIssueNeedsALiveToken) {
   EXPECT_EQ(projects["projects"].size(), 4u);
 
   // Revoking every token (the "token expires mid-refresh" case).
-  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + token}).status, 200);
+  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + token}).status,
+            200);
   json revoked = json::parse(Control("POST", "/tokens/expire?upstream=cloud-demo"));
   EXPECT_GE(revoked["revoked"].get<long>(), 1);
-  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + token}).status, 401);
-  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + Token()}).status, 200);
+  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + token}).status,
+            401);
+  EXPECT_EQ(
+      Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + Token()}).status,
+      200);
 }
 
 TEST_F(StorageSimTest, TokensExpireAfterTheirTtl) {
@@ -261,16 +275,16 @@ TEST_F(StorageSimTest, NovaAndCinderPageWithMarkersAndNextLinks) {
   const std::string token = Token();
   // 16 servers in pages of 5: 5, 5, 5, 1; every full page has a next link, the last has none.
   int pages = 0;
-  json servers = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1&limit=5"), "servers", token,
-                         &pages, {"OpenStack-API-Version: compute 2.47"});
+  json servers = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1&limit=5"), "servers",
+                         token, &pages, {"OpenStack-API-Version: compute 2.47"});
   EXPECT_EQ(pages, 4);
   ASSERT_EQ(servers.size(), 16u);
   std::set<std::string> ids;
   for (const auto& s : servers) ids.insert(s["id"].get<std::string>());
   EXPECT_EQ(ids.size(), 16u);
   // An exactly full last page still has a next link, and the page after it is empty without one.
-  json four = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1&limit=4"), "servers", token,
-                      &pages);
+  json four = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1&limit=4"), "servers",
+                      token, &pages);
   EXPECT_EQ(four.size(), 16u);
   EXPECT_EQ(pages, 5);
   // limit is capped at 1000 and defaults to it.
@@ -280,12 +294,14 @@ TEST_F(StorageSimTest, NovaAndCinderPageWithMarkersAndNextLinks) {
   EXPECT_EQ(one["servers"].size(), 16u);
   EXPECT_FALSE(one.contains("servers_links"));
   // Without all_tenants only the token's project (admin: monitoring01).
-  json own = Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + token}).Json();
+  json own =
+      Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail"), {"X-Auth-Token: " + token}).Json();
   EXPECT_EQ(own["servers"].size(), 1u);
   // An unknown marker is a 400, as in Nova.
-  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail?marker=nope"), {"X-Auth-Token: " + token})
-                .status,
-            400);
+  EXPECT_EQ(
+      Call("GET", Url("cloud-demo", "/compute/v2.1/servers/detail?marker=nope"), {"X-Auth-Token: " + token})
+          .status,
+      400);
 
   // Cinder under the catalog URL (with the project id): 32 volumes in pages of 10.
   json projects = Call("GET", Url("cloud-demo", "/identity/v3/projects"), {"X-Auth-Token: " + token}).Json();
@@ -293,8 +309,9 @@ TEST_F(StorageSimTest, NovaAndCinderPageWithMarkersAndNextLinks) {
   for (const auto& p : projects["projects"]) {
     if (p["name"] == "admin") admin_project = p["id"];
   }
-  json volumes = ListAll(Url("cloud-demo", "/volume/v3/" + admin_project + "/volumes/detail?all_tenants=1&limit=10"),
-                         "volumes", token, &pages, {"OpenStack-API-Version: volume 3.69"});
+  json volumes =
+      ListAll(Url("cloud-demo", "/volume/v3/" + admin_project + "/volumes/detail?all_tenants=1&limit=10"),
+              "volumes", token, &pages, {"OpenStack-API-Version: volume 3.69"});
   EXPECT_EQ(pages, 4);
   EXPECT_EQ(volumes.size(), 32u);
   for (const auto& v : volumes) {
@@ -316,10 +333,10 @@ TEST_F(StorageSimTest, NonAdminViewsLackTheAdminOnlyFields) {
   const std::vector<std::string> nova = {"OpenStack-API-Version: compute 2.47"};
   const std::vector<std::string> cinder = {"OpenStack-API-Version: volume 3.69"};
   int pages = 0;
-  json admin_servers = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1"), "servers", admin,
-                               &pages, nova);
-  json reader_servers = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1"), "servers", reader,
-                                &pages, nova);
+  json admin_servers = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1"), "servers",
+                               admin, &pages, nova);
+  json reader_servers = ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1"), "servers",
+                                reader, &pages, nova);
   json a = find(admin_servers, "name", "iex-fokpp01");
   json r = find(reader_servers, "name", "iex-fokpp01");
   ASSERT_TRUE(a.is_object() && r.is_object());
@@ -329,10 +346,10 @@ TEST_F(StorageSimTest, NonAdminViewsLackTheAdminOnlyFields) {
   for (const auto& [key, value] : r.items()) EXPECT_NE(key.rfind("OS-EXT-SRV-ATTR:", 0), 0u) << key;
   EXPECT_EQ(r["os-extended-volumes:volumes_attached"].size(), 3u);
 
-  json admin_volumes = ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes", admin, &pages,
-                               cinder);
-  json reader_volumes = ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes", reader,
-                                &pages, cinder);
+  json admin_volumes =
+      ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes", admin, &pages, cinder);
+  json reader_volumes = ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes",
+                                reader, &pages, cinder);
   json av = find(admin_volumes, "name", "fokpp_kafka_logs_04");
   json rv = find(reader_volumes, "name", "fokpp_kafka_logs_04");
   ASSERT_TRUE(av.is_object() && rv.is_object());
@@ -347,8 +364,9 @@ TEST_F(StorageSimTest, NonAdminViewsLackTheAdminOnlyFields) {
   }
   EXPECT_TRUE(rv["attachments"][0]["host_name"].is_null());
   // provider_id needs microversion 3.21.
-  json old = Call("GET", Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), {"X-Auth-Token: " + admin})
-                 .Json();
+  json old =
+      Call("GET", Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), {"X-Auth-Token: " + admin})
+          .Json();
   EXPECT_FALSE(old["volumes"][0].contains("provider_id"));
 }
 
@@ -374,9 +392,10 @@ TEST_F(StorageSimTest, PureLoginSessionsAndPaging) {
     EXPECT_TRUE(v["space"].contains("total_physical"));
   }
   EXPECT_EQ(names.size(), volumes.size());
-  EXPECT_EQ(Call("GET", Url("pure-a", "/api/2.26/volumes?continuation_token=bogus"), {"x-auth-token: " + session})
-                .status,
-            400);
+  EXPECT_EQ(
+      Call("GET", Url("pure-a", "/api/2.26/volumes?continuation_token=bogus"), {"x-auth-token: " + session})
+          .status,
+      400);
   // A stale session (revoked through the control API) is a 401; a new login works.
   Control("POST", "/tokens/expire?upstream=pure-a");
   EXPECT_EQ(Call("GET", Url("pure-a", "/api/2.26/volumes"), {"x-auth-token: " + session}).status, 401);
@@ -393,17 +412,18 @@ TEST_F(StorageSimTest, TheDemoModelHitsEveryJoinEdgeCase) {
   StartDemo();
   const std::string token = Token();
   int pages = 0;
-  json cinder = ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes", token, &pages,
-                        {"OpenStack-API-Version: volume 3.69"});
+  json cinder = ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes", token,
+                        &pages, {"OpenStack-API-Version: volume 3.69"});
   std::map<std::string, json> by_name;
   for (const auto& v : cinder) by_name[v["name"].get<std::string>()] = v;
   std::map<std::string, std::map<std::string, json>> arrays;  // array -> name -> volume
   std::map<std::string, json> tags, connections;
   for (const std::string array : {"pure-a", "pure-b"}) {
     const std::string session = PureSession(array);
-    for (const auto& v : PureAll(array, "/api/2.26/volumes", session, 100, &pages)) arrays[array][v["name"]] = v;
-    tags[array] = PureAll(array, "/api/2.26/volumes/tags?namespaces=openstack-integration.purestorage.com", session,
-                          100, &pages);
+    for (const auto& v : PureAll(array, "/api/2.26/volumes", session, 100, &pages))
+      arrays[array][v["name"]] = v;
+    tags[array] = PureAll(array, "/api/2.26/volumes/tags?namespaces=openstack-integration.purestorage.com",
+                          session, 100, &pages);
     connections[array] = PureAll(array, "/api/2.26/connections", session, 100, &pages);
   }
   auto id = [&](const std::string& name) { return by_name.at(name)["id"].get<std::string>(); };
@@ -434,7 +454,8 @@ TEST_F(StorageSimTest, TheDemoModelHitsEveryJoinEdgeCase) {
   // Left-truncated long name, carried in provider_id.
   const std::string truncated = by_name["batch_scratch_01"]["provider_id"];
   EXPECT_EQ(truncated.size(), 63u);
-  EXPECT_EQ(truncated, StorageModel::PurityName("", "estate-prod-blockstore-volume-" + id("batch_scratch_01")));
+  EXPECT_EQ(truncated,
+            StorageModel::PurityName("", "estate-prod-blockstore-volume-" + id("batch_scratch_01")));
   EXPECT_EQ(arrays["pure-a"].count(truncated), 1u);
   // Destroyed with a Cinder record (error_deleting) and without one.
   json old = by_name["old_scratch_01"];
@@ -445,7 +466,8 @@ TEST_F(StorageSimTest, TheDemoModelHitsEveryJoinEdgeCase) {
   for (const auto& [name, v] : by_name) cinder_ids.insert(v["id"].get<std::string>());
   for (const auto& [array, vols] : arrays) {
     for (const auto& [name, v] : vols) {
-      if (name.size() > 50 && name.rfind("volume-", 0) == 0 && name.find("-cinder-unmanaged") != std::string::npos) {
+      if (name.size() > 50 && name.rfind("volume-", 0) == 0 &&
+          name.find("-cinder-unmanaged") != std::string::npos) {
         ++unmanaged;
       } else if (name.rfind("volume-", 0) == 0 && cinder_ids.count(name.substr(7, 36)) == 0 &&
                  name.substr(7, 36) != migrated["os-vol-mig-status-attr:name_id"]) {
@@ -496,7 +518,8 @@ TEST_F(StorageSimTest, PureRateLimitAnswers429WithHeaders) {
     pure: {array: pure-a, requests_per_second: 2, requests_per_minute: 100}
 )");
   Reply limited;
-  for (int i = 0; i < 6 && limited.status != 429; ++i) limited = Call("GET", Url("pure-limited", "/api/api_version"));
+  for (int i = 0; i < 6 && limited.status != 429; ++i)
+    limited = Call("GET", Url("pure-limited", "/api/api_version"));
   ASSERT_EQ(limited.status, 429);
   EXPECT_EQ(limited.Header("retry-after"), "1");
   EXPECT_EQ(limited.Header("x-ratelimit-limit-second"), "2");
@@ -511,15 +534,15 @@ TEST_F(StorageSimTest, RedeployChangesTheCloudAndTheArrays) {
   const std::vector<std::string> cinder_v = {"OpenStack-API-Version: volume 3.69"};
   int pages = 0;
   auto server_id = [&]() {
-    for (const auto& s : ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1"), "servers", token,
-                                 &pages)) {
+    for (const auto& s :
+         ListAll(Url("cloud-demo", "/compute/v2.1/servers/detail?all_tenants=1"), "servers", token, &pages)) {
       if (s["name"] == "iex-fokpp01") return s["id"].get<std::string>();
     }
     return std::string();
   };
   auto volume = [&](const std::string& name) {
-    for (const auto& v :
-         ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes", token, &pages, cinder_v)) {
+    for (const auto& v : ListAll(Url("cloud-demo", "/volume/v3/volumes/detail?all_tenants=1"), "volumes",
+                                 token, &pages, cinder_v)) {
       if (v["name"] == name) return v;
     }
     return json();
@@ -547,7 +570,8 @@ TEST_F(StorageSimTest, RedeployChangesTheCloudAndTheArrays) {
   EXPECT_FALSE(vols[new_volume["provider_id"]]["destroyed"].get<bool>());
   bool tagged = false;
   for (const auto& t : PureAll("pure-a", "/api/2.26/volumes/tags", session, 100, &pages)) {
-    if (t["resource"]["name"] == new_volume["provider_id"] && t["key"] == "VmId") tagged = t["value"] == new_server;
+    if (t["resource"]["name"] == new_volume["provider_id"] && t["key"] == "VmId")
+      tagged = t["value"] == new_server;
   }
   EXPECT_TRUE(tagged);
   Control("POST", "/redeploy?upstream=cloud-demo&server=no-such-server", 404);
@@ -580,8 +604,8 @@ TEST_F(StorageSimTest, AGeneratedModelOf100kVolumesLoadsQuicklyAndServesPages) {
   const auto start = Clock::now();
   auto model = GenerateStorageModel(spec);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("generated %zu servers, %zu volumes, %zu + %zu array volumes in %.2f s\n", model->servers.size(),
-              model->volumes.size(), model->array_views["pure-gen-1"].volumes.size(),
+  std::printf("generated %zu servers, %zu volumes, %zu + %zu array volumes in %.2f s\n",
+              model->servers.size(), model->volumes.size(), model->array_views["pure-gen-1"].volumes.size(),
               model->array_views["pure-gen-2"].volumes.size(), seconds);
   EXPECT_EQ(model->servers.size(), 50000u);
   EXPECT_EQ(model->volumes.size(), 100000u);
