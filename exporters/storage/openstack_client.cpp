@@ -162,10 +162,18 @@ Result<http::Response> OpenStackClient::Get(Service service, const std::string& 
     if (!session) return MakeError(session.error());
     std::string base;
     switch (service) {
-      case Service::kIdentity: base = identity_url_; break;
-      case Service::kIdentityRoot: base = Origin(identity_url_); break;
-      case Service::kVolume: base = session->volume_url; break;
-      case Service::kCompute: base = session->compute_url; break;
+      case Service::kIdentity:
+        base = identity_url_;
+        break;
+      case Service::kIdentityRoot:
+        base = Origin(identity_url_);
+        break;
+      case Service::kVolume:
+        base = session->volume_url;
+        break;
+      case Service::kCompute:
+        base = session->compute_url;
+        break;
     }
     http::Request req;
     req.url = base + path_query;
@@ -290,7 +298,8 @@ Result<std::vector<NovaServer>> OpenStackClient::ListServers(NovaKeyCounts& keys
   return servers;
 }
 
-Result<std::map<std::string, std::string>> OpenStackClient::ListProjects(bool& forbidden, const Budget& budget) {
+Result<std::map<std::string, std::string>> OpenStackClient::ListProjects(bool& forbidden,
+                                                                         const Budget& budget) {
   std::map<std::string, std::string> names;
   std::unordered_set<std::string> seen;
   Service service = Service::kIdentity;
@@ -301,8 +310,8 @@ Result<std::map<std::string, std::string>> OpenStackClient::ListProjects(bool& f
       return MakeError("keystone projects: " + BudgetReason(budget) + " after " + std::to_string(pages) +
                        " pages");
     }
-    if (pages >= MaxPages()) return MakeError("keystone projects: more than " + std::to_string(MaxPages()) +
-                                              " pages (paging loop)");
+    if (pages >= MaxPages())
+      return MakeError("keystone projects: more than " + std::to_string(MaxPages()) + " pages (paging loop)");
     std::string what;
     auto resp = Get(service, path, {}, budget, &what);
     if (!resp) return MakeError("keystone " + resp.error());

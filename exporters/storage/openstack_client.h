@@ -3,10 +3,10 @@
 // Nova server of all projects (marker-paged) and the Keystone project names, into one CloudSnapshot.
 //
 // Requests go through estate::http::HttpClient. A 401 from Cinder, Nova or Keystone re-authenticates once and
-// repeats that request, so a token that expires in the middle of a collect does not fail it. Paging stops with
-// an error when a marker repeats or the page count exceeds what max_items allows, and between pages when the
-// Budget runs out. Collect returns a complete snapshot or an Error (the caller keeps its last good one); it
-// never returns a partial listing.
+// repeats that request, so a token that expires in the middle of a collect does not fail it. Paging stops
+// with an error when a marker repeats or the page count exceeds what max_items allows, and between pages when
+// the Budget runs out. Collect returns a complete snapshot or an Error (the caller keeps its last good one);
+// it never returns a partial listing.
 //
 // Thread-safety: Collect must not run concurrently with itself on one instance (the refresher never does);
 // RevokeToken and last_requests may be called from any thread at any time.
@@ -27,16 +27,16 @@
 namespace estate::storage {
 
 struct OpenStackOptions {
-  std::string cloud;             // config name, copied into the snapshot
-  std::string auth_url;          // Keystone, with or without a trailing /v3
-  std::string region;            // "" = any region in the catalog
+  std::string cloud;                 // config name, copied into the snapshot
+  std::string auth_url;              // Keystone, with or without a trailing /v3
+  std::string region;                // "" = any region in the catalog
   std::string interface = "public";  // public | internal | admin
   OpenStackAuth auth;
   int page_size = 1000;
   std::string cinder_microversion = "3.21";  // >= 3.21 so that admins get provider_id
   std::string nova_microversion = "2.47";
   double token_refresh_margin_seconds = 300;
-  int max_items = 1000000;  // per listing; more pages than this needs is taken for a paging loop
+  int max_items = 1000000;   // per listing; more pages than this needs is taken for a paging loop
   http::ClientOptions http;  // TLS, timeouts, source label; auth is set per request
 };
 

@@ -1,10 +1,9 @@
 #include "openstack_parse.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 
 namespace estate::storage {
 
@@ -97,7 +96,8 @@ std::string Copy(const Json& j, const char* key) {
 
 }  // namespace
 
-// ---- Keystone ----------------------------------------------------------------------------------------------
+// ---- Keystone
+// ----------------------------------------------------------------------------------------------
 
 std::string BuildKeystoneAuthRequest(const OpenStackAuth& auth) {
   Json identity;
@@ -113,9 +113,8 @@ std::string BuildKeystoneAuthRequest(const OpenStackAuth& auth) {
     cred["secret"] = auth.application_credential_secret;
     identity = {{"methods", {"application_credential"}}, {"application_credential", std::move(cred)}};
   } else {
-    Json user = {{"name", auth.username},
-                 {"domain", {{"name", auth.user_domain_name}}},
-                 {"password", auth.password}};
+    Json user = {
+        {"name", auth.username}, {"domain", {{"name", auth.user_domain_name}}}, {"password", auth.password}};
     identity = {{"methods", {"password"}}, {"password", {{"user", std::move(user)}}}};
     if (!auth.project_id.empty()) {
       scope = {{"project", {{"id", auth.project_id}}}};
@@ -225,7 +224,8 @@ Result<std::string> SelectEndpoint(const std::vector<CatalogEndpoint>& catalog,
                    (region.empty() ? std::string() : " in region " + region) + " in the catalog");
 }
 
-// ---- Listings ----------------------------------------------------------------------------------------------
+// ---- Listings
+// ----------------------------------------------------------------------------------------------
 
 void CinderKeyCounts::Add(const CinderKeyCounts& o) {
   volumes += o.volumes;

@@ -1,10 +1,10 @@
 // Pure parsers for the OpenStack APIs the storage exporter reads: Keystone v3 tokens and catalogs, Cinder
-// volume listings, Nova server listings and Keystone project listings, plus the admin-field check over what the
-// listings carried. No I/O; every function is a pure function of its arguments and thread-safe.
+// volume listings, Nova server listings and Keystone project listings, plus the admin-field check over what
+// the listings carried. No I/O; every function is a pure function of its arguments and thread-safe.
 //
-// Parsers take the raw response body and return a Result: an error names what was wrong with the body (invalid
-// JSON and at which byte, a missing array, a record without an id) but never echoes the body. The caller adds
-// the request it came from. null is treated like an absent value (an empty string, false or 0).
+// Parsers take the raw response body and return a Result: an error names what was wrong with the body
+// (invalid JSON and at which byte, a missing array, a record without an id) but never echoes the body. The
+// caller adds the request it came from. null is treated like an absent value (an empty string, false or 0).
 #pragma once
 
 #include <cstddef>
@@ -19,15 +19,16 @@
 
 namespace estate::storage {
 
-// ---- Keystone ----------------------------------------------------------------------------------------------
+// ---- Keystone
+// ----------------------------------------------------------------------------------------------
 
 // How the exporter authenticates: the cloud's `auth` config section as it is (method "password" or
 // "application_credential").
 using OpenStackAuth = CloudAuthConfig;
 
-// The JSON body of POST /v3/auth/tokens for these credentials. Password auth is scoped to project_id when set,
-// else to project_name in project_domain_name, else unscoped; an application credential carries its own scope
-// and is named by id, or by name plus its user (username in user_domain_name).
+// The JSON body of POST /v3/auth/tokens for these credentials. Password auth is scoped to project_id when
+// set, else to project_name in project_domain_name, else unscoped; an application credential carries its own
+// scope and is named by id, or by name plus its user (username in user_domain_name).
 std::string BuildKeystoneAuthRequest(const OpenStackAuth& auth);
 
 struct CatalogEndpoint {
@@ -63,7 +64,8 @@ Result<std::string> SelectEndpoint(const std::vector<CatalogEndpoint>& catalog,
                                    const std::vector<std::string>& types, const std::string& interface,
                                    const std::string& region);
 
-// ---- Cinder and Nova listings ------------------------------------------------------------------------------
+// ---- Cinder and Nova listings
+// ------------------------------------------------------------------------------
 
 // How many records of a listing carried each admin-only key, for CheckAdminFields.
 struct CinderKeyCounts {
@@ -83,8 +85,8 @@ struct NovaKeyCounts {
   void Add(const NovaKeyCounts& other);
 };
 
-// One page of a marker-paged listing. has_next is true when the page carried a rel="next" link; next_marker is
-// the link's "marker" query parameter, or the last record's id when the link has none (empty when the page
+// One page of a marker-paged listing. has_next is true when the page carried a rel="next" link; next_marker
+// is the link's "marker" query parameter, or the last record's id when the link has none (empty when the page
 // was empty too: the caller must treat that as an error).
 struct CinderVolumesPage {
   std::vector<CinderVolume> volumes;
@@ -107,7 +109,7 @@ Result<NovaServersPage> ParseNovaServersPage(std::string_view body);
 
 struct ProjectsPage {
   std::vector<std::pair<std::string, std::string>> projects;  // id, name
-  std::string next;  // links.next, "" when absent or null
+  std::string next;                                           // links.next, "" when absent or null
 };
 
 // GET /v3/projects. Fails on invalid JSON or a missing "projects" array.

@@ -82,14 +82,17 @@ std::string FormatSeconds(double s) {
 std::pair<double, std::string> RateLimitWait(const http::Response& response) {
   const double retry_after = http::ParseRetryAfter(response.Header("retry-after"));
   if (retry_after >= 0) return {retry_after, "Retry-After " + FormatSeconds(retry_after) + " s"};
-  if (response.Header("x-ratelimit-remaining-minute") == "0") return {60.0, "per-minute request quota used up"};
-  if (response.Header("x-ratelimit-remaining-second") == "0") return {1.0, "per-second request quota used up"};
+  if (response.Header("x-ratelimit-remaining-minute") == "0")
+    return {60.0, "per-minute request quota used up"};
+  if (response.Header("x-ratelimit-remaining-second") == "0")
+    return {1.0, "per-second request quota used up"};
   return {1.0, "no Retry-After"};
 }
 
 // Sleeps in short slices so that a cancel is noticed; false when cancelled or out of time.
 bool SleepWithin(double seconds, const Budget& budget) {
-  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   while (Clock::now() < until) {
     if (budget.Expired()) return false;
     const auto slice = std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50));
@@ -219,8 +222,8 @@ Result<http::Response> PureClient::Get(const std::string& path_query, const Budg
 template <typename Page, typename Parse, typename Consume>
 Result<bool> PureClient::ListAll(const std::string& what, const std::string& path, bool allow_missing,
                                  Parse parse, Consume consume, const Budget& budget) {
-  const std::string first =
-      path + (path.find('?') == std::string::npos ? "?" : "&") + "limit=" + std::to_string(options_.page_size);
+  const std::string first = path + (path.find('?') == std::string::npos ? "?" : "&") +
+                            "limit=" + std::to_string(options_.page_size);
   std::unordered_set<std::string> seen;
   std::string token;
   for (int pages = 0;; ++pages) {

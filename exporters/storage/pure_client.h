@@ -1,15 +1,15 @@
 // The Pure FlashArray side of the storage exporter for one array, over REST 2.x: the API version (discovered
-// from /api/api_version unless configured), a session (POST login with the API token, x-auth-token) kept across
-// collects and renewed once on a 401, then every volume (destroyed ones too), the host connections and the
-// OpenStack volume tags, into one ArraySnapshot.
+// from /api/api_version unless configured), a session (POST login with the API token, x-auth-token) kept
+// across collects and renewed once on a 401, then every volume (destroyed ones too), the host connections and
+// the OpenStack volume tags, into one ArraySnapshot.
 //
 // Requests go through estate::http::HttpClient, which already retries 429 and 5xx of GETs honouring
-// Retry-After. This client adds what it lacks: after a 429 reaches it (any method) it waits for Retry-After, or
-// for the array's rate-limit bucket (X-RateLimit-Remaining-minute: 0 = a minute, -second: 0 = a second), and
-// tries again; a wait longer than the Budget allows is an error naming the quota. Paging follows
+// Retry-After. This client adds what it lacks: after a 429 reaches it (any method) it waits for Retry-After,
+// or for the array's rate-limit bucket (X-RateLimit-Remaining-minute: 0 = a minute, -second: 0 = a second),
+// and tries again; a wait longer than the Budget allows is an error naming the quota. Paging follows
 // continuation_token (body, else the x-next-token header) and stops with an error when a token repeats or the
-// page count exceeds what max_items allows. A missing tags endpoint (404/400, Purity before 6.x) means no tags.
-// Collect returns a complete snapshot or an Error, never a partial listing.
+// page count exceeds what max_items allows. A missing tags endpoint (404/400, Purity before 6.x) means no
+// tags. Collect returns a complete snapshot or an Error, never a partial listing.
 //
 // Thread-safety: Collect must not run concurrently with itself on one instance (the refresher never does);
 // Logout and last_requests may be called from any thread at any time.
@@ -34,8 +34,8 @@ struct PureOptions {
   std::string api_token;    // secret
   std::string api_version;  // "" = the highest 2.x the array offers
   int page_size = 500;
-  bool read_tags = true;    // GET /volumes/tags for the openstack-integration.purestorage.com namespace
-  int max_items = 1000000;  // per listing; more pages than this needs is taken for a paging loop
+  bool read_tags = true;         // GET /volumes/tags for the openstack-integration.purestorage.com namespace
+  int max_items = 1000000;       // per listing; more pages than this needs is taken for a paging loop
   int max_rate_limit_waits = 5;  // 429s in a row (after the HTTP client's own retries) before giving up
   http::ClientOptions http;      // TLS, timeouts, source label; auth is set per request
 };

@@ -1,9 +1,8 @@
 #include "pure_parse.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 namespace estate::storage {
@@ -144,8 +143,9 @@ Result<PureVolumesPage> ParsePureVolumesPage(std::string_view body) {
     v.provisioned_bytes = Number(item, "provisioned");
     if (Json* space = Object(item, "space")) {
       if (v.provisioned_bytes == 0) v.provisioned_bytes = Number(*space, "total_provisioned");
-      v.used_bytes = IsNumber(*space, "total_physical") ? Number(*space, "total_physical")
-                                                          : Number(*space, "unique") + Number(*space, "snapshots");
+      v.used_bytes = IsNumber(*space, "total_physical")
+                         ? Number(*space, "total_physical")
+                         : Number(*space, "unique") + Number(*space, "snapshots");
     }
     v.created_unix = Number(item, "created") / 1000.0;
     auto destroyed = item.find("destroyed");

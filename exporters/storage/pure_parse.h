@@ -3,8 +3,8 @@
 // arguments and thread-safe.
 //
 // Parsers take the raw response body and return a Result: an error names what was wrong (invalid JSON and at
-// which byte, a missing "items" array, a volume without a name) but never echoes the body. null is treated like
-// an absent value (an empty string, false or 0).
+// which byte, a missing "items" array, a volume without a name) but never echoes the body. null is treated
+// like an absent value (an empty string, false or 0).
 #pragma once
 
 #include <optional>
@@ -25,8 +25,8 @@ Result<std::vector<std::string>> ParsePureApiVersions(std::string_view body);
 // The highest 2.x version offered (compared numerically: 2.15 > 2.9). Fails when there is none.
 Result<std::string> PickPureApiVersion(const std::vector<std::string>& offered);
 
-// Where the next page of a REST 2.x listing starts: the body's continuation_token (the caller falls back to the
-// x-next-token header), and more_items_remaining when the body says.
+// Where the next page of a REST 2.x listing starts: the body's continuation_token (the caller falls back to
+// the x-next-token header), and more_items_remaining when the body says.
 struct PureContinuation {
   std::string token;
   std::optional<bool> more_items_remaining;

@@ -3,13 +3,12 @@
 // detection, the admin-field check.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "estate/http_client.h"
@@ -29,9 +28,9 @@ using Json = nlohmann::json;
 
 // ---- Parsers against recorded samples ------------------------------------------------------------------
 
-#define REQUIRE_FIXTURES()                                                 \
-  if (!estate::testing::HaveFixtures("storage")) GTEST_SKIP() << "fixtures absent: " \
-                                                               << estate::testing::FixturesDir() << "/storage"
+#define REQUIRE_FIXTURES()                       \
+  if (!estate::testing::HaveFixtures("storage")) \
+  GTEST_SKIP() << "fixtures absent: " << estate::testing::FixturesDir() << "/storage"
 
 std::string Fixture(const std::string& rel) {
   return estate::testing::ReadFileOrDie(estate::testing::FixturesDir() + "/storage/" + rel);
@@ -166,7 +165,8 @@ TEST(CinderParse, V369ListWithProviderIdAndNameId) {
 
 TEST(CinderParse, V2ListWithAttachments) {
   REQUIRE_FIXTURES();
-  auto page = ParseCinderVolumesPage(Fixture("cinder/v2-volumes-list-detailed-response.with-attachments.json"));
+  auto page =
+      ParseCinderVolumesPage(Fixture("cinder/v2-volumes-list-detailed-response.with-attachments.json"));
   ASSERT_TRUE(page.ok()) << page.error();
   ASSERT_EQ(page->volumes.size(), 2u);
   const CinderVolume& v = page->volumes[0];
@@ -181,7 +181,7 @@ TEST(CinderParse, V2ListWithAttachments) {
   EXPECT_EQ(v.attachments[0].attachment_id, "3b4db356-253d-4fab-bfa0-e3626c0b8405");
   EXPECT_EQ(v.attachments[0].device, "/dev/vdb");
   EXPECT_EQ(v.attachments[0].host_name, "");  // null
-  EXPECT_TRUE(page->volumes[1].bootable);    // "true" as a string
+  EXPECT_TRUE(page->volumes[1].bootable);     // "true" as a string
   EXPECT_TRUE(page->volumes[1].attachments.empty());
   EXPECT_EQ(page->volumes[1].size_gb, 1);
   // The next link's marker, not the last id on the page.
@@ -312,8 +312,7 @@ class FakeCloud {
     fake.Route("POST", "/identity/v3/auth/tokens", [this](const FakeRequest& req) {
       ++auth_posts;
       Json body = Json::parse(req.body, nullptr, false);
-      if (body.is_discarded() ||
-          body["auth"]["identity"]["password"]["user"]["password"] != "pw" ||
+      if (body.is_discarded() || body["auth"]["identity"]["password"]["user"]["password"] != "pw" ||
           body["auth"]["scope"]["project"]["name"] != "admin") {
         return JsonResponse(401, {{"error", {{"code", 401}}}});
       }
@@ -324,22 +323,23 @@ class FakeCloud {
         valid_.insert(token);
       }
       Json catalog = Json::array();
-      catalog.push_back({{"type", "identity"},
-                         {"endpoints", {{{"interface", "public"}, {"region_id", "R1"},
-                                         {"url", base_ + "/identity"}}}}});
-      catalog.push_back({{"type", "volumev3"},
-                         {"endpoints", {{{"interface", "public"}, {"region_id", "R1"},
-                                         {"url", "http://wrong.invalid/volume"}},
-                                        {{"interface", "internal"}, {"region_id", "R1"},
-                                         {"url", base_ + "/volume/v3/p-admin/"}}}}});
-      catalog.push_back({{"type", "compute"},
-                         {"endpoints", {{{"interface", "internal"}, {"region_id", "R2"},
-                                         {"url", "http://wrong.invalid/compute"}},
-                                        {{"interface", "internal"}, {"region_id", "R1"},
-                                         {"url", base_ + "/compute/v2.1"}}}}});
-      FakeResponse r = JsonResponse(201, {{"token", {{"expires_at", IsoIn(token_lifetime)},
-                                                     {"project", {{"id", "p-admin"}}},
-                                                     {"catalog", catalog}}}});
+      catalog.push_back(
+          {{"type", "identity"},
+           {"endpoints", {{{"interface", "public"}, {"region_id", "R1"}, {"url", base_ + "/identity"}}}}});
+      catalog.push_back(
+          {{"type", "volumev3"},
+           {"endpoints",
+            {{{"interface", "public"}, {"region_id", "R1"}, {"url", "http://wrong.invalid/volume"}},
+             {{"interface", "internal"}, {"region_id", "R1"}, {"url", base_ + "/volume/v3/p-admin/"}}}}});
+      catalog.push_back(
+          {{"type", "compute"},
+           {"endpoints",
+            {{{"interface", "internal"}, {"region_id", "R2"}, {"url", "http://wrong.invalid/compute"}},
+             {{"interface", "internal"}, {"region_id", "R1"}, {"url", base_ + "/compute/v2.1"}}}}});
+      FakeResponse r = JsonResponse(201, {{"token",
+                                           {{"expires_at", IsoIn(token_lifetime)},
+                                            {"project", {{"id", "p-admin"}}},
+                                            {"catalog", catalog}}}});
       r.headers = {{"X-Subject-Token", token}};
       return r;
     });
@@ -376,7 +376,8 @@ class FakeCloud {
         return JsonResponse(200, {{"projects", {{{"id", "p0"}, {"name", "alpha"}}}},
                                   {"links", {{"next", base_ + "/identity/v3/projects?marker=p0"}}}});
       }
-      return JsonResponse(200, {{"projects", {{{"id", "p1"}, {"name", "beta"}}}}, {"links", {{"next", nullptr}}}});
+      return JsonResponse(200,
+                          {{"projects", {{{"id", "p1"}, {"name", "beta"}}}}, {"links", {{"next", nullptr}}}});
     });
   }
 
@@ -404,20 +405,29 @@ class FakeCloud {
     Json body = {{kind, items}};
     if (start + limit < total) {
       const std::string last = kind == "volumes" ? VolumeId(start + limit - 1) : ServerId(start + limit - 1);
-      body[kind + "_links"] = {{{"rel", "next"},
-                                {"href", "http://elsewhere.invalid/x?limit=" + std::to_string(limit) +
-                                             "&marker=" + last}}};
+      body[kind + "_links"] = {
+          {{"rel", "next"},
+           {"href", "http://elsewhere.invalid/x?limit=" + std::to_string(limit) + "&marker=" + last}}};
     }
     return JsonResponse(200, body);
   }
 
   Json Volume(int i) const {
-    Json v = {{"id", VolumeId(i)}, {"name", "data-" + std::to_string(i)}, {"status", "in-use"}, {"size", 10 + i},
-              {"volume_type", "pure"}, {"bootable", i == 0 ? "true" : "false"}, {"multiattach", i == 1},
-              {"os-vol-tenant-attr:tenant_id", "p" + std::to_string(i % 2)},
-              {"metadata", {{"array_volume_name", "volume-" + VolumeId(i) + "-cinder"}, {"array_name", "pa"}}}};
-    Json att = {{"server_id", ServerId(i % servers)}, {"attachment_id", "att-" + std::to_string(i)},
-                {"device", "/dev/vdb"}, {"attached_at", "2024-01-01T00:00:00"}, {"host_name", nullptr}};
+    Json v = {
+        {"id", VolumeId(i)},
+        {"name", "data-" + std::to_string(i)},
+        {"status", "in-use"},
+        {"size", 10 + i},
+        {"volume_type", "pure"},
+        {"bootable", i == 0 ? "true" : "false"},
+        {"multiattach", i == 1},
+        {"os-vol-tenant-attr:tenant_id", "p" + std::to_string(i % 2)},
+        {"metadata", {{"array_volume_name", "volume-" + VolumeId(i) + "-cinder"}, {"array_name", "pa"}}}};
+    Json att = {{"server_id", ServerId(i % servers)},
+                {"attachment_id", "att-" + std::to_string(i)},
+                {"device", "/dev/vdb"},
+                {"attached_at", "2024-01-01T00:00:00"},
+                {"host_name", nullptr}};
     if (admin) {
       v["os-vol-host-attr:host"] = "cinder@pure#pool";
       v["os-vol-mig-status-attr:name_id"] = i == 2 ? Json("other-uuid") : Json(nullptr);
@@ -435,7 +445,9 @@ class FakeCloud {
   }
 
   Json Server(int i) const {
-    Json s = {{"id", ServerId(i)}, {"name", "vm-" + std::to_string(i)}, {"status", "ACTIVE"},
+    Json s = {{"id", ServerId(i)},
+              {"name", "vm-" + std::to_string(i)},
+              {"status", "ACTIVE"},
               {"tenant_id", "p" + std::to_string(i % 2)},
               {"os-extended-volumes:volumes_attached", {{{"id", VolumeId(i)}}}}};
     if (admin) {
@@ -482,9 +494,9 @@ class OpenStackClientTest : public ::testing::Test {
 
   std::size_t Count(const std::string& method, const std::string& path) const {
     auto requests = fake_.Requests();
-    return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(), [&](const FakeRequest& r) {
-      return r.method == method && r.path == path;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(requests.begin(), requests.end(),
+                      [&](const FakeRequest& r) { return r.method == method && r.path == path; }));
   }
 
   FakeUpstream fake_{FakeUpstream::Options{}};
@@ -499,7 +511,8 @@ TEST_F(OpenStackClientTest, CollectsEveryPageOfVolumesServersAndProjects) {
   EXPECT_EQ(snap->cloud, "prod");
   ASSERT_EQ(snap->volumes.size(), 25u);
   ASSERT_EQ(snap->servers.size(), 12u);
-  for (int i = 0; i < 25; ++i) EXPECT_EQ(snap->volumes[static_cast<std::size_t>(i)].id, FakeCloud::VolumeId(i));
+  for (int i = 0; i < 25; ++i)
+    EXPECT_EQ(snap->volumes[static_cast<std::size_t>(i)].id, FakeCloud::VolumeId(i));
   const CinderVolume& v1 = snap->volumes[1];
   EXPECT_EQ(v1.name, "data-1");
   EXPECT_EQ(v1.size_gb, 11);
@@ -595,9 +608,9 @@ TEST_F(OpenStackClientTest, NonAdminTokenIsFlaggedNotFailed) {
   EXPECT_EQ(snap->volumes.size(), 25u);
   const auto& missing = snap->admin.missing_fields;
   EXPECT_FALSE(snap->admin.complete());
-  for (const char* field : {"os-vol-host-attr:host", "os-vol-mig-status-attr:name_id", "provider_id",
-                            "attachments[].host_name", "OS-EXT-SRV-ATTR:host",
-                            "OS-EXT-SRV-ATTR:hypervisor_hostname", "projects[].name"}) {
+  for (const char* field :
+       {"os-vol-host-attr:host", "os-vol-mig-status-attr:name_id", "provider_id", "attachments[].host_name",
+        "OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname", "projects[].name"}) {
     EXPECT_TRUE(Contains(missing, field)) << field;
   }
   EXPECT_TRUE(snap->project_names.empty());

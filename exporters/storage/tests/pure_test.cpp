@@ -3,12 +3,11 @@
 // tags (and their absence on old arrays), rate limits, loops and garbage.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "estate/http_client.h"
@@ -29,9 +28,9 @@ using Json = nlohmann::json;
 
 // ---- Parsers against recorded bodies ---------------------------------------------------------------------
 
-#define REQUIRE_PURE_FIXTURES()                                                                        \
-  if (!estate::testing::HaveFixtures("storage/purestorage-fa-openmetrics-exporter"))                  \
-  GTEST_SKIP() << "fixtures absent: " << estate::testing::FixturesDir()                               \
+#define REQUIRE_PURE_FIXTURES()                                                      \
+  if (!estate::testing::HaveFixtures("storage/purestorage-fa-openmetrics-exporter")) \
+  GTEST_SKIP() << "fixtures absent: " << estate::testing::FixturesDir()              \
                << "/storage/purestorage-fa-openmetrics-exporter"
 
 std::string Fixture(const std::string& name) {
@@ -208,7 +207,8 @@ class FakeArray {
       return JsonResponse(200, {{"version", {"1.19", "2.2", "2.9", "2.10"}}});
     });
     fake.Route("POST", "/api/2.10/login", [this](const FakeRequest& req) {
-      if (Header(req, "api-token") != "secret-token") return JsonResponse(401, {{"errors", {{"message", "no"}}}});
+      if (Header(req, "api-token") != "secret-token")
+        return JsonResponse(401, {{"errors", {{"message", "no"}}}});
       FakeResponse r = JsonResponse(200, {{"items", {{{"username", "monitor"}}}}});
       std::lock_guard<std::mutex> lock(mu_);
       const std::string session = "sess-" + std::to_string(++logins);
@@ -227,9 +227,13 @@ class FakeArray {
     });
     fake.Route("GET", "/api/2.10/volumes", [this](const FakeRequest& req) {
       return Page(req, volumes, [](int i) {
-        Json v = {{"name", Name(i)}, {"id", "id-" + std::to_string(i)}, {"serial", "SERIAL" + std::to_string(i)},
-                  {"provisioned", 1073741824.0 * (i + 1)}, {"created", 1700000000000 + i},
-                  {"destroyed", i % 3 == 2}, {"time_remaining", i % 3 == 2 ? Json(3600000) : Json(nullptr)},
+        Json v = {{"name", Name(i)},
+                  {"id", "id-" + std::to_string(i)},
+                  {"serial", "SERIAL" + std::to_string(i)},
+                  {"provisioned", 1073741824.0 * (i + 1)},
+                  {"created", 1700000000000 + i},
+                  {"destroyed", i % 3 == 2},
+                  {"time_remaining", i % 3 == 2 ? Json(3600000) : Json(nullptr)},
                   {"pod", {{"name", i == 0 ? Json("cinder-pod") : Json(nullptr)}}},
                   {"space", {{"total_physical", 1000 + i}}}};
         return v;
@@ -238,9 +242,10 @@ class FakeArray {
     fake.Route("GET", "/api/2.10/connections", [this](const FakeRequest& req) {
       return Page(req, volumes, [](int i) {
         // Item i: a connection of volume i (even volumes only get real hosts; odd ones a host group only).
-        return Json{{"host", {{"name", i % 2 == 0 ? Json("compute-" + std::to_string(i % 4)) : Json(nullptr)}}},
-                    {"host_group", {{"name", "hg"}}},
-                    {"volume", {{"name", Name(i)}, {"id", "id-" + std::to_string(i)}}}};
+        return Json{
+            {"host", {{"name", i % 2 == 0 ? Json("compute-" + std::to_string(i % 4)) : Json(nullptr)}}},
+            {"host_group", {{"name", "hg"}}},
+            {"volume", {{"name", Name(i)}, {"id", "id-" + std::to_string(i)}}}};
       });
     });
     fake.Route("GET", "/api/2.10/volumes/tags", [this](const FakeRequest& req) {
@@ -250,8 +255,10 @@ class FakeArray {
         return JsonResponse(400, {{"errors", Json::array()}});
       }
       return Page(req, 4, [](int i) {
-        return Json{{"namespace", kPureOpenStackTagNamespace}, {"key", i % 2 ? "ProjectId" : "VmId"},
-                    {"value", "v" + std::to_string(i)}, {"resource", {{"name", Name(i / 2)}}}};
+        return Json{{"namespace", kPureOpenStackTagNamespace},
+                    {"key", i % 2 ? "ProjectId" : "VmId"},
+                    {"value", "v" + std::to_string(i)},
+                    {"resource", {{"name", Name(i / 2)}}}};
       });
     });
   }
@@ -322,9 +329,9 @@ class PureClientTest : public ::testing::Test {
 
   std::size_t Count(const std::string& method, const std::string& path) const {
     auto requests = fake_.Requests();
-    return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(), [&](const FakeRequest& r) {
-      return r.method == method && r.path == path;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(requests.begin(), requests.end(),
+                      [&](const FakeRequest& r) { return r.method == method && r.path == path; }));
   }
 
   static Fault RateLimited(const std::string& path, std::vector<std::pair<std::string, std::string>> headers,
@@ -452,8 +459,9 @@ TEST_F(PureClientTest, WaitsOutRetryAfterOnLogin) {
 }
 
 TEST_F(PureClientTest, WaitsOutAnEmptyPerSecondBucket) {
-  fake_.AddFault(RateLimited("/api/2.10/volumes", {{"X-RateLimit-Remaining-second", "0"},
-                                                   {"X-RateLimit-Remaining-minute", "80"}}, 1));
+  fake_.AddFault(RateLimited("/api/2.10/volumes",
+                             {{"X-RateLimit-Remaining-second", "0"}, {"X-RateLimit-Remaining-minute", "80"}},
+                             1));
   PureOptions o = Options();
   o.http.max_retries = 0;  // so that the 429 reaches this client
   PureClient client(http_, o);
@@ -466,8 +474,9 @@ TEST_F(PureClientTest, WaitsOutAnEmptyPerSecondBucket) {
 }
 
 TEST_F(PureClientTest, EmptyPerMinuteBucketBeyondTheBudgetFailsAtOnce) {
-  fake_.AddFault(RateLimited("/api/2.10/volumes", {{"X-RateLimit-Remaining-second", "5"},
-                                                   {"X-RateLimit-Remaining-minute", "0"}}, -1));
+  fake_.AddFault(RateLimited("/api/2.10/volumes",
+                             {{"X-RateLimit-Remaining-second", "5"}, {"X-RateLimit-Remaining-minute", "0"}},
+                             -1));
   PureClient client(http_, Options());
   const auto start = Clock::now();
   auto snap = client.Collect(Seconds(5));
