@@ -22,11 +22,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           out.append("\\u00");
@@ -47,7 +57,7 @@ void AppendNumber(std::string& out, double v) {
   }
   char buf[32];
   int n = v == std::floor(v) && std::fabs(v) < 1e18 ? std::snprintf(buf, sizeof buf, "%.0f", v)
-                                                     : std::snprintf(buf, sizeof buf, "%.17g", v);
+                                                    : std::snprintf(buf, sizeof buf, "%.17g", v);
   out.append(buf, static_cast<std::size_t>(n));
 }
 
@@ -190,12 +200,18 @@ Filters ParseFilters(std::string_view query) {
 bool Matches(const VolumeRow& r, const Filters& f) {
   for (const auto& [k, v] : f.values) {
     bool ok = true;
-    if (k == "host") ok = r.host_name == v;
-    else if (k == "server") ok = r.server_id == v || r.server_name == v;
-    else if (k == "array") ok = r.array == v;
-    else if (k == "cloud") ok = r.cloud == v;
-    else if (k == "project") ok = r.project == v || r.project_id == v;
-    else if (k == "state") ok = r.state == v;
+    if (k == "host")
+      ok = r.host_name == v;
+    else if (k == "server")
+      ok = r.server_id == v || r.server_name == v;
+    else if (k == "array")
+      ok = r.array == v;
+    else if (k == "cloud")
+      ok = r.cloud == v;
+    else if (k == "project")
+      ok = r.project == v || r.project_id == v;
+    else if (k == "state")
+      ok = r.state == v;
     if (!ok) return false;
   }
   return true;

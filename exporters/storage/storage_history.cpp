@@ -91,16 +91,15 @@ VolumeRow RowFromJson(const nlohmann::json& j, bool* live) {
 }
 
 std::string VolumeKey(const VolumeRow& r) {
-  return r.array.empty() ? "c\x1f" + r.cloud + "\x1f" + r.cinder_id : "a\x1f" + r.array + "\x1f" + r.array_volume;
+  return r.array.empty() ? "c\x1f" + r.cloud + "\x1f" + r.cinder_id
+                         : "a\x1f" + r.array + "\x1f" + r.array_volume;
 }
 
 }  // namespace
 
 History::History(std::string path, HistoryOptions options) : path_(std::move(path)), options_(options) {}
 
-std::string History::Key(const VolumeRow& r) {
-  return VolumeKey(r) + "\x1f" + r.server_id;
-}
+std::string History::Key(const VolumeRow& r) { return VolumeKey(r) + "\x1f" + r.server_id; }
 
 Result<History> History::Load(const std::string& path, HistoryOptions options) {
   History h(path, options);
@@ -129,7 +128,8 @@ Result<History> History::Load(const std::string& path, HistoryOptions options) {
     if (!j.is_object()) return MakeError("history state file " + path + ": not a JSON object");
     int version = j.at("schema_version").get<int>();
     if (version != kSchemaVersion) {
-      return MakeError("history state file " + path + ": unsupported schema_version " + std::to_string(version));
+      return MakeError("history state file " + path + ": unsupported schema_version " +
+                       std::to_string(version));
     }
     h.last_saved_ = j.at("saved_unix").get<double>();
     h.last_observed_ = h.last_saved_;
@@ -194,14 +194,15 @@ void History::Observe(const Mapping& current, double now) {
     Entry& e = it->second;
     const VolumeRow& r = e.row;
     if (e.live && !seen.contains(it->first)) {
-      const bool could_show = authoritative_clouds.contains(r.cloud) &&
-                              (r.array.empty() || arrays_with_data.contains(r.array));
+      const bool could_show =
+          authoritative_clouds.contains(r.cloud) && (r.array.empty() || arrays_with_data.contains(r.array));
       if (could_show) {
         e.live = false;
         changed_ = true;
       }
     }
-    const bool detached_and_back = !e.live && r.server_id.empty() && volumes_in_mapping.contains(VolumeKey(r));
+    const bool detached_and_back =
+        !e.live && r.server_id.empty() && volumes_in_mapping.contains(VolumeKey(r));
     const bool expired = !seen.contains(it->first) && now - r.last_seen_unix > options_.retention_seconds;
     if (detached_and_back || expired) {
       it = entries_.erase(it);
@@ -211,8 +212,8 @@ void History::Observe(const Mapping& current, double now) {
     }
   }
 
-  // First-seen times: add new ones, drop ended ones only where the mapping could tell, and forget sources that
-  // are no longer configured.
+  // First-seen times: add new ones, drop ended ones only where the mapping could tell, and forget sources
+  // that are no longer configured.
   auto update_since = [&](SinceMap& since, const SinceMap& now_set, bool evaluated,
                           const std::unordered_set<std::string_view>& with_data,
                           const std::unordered_set<std::string_view>& known) {
@@ -232,8 +233,10 @@ void History::Observe(const Mapping& current, double now) {
       }
     }
   };
-  update_since(orphan_since_, current.orphan_since, current.orphans_evaluated, arrays_with_data, known_arrays);
-  update_since(missing_since_, current.missing_since, current.missing_evaluated, clouds_with_data, known_clouds);
+  update_since(orphan_since_, current.orphan_since, current.orphans_evaluated, arrays_with_data,
+               known_arrays);
+  update_since(missing_since_, current.missing_since, current.missing_evaluated, clouds_with_data,
+               known_clouds);
 }
 
 Mapping History::Publish(Mapping current) const {
@@ -303,9 +306,11 @@ Result<Ok> History::Save() {
     mappings.push_back(RowToJson(e.row, e.live));
   }
   nlohmann::json orphans = nlohmann::json::array();
-  for (const auto& [k, t] : orphan_since_) orphans.push_back({{"array", k.first}, {"array_volume", k.second}, {"since_unix", t}});
+  for (const auto& [k, t] : orphan_since_)
+    orphans.push_back({{"array", k.first}, {"array_volume", k.second}, {"since_unix", t}});
   nlohmann::json missing = nlohmann::json::array();
-  for (const auto& [k, t] : missing_since_) missing.push_back({{"cloud", k.first}, {"cinder_id", k.second}, {"since_unix", t}});
+  for (const auto& [k, t] : missing_since_)
+    missing.push_back({{"cloud", k.first}, {"cinder_id", k.second}, {"since_unix", t}});
   nlohmann::json doc = {{"schema_version", kSchemaVersion},
                         {"saved_unix", last_observed_},
                         {"retention_seconds", options_.retention_seconds},
@@ -313,7 +318,8 @@ Result<Ok> History::Save() {
                         {"orphan_since", std::move(orphans)},
                         {"missing_since", std::move(missing)}};
   // Replace invalid UTF-8 rather than throw: names come from upstream APIs.
-  auto written = WriteFileAtomically(path_, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto written =
+      WriteFileAtomically(path_, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (!written.ok()) return written;
   changed_ = false;
   last_saved_ = last_observed_;

@@ -9,7 +9,8 @@
 namespace estate::storage {
 namespace {
 
-constexpr std::size_t kMaxArrayName = 56;  // Purity volume names; longer ones are left-truncated by the driver
+// Purity volume names; the driver left-truncates longer ones.
+constexpr std::size_t kMaxArrayName = 56;
 constexpr std::string_view kUnmanaged = "-unmanaged";
 // What is left of a truncated name once "-unmanaged" is removed; every spelling of one volume shares it.
 constexpr std::size_t kKeyLength = kMaxArrayName - kUnmanaged.size();
@@ -154,7 +155,7 @@ std::string CinderBackend(std::string_view backend_host) {
 
 bool ExpectedOnArray(std::string_view status) {
   static constexpr std::array<std::string_view, 5> kNot = {"creating", "downloading", "uploading", "deleting",
-                                                            "error"};
+                                                           "error"};
   if (status.empty()) return false;
   for (auto s : kNot) {
     if (status == s) return false;
@@ -199,7 +200,8 @@ std::string NormalizeLookupId(std::string_view id) {
   strip("scsi-");
   strip("wwn-0x");
   strip("naa.");
-  if (s.size() == 32 && s.rfind("624a9370", 0) == 0 && std::all_of(s.begin(), s.end(), IsHex)) s.insert(0, "3");
+  if (s.size() == 32 && s.rfind("624a9370", 0) == 0 && std::all_of(s.begin(), s.end(), IsHex))
+    s.insert(0, "3");
   return s;
 }
 
@@ -336,7 +338,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
   for (std::uint32_t ai = 0; ai < arrays.size(); ++ai) {
     const auto& vols = arrays[ai]->volumes;
     joined[ai].assign(vols.size(), 0);
-    for (std::uint32_t vi = 0; vi < vols.size(); ++vi) by_key.push_back({NameKeyHash(vols[vi].name), {ai, vi}});
+    for (std::uint32_t vi = 0; vi < vols.size(); ++vi)
+      by_key.push_back({NameKeyHash(vols[vi].name), {ai, vi}});
   }
   auto by_hash = [](const auto& a, const auto& b) { return a.first < b.first; };
   std::sort(by_key.begin(), by_key.end(), by_hash);
@@ -484,8 +487,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
   }
 
   // Array volumes nothing joined: orphans when Cinder-made, ignored otherwise.
-  const bool clouds_complete = std::all_of(m.clouds.begin(), m.clouds.end(),
-                                           [](const CloudSummary& c) { return c.complete(); });
+  const bool clouds_complete =
+      std::all_of(m.clouds.begin(), m.clouds.end(), [](const CloudSummary& c) { return c.complete(); });
   for (std::size_t ai = 0; ai < arrays.size(); ++ai) {
     const ArraySnapshot& a = *arrays[ai];
     ArraySummary& summary = m.arrays[array_summary[ai]];
@@ -515,7 +518,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
           row.project_id = p->second;
           row.project = p->second;
           for (const auto* c : clouds) {
-            if (auto n = c->project_names.find(p->second); n != c->project_names.end() && !n->second.empty()) {
+            if (auto n = c->project_names.find(p->second);
+                n != c->project_names.end() && !n->second.empty()) {
               row.project = n->second;
               break;
             }

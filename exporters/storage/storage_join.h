@@ -18,8 +18,9 @@
 // rightmost part of the Cinder name (with or without "-unmanaged"). Examples, all joined to
 // "volume-0b7e…-cinder": "volume-0b7e…-cinder", "cinder-pod::volume-0b7e…-cinder",
 // "volume-0b7e…-cinder-unmanaged", "me-0b7e…-cinder-unmanaged" (60 chars left-truncated to 56).
-// Array volumes are indexed by the rightmost 46 characters of the stripped name (what survives any
-// truncation), so each candidate is one hash lookup: 100k volumes join in tens of milliseconds.
+// Array volumes are indexed by a hash of the rightmost 46 characters of the stripped name (what survives any
+// truncation) in one sorted vector, so each candidate is one binary search plus a check of the few names with
+// that hash: 100k volumes join (rows and lookup index included) in about 0.2 s on one core.
 //
 // Rows.
 //   - A Cinder volume found on arrays gives one row per (array that has it) × (attachment); a detached volume
@@ -32,12 +33,12 @@
 //   - wwid = "3624a9370" + lower(serial). Rows of a cloud whose AdminCheck is incomplete have complete=false.
 //   - A destroyed array volume (destroyed=true, pending eradication) still joins; its row has destroyed=true.
 //
-// Orphans. An array volume whose name is Cinder-made — ^(?:[^:]+::)?volume-[0-9a-f-]{36}-cinder(-unmanaged)?$,
-// or a left-truncated form of it — that no Cinder volume of any cloud joined gets a row with state "orphan" and
-// empty Cinder fields. Destroyed orphans also get a row (destroyed=true) but are counted in
-// ArraySummary::destroyed_orphans, not in ArraySummary::orphans (they are on their way out, not an alert).
-// Array volumes whose names are not Cinder-made and that nothing joined are not in the rows; they are counted
-// in ArraySummary::foreign.
+// Orphans. An array volume whose name is Cinder-made —
+// ^(?:[^:]+::)?volume-[0-9a-f-]{36}-cinder(-unmanaged)?$, or a left-truncated form of it — that no Cinder
+// volume of any cloud joined gets a row with state "orphan" and empty Cinder fields. Destroyed orphans also
+// get a row (destroyed=true) but are counted in ArraySummary::destroyed_orphans, not in ArraySummary::orphans
+// (they are on their way out, not an alert). Array volumes whose names are not Cinder-made and that nothing
+// joined are not in the rows; they are counted in ArraySummary::foreign.
 //
 // Tag cross-check (Pure driver ≥ 2025 writes VmId / ProjectId tags). Cinder stays authoritative: tags never
 // change a row Cinder joined. An orphan row whose array volume carries a VmId tag gets server_id = VmId and,
@@ -45,15 +46,15 @@
 // project from the ProjectId tag; match = "tag". Its state stays "orphan" (there is still no Cinder record).
 //
 // Missing. A Cinder volume that no array has, whose status means it should exist on the backend (anything but
-// creating, error, error_*, deleting, downloading, uploading… see ExpectedOnArray) and whose backend (the part
-// of os-vol-host-attr:host between '@' and '#') is one of the cloud's JoinConfig backends (an empty list = every
-// volume; an unknown backend_host with a non-empty list = not expected) gets one row per attachment (one when
-// detached) with state "missing_on_array" and empty array fields. Other unjoined Cinder volumes (e.g. Ceph
-// volumes) are not in the rows.
+// creating, error, error_*, deleting, downloading, uploading… see ExpectedOnArray) and whose backend (the
+// part of os-vol-host-attr:host between '@' and '#') is one of the cloud's JoinConfig backends (an empty list
+// = every volume; an unknown backend_host with a non-empty list = not expected) gets one row per attachment
+// (one when detached) with state "missing_on_array" and empty array fields. Other unjoined Cinder volumes
+// (e.g. Ceph volumes) are not in the rows.
 //
-// Partial data. Orphans are only evaluated when every configured cloud has a snapshot (an orphan might belong to
-// a cloud not yet read), and missing volumes only when every configured array has one; otherwise the mapping
-// says so in `warnings` and the summaries (orphans_evaluated / missing_evaluated = false).
+// Partial data. Orphans are only evaluated when every configured cloud has a snapshot (an orphan might belong
+// to a cloud not yet read), and missing volumes only when every configured array has one; otherwise the
+// mapping says so in `warnings` and the summaries (orphans_evaluated / missing_evaluated = false).
 //
 // Lookup. Rows are indexed by Cinder id, array volume name (with and without "<pod>::"), serial and WWID, all
 // case-insensitive; see NormalizeLookupId for the accepted spellings.
@@ -100,7 +101,8 @@ struct ServerRow {
 struct CloudSummary {
   std::string cloud;
   bool has_data = false;  // a snapshot was joined
-  std::vector<std::string> missing_fields;  // AdminCheck::missing_fields (and "snapshot" when has_data is false)
+  // AdminCheck::missing_fields, and "snapshot" when has_data is false.
+  std::vector<std::string> missing_fields;
   std::size_t volumes = 0;
   std::size_t servers = 0;
   std::size_t projects = 0;
@@ -123,8 +125,8 @@ class Mapping {
   double generated_unix = 0;
   std::vector<VolumeRow> rows;
   std::vector<ServerRow> servers;
-  std::vector<CloudSummary> clouds;  // configured clouds in config order, then unconfigured ones with data
-  std::vector<ArraySummary> arrays;  // likewise
+  std::vector<CloudSummary> clouds;   // configured clouds in config order, then unconfigured ones with data
+  std::vector<ArraySummary> arrays;   // likewise
   std::vector<std::string> warnings;  // why the mapping is not complete, one sentence each
   bool orphans_evaluated = false;
   bool missing_evaluated = false;
@@ -139,8 +141,9 @@ class Mapping {
   const CloudSummary* Cloud(std::string_view name) const;
   const ArraySummary* Array(std::string_view name) const;
 
-  // Every row the identifier names (a multi-attach or ActiveCluster volume has several), in row order. Accepts
-  // a Cinder id, an array volume name (with or without "<pod>::"), a serial or a WWID; empty when none.
+  // Every row the identifier names (a multi-attach or ActiveCluster volume has several), in row order.
+  // Accepts a Cinder id, an array volume name (with or without "<pod>::"), a serial or a WWID; empty when
+  // none.
   std::vector<const VolumeRow*> Lookup(std::string_view id) const;
 
   // Adds rows [from, rows.size()) to the lookup index. Join() indexes its rows; whoever appends rows to a
@@ -156,9 +159,11 @@ class Mapping {
 // Joins the latest snapshots. Null snapshots are skipped. Never fails: what it could not evaluate is in
 // Mapping::warnings and the summaries.
 Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& clouds,
-             const std::vector<std::shared_ptr<const ArraySnapshot>>& arrays, const JoinConfig& config, double now);
+             const std::vector<std::shared_ptr<const ArraySnapshot>>& arrays, const JoinConfig& config,
+             double now);
 
-// ---- Building blocks (exposed for tests and for the API) ---------------------------------------------------
+// ---- Building blocks (exposed for tests and for the API)
+// ---------------------------------------------------
 
 // "3624a9370" + lower(serial); empty for an empty serial.
 std::string WwidFromSerial(std::string_view serial);

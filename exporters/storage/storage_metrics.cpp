@@ -54,7 +54,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "Provisioned size of an array volume that is in the mapping, in bytes."},
     {kVolumeUsed, "estate_storage_volume_used_bytes", "array,array_volume",
      "Physical space used by an array volume that is in the mapping, in bytes."},
-    {kVolumeLastSeen, "estate_storage_volume_last_seen_timestamp_seconds", "array,array_volume,cinder_id,server_id",
+    {kVolumeLastSeen, "estate_storage_volume_last_seen_timestamp_seconds",
+     "array,array_volume,cinder_id,server_id",
      "When a past mapping (state=\"past\" in estate_storage_volume_info) was last seen current, Unix time."},
     {kServerInfo, "estate_storage_server_info",
      "cloud,server_id,server_name,host_name,hypervisor,hypervisor_hostname,project,status",
@@ -63,7 +64,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kMappingRows, "estate_storage_mapping_rows", "state",
      "Rows of the published mapping by state (current, orphan, missing_on_array, past)."},
     {kOrphanVolumes, "estate_storage_orphan_volumes", "array",
-     "Array volumes with a Cinder-made name and no Cinder record in any cloud, not destroyed. 0 while orphans "
+     "Array volumes with a Cinder-made name and no Cinder record in any cloud, not destroyed. 0 while "
+     "orphans "
      "cannot be evaluated (a configured cloud has no data yet)."},
     {kOrphanSince, "estate_storage_orphan_volume_since_timestamp_seconds", "array,array_volume",
      "When a current orphan volume was first seen orphaned (kept across restarts), Unix time."},
@@ -85,12 +87,14 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "Past mappings kept by the history (rows with state=\"past\")."},
     {kOpenstackVolumes, "estate_storage_openstack_volumes", "cloud", "Cinder volumes listed in the cloud."},
     {kOpenstackServers, "estate_storage_openstack_servers", "cloud", "Nova servers listed in the cloud."},
-    {kOpenstackProjects, "estate_storage_openstack_projects", "cloud", "Keystone projects listed in the cloud."},
+    {kOpenstackProjects, "estate_storage_openstack_projects", "cloud",
+     "Keystone projects listed in the cloud."},
     {kArrayInfo, "estate_storage_array_info", "array,array_name,api_version",
      "A Pure FlashArray, always 1: its name as the array reports it and the REST API version used."},
     {kArrayVolumes, "estate_storage_array_volumes", "array",
      "Volumes on the array, destroyed ones pending eradication included."},
-    {kArrayConnections, "estate_storage_array_connections", "array", "Volume-to-host connections on the array."},
+    {kArrayConnections, "estate_storage_array_connections", "array",
+     "Volume-to-host connections on the array."},
 }};
 
 metrics::Family Make(Id id, std::size_t reserve = 0) {
@@ -257,7 +261,8 @@ metrics::Families ArrayFamilies(const ArraySnapshot& a) {
   metrics::Families out;
   out.reserve(3);
   out.push_back(Make(kArrayInfo, 1));
-  AddSample(out.back(), {{"array", a.array}, {"array_name", a.array_name}, {"api_version", a.api_version}}, 1);
+  AddSample(out.back(), {{"array", a.array}, {"array_name", a.array_name}, {"api_version", a.api_version}},
+            1);
   out.push_back(Make(kArrayVolumes, 1));
   AddSample(out.back(), {{"array", a.array}}, static_cast<double>(a.volumes.size()));
   out.push_back(Make(kArrayConnections, 1));

@@ -1,20 +1,22 @@
-// The storage exporter's metric families, all declared in one table (storage_metrics.cpp) with their HELP text.
-// Mapping families come from the published Mapping (current rows + past rows, storage_history.h); per-source
-// families from one cloud or array snapshot. Identities live on `_info` series (value 1); counts carry only the
-// cloud or array. Every count family has a series for every cloud / array in the mapping (configured ones
-// included, with 0 before their first data), so alerts never see an absent series.
+// The storage exporter's metric families, all declared in one table (storage_metrics.cpp) with their HELP
+// text. Mapping families come from the published Mapping (current rows + past rows, storage_history.h);
+// per-source families from one cloud or array snapshot. Identities live on `_info` series (value 1); counts
+// carry only the cloud or array. Every count family has a series for every cloud / array in the mapping
+// (configured ones included, with 0 before their first data), so alerts never see an absent series.
 //
-//   estate_storage_volume_info{cloud,array,array_volume,serial,wwid,cinder_id,cinder_name,server_id,server_name,
-//       host_name,hypervisor,device,project,volume_type,status,state} 1     one per row
+//   estate_storage_volume_info{cloud,array,array_volume,serial,wwid,cinder_id,cinder_name,server_id,
+//       server_name,host_name,hypervisor,device,project,volume_type,status,state} 1: one per row;
 //       state: current | orphan | missing_on_array | past
-//   estate_storage_volume_provisioned_bytes{array,array_volume}, estate_storage_volume_used_bytes{…}
+//   estate_storage_volume_provisioned_bytes{array,array_volume}, estate_storage_volume_used_bytes{...}:
 //       one per array volume in a non-past row
-//   estate_storage_volume_last_seen_timestamp_seconds{array,array_volume,cinder_id,server_id}   past rows only
+//   estate_storage_volume_last_seen_timestamp_seconds{array,array_volume,cinder_id,server_id}: past rows
 //   estate_storage_server_info{cloud,server_id,server_name,host_name,hypervisor,hypervisor_hostname,project,
-//       status} 1                                                           one per Nova server
+//       status} 1: one per Nova server
 //   estate_storage_mapping_rows{state}
-//   estate_storage_orphan_volumes{array}, estate_storage_orphan_volume_since_timestamp_seconds{array,array_volume}
-//   estate_storage_missing_volumes{cloud}, estate_storage_missing_volume_since_timestamp_seconds{cloud,cinder_id}
+//   estate_storage_orphan_volumes{array}
+//   estate_storage_orphan_volume_since_timestamp_seconds{array,array_volume}
+//   estate_storage_missing_volumes{cloud}
+//   estate_storage_missing_volume_since_timestamp_seconds{cloud,cinder_id}
 //   estate_storage_destroyed_volumes{array}
 //   estate_storage_mapping_complete{cloud}, estate_storage_mapping_missing_field_info{cloud,field} 1
 //   estate_storage_history_entries

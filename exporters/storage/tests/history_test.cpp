@@ -1,9 +1,8 @@
 // History: past rows on redeploy and deletion, their disappearance when current again, retention, first-seen
 // times across restarts, atomic persistence and corrupt state files. All data is invented here.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-
-#include <dirent.h>
 
 #include <algorithm>
 #include <fstream>

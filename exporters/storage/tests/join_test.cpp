@@ -1,5 +1,5 @@
-// The join (every naming rule and row shape), the lookup index, and the mapping's metric families. All data is
-// invented here.
+// The join (every naming rule and row shape), the lookup index, and the mapping's metric families. All data
+// is invented here.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,7 +48,8 @@ CinderVolume CVol(const std::string& id, const std::string& name, const std::str
   return v;
 }
 
-CinderAttachment Att(const std::string& server, const std::string& device, const std::string& host = "cmp-01") {
+CinderAttachment Att(const std::string& server, const std::string& device,
+                     const std::string& host = "cmp-01") {
   CinderAttachment a;
   a.server_id = server;
   a.attachment_id = "att-" + server;
@@ -98,7 +99,8 @@ std::vector<const VolumeRow*> RowsOf(const Mapping& m, const std::string& state)
   return out;
 }
 
-// ---- naming rules -------------------------------------------------------------------------------------------
+// ---- naming rules
+// -------------------------------------------------------------------------------------------
 
 TEST(StorageJoin, ProviderIdWinsAndRowCarriesEverySide) {
   Fixture f;
@@ -189,8 +191,8 @@ TEST(StorageJoin, PodPrefixUnmanagedSuffixAndTruncationAreTolerated) {
   const std::string unmanaged_long = PureName(Uuid(3)) + "-unmanaged";  // 60 characters
   ASSERT_EQ(unmanaged_long.size(), 60u);
   const std::string truncated = unmanaged_long.substr(unmanaged_long.size() - 56);
-  f.array->volumes = {PVol("cinder-pod::" + PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)) + "-unmanaged", "02"),
-                      PVol(truncated, "03")};
+  f.array->volumes = {PVol("cinder-pod::" + PureName(Uuid(1)), "01"),
+                      PVol(PureName(Uuid(2)) + "-unmanaged", "02"), PVol(truncated, "03")};
   Mapping m = f.Run();
   auto cur = RowsOf(m, "current");
   ASSERT_EQ(cur.size(), 3u);
@@ -210,7 +212,7 @@ TEST(StorageJoin, NameHelpers) {
   EXPECT_TRUE(LooksCinderMade(name));
   EXPECT_TRUE(LooksCinderMade("cinder-pod::" + name));
   EXPECT_TRUE(LooksCinderMade(name + "-unmanaged"));
-  EXPECT_TRUE(LooksCinderMade((name + "-unmanaged").substr(4)));  // left-truncated to 56
+  EXPECT_TRUE(LooksCinderMade((name + "-unmanaged").substr(4)));   // left-truncated to 56
   EXPECT_FALSE(LooksCinderMade((name + "-unmanaged").substr(5)));  // 55: not what the driver makes
   EXPECT_FALSE(LooksCinderMade("volume-" + Uuid(7)));
   EXPECT_FALSE(LooksCinderMade("volume-" + Uuid(7) + "-cinder.snap-1"));
@@ -247,7 +249,8 @@ TEST(StorageJoin, NameHelpers) {
   EXPECT_EQ(NormalizeLookupId("Cinder-Pod::Volume-X"), "cinder-pod::volume-x");
 }
 
-// ---- row shapes ---------------------------------------------------------------------------------------------
+// ---- row shapes
+// ---------------------------------------------------------------------------------------------
 
 TEST(StorageJoin, ActiveClusterVolumeHasACurrentRowOnEachArray) {
   Fixture f;
@@ -285,7 +288,8 @@ TEST(StorageJoin, MultiAttachDetachedAndBootFromVolume) {
   root.bootable = true;
   root.attachments = {Att("srv-2", "/dev/vda", "cmp-02")};
   f.cloud->volumes = {shared, detached, root};
-  f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"), PVol(PureName(Uuid(3)), "03")};
+  f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"),
+                      PVol(PureName(Uuid(3)), "03")};
   Mapping m = f.Run();
   ASSERT_EQ(m.rows.size(), 4u);
   auto multi = m.Lookup(Uuid(1));
@@ -334,7 +338,8 @@ TEST(StorageJoin, UnknownServerFallsBackToAttachmentHostAndProjectToId) {
 TEST(StorageJoin, DestroyedVolumesKeepTheirFlagAndDestroyedOrphansAreCountedApart) {
   Fixture f;
   f.cloud->volumes = {CVol(Uuid(1), "being-deleted", "available")};
-  f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"), PVol(PureName(Uuid(3)), "03")};
+  f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"),
+                      PVol(PureName(Uuid(3)), "03")};
   f.array->volumes[0].destroyed = true;
   f.array->volumes[1].destroyed = true;
   Mapping m = f.Run();
@@ -438,7 +443,8 @@ TEST(StorageJoin, TagsFillServerOfAnOrphanButNeverOverrideCinder) {
   auto v = CVol(Uuid(1), "joined");
   v.attachments = {Att("srv-1", "/dev/vdb")};
   f.cloud->volumes = {v};
-  f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"), PVol(PureName(Uuid(3)), "03")};
+  f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"),
+                      PVol(PureName(Uuid(3)), "03")};
   f.array->volumes[0].tags = {{"VmId", "srv-2"}};  // disagrees with Cinder: Cinder wins
   f.array->volumes[1].tags = {{"VmId", "srv-2"}, {"ProjectId", "p-2"}};
   f.array->volumes[2].tags = {{"VmId", "srv-unknown"}};
@@ -525,7 +531,8 @@ TEST(StorageJoin, HundredThousandVolumesJoinQuickly) {
   RecordProperty("render_seconds", std::to_string(seconds));
 }
 
-// ---- metrics ------------------------------------------------------------------------------------------------
+// ---- metrics
+// ------------------------------------------------------------------------------------------------
 
 Mapping SmallMapping() {
   Fixture f;
@@ -555,21 +562,25 @@ TEST(StorageMetrics, RendersExactLines) {
   for (const std::string& line : {
            "estate_storage_volume_info{cloud=\"prod\",array=\"pure-a\",array_volume=\"" + vol +
                "\",serial=\"0A\",wwid=\"3624a93700a\",cinder_id=\"" + id +
-               "\",cinder_name=\"data\\\"1\",server_id=\"srv-1\",server_name=\"web-1\",host_name=\"web-1.guest\","
+               "\",cinder_name=\"data\\\"1\",server_id=\"srv-1\",server_name=\"web-1\",host_name=\"web-1."
+               "guest\","
                "hypervisor=\"cmp-01\",device=\"/dev/vdb\",project=\"webshop\",volume_type=\"pure-ssd\","
                "status=\"in-use\",state=\"current\"} 1\n",
            "estate_storage_volume_info{cloud=\"prod\",array=\"pure-a\",array_volume=\"" + vol +
                "\",serial=\"0A\",wwid=\"3624a93700a\",cinder_id=\"" + id +
-               "\",cinder_name=\"data\\\"1\",server_id=\"srv-old\",server_name=\"web-old\",host_name=\"web-1.guest\","
+               "\",cinder_name=\"data\\\"1\",server_id=\"srv-old\",server_name=\"web-old\",host_name=\"web-1."
+               "guest\","
                "hypervisor=\"cmp-01\",device=\"/dev/vdb\",project=\"webshop\",volume_type=\"pure-ssd\","
                "status=\"in-use\",state=\"past\"} 1\n",
-           "estate_storage_volume_provisioned_bytes{array=\"pure-a\",array_volume=\"" + vol + "\"} 10737418240\n",
+           "estate_storage_volume_provisioned_bytes{array=\"pure-a\",array_volume=\"" + vol +
+               "\"} 10737418240\n",
            "estate_storage_volume_used_bytes{array=\"pure-a\",array_volume=\"" + vol + "\"} 512\n",
            "estate_storage_volume_last_seen_timestamp_seconds{array=\"pure-a\",array_volume=\"" + vol +
                "\",cinder_id=\"" + id + "\",server_id=\"srv-old\"} 1799996400\n",
-           std::string("estate_storage_server_info{cloud=\"prod\",server_id=\"srv-1\",server_name=\"web-1\","
-                       "host_name=\"web-1.guest\",hypervisor=\"cmp-01\",hypervisor_hostname=\"cmp-01.example\","
-                       "project=\"webshop\",status=\"ACTIVE\"} 1\n"),
+           std::string(
+               "estate_storage_server_info{cloud=\"prod\",server_id=\"srv-1\",server_name=\"web-1\","
+               "host_name=\"web-1.guest\",hypervisor=\"cmp-01\",hypervisor_hostname=\"cmp-01.example\","
+               "project=\"webshop\",status=\"ACTIVE\"} 1\n"),
            std::string("estate_storage_mapping_rows{state=\"current\"} 1\n"),
            std::string("estate_storage_mapping_rows{state=\"orphan\"} 0\n"),
            std::string("estate_storage_mapping_rows{state=\"missing_on_array\"} 0\n"),
@@ -589,7 +600,8 @@ TEST(StorageMetrics, RendersExactLines) {
   }
   // Bytes once per array volume, not per row.
   std::size_t used = 0;
-  for (std::size_t p = 0; (p = text.find("\nestate_storage_volume_used_bytes{", p)) != std::string::npos; ++p) ++used;
+  for (std::size_t p = 0; (p = text.find("\nestate_storage_volume_used_bytes{", p)) != std::string::npos; ++p)
+    ++used;
   EXPECT_EQ(used, 1u);
 }
 
@@ -600,9 +612,10 @@ TEST(StorageMetrics, OrphanAndMissingSinceSeries) {
   Mapping m = f.Run();
   std::string text = metrics::Render(MappingFamilies(m));
   EXPECT_NE(text.find("estate_storage_orphan_volumes{array=\"pure-a\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("estate_storage_orphan_volume_since_timestamp_seconds{array=\"pure-a\",array_volume=\"" +
-                      PureName(Uuid(2)) + "\"} 1800000000\n"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("estate_storage_orphan_volume_since_timestamp_seconds{array=\"pure-a\",array_volume=\"" +
+                PureName(Uuid(2)) + "\"} 1800000000\n"),
+      std::string::npos);
   EXPECT_NE(text.find("estate_storage_missing_volumes{cloud=\"prod\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("estate_storage_missing_volume_since_timestamp_seconds{cloud=\"prod\",cinder_id=\"" +
                       Uuid(1) + "\"} 1800000000\n"),
@@ -620,8 +633,10 @@ TEST(StorageMetrics, PerSourceFamilies) {
   EXPECT_NE(cloud.find("estate_storage_openstack_servers{cloud=\"prod\"} 2\n"), std::string::npos);
   EXPECT_NE(cloud.find("estate_storage_openstack_projects{cloud=\"prod\"} 1\n"), std::string::npos);
   std::string array = metrics::Render(ArrayFamilies(*f.array));
-  EXPECT_NE(array.find("estate_storage_array_info{array=\"pure-a\",array_name=\"fa-x70-a\",api_version=\"2.26\"} 1\n"),
-            std::string::npos);
+  EXPECT_NE(
+      array.find(
+          "estate_storage_array_info{array=\"pure-a\",array_name=\"fa-x70-a\",api_version=\"2.26\"} 1\n"),
+      std::string::npos);
   EXPECT_NE(array.find("estate_storage_array_volumes{array=\"pure-a\"} 2\n"), std::string::npos);
   EXPECT_NE(array.find("estate_storage_array_connections{array=\"pure-a\"} 3\n"), std::string::npos);
   CloudSnapshot empty;
