@@ -30,32 +30,123 @@ bool SameMapping(const VolumeRow& a, const VolumeRow& b) {
          a.device == b.device && a.bootable == b.bootable && a.match == b.match && a.complete == b.complete;
 }
 
-nlohmann::json RowToJson(const VolumeRow& r, bool live) {
-  return {{"live", live},
-          {"array", r.array},
-          {"array_volume", r.array_volume},
-          {"serial", r.serial},
-          {"wwid", r.wwid},
-          {"pod", r.pod},
-          {"destroyed", r.destroyed},
-          {"provisioned_bytes", r.provisioned_bytes},
-          {"used_bytes", r.used_bytes},
-          {"cloud", r.cloud},
-          {"cinder_id", r.cinder_id},
-          {"cinder_name", r.cinder_name},
-          {"volume_type", r.volume_type},
-          {"status", r.status},
-          {"project_id", r.project_id},
-          {"project", r.project},
-          {"server_id", r.server_id},
-          {"server_name", r.server_name},
-          {"host_name", r.host_name},
-          {"hypervisor", r.hypervisor},
-          {"device", r.device},
-          {"bootable", r.bootable},
-          {"match", r.match},
-          {"last_seen_unix", r.last_seen_unix},
-          {"complete", r.complete}};
+// JSON string with invalid UTF-8 replaced by U+FFFD (names come from upstream APIs, and Load() must be able
+// to read back whatever Save() wrote).
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // Well-formed sequences per RFC 3629 (no overlongs, no surrogates, nothing above U+10FFFF).
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    }
+    bool ok = len > 0 && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi;
+    for (std::size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xBF;
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) v = 0;
+  char buf[32];
+  int n = v == std::floor(v) && std::fabs(v) < 1e18 ? std::snprintf(buf, sizeof buf, "%.0f", v)
+                                                    : std::snprintf(buf, sizeof buf, "%.17g", v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+// Writes "name":value pairs; the first one opens the object.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_.push_back('{'); }
+  ~ObjectWriter() { out_.push_back('}'); }
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+  void Str(const char* name, std::string_view v) {
+    Name(name);
+    AppendJsonString(out_, v);
+  }
+  void Num(const char* name, double v) {
+    Name(name);
+    AppendNumber(out_, v);
+  }
+  void Bool(const char* name, bool v) {
+    Name(name);
+    out_.append(v ? "true" : "false");
+  }
+
+ private:
+  void Name(const char* name) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.push_back('"');
+    out_.append(name);
+    out_.append("\":");
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+void AppendRow(std::string& out, const VolumeRow& r, bool live) {
+  ObjectWriter w(out);
+  w.Bool("live", live);
+  w.Str("array", r.array);
+  w.Str("array_volume", r.array_volume);
+  w.Str("serial", r.serial);
+  w.Str("wwid", r.wwid);
+  w.Str("pod", r.pod);
+  w.Bool("destroyed", r.destroyed);
+  w.Num("provisioned_bytes", r.provisioned_bytes);
+  w.Num("used_bytes", r.used_bytes);
+  w.Str("cloud", r.cloud);
+  w.Str("cinder_id", r.cinder_id);
+  w.Str("cinder_name", r.cinder_name);
+  w.Str("volume_type", r.volume_type);
+  w.Str("status", r.status);
+  w.Str("project_id", r.project_id);
+  w.Str("project", r.project);
+  w.Str("server_id", r.server_id);
+  w.Str("server_name", r.server_name);
+  w.Str("host_name", r.host_name);
+  w.Str("hypervisor", r.hypervisor);
+  w.Str("device", r.device);
+  w.Bool("bootable", r.bootable);
+  w.Str("match", r.match);
+  w.Num("last_seen_unix", r.last_seen_unix);
+  w.Bool("complete", r.complete);
 }
 
 // Throws nlohmann::json exceptions on a wrong type or a missing key; Load() turns them into an Error.
@@ -170,30 +261,42 @@ void History::Observe(const Mapping& current, double now) {
     if (a.has_data) arrays_with_data.insert(a.array);
   }
 
-  // Remember every current mapping; `seen` marks the entries this mapping shows.
-  std::unordered_set<std::string> seen;
-  seen.reserve(current.rows.size());
-  std::unordered_set<std::string> volumes_in_mapping;
-  volumes_in_mapping.reserve(current.rows.size());
+  // Remember every current mapping; seen_epoch marks the entries this mapping shows. Only a changed mapping
+  // is copied (100k rows per join).
+  ++epoch_;
   for (const VolumeRow& row : current.rows) {
-    if (row.state == "past") continue;
-    volumes_in_mapping.insert(VolumeKey(row));
     if (row.state != "current" || row.cinder_id.empty()) continue;
-    std::string key = Key(row);
-    auto [it, inserted] = entries_.try_emplace(key);
+    auto [it, inserted] = entries_.try_emplace(Key(row));
     Entry& e = it->second;
-    if (inserted || !e.live || !SameMapping(e.row, row)) changed_ = true;
-    e.row = row;
-    e.row.state = "current";
+    if (inserted || !e.live || !SameMapping(e.row, row)) {
+      changed_ = true;
+      e.row = row;
+      e.row.state = "current";
+    } else {
+      e.row.provisioned_bytes = row.provisioned_bytes;
+      e.row.used_bytes = row.used_bytes;
+    }
     e.row.last_seen_unix = now;
     e.live = true;
-    seen.insert(std::move(key));
+    e.seen_epoch = epoch_;
   }
 
+  // Whether the volume of a (detached) past row is in the mapping in another way.
+  auto volume_in_mapping = [&current](const VolumeRow& r) {
+    for (const VolumeRow* c : current.Lookup(r.array.empty() ? r.cinder_id : r.array_volume)) {
+      if (c->state == "past") continue;
+      if (r.array.empty() ? (c->array.empty() && c->cloud == r.cloud && c->cinder_id == r.cinder_id)
+                          : (c->array == r.array && c->array_volume == r.array_volume)) {
+        return true;
+      }
+    }
+    return false;
+  };
   for (auto it = entries_.begin(); it != entries_.end();) {
     Entry& e = it->second;
     const VolumeRow& r = e.row;
-    if (e.live && !seen.contains(it->first)) {
+    const bool seen = e.seen_epoch == epoch_;
+    if (e.live && !seen) {
       const bool could_show =
           authoritative_clouds.contains(r.cloud) && (r.array.empty() || arrays_with_data.contains(r.array));
       if (could_show) {
@@ -201,9 +304,8 @@ void History::Observe(const Mapping& current, double now) {
         changed_ = true;
       }
     }
-    const bool detached_and_back =
-        !e.live && r.server_id.empty() && volumes_in_mapping.contains(VolumeKey(r));
-    const bool expired = !seen.contains(it->first) && now - r.last_seen_unix > options_.retention_seconds;
+    const bool detached_and_back = !e.live && r.server_id.empty() && volume_in_mapping(r);
+    const bool expired = !seen && now - r.last_seen_unix > options_.retention_seconds;
     if (detached_and_back || expired) {
       it = entries_.erase(it);
       changed_ = true;
@@ -300,26 +402,43 @@ Result<Ok> History::Save() {
   keys.reserve(entries_.size());
   for (const auto& [k, e] : entries_) keys.push_back(&k);
   std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return *a < *b; });
-  nlohmann::json mappings = nlohmann::json::array();
-  for (const auto* k : keys) {
-    const Entry& e = entries_.at(*k);
-    mappings.push_back(RowToJson(e.row, e.live));
+  // Written by hand: nlohmann::json takes seconds to build and dump 100k rows. One mapping per line.
+  std::string doc;
+  doc.reserve(256 + entries_.size() * 600);
+  doc.append("{\"schema_version\":");
+  AppendNumber(doc, kSchemaVersion);
+  doc.append(",\"saved_unix\":");
+  AppendNumber(doc, last_observed_);
+  doc.append(",\"retention_seconds\":");
+  AppendNumber(doc, options_.retention_seconds);
+  doc.append(",\n\"mappings\":[");
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    doc.append(i == 0 ? "\n" : ",\n");
+    const Entry& e = entries_.at(*keys[i]);
+    AppendRow(doc, e.row, e.live);
   }
-  nlohmann::json orphans = nlohmann::json::array();
-  for (const auto& [k, t] : orphan_since_)
-    orphans.push_back({{"array", k.first}, {"array_volume", k.second}, {"since_unix", t}});
-  nlohmann::json missing = nlohmann::json::array();
-  for (const auto& [k, t] : missing_since_)
-    missing.push_back({{"cloud", k.first}, {"cinder_id", k.second}, {"since_unix", t}});
-  nlohmann::json doc = {{"schema_version", kSchemaVersion},
-                        {"saved_unix", last_observed_},
-                        {"retention_seconds", options_.retention_seconds},
-                        {"mappings", std::move(mappings)},
-                        {"orphan_since", std::move(orphans)},
-                        {"missing_since", std::move(missing)}};
-  // Replace invalid UTF-8 rather than throw: names come from upstream APIs.
-  auto written =
-      WriteFileAtomically(path_, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  doc.append("],\n\"orphan_since\":[");
+  bool first = true;
+  for (const auto& [k, t] : orphan_since_) {
+    doc.append(first ? "\n" : ",\n");
+    first = false;
+    ObjectWriter w(doc);
+    w.Str("array", k.first);
+    w.Str("array_volume", k.second);
+    w.Num("since_unix", t);
+  }
+  doc.append("],\n\"missing_since\":[");
+  first = true;
+  for (const auto& [k, t] : missing_since_) {
+    doc.append(first ? "\n" : ",\n");
+    first = false;
+    ObjectWriter w(doc);
+    w.Str("cloud", k.first);
+    w.Str("cinder_id", k.second);
+    w.Num("since_unix", t);
+  }
+  doc.append("]}\n");
+  auto written = WriteFileAtomically(path_, doc);
   if (!written.ok()) return written;
   changed_ = false;
   last_saved_ = last_observed_;

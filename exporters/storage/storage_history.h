@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -86,14 +87,16 @@ class History {
   struct Entry {
     VolumeRow row;  // last_seen_unix = last time seen current
     bool live = false;
+    std::uint64_t seen_epoch = 0;  // == epoch_ when the last Observe() saw it
   };
   using SinceMap = std::map<std::pair<std::string, std::string>, double>;
 
   std::string path_;
   HistoryOptions options_;
   std::unordered_map<std::string, Entry> entries_;
-  SinceMap orphan_since_;   // (array, array_volume)
-  SinceMap missing_since_;  // (cloud, cinder_id)
+  SinceMap orphan_since_;    // (array, array_volume)
+  SinceMap missing_since_;   // (cloud, cinder_id)
+  std::uint64_t epoch_ = 0;  // Observe() calls
   bool changed_ = false;
   double last_observed_ = 0;
   double last_saved_ = 0;

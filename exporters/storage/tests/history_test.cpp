@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -369,6 +371,83 @@ TEST(StorageHistory, StateFileIsReadableJson) {
   EXPECT_EQ(j["mappings"][0]["live"], true);
   EXPECT_EQ(j["mappings"][0]["cinder_id"], kVolA);
   EXPECT_EQ(j["mappings"][0]["server_id"], "srv-1");
+
+  // Names with invalid UTF-8 (upstream data) are written so that they load back.
+  e.cloud.volumes[0].name = "bad\xff\xc3name \xe2\x82\xac \"q\" \x01";
+  h.Observe(e.Join(kT0 + 60), kT0 + 60);
+  ASSERT_TRUE(h.dirty());
+  ASSERT_TRUE(h.Save().ok());
+  auto reloaded = nlohmann::json::parse(ReadFile(dir.path() + "/h.json"));
+  EXPECT_EQ(reloaded["mappings"][0]["cinder_name"],
+            "bad\xef\xbf\xbd\xef\xbf\xbdname \xe2\x82\xac \"q\" \x01");
+  EXPECT_TRUE(History::Load(dir.path() + "/h.json").ok());
+}
+
+}  // namespace
+}  // namespace estate::storage
+
+namespace estate::storage {
+namespace {
+
+TEST(StorageHistory, HundredThousandRowsObservePublishAndSave) {
+  auto cloud = std::make_shared<CloudSnapshot>();
+  cloud->cloud = "prod";
+  auto array = std::make_shared<ArraySnapshot>();
+  array->array = "pure-a";
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "%08x-aaaa-4bbb-8ccc-%012x", i, i);
+    CinderVolume v;
+    v.id = id;
+    v.name = "vol";
+    v.status = "in-use";
+    v.attachments = {{"srv-" + std::to_string(i % 1000), "a", "cmp", "/dev/vdb", ""}};
+    cloud->volumes.push_back(v);
+    PureVolume p;
+    p.name = std::string("volume-") + id + "-cinder";
+    p.serial = "AB" + std::to_string(i);
+    array->volumes.push_back(p);
+  }
+  JoinConfig config{{{"prod", {}}}, {"pure-a"}};
+  testing::TempDir dir;
+  History h(dir.path() + "/h.json");
+  auto t0 = std::chrono::steady_clock::now();
+  auto lap = [&t0] {
+    auto t = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(t - t0).count();
+    t0 = t;
+    return s;
+  };
+  Mapping m = Join({cloud}, {array}, config, kT0);
+  lap();
+  h.Observe(m, kT0);
+  double observe = lap();
+  Mapping p = h.Publish(std::move(m));
+  double publish = lap();
+  ASSERT_TRUE(h.Save().ok());
+  double save = lap();
+  for (auto& v : cloud->volumes) v.attachments[0].server_id += "-new";  // everything redeployed
+  Mapping m2 = Join({cloud}, {array}, config, kT0 + 60);
+  lap();
+  h.Observe(m2, kT0 + 60);
+  double observe2 = lap();
+  Mapping p2 = h.Publish(std::move(m2));
+  EXPECT_EQ(p2.rows.size(), 2u * n);
+  EXPECT_EQ(p2.Lookup("00000007-aaaa-4bbb-8ccc-000000000007").size(), 2u);
+  auto loaded = History::Load(dir.path() + "/h.json");
+  double load = lap();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->remembered(), static_cast<std::size_t>(n));
+  RecordProperty("observe_seconds", std::to_string(observe));
+  RecordProperty("observe_redeploy_seconds", std::to_string(observe2));
+  RecordProperty("publish_seconds", std::to_string(publish));
+  RecordProperty("save_seconds", std::to_string(save));
+  RecordProperty("load_seconds", std::to_string(load));
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(observe + publish, 1.0);
+  EXPECT_LT(save, 5.0);
+#endif
 }
 
 }  // namespace
