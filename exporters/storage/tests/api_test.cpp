@@ -355,6 +355,47 @@ TEST_F(ApiTest, LookupPageIsSelfContainedAndFollowsTheDomContract) {
   EXPECT_EQ(Get("/lookup?id=" + kVol1).status, 200);
 }
 
+TEST_F(ApiTest, LargeListIsBuiltOncePerMapping) {
+  auto cloud = std::make_shared<CloudSnapshot>();
+  cloud->cloud = "prod";
+  auto array = std::make_shared<ArraySnapshot>();
+  array->array = "pure-a";
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "%08x-aaaa-4bbb-8ccc-%012x", i, i);
+    CinderVolume v;
+    v.id = id;
+    v.name = "data-" + std::to_string(i);
+    v.status = "in-use";
+    v.attachments = {{"srv-" + std::to_string(i % 900), "a", "cmp-07", "/dev/vdb", ""}};
+    cloud->volumes.push_back(v);
+    PureVolume p;
+    p.name = std::string("volume-") + id + "-cinder";
+    p.serial = "ABCD" + std::to_string(i);
+    p.provisioned_bytes = 1e11;
+    array->volumes.push_back(p);
+  }
+  JoinConfig config{{{"prod", {}}}, {"pure-a"}};
+  Set(std::make_shared<const Mapping>(Join({cloud}, {array}, config, kNow)));
+  auto first = Get("/api/cvm/v1.0/volumes");
+  auto second = Get("/api/cvm/v1.0/volumes");
+  auto gz1 = Get("/api/cvm/v1.0/volumes", {"Accept-Encoding: gzip"});
+  auto gz2 = Get("/api/cvm/v1.0/volumes", {"Accept-Encoding: gzip"});
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, second.body);
+  EXPECT_EQ(gz1.body, gz2.body);
+  EXPECT_LT(gz1.body.size(), first.body.size() / 5);
+  EXPECT_EQ(json::parse(first.body)["count"], n);
+  RecordProperty("body_bytes", std::to_string(first.body.size()));
+  RecordProperty("first_seconds", std::to_string(first.seconds));
+  RecordProperty("cached_seconds", std::to_string(second.seconds));
+  RecordProperty("gzip_first_seconds", std::to_string(gz1.seconds));
+  RecordProperty("gzip_cached_seconds", std::to_string(gz2.seconds));
+  // A filtered list is built per request.
+  EXPECT_EQ(GetJson("/api/cvm/v1.0/volumes?server=srv-7", 200)["count"], (n + 899 - 7) / 900);
+}
+
 TEST_F(ApiTest, IdLookupsStayFastWhileMappingsChange) {
   // 20 clients look up ids while a writer publishes a fresh 20k-row mapping over and over.
   auto build = [](int n, double now) {
