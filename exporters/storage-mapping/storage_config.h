@@ -3,7 +3,7 @@
 // structs (defaults live here); unknown keys are errors reported with file, line and path.
 //
 //   defaults: {openstack_interval: 5m, array_interval: 2m, request_timeout: 30s}
-//   history: {state_file: /var/lib/estate-storage-exporter/history.json, retention: 7d}
+//   history: {state_file: /var/lib/estate-storage-mapping/history.json, retention: 7d}
 //   clouds:
 //     - name: prod
 //       auth_url: https://keystone.example:5000/v3
