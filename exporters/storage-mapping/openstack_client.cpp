@@ -5,13 +5,11 @@
 #include <unordered_set>
 #include <utility>
 
+#include "upstream_util.h"
+
 namespace estate::storage {
 
 namespace {
-
-double NowUnix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // Keystone's default token lifetime, assumed when a token body has no usable expires_at.
 constexpr double kDefaultTokenLifetimeSeconds = 3600;
@@ -34,57 +32,6 @@ std::string Origin(const std::string& url) {
   if (scheme == std::string::npos) return url;
   const auto slash = url.find('/', scheme + 3);
   return slash == std::string::npos ? url : url.substr(0, slash);
-}
-
-// The path and query of a URL, for error messages and for following absolute links on our own host.
-std::string PathOf(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto slash = url.find('/', scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-// A short, printable excerpt of an error body (OpenStack explains most refusals there).
-std::string Excerpt(const std::string& body) {
-  std::string out;
-  for (char c : body) {
-    if (out.size() >= 160) {
-      out += "...";
-      break;
-    }
-    out.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
-  }
-  return out;
-}
-
-std::string StatusError(const std::string& what, const http::Response& response) {
-  std::string message = what + ": HTTP " + std::to_string(response.status);
-  const std::string excerpt = Excerpt(response.body);
-  if (!excerpt.empty()) message += ": " + excerpt;
-  return message;
-}
-
-bool Ok2xx(const http::Response& r) { return r.status >= 200 && r.status < 300; }
-
-std::string BudgetReason(const Budget& budget) {
-  return budget.cancel.Cancelled() ? "cancelled" : "deadline exceeded";
 }
 
 }  // namespace

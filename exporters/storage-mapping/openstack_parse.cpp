@@ -5,30 +5,13 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "upstream_util.h"
+
 namespace estate::storage {
 
 using Json = nlohmann::json;
 
 namespace {
-
-// Parse errors give the position only: the body may be binary garbage or carry data that does not belong in a
-// log line.
-Result<Json> ParseJson(std::string_view body) {
-  if (body.empty()) return MakeError("empty body");
-  try {
-    return Json::parse(body);
-  } catch (const Json::parse_error& e) {
-    return MakeError("invalid JSON at byte " + std::to_string(e.byte) + " of " + std::to_string(body.size()));
-  }
-}
-
-// Moves a string member out of a parsed document (the document is thrown away afterwards), so that large
-// listings are not copied string by string. Anything but a string (null, absent, a number) gives "".
-std::string Take(Json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return {};
-  return std::move(it->get_ref<std::string&>());
-}
 
 bool Has(const Json& object, const char* key) { return object.find(key) != object.end(); }
 

@@ -7,67 +7,16 @@
 #include <unordered_set>
 #include <utility>
 
+#include "upstream_util.h"
+
 namespace estate::storage {
 
 namespace {
-
-double NowUnix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string BaseUrl(const std::string& address) {
   std::string url = address.find("://") == std::string::npos ? "https://" + address : address;
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
-}
-
-std::string PathOf(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto slash = url.find('/', scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
-std::string UrlEncode(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string Excerpt(const std::string& body) {
-  std::string out;
-  for (char c : body) {
-    if (out.size() >= 160) {
-      out += "...";
-      break;
-    }
-    out.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
-  }
-  return out;
-}
-
-std::string StatusError(const std::string& what, const http::Response& response) {
-  std::string message = what + ": HTTP " + std::to_string(response.status);
-  const std::string excerpt = Excerpt(response.body);
-  if (!excerpt.empty()) message += ": " + excerpt;
-  return message;
-}
-
-bool Ok2xx(const http::Response& r) { return r.status >= 200 && r.status < 300; }
-
-std::string BudgetReason(const Budget& budget) {
-  return budget.cancel.Cancelled() ? "cancelled" : "deadline exceeded";
 }
 
 std::string FormatSeconds(double s) {

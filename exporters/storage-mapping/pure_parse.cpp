@@ -5,28 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "upstream_util.h"
+
 namespace estate::storage {
 
 using Json = nlohmann::json;
 
 namespace {
-
-// Parse errors give the position only: the body may be binary garbage.
-Result<Json> ParseJson(std::string_view body) {
-  if (body.empty()) return MakeError("empty body");
-  try {
-    return Json::parse(body);
-  } catch (const Json::parse_error& e) {
-    return MakeError("invalid JSON at byte " + std::to_string(e.byte) + " of " + std::to_string(body.size()));
-  }
-}
-
-// Moves a string member out of a document that is thrown away afterwards; anything but a string gives "".
-std::string Take(Json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return {};
-  return std::move(it->get_ref<std::string&>());
-}
 
 double Number(const Json& object, const char* key) {
   auto it = object.find(key);
