@@ -195,7 +195,10 @@ std::string NormalizeLookupId(std::string_view id) {
   auto strip = [&s](std::string_view prefix) {
     if (s.rfind(prefix, 0) == 0) s.erase(0, prefix.size());
   };
-  strip("/dev/disk/by-id/");
+  // The HTTP server hands over a decoded, normalised path, so "/dev/disk/by-id/x" (or its %2F form) in
+  // /api/cvm/v1.0/volumes/<id> arrives without its leading slash.
+  strip("/");
+  strip("dev/disk/by-id/");
   strip("dm-uuid-mpath-");
   strip("scsi-");
   strip("wwn-0x");

@@ -684,11 +684,9 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   }
 }
 
-// KNOWN BUG (disabled until fixed; run with --gtest_also_run_disabled_tests): storage_api.h promises that
-// "/dev/disk/by-id/…" ids are accepted, but the id is taken from the server's decoded and normalized path, in
-// which "volumes//dev/…" and "volumes/%2Fdev%2F…" (what the lookup page's encodeURIComponent sends) both
-// become "volumes/dev/…"; NormalizeLookupId then sees "dev/disk/by-id/…", which it does not strip: 404.
-TEST_F(StorageE2e, DISABLED_ApiLookupByDiskByIdPath) {
+// "/dev/disk/by-id/…" ids: the server hands over a decoded, normalised path, so "volumes//dev/…" and
+// "volumes/%2Fdev%2F…" (what the lookup page's encodeURIComponent sends) both arrive as "dev/disk/by-id/…".
+TEST_F(StorageE2e, ApiLookupByDiskByIdPath) {
   ASSERT_NO_FATAL_FAILURE(StartDemo());
   const std::string wwid = Lookup(kKafkaLogs04)["volumes"][0].value("wwid", "");
   ASSERT_FALSE(wwid.empty());

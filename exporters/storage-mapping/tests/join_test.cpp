@@ -246,6 +246,9 @@ TEST(StorageJoin, NameHelpers) {
   EXPECT_EQ(NormalizeLookupId("/dev/disk/by-id/dm-uuid-mpath-3624a93706c1b16ce1c034d1c00024c6f"),
             "3624a93706c1b16ce1c034d1c00024c6f");
   EXPECT_EQ(NormalizeLookupId("wwn-0x624a93706c1b16ce1c034d1c00024c6f"), "3624a93706c1b16ce1c034d1c00024c6f");
+  // As the HTTP server passes it on from /api/cvm/v1.0/volumes/%2Fdev%2Fdisk%2Fby-id%2F...
+  EXPECT_EQ(NormalizeLookupId("dev/disk/by-id/scsi-3624a93706c1b16ce1c034d1c00024c6f"),
+            "3624a93706c1b16ce1c034d1c00024c6f");
   EXPECT_EQ(NormalizeLookupId("Cinder-Pod::Volume-X"), "cinder-pod::volume-x");
 }
 
