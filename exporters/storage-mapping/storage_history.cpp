@@ -276,7 +276,9 @@ void History::Observe(const Mapping& current, double now) {
       e.row.provisioned_bytes = row.provisioned_bytes;
       e.row.used_bytes = row.used_bytes;
     }
-    e.row.last_seen_unix = now;
+    // When the cloud last confirmed it (its snapshot's time), not when we joined: during a cloud outage the
+    // arrays keep triggering joins on the cloud's old data.
+    e.row.last_seen_unix = row.last_seen_unix > 0 ? std::min(row.last_seen_unix, now) : now;
     e.live = true;
     e.seen_epoch = epoch_;
   }

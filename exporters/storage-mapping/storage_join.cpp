@@ -434,7 +434,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       base.project_id = v.project_id;
       base.project = project_name(cloud, v.project_id);
       base.bootable = v.bootable;
-      base.last_seen_unix = now;
+      // Seen as of the cloud's listing, which may be older than this join (a failing cloud keeps its last data).
+      base.last_seen_unix = cloud.collected_unix > 0 ? cloud.collected_unix : now;
       base.complete = complete;
 
       std::vector<ArrayRef> refs;
