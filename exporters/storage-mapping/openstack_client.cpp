@@ -49,7 +49,7 @@ int OpenStackClient::MaxPages() const {
 }
 
 Result<OpenStackClient::Session> OpenStackClient::Authenticate(const Budget& budget) {
-  const std::string what = "POST " + PathOf(identity_url_) + "/v3/auth/tokens";
+  const std::string what = "POST " + PathOf(identity_url_ + "/v3/auth/tokens");
   http::Request req;
   req.method = "POST";
   req.url = identity_url_ + "/v3/auth/tokens";

@@ -36,6 +36,12 @@ http::ClientOptions HttpOptions(const StorageConfig& config, const std::string& 
   return o;
 }
 
+// A refresh may take longer than the interval: listing a large cloud page by page takes what it takes, and the
+// next refresh starts an interval after this one ends. Cut it off only when it is clearly stuck.
+double RefreshTimeout(const StorageConfig& config, double interval) {
+  return std::max(interval, 20 * config.request_timeout_seconds);
+}
+
 }  // namespace
 
 // ---- SharedState -------------------------------------------------------------------------------------------
@@ -197,6 +203,7 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
     job.source = c.name;
     job.group = "openstack";
     job.interval_seconds = config.CloudInterval(c);
+    job.timeout_seconds = RefreshTimeout(config, job.interval_seconds);
     job.fingerprint = fp;
     const std::string name = c.name;
     job.collect = [client, state, name](const Budget& budget) -> Result<metrics::Families> {
@@ -242,6 +249,7 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
     job.source = a.name;
     job.group = "pure";
     job.interval_seconds = config.ArrayInterval(a);
+    job.timeout_seconds = RefreshTimeout(config, job.interval_seconds);
     job.fingerprint = fp;
     const std::string name = a.name;
     job.collect = [client, state, name](const Budget& budget) -> Result<metrics::Families> {
