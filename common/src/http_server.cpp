@@ -377,7 +377,10 @@ Result<Ok> HttpServer::Start(const ServerOptions& options) {
   std::string timeout = std::to_string(options.request_timeout_ms);
   std::vector<std::string> opts = {"listening_ports", ports,          "num_threads",   threads,
                                    "request_timeout_ms", timeout,    "enable_keep_alive", "yes",
-                                   "keep_alive_timeout_ms", "30000", "decode_url", "yes"};
+                                   "keep_alive_timeout_ms", "30000", "decode_url", "yes",
+                                   // Headers and body go out in separate writes; without TCP_NODELAY a small
+                                   // body waits ~40 ms for the client's delayed ACK on a kept-alive connection.
+                                   "tcp_nodelay", "1"};
   if (impl_->tls) {
     // civetweb insists on a certificate option for "s" ports; the init_ssl callback then does the real setup.
     opts.insert(opts.end(), {"ssl_certificate", options.web_config.tls.cert_file});

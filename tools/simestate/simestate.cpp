@@ -14,6 +14,10 @@
 #include <utility>
 
 #include "estate/log.h"
+#include "sim_http.h"
+#include "sim_openstack.h"
+#include "sim_pure.h"
+#include "sim_storage_model.h"
 
 namespace estate::simestate {
 namespace {
@@ -21,52 +25,6 @@ namespace {
 using testing::FakeRequest;
 using testing::FakeResponse;
 using testing::FakeUpstream;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string UrlDecode(const std::string& in) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-std::string QueryParam(const std::string& query, const std::string& name) {
-  std::size_t start = 0;
-  while (start <= query.size()) {
-    std::size_t end = query.find('&', start);
-    if (end == std::string::npos) end = query.size();
-    std::string pair = query.substr(start, end - start);
-    std::size_t eq = pair.find('=');
-    if (UrlDecode(pair.substr(0, eq)) == name) {
-      return eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1));
-    }
-    start = end + 1;
-  }
-  return "";
-}
-
-FakeResponse Json(int status, const nlohmann::json& body) {
-  FakeResponse resp;
-  resp.status = status;
-  resp.body = body.dump() + "\n";
-  return resp;
-}
-
-FakeResponse JsonError(int status, const std::string& message) { return Json(status, {{"error", message}}); }
 
 namespace fs = std::filesystem;
 
@@ -99,20 +57,6 @@ std::string PathKey(std::string path) {
   if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   return Lower(path);
-}
-
-std::string RandomHex(std::size_t bytes) {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::lock_guard lock(mu);
-  std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    auto b = static_cast<unsigned>(rng() & 0xff);
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
 }
 
 std::string Base64(const std::string& in) {
@@ -403,7 +347,8 @@ SimEstate::~SimEstate() { Stop(); }
 Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
   for (const auto& cfg : config_.upstreams) {
     FakeUpstream::Options options;
-    options.root_dir = cfg.data_dir;
+    // The storage kinds answer from their model only (their data directory holds the model file).
+    options.root_dir = cfg.ModelKey().empty() ? cfg.data_dir : "";
     options.listen = listen_host + ":" + std::to_string(cfg.port);
     options.threads = cfg.threads;
     options.lenient_paths = cfg.lenient_paths;
@@ -414,11 +359,32 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
     if (!cfg.username.empty() && !redfish && !ribcl) options.basic_auth = cfg.username + ":" + cfg.password;
     auto server = std::make_unique<FakeUpstream>(options);
     std::shared_ptr<RedfishSessions> sessions;
+    std::shared_ptr<StorageModel> model;
+    std::shared_ptr<OpenStackTokens> tokens;
+    std::shared_ptr<PureSessions> pure_sessions;
+    if (!cfg.ModelKey().empty()) {
+      auto loaded = SharedModel(cfg);
+      if (!loaded) {
+        Stop();
+        return MakeError("upstream " + cfg.name + ": " + loaded.error());
+      }
+      model = *loaded;
+    }
     if (redfish) {
       sessions = std::make_shared<RedfishSessions>();
       InstallRedfish(*server, cfg, sessions);
     } else if (ribcl) {
       InstallRibcl(*server, cfg);
+    } else if (cfg.kind == "openstack" && model) {
+      tokens = std::make_shared<OpenStackTokens>();
+      InstallOpenStack(*server, cfg.openstack, model, tokens);
+    } else if (cfg.kind == "pure" && model) {
+      if (model->array_views.count(cfg.pure.array) == 0) {
+        Stop();
+        return MakeError("upstream " + cfg.name + ": the model has no array " + cfg.pure.array);
+      }
+      pure_sessions = std::make_shared<PureSessions>();
+      InstallPure(*server, cfg.pure, model, pure_sessions);
     }
     if (auto started = server->Start(); !started) {
       Stop();
@@ -430,7 +396,8 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
                                      {"address", server->base_url()},
                                      {"data", cfg.data_dir.empty() ? "-" : cfg.data_dir},
                                      {"faults", std::to_string(cfg.faults.size())}});
-    upstreams_.push_back({cfg, std::move(server), std::move(sessions)});
+    upstreams_.push_back({cfg, std::move(server), std::move(sessions), std::move(model), std::move(tokens),
+                          std::move(pure_sessions)});
   }
 
   FakeUpstream::Options control_options;
@@ -452,6 +419,29 @@ void SimEstate::Stop() {
   for (auto& up : upstreams_) up.server->Stop();
   upstreams_.clear();
   control_.reset();
+  models_.clear();
+}
+
+Result<std::shared_ptr<StorageModel>> SimEstate::SharedModel(const UpstreamConfig& cfg) {
+  const std::string key = cfg.ModelKey();
+  if (auto it = models_.find(key); it != models_.end()) return it->second;
+  const auto started = std::chrono::steady_clock::now();
+  std::shared_ptr<StorageModel> model;
+  if (cfg.generate) {
+    model = GenerateStorageModel(*cfg.generate);
+  } else {
+    auto loaded = LoadStorageModel(cfg.model_file);
+    if (!loaded) return MakeError(loaded.error());
+    model = *loaded;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  log::Info("storage model ready", {{"model", key},
+                                    {"servers", std::to_string(model->servers.size())},
+                                    {"volumes", std::to_string(model->volumes.size())},
+                                    {"arrays", std::to_string(model->array_names.size())},
+                                    {"seconds", std::to_string(seconds)}});
+  models_[key] = model;
+  return model;
 }
 
 std::map<std::string, int> SimEstate::Ports() const {
@@ -521,12 +511,87 @@ void SimEstate::AddControlRoutes() {
     if (auto error = lookup(req, &up)) return *error;
     return Json(200, {{"upstream", QueryParam(req.query, "upstream")}, {"count", up->RequestCount()}});
   });
-  control_->Route("GET", "/sessions", [this](const FakeRequest& req) {
+  auto find = [this](const FakeRequest& req, const Upstream** out) -> std::optional<FakeResponse> {
     std::string name = QueryParam(req.query, "upstream");
     if (name.empty()) return JsonError(400, "the upstream query parameter is required");
-    const Upstream* up = Find(name);
-    if (up == nullptr) return JsonError(404, "no upstream named " + name);
-    if (!up->sessions) return JsonError(400, "upstream " + name + " is not of kind redfish");
+    *out = Find(name);
+    if (*out == nullptr) return JsonError(404, "no upstream named " + name);
+    return std::nullopt;
+  };
+  control_->Route("POST", "/tokens/expire", [find](const FakeRequest& req) {
+    const Upstream* up = nullptr;
+    if (auto error = find(req, &up)) return *error;
+    long revoked = 0;
+    if (up->tokens) {
+      revoked = up->tokens->RevokeAll();
+    } else if (up->pure_sessions) {
+      revoked = up->pure_sessions->RevokeAll();
+    } else {
+      return JsonError(400, "upstream " + up->config.name + " is not of kind openstack or pure");
+    }
+    log::Info("tokens revoked", {{"upstream", up->config.name}, {"revoked", std::to_string(revoked)}});
+    return Json(200, {{"upstream", up->config.name}, {"revoked", revoked}});
+  });
+  control_->Route("POST", "/redeploy", [find](const FakeRequest& req) {
+    const Upstream* up = nullptr;
+    if (auto error = find(req, &up)) return *error;
+    if (!up->model) return JsonError(400, "upstream " + up->config.name + " has no storage model");
+    const std::string server = QueryParam(req.query, "server");
+    if (server.empty()) return JsonError(400, "the server query parameter is required");
+    Result<StorageModel::RedeployResult> result = MakeError("");
+    {
+      std::unique_lock lock(up->model->mutex());
+      result = up->model->Redeploy(server);
+    }
+    if (!result) return JsonError(404, result.error());
+    log::Info("server redeployed", {{"upstream", up->config.name},
+                                    {"server", server},
+                                    {"old_id", result->old_id},
+                                    {"new_id", result->new_id}});
+    return Json(200, {{"upstream", up->config.name},
+                      {"server", server},
+                      {"old_id", result->old_id},
+                      {"new_id", result->new_id},
+                      {"deleted_volumes", result->deleted_volumes},
+                      {"created_volumes", result->created_volumes}});
+  });
+  control_->Route("GET", "/model", [find](const FakeRequest& req) {
+    const Upstream* up = nullptr;
+    if (auto error = find(req, &up)) return *error;
+    if (!up->model) return JsonError(400, "upstream " + up->config.name + " has no storage model");
+    std::shared_lock lock(up->model->mutex());
+    const StorageModel& m = *up->model;
+    nlohmann::json arrays = nlohmann::json::object();
+    for (const auto& [name, view] : m.array_views) arrays[name] = view.volumes.size();
+    return Json(200, {{"upstream", up->config.name},
+                      {"projects", m.projects.size()},
+                      {"hypervisors", m.hypervisors},
+                      {"servers", m.servers.size()},
+                      {"volumes", m.volumes.size()},
+                      {"array_volumes", arrays}});
+  });
+  control_->Route("GET", "/sessions", [find](const FakeRequest& req) {
+    const Upstream* up = nullptr;
+    if (auto error = find(req, &up)) return *error;
+    const std::string name = up->config.name;
+    if (up->tokens) {
+      std::lock_guard lock(up->tokens->mu);
+      return Json(200, {{"upstream", name},
+                        {"active", up->tokens->live.size()},
+                        {"created", up->tokens->issued},
+                        {"deleted", up->tokens->revoked}});
+    }
+    if (up->pure_sessions) {
+      std::lock_guard lock(up->pure_sessions->mu);
+      return Json(200, {{"upstream", name},
+                        {"active", up->pure_sessions->live.size()},
+                        {"created", up->pure_sessions->created},
+                        {"deleted", up->pure_sessions->deleted},
+                        {"revoked", up->pure_sessions->revoked},
+                        {"rate_limited", up->pure_sessions->rate_limited}});
+    }
+    if (!up->sessions)
+      return JsonError(400, "upstream " + name + " has no sessions (kind redfish, openstack, pure)");
     std::lock_guard lock(up->sessions->mu);
     return Json(200, {{"upstream", name},
                       {"active", up->sessions->by_token.size()},

@@ -3,13 +3,21 @@
 //   POST   /fault?upstream=NAME     body: a fault as JSON (same keys as in the config) -> adds it
 //   DELETE /fault?upstream=NAME     clears that upstream's faults
 //   GET    /requests?upstream=NAME  {"upstream": NAME, "count": N}
-//   GET    /sessions?upstream=NAME  {"upstream": NAME, "active": N, "created": N, "deleted": N} (kind redfish)
+//   GET    /sessions?upstream=NAME  {"upstream": NAME, "active": N, "created": N, "deleted": N}
+//                                    (kind redfish: sessions; openstack: tokens; pure: sessions)
+//   POST   /tokens/expire?upstream=NAME   revokes every token (openstack) or session (pure) issued so far
+//   POST   /redeploy?upstream=NAME&server=SERVER   replaces a server of the upstream's storage model (new id,
+//   new
+//                                    volumes; the old array volumes become destroyed) -- every upstream
+//                                    sharing the model sees it
+//   GET    /model?upstream=NAME     counts of the upstream's storage model
 //   GET    /upstreams               {"NAME": port, ...}
 //   GET    /-/healthy               200
 // Upstreams of kind "redfish" also act as a Redfish session service (POST/DELETE SessionService/Sessions,
 // X-Auth-Token or basic auth required on everything but the service root); upstreams of kind "ribcl" answer
-// HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata. See README.md.
-// Thread-safe once started: the control API runs on civetweb worker threads.
+// HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata; kinds "openstack"
+// and "pure" serve a storage model (sim_storage_model.h), one object per model file shared by every upstream
+// that names it. See README.md. Thread-safe once started: the control API runs on civetweb worker threads.
 #pragma once
 
 #include <map>
@@ -24,6 +32,9 @@
 namespace estate::simestate {
 
 struct RedfishSessions;  // the session store of one upstream of kind "redfish" (simestate.cpp)
+struct OpenStackTokens;
+struct PureSessions;
+class StorageModel;
 
 class SimEstate {
  public:
@@ -47,13 +58,19 @@ class SimEstate {
     UpstreamConfig config;
     std::unique_ptr<testing::FakeUpstream> server;
     std::shared_ptr<RedfishSessions> sessions;  // null unless kind is "redfish"
+    std::shared_ptr<StorageModel> model;        // kinds openstack and pure
+    std::shared_ptr<OpenStackTokens> tokens;    // kind openstack
+    std::shared_ptr<PureSessions> pure_sessions;  // kind pure
   };
   const Upstream* Find(const std::string& name) const;
+  // The model of an upstream of kind openstack or pure, loaded (or generated) once per model key.
+  Result<std::shared_ptr<StorageModel>> SharedModel(const UpstreamConfig& cfg);
   void AddControlRoutes();
 
   Config config_;
   std::vector<Upstream> upstreams_;
   std::unique_ptr<testing::FakeUpstream> control_;
+  std::map<std::string, std::shared_ptr<StorageModel>> models_;  // by UpstreamConfig::ModelKey()
 };
 
 }  // namespace estate::simestate

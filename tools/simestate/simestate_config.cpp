@@ -1,5 +1,6 @@
 #include "simestate_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -29,6 +30,100 @@ bool ValidName(const std::string& name) {
     if (!ok) return false;
   }
   return true;
+}
+
+// The keys of kinds openstack and pure: model / generate, and the kind's own block.
+void ReadStorageKeys(config::MapReader& reader, const std::string& base_dir, UpstreamConfig& up) {
+  const bool storage = up.kind == "openstack" || up.kind == "pure";
+  std::vector<std::string> model_arrays;
+  std::string model;
+  reader.Get("model", model);
+  // A storage kind with a data directory reads <data>/model.yml unless model or generate says otherwise.
+  if (storage && model.empty() && !reader.Has("generate") && !up.data_dir.empty()) {
+    model = (fs::path(up.data_dir) / "model.yml").string();
+  }
+  if (!model.empty()) {
+    fs::path file(model);
+    if (file.is_relative()) file = fs::path(base_dir) / file;
+    up.model_file = file.lexically_normal().string();
+    std::error_code ec;
+    if (!fs::is_regular_file(up.model_file, ec)) {
+      reader.Error("model", "is not a file: " + up.model_file);
+    } else if (auto loaded = LoadStorageModel(up.model_file); !loaded) {
+      reader.Error("model", "invalid model:\n" + loaded.error());
+    } else {
+      model_arrays = (*loaded)->array_names;
+    }
+  }
+  if (reader.Has("generate")) {
+    config::MapReader g = reader.Map("generate");
+    GenerateSpec spec;
+    g.Get("servers", spec.servers);
+    g.Get("volumes", spec.volumes);
+    g.Get("arrays", spec.arrays);
+    g.Get("projects", spec.projects);
+    long seed = static_cast<long>(spec.seed);
+    g.Get("seed", seed);
+    spec.seed = static_cast<std::uint64_t>(seed);
+    g.Get("hypervisors", spec.hypervisors);
+    if (spec.servers < 0 || spec.servers > 10000000) g.Error("servers", "must be between 0 and 10000000");
+    if (spec.volumes < 0 || spec.volumes > 10000000) g.Error("volumes", "must be between 0 and 10000000");
+    if (spec.arrays < 0 || spec.arrays > 100) g.Error("arrays", "must be between 0 and 100");
+    if (spec.projects < 1 || spec.projects > 100000) g.Error("projects", "must be between 1 and 100000");
+    g.Finish();
+    up.generate = spec;
+  }
+  if (storage && model.empty() && !up.generate)
+    reader.Error("model", "kind " + up.kind + " needs model, generate or data (a directory with model.yml)");
+  if (!model.empty() && up.generate) reader.Error("generate", "set only one of model and generate");
+  if (!storage && (!model.empty() || up.generate)) {
+    reader.Error(model.empty() ? "generate" : "model", "is only for kinds openstack and pure");
+  }
+
+  if (reader.Has("openstack")) {
+    if (up.kind != "openstack") reader.Error("openstack", "is only for kind openstack");
+    config::MapReader os = reader.Map("openstack");
+    os.Get("region", up.openstack.region);
+    os.GetDuration("token_ttl", up.openstack.token_ttl_seconds);
+    for (auto& u : os.List("users")) {
+      OpenStackUser user;
+      u.Require("name", user.name);
+      config::GetSecret(u, "password", user.password, /*required=*/true);
+      u.Get("project", user.project);
+      u.Get("admin", user.admin);
+      u.Finish();
+      up.openstack.users.push_back(user);
+    }
+    for (auto& a : os.List("application_credentials")) {
+      OpenStackAppCredential cred;
+      a.Require("id", cred.id);
+      a.Get("name", cred.name);
+      a.Get("user", cred.user);
+      config::GetSecret(a, "secret", cred.secret, /*required=*/true);
+      a.Get("project", cred.project);
+      a.Get("admin", cred.admin);
+      a.Finish();
+      up.openstack.application_credentials.push_back(cred);
+    }
+    os.Finish();
+  }
+  if (reader.Has("pure")) {
+    if (up.kind != "pure") reader.Error("pure", "is only for kind pure");
+    config::MapReader p = reader.Map("pure");
+    p.Get("array", up.pure.array);
+    config::GetSecret(p, "api_token", up.pure.api_token, /*required=*/false);
+    p.Get("requests_per_second", up.pure.requests_per_second);
+    p.Get("requests_per_minute", up.pure.requests_per_minute);
+    p.Get("purity_version", up.pure.purity_version);
+    if (up.pure.requests_per_second < 0) p.Error("requests_per_second", "must not be negative");
+    if (up.pure.requests_per_minute < 0) p.Error("requests_per_minute", "must not be negative");
+    p.Finish();
+  }
+  if (up.kind == "pure" && up.pure.array.empty()) up.pure.array = up.name;
+  if (up.kind == "pure" && !model.empty() && !model_arrays.empty() &&
+      std::find(model_arrays.begin(), model_arrays.end(), up.pure.array) == model_arrays.end()) {
+    reader.Error("pure", "array " + up.pure.array + " is not in the model " + up.model_file);
+  }
 }
 
 UpstreamConfig ReadUpstream(config::MapReader& reader, const std::string& base_dir) {
@@ -70,6 +165,7 @@ UpstreamConfig ReadUpstream(config::MapReader& reader, const std::string& base_d
     auth.Finish();
   }
   for (auto& fault_reader : reader.List("faults")) up.faults.push_back(ReadFault(fault_reader));
+  ReadStorageKeys(reader, base_dir, up);
   reader.Finish();
   return up;
 }

@@ -13,14 +13,23 @@
 //       tls_cert_file: pki/bmc.pem   # certificate + key in one PEM, relative to this file; serves https
 //       faults:
 //         - {kind: status, status: 503, path_prefix: /api, remaining: 3, latency: 100ms}
+//
+// Kinds "openstack" and "pure" serve a storage model instead of a data directory:
+//       model: data/storage-demo/model.yml      # or generate: {servers: 50000, volumes: 100000, arrays: 2,
+//       seed: 1} openstack: {region: RegionOne, token_ttl: 1h, users: [...], application_credentials: [...]}
+//       pure: {array: pure-a, api_token: ..., requests_per_second: 10, requests_per_minute: 600}
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "estate/config.h"
 #include "estate/result.h"
 #include "estate/testing/fake_upstream.h"
+#include "sim_openstack.h"
+#include "sim_pure.h"
+#include "sim_storage_model.h"
 
 namespace estate::simestate {
 
@@ -35,6 +44,13 @@ struct UpstreamConfig {
   std::string password;
   std::string tls_cert_file;  // absolute; combined certificate + key PEM; "" = plain HTTP
   std::vector<testing::Fault> faults;
+  // kinds openstack and pure
+  std::string model_file;                // absolute; "" = none
+  std::optional<GenerateSpec> generate;  // instead of model_file
+  OpenStackOptions openstack;
+  PureOptions pure;
+  // The key under which upstreams share one model ("" when the kind needs none).
+  std::string ModelKey() const { return generate ? generate->Key() : model_file; }
 };
 
 struct Config {

@@ -355,7 +355,14 @@ upstreams:
 TEST_F(SimestateTest, TheDemoConfigIsValid) {
   auto cfg = LoadConfig(std::string(SIMESTATE_SOURCE_DIR) + "/estate.demo.yml");
   ASSERT_TRUE(cfg.ok()) << cfg.error();
-  EXPECT_EQ(cfg->upstreams.size(), 5u);
+  // Five BMCs, one OpenStack cloud and two Pure arrays (simestate_storage_test.cpp covers the storage kinds).
+  ASSERT_EQ(cfg->upstreams.size(), 8u);
+  std::map<std::string, int> kinds;
+  for (const auto& up : cfg->upstreams) ++kinds[up.kind];
+  EXPECT_EQ(kinds["redfish"], 4);
+  EXPECT_EQ(kinds["ribcl"], 1);
+  EXPECT_EQ(kinds["openstack"], 1);
+  EXPECT_EQ(kinds["pure"], 2);
 }
 
 TEST_F(SimestateTest, ServesHttpsWhenGivenACertificate) {

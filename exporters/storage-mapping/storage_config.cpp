@@ -1,0 +1,187 @@
+#include "storage_config.h"
+
+#include <functional>
+#include <set>
+
+#include "estate/config.h"
+
+namespace estate::storage {
+namespace {
+
+void ReadDuration(config::MapReader& r, const std::string& key, double& out) {
+  if (r.Has(key)) r.GetDuration(key, out);
+}
+
+bool ValidName(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return s != "mapping";  // the join job's source name
+}
+
+void CheckAddress(config::MapReader& r, const std::string& key, const std::string& value) {
+  if (r.Has(key) && value.empty()) r.Error(key, "must not be empty");
+  if (value.find('@') != std::string::npos) r.Error(key, "must not carry credentials");
+}
+
+void ReadCloudAuth(config::MapReader r, CloudAuthConfig& a) {
+  r.Get("method", a.method);
+  if (a.method == "password") {
+    r.Require("username", a.username);
+    r.Get("user_domain_name", a.user_domain_name);
+    config::GetSecret(r, "password", a.password, /*required=*/true);
+    r.Get("project_name", a.project_name);
+    r.Get("project_id", a.project_id);
+    r.Get("project_domain_name", a.project_domain_name);
+    if (a.project_name.empty() && a.project_id.empty()) {
+      r.Error("project_name", "set project_name or project_id: listing all tenants needs a project-scoped token");
+    }
+  } else if (a.method == "application_credential") {
+    r.Get("application_credential_id", a.application_credential_id);
+    r.Get("application_credential_name", a.application_credential_name);
+    r.Get("username", a.username);
+    r.Get("user_domain_name", a.user_domain_name);
+    config::GetSecret(r, "application_credential_secret", a.application_credential_secret, /*required=*/true);
+    if (a.application_credential_id.empty() && a.application_credential_name.empty()) {
+      r.Error("application_credential_id", "set application_credential_id (or _name with username)");
+    }
+    if (a.application_credential_id.empty() && !a.application_credential_name.empty() && a.username.empty()) {
+      r.Error("username", "an application_credential_name needs the owning username");
+    }
+  } else {
+    r.Error("method", "must be password or application_credential, not \"" + a.method + "\"");
+  }
+  r.Finish();
+}
+
+}  // namespace
+
+Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& origin) {
+  auto node = config::ParseYaml(yaml, origin);
+  if (!node) return MakeError(node.error());
+  config::ConfigErrors errors(origin);
+  StorageConfig cfg;
+  config::MapReader root(*node, "", errors);
+
+  config::MapReader defaults = root.Map("defaults");
+  ReadDuration(defaults, "openstack_interval", cfg.openstack_interval_seconds);
+  ReadDuration(defaults, "array_interval", cfg.array_interval_seconds);
+  ReadDuration(defaults, "request_timeout", cfg.request_timeout_seconds);
+  ReadDuration(defaults, "join_interval", cfg.join_interval_seconds);
+  defaults.Finish();
+
+  config::MapReader history = root.Map("history");
+  history.Get("state_file", cfg.history_state_file);
+  ReadDuration(history, "retention", cfg.history_retention_seconds);
+  history.Finish();
+
+  std::set<std::string> names;
+  for (auto& r : root.List("clouds")) {
+    CloudConfig c;
+    r.Require("name", c.name);
+    r.Require("auth_url", c.auth_url);
+    r.Get("region", c.region);
+    r.Get("interface", c.interface);
+    if (r.Has("auth")) {
+      ReadCloudAuth(r.Map("auth"), c.auth);
+    } else {
+      r.Error("auth", "is required");
+    }
+    ReadDuration(r, "interval", c.interval_seconds);
+    r.Get("ca_file", c.ca_file);
+    r.Get("insecure", c.insecure);
+    r.Get("page_size", c.page_size);
+    r.Get("cinder_microversion", c.cinder_microversion);
+    r.Get("nova_microversion", c.nova_microversion);
+    r.Get("array_backends", c.array_backends);
+    r.Finish();
+    if (r.Has("name") && !ValidName(c.name)) {
+      r.Error("name", "must be letters, digits, - _ . (and not \"mapping\")");
+    } else if (!c.name.empty() && !names.insert(c.name).second) {
+      r.Error("name", "duplicate source \"" + c.name + "\" (cloud and array names share one namespace)");
+    }
+    CheckAddress(r, "auth_url", c.auth_url);
+    if (c.interface != "public" && c.interface != "internal" && c.interface != "admin") {
+      r.Error("interface", "must be public, internal or admin, not \"" + c.interface + "\"");
+    }
+    if (c.page_size < 1 || c.page_size > 10000) r.Error("page_size", "must be between 1 and 10000");
+    if (c.insecure && !c.ca_file.empty()) r.Error("insecure", "set either ca_file or insecure, not both");
+    // provider_id, the authoritative join key, appears only from volume API 3.21.
+    int major = 0, minor = 0;
+    if (std::sscanf(c.cinder_microversion.c_str(), "%d.%d", &major, &minor) != 2 || major != 3 || minor < 21) {
+      r.Error("cinder_microversion", "must be 3.21 or later (provider_id needs it), not \"" +
+                                         c.cinder_microversion + "\"");
+    }
+    if (std::sscanf(c.nova_microversion.c_str(), "%d.%d", &major, &minor) != 2 || major != 2 || minor < 3) {
+      r.Error("nova_microversion", "must be 2.3 or later (OS-EXT-SRV-ATTR:hostname needs it), not \"" +
+                                       c.nova_microversion + "\"");
+    }
+    cfg.clouds.push_back(std::move(c));
+  }
+
+  for (auto& r : root.List("arrays")) {
+    ArrayConfig a;
+    r.Require("name", a.name);
+    r.Require("address", a.address);
+    config::GetSecret(r, "api_token", a.api_token, /*required=*/true);
+    ReadDuration(r, "interval", a.interval_seconds);
+    r.Get("ca_file", a.ca_file);
+    r.Get("insecure", a.insecure);
+    r.Get("page_size", a.page_size);
+    r.Get("api_version", a.api_version);
+    r.Get("read_tags", a.read_tags);
+    r.Finish();
+    if (r.Has("name") && !ValidName(a.name)) {
+      r.Error("name", "must be letters, digits, - _ . (and not \"mapping\")");
+    } else if (!a.name.empty() && !names.insert(a.name).second) {
+      r.Error("name", "duplicate source \"" + a.name + "\" (cloud and array names share one namespace)");
+    }
+    CheckAddress(r, "address", a.address);
+    if (a.page_size < 1 || a.page_size > 10000) r.Error("page_size", "must be between 1 and 10000");
+    if (a.insecure && !a.ca_file.empty()) r.Error("insecure", "set either ca_file or insecure, not both");
+    if (!a.api_version.empty() && a.api_version.rfind("2.", 0) != 0) {
+      r.Error("api_version", "must be a REST 2.x version such as 2.26, not \"" + a.api_version + "\"");
+    }
+    cfg.arrays.push_back(std::move(a));
+  }
+  root.Finish();
+  if (cfg.clouds.empty() && cfg.arrays.empty() && errors.empty()) {
+    root.Error("clouds", "configure at least one cloud or array");
+  }
+  if (!errors.empty()) return MakeError(errors.Text());
+  return cfg;
+}
+
+Result<StorageConfig> LoadConfig(const std::string& path) {
+  auto text = config::ReadFile(path);
+  if (!text) return MakeError(text.error());
+  return ParseConfig(*text, path);
+}
+
+namespace {
+std::string Hash(const std::string& s) { return std::to_string(std::hash<std::string>{}(s)); }
+}  // namespace
+
+std::string Fingerprint(const StorageConfig& config, const CloudConfig& c) {
+  std::string s = c.auth_url + "|" + c.region + "|" + c.interface + "|" + c.auth.method + "|" + c.auth.username +
+                  "|" + c.auth.user_domain_name + "|" + c.auth.project_name + "|" + c.auth.project_id + "|" +
+                  c.auth.project_domain_name + "|" + c.auth.application_credential_id + "|" +
+                  c.auth.application_credential_name + "|" + Hash(c.auth.password) + "|" +
+                  Hash(c.auth.application_credential_secret) + "|" + std::to_string(config.CloudInterval(c)) +
+                  "|" + c.ca_file + (c.insecure ? "|1" : "|0") + "|" + std::to_string(c.page_size) + "|" +
+                  c.cinder_microversion + "|" + c.nova_microversion + "|" +
+                  std::to_string(config.request_timeout_seconds);
+  return Hash(s);
+}
+
+std::string Fingerprint(const StorageConfig& config, const ArrayConfig& a) {
+  std::string s = a.address + "|" + Hash(a.api_token) + "|" + std::to_string(config.ArrayInterval(a)) + "|" +
+                  a.ca_file + (a.insecure ? "|1" : "|0") + "|" + std::to_string(a.page_size) + "|" +
+                  a.api_version + (a.read_tags ? "|1" : "|0") + "|" + std::to_string(config.request_timeout_seconds);
+  return Hash(s);
+}
+
+}  // namespace estate::storage

@@ -1,0 +1,95 @@
+// The storage-mapping exporter's configuration: any number of OpenStack clouds and Pure FlashArrays, each
+// refreshed in the background on its own interval, plus the history of past mappings. YAML is mapped onto these
+// structs (defaults live here); unknown keys are errors reported with file, line and path.
+//
+//   defaults: {openstack_interval: 5m, array_interval: 2m, request_timeout: 30s}
+//   history: {state_file: /var/lib/estate-storage-mapping/history.json, retention: 7d}
+//   clouds:
+//     - name: prod
+//       auth_url: https://keystone.example:5000/v3
+//       region: RegionOne
+//       interface: internal
+//       auth: {method: password, username: monitor, password_file: /etc/estate/os.pass,
+//              project_name: admin}
+//       array_backends: [pure-a]          # Cinder backends whose volumes must exist on an array
+//   arrays:
+//     - {name: pure-a, address: https://pure-a.example, api_token_file: /etc/estate/pure-a.token}
+//
+// Plain values; not thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "estate/result.h"
+
+namespace estate::storage {
+
+struct CloudAuthConfig {
+  std::string method = "password";  // password | application_credential
+  std::string username;
+  std::string user_domain_name = "Default";
+  std::string password;  // secret
+  std::string project_name;
+  std::string project_id;
+  std::string project_domain_name = "Default";
+  std::string application_credential_id;
+  std::string application_credential_name;
+  std::string application_credential_secret;  // secret
+};
+
+struct CloudConfig {
+  std::string name;      // the `cloud` label
+  std::string auth_url;  // Keystone, with or without /v3
+  std::string region;    // "" = any region in the catalog
+  std::string interface = "public";  // public | internal | admin
+  CloudAuthConfig auth;
+  double interval_seconds = 0;  // 0 = defaults.openstack_interval
+  std::string ca_file;
+  bool insecure = false;
+  int page_size = 1000;
+  std::string cinder_microversion = "3.21";  // >= 3.21 so that provider_id is returned
+  std::string nova_microversion = "2.47";
+  std::vector<std::string> array_backends;  // Cinder backend names expected on an array; empty = all volumes
+};
+
+struct ArrayConfig {
+  std::string name;     // the `array` label
+  std::string address;  // "pure-a.example", "host:port" or a URL (http:// kept as given)
+  std::string api_token;  // secret
+  double interval_seconds = 0;  // 0 = defaults.array_interval
+  std::string ca_file;
+  bool insecure = false;
+  int page_size = 500;
+  std::string api_version;  // "" = the highest 2.x the array offers
+  bool read_tags = true;    // the openstack-integration.purestorage.com volume tags
+};
+
+struct StorageConfig {
+  double openstack_interval_seconds = 300;
+  double array_interval_seconds = 120;
+  double request_timeout_seconds = 30;
+  double join_interval_seconds = 5;  // how often the join checks for new source data
+  std::string history_state_file;     // "" = history kept in memory only
+  double history_retention_seconds = 7 * 86400;
+  std::vector<CloudConfig> clouds;
+  std::vector<ArrayConfig> arrays;
+
+  double CloudInterval(const CloudConfig& c) const {
+    return c.interval_seconds > 0 ? c.interval_seconds : openstack_interval_seconds;
+  }
+  double ArrayInterval(const ArrayConfig& a) const {
+    return a.interval_seconds > 0 ? a.interval_seconds : array_interval_seconds;
+  }
+};
+
+// Parses and validates; the error lists every problem, one per line, with file:line and path.
+Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& origin);
+Result<StorageConfig> LoadConfig(const std::string& path);
+
+// A stable digest of everything that affects how a source is polled (secrets hashed), used as the job
+// fingerprint so a reload restarts only sources whose settings changed.
+std::string Fingerprint(const StorageConfig& config, const CloudConfig& cloud);
+std::string Fingerprint(const StorageConfig& config, const ArrayConfig& array);
+
+}  // namespace estate::storage

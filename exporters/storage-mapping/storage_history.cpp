@@ -1,0 +1,504 @@
+#include "storage_history.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+namespace estate::storage {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+// Fields whose change is worth a save; space and last-seen times change on every poll and are not.
+bool SameMapping(const VolumeRow& a, const VolumeRow& b) {
+  return a.array == b.array && a.array_volume == b.array_volume && a.serial == b.serial && a.pod == b.pod &&
+         a.destroyed == b.destroyed && a.cloud == b.cloud && a.cinder_id == b.cinder_id &&
+         a.cinder_name == b.cinder_name && a.volume_type == b.volume_type && a.status == b.status &&
+         a.project_id == b.project_id && a.project == b.project && a.server_id == b.server_id &&
+         a.server_name == b.server_name && a.host_name == b.host_name && a.hypervisor == b.hypervisor &&
+         a.device == b.device && a.bootable == b.bootable && a.match == b.match && a.complete == b.complete;
+}
+
+// JSON string with invalid UTF-8 replaced by U+FFFD (names come from upstream APIs, and Load() must be able
+// to read back whatever Save() wrote).
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xf]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // Well-formed sequences per RFC 3629 (no overlongs, no surrogates, nothing above U+10FFFF).
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    }
+    bool ok = len > 0 && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi;
+    for (std::size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xBF;
+    if (ok) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) v = 0;
+  char buf[32];
+  int n = v == std::floor(v) && std::fabs(v) < 1e18 ? std::snprintf(buf, sizeof buf, "%.0f", v)
+                                                    : std::snprintf(buf, sizeof buf, "%.17g", v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+// Writes "name":value pairs; the first one opens the object.
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(std::string& out) : out_(out) { out_.push_back('{'); }
+  ~ObjectWriter() { out_.push_back('}'); }
+  ObjectWriter(const ObjectWriter&) = delete;
+  ObjectWriter& operator=(const ObjectWriter&) = delete;
+  void Str(const char* name, std::string_view v) {
+    Name(name);
+    AppendJsonString(out_, v);
+  }
+  void Num(const char* name, double v) {
+    Name(name);
+    AppendNumber(out_, v);
+  }
+  void Bool(const char* name, bool v) {
+    Name(name);
+    out_.append(v ? "true" : "false");
+  }
+
+ private:
+  void Name(const char* name) {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    out_.push_back('"');
+    out_.append(name);
+    out_.append("\":");
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+void AppendRow(std::string& out, const VolumeRow& r, bool live) {
+  ObjectWriter w(out);
+  w.Bool("live", live);
+  w.Str("array", r.array);
+  w.Str("array_volume", r.array_volume);
+  w.Str("serial", r.serial);
+  w.Str("wwid", r.wwid);
+  w.Str("pod", r.pod);
+  w.Bool("destroyed", r.destroyed);
+  w.Num("provisioned_bytes", r.provisioned_bytes);
+  w.Num("used_bytes", r.used_bytes);
+  w.Str("cloud", r.cloud);
+  w.Str("cinder_id", r.cinder_id);
+  w.Str("cinder_name", r.cinder_name);
+  w.Str("volume_type", r.volume_type);
+  w.Str("status", r.status);
+  w.Str("project_id", r.project_id);
+  w.Str("project", r.project);
+  w.Str("server_id", r.server_id);
+  w.Str("server_name", r.server_name);
+  w.Str("host_name", r.host_name);
+  w.Str("hypervisor", r.hypervisor);
+  w.Str("device", r.device);
+  w.Bool("bootable", r.bootable);
+  w.Str("match", r.match);
+  w.Num("last_seen_unix", r.last_seen_unix);
+  w.Bool("complete", r.complete);
+}
+
+// Throws nlohmann::json exceptions on a wrong type or a missing key; Load() turns them into an Error.
+VolumeRow RowFromJson(const nlohmann::json& j, bool* live) {
+  VolumeRow r;
+  *live = j.at("live").get<bool>();
+  r.array = j.at("array").get<std::string>();
+  r.array_volume = j.at("array_volume").get<std::string>();
+  r.serial = j.at("serial").get<std::string>();
+  r.wwid = j.at("wwid").get<std::string>();
+  r.pod = j.at("pod").get<std::string>();
+  r.destroyed = j.at("destroyed").get<bool>();
+  r.provisioned_bytes = j.at("provisioned_bytes").get<double>();
+  r.used_bytes = j.at("used_bytes").get<double>();
+  r.cloud = j.at("cloud").get<std::string>();
+  r.cinder_id = j.at("cinder_id").get<std::string>();
+  r.cinder_name = j.at("cinder_name").get<std::string>();
+  r.volume_type = j.at("volume_type").get<std::string>();
+  r.status = j.at("status").get<std::string>();
+  r.project_id = j.at("project_id").get<std::string>();
+  r.project = j.at("project").get<std::string>();
+  r.server_id = j.at("server_id").get<std::string>();
+  r.server_name = j.at("server_name").get<std::string>();
+  r.host_name = j.at("host_name").get<std::string>();
+  r.hypervisor = j.at("hypervisor").get<std::string>();
+  r.device = j.at("device").get<std::string>();
+  r.bootable = j.at("bootable").get<bool>();
+  r.match = j.at("match").get<std::string>();
+  r.last_seen_unix = j.at("last_seen_unix").get<double>();
+  r.complete = j.at("complete").get<bool>();
+  r.state = "current";
+  return r;
+}
+
+std::string VolumeKey(const VolumeRow& r) {
+  return r.array.empty() ? "c\x1f" + r.cloud + "\x1f" + r.cinder_id
+                         : "a\x1f" + r.array + "\x1f" + r.array_volume;
+}
+
+}  // namespace
+
+History::History(std::string path, HistoryOptions options) : path_(std::move(path)), options_(options) {}
+
+std::string History::Key(const VolumeRow& r) { return VolumeKey(r) + "\x1f" + r.server_id; }
+
+Result<History> History::Load(const std::string& path, HistoryOptions options) {
+  History h(path, options);
+  if (path.empty()) return h;
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return h;
+    return MakeError(Errno("cannot open history state file", path));
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = MakeError(Errno("cannot read history state file", path));
+      ::close(fd);
+      return e;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.is_object()) return MakeError("history state file " + path + ": not a JSON object");
+    int version = j.at("schema_version").get<int>();
+    if (version != kSchemaVersion) {
+      return MakeError("history state file " + path + ": unsupported schema_version " +
+                       std::to_string(version));
+    }
+    h.last_saved_ = j.at("saved_unix").get<double>();
+    h.last_observed_ = h.last_saved_;
+    for (const auto& e : j.at("mappings")) {
+      bool live = false;
+      VolumeRow row = RowFromJson(e, &live);
+      std::string key = Key(row);
+      h.entries_[key] = Entry{std::move(row), live};
+    }
+    for (const auto& e : j.at("orphan_since")) {
+      h.orphan_since_[{e.at("array").get<std::string>(), e.at("array_volume").get<std::string>()}] =
+          e.at("since_unix").get<double>();
+    }
+    for (const auto& e : j.at("missing_since")) {
+      h.missing_since_[{e.at("cloud").get<std::string>(), e.at("cinder_id").get<std::string>()}] =
+          e.at("since_unix").get<double>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError("history state file " + path + " is corrupt: " + e.what());
+  }
+  return h;
+}
+
+void History::Observe(const Mapping& current, double now) {
+  last_observed_ = now;
+  std::unordered_set<std::string_view> authoritative_clouds;
+  std::unordered_set<std::string_view> clouds_with_data;
+  std::unordered_set<std::string_view> arrays_with_data;
+  std::unordered_set<std::string_view> known_clouds;
+  std::unordered_set<std::string_view> known_arrays;
+  for (const auto& c : current.clouds) {
+    known_clouds.insert(c.cloud);
+    if (c.has_data) clouds_with_data.insert(c.cloud);
+    if (c.complete()) authoritative_clouds.insert(c.cloud);
+  }
+  for (const auto& a : current.arrays) {
+    known_arrays.insert(a.array);
+    if (a.has_data) arrays_with_data.insert(a.array);
+  }
+
+  // Remember every current mapping; seen_epoch marks the entries this mapping shows. Only a changed mapping
+  // is copied (100k rows per join).
+  ++epoch_;
+  for (const VolumeRow& row : current.rows) {
+    if (row.state != "current" || row.cinder_id.empty()) continue;
+    auto [it, inserted] = entries_.try_emplace(Key(row));
+    Entry& e = it->second;
+    if (inserted || !e.live || !SameMapping(e.row, row)) {
+      changed_ = true;
+      e.row = row;
+      e.row.state = "current";
+    } else {
+      e.row.provisioned_bytes = row.provisioned_bytes;
+      e.row.used_bytes = row.used_bytes;
+    }
+    // When the cloud last confirmed it (its snapshot's time), not when we joined: during a cloud outage the
+    // arrays keep triggering joins on the cloud's old data.
+    e.row.last_seen_unix = row.last_seen_unix > 0 ? std::min(row.last_seen_unix, now) : now;
+    e.live = true;
+    e.seen_epoch = epoch_;
+  }
+
+  // Whether the volume of a (detached) past row is in the mapping in another way.
+  auto volume_in_mapping = [&current](const VolumeRow& r) {
+    for (const VolumeRow* c : current.Lookup(r.array.empty() ? r.cinder_id : r.array_volume)) {
+      if (c->state == "past") continue;
+      if (r.array.empty() ? (c->array.empty() && c->cloud == r.cloud && c->cinder_id == r.cinder_id)
+                          : (c->array == r.array && c->array_volume == r.array_volume)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = it->second;
+    const VolumeRow& r = e.row;
+    const bool seen = e.seen_epoch == epoch_;
+    if (e.live && !seen) {
+      const bool could_show =
+          authoritative_clouds.contains(r.cloud) && (r.array.empty() || arrays_with_data.contains(r.array));
+      if (could_show) {
+        e.live = false;
+        changed_ = true;
+      }
+    }
+    const bool detached_and_back = !e.live && r.server_id.empty() && volume_in_mapping(r);
+    const bool expired = !seen && now - r.last_seen_unix > options_.retention_seconds;
+    if (detached_and_back || expired) {
+      it = entries_.erase(it);
+      changed_ = true;
+    } else {
+      ++it;
+    }
+  }
+
+  // First-seen times: add new ones, drop ended ones only where the mapping could tell, and forget sources
+  // that are no longer configured.
+  auto update_since = [&](SinceMap& since, const SinceMap& now_set, bool evaluated,
+                          const std::unordered_set<std::string_view>& with_data,
+                          const std::unordered_set<std::string_view>& known) {
+    if (evaluated) {
+      for (const auto& [k, t] : now_set) {
+        if (since.emplace(k, now).second) changed_ = true;
+      }
+    }
+    for (auto it = since.begin(); it != since.end();) {
+      const std::string& source = it->first.first;
+      const bool ended = evaluated && with_data.contains(source) && !now_set.contains(it->first);
+      if (ended || !known.contains(source)) {
+        it = since.erase(it);
+        changed_ = true;
+      } else {
+        ++it;
+      }
+    }
+  };
+  update_since(orphan_since_, current.orphan_since, current.orphans_evaluated, arrays_with_data,
+               known_arrays);
+  update_since(missing_since_, current.missing_since, current.missing_evaluated, clouds_with_data,
+               known_clouds);
+}
+
+Mapping History::Publish(Mapping current) const {
+  std::vector<VolumeRow> past = PastRows();
+  const std::size_t from = current.rows.size();
+  current.rows.reserve(from + past.size());
+  for (auto& r : past) current.rows.push_back(std::move(r));
+  current.IndexRows(from);
+  for (auto& [k, t] : current.orphan_since) {
+    if (auto it = orphan_since_.find(k); it != orphan_since_.end()) t = it->second;
+  }
+  for (auto& [k, t] : current.missing_since) {
+    if (auto it = missing_since_.find(k); it != missing_since_.end()) t = it->second;
+  }
+  current.history_entries = size();
+  return current;
+}
+
+std::vector<VolumeRow> History::PastRows() const {
+  std::vector<std::pair<const std::string*, const Entry*>> past;
+  for (const auto& [k, e] : entries_) {
+    if (!e.live) past.emplace_back(&k, &e);
+  }
+  std::sort(past.begin(), past.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  std::vector<VolumeRow> out;
+  out.reserve(past.size());
+  for (const auto& [k, e] : past) {
+    out.push_back(e->row);
+    out.back().state = "past";
+  }
+  return out;
+}
+
+double History::OrphanSince(const std::string& array, const std::string& array_volume) const {
+  auto it = orphan_since_.find({array, array_volume});
+  return it == orphan_since_.end() ? 0 : it->second;
+}
+
+double History::MissingSince(const std::string& cloud, const std::string& cinder_id) const {
+  auto it = missing_since_.find({cloud, cinder_id});
+  return it == missing_since_.end() ? 0 : it->second;
+}
+
+bool History::dirty() const {
+  if (changed_) return true;
+  if (entries_.empty() || last_observed_ - last_saved_ < options_.refresh_seconds) return false;
+  return std::any_of(entries_.begin(), entries_.end(), [](const auto& kv) { return kv.second.live; });
+}
+
+std::size_t History::size() const {
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(), [](const auto& kv) { return !kv.second.live; }));
+}
+
+Result<Ok> History::Save() {
+  if (path_.empty()) {
+    changed_ = false;
+    return Ok{};
+  }
+  std::vector<const std::string*> keys;
+  keys.reserve(entries_.size());
+  for (const auto& [k, e] : entries_) keys.push_back(&k);
+  std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  // Written by hand: nlohmann::json takes seconds to build and dump 100k rows. One mapping per line.
+  std::string doc;
+  doc.reserve(256 + entries_.size() * 600);
+  doc.append("{\"schema_version\":");
+  AppendNumber(doc, kSchemaVersion);
+  doc.append(",\"saved_unix\":");
+  AppendNumber(doc, last_observed_);
+  doc.append(",\"retention_seconds\":");
+  AppendNumber(doc, options_.retention_seconds);
+  doc.append(",\n\"mappings\":[");
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    doc.append(i == 0 ? "\n" : ",\n");
+    const Entry& e = entries_.at(*keys[i]);
+    AppendRow(doc, e.row, e.live);
+  }
+  doc.append("],\n\"orphan_since\":[");
+  bool first = true;
+  for (const auto& [k, t] : orphan_since_) {
+    doc.append(first ? "\n" : ",\n");
+    first = false;
+    ObjectWriter w(doc);
+    w.Str("array", k.first);
+    w.Str("array_volume", k.second);
+    w.Num("since_unix", t);
+  }
+  doc.append("],\n\"missing_since\":[");
+  first = true;
+  for (const auto& [k, t] : missing_since_) {
+    doc.append(first ? "\n" : ",\n");
+    first = false;
+    ObjectWriter w(doc);
+    w.Str("cloud", k.first);
+    w.Str("cinder_id", k.second);
+    w.Num("since_unix", t);
+  }
+  doc.append("]}\n");
+  auto written = WriteFileAtomically(path_, doc);
+  if (!written.ok()) return written;
+  changed_ = false;
+  last_saved_ = last_observed_;
+  return Ok{};
+}
+
+Result<Ok> WriteFileAtomically(const std::string& path, const std::string& content) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return MakeError(Errno("cannot create", tmp));
+  auto fail = [&](const std::string& what) {
+    Error e = MakeError(Errno(what, tmp));
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  std::size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) return fail("cannot fsync");
+  if (::close(fd) != 0) {
+    fd = -1;
+    return fail("cannot close");
+  }
+  fd = -1;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename to " + path + ":");
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    // The rename is done; a failing directory fsync only weakens durability, so it is not an error.
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Ok{};
+}
+
+Result<std::string> SetAsideCorruptFile(const std::string& path, double now) {
+  std::string aside = path + ".corrupt-" + std::to_string(static_cast<long long>(std::floor(now)));
+  if (::rename(path.c_str(), aside.c_str()) != 0) return MakeError(Errno("cannot rename", path));
+  return aside;
+}
+
+History LoadOrStartEmpty(const std::string& path, HistoryOptions options, double now, std::string* warning) {
+  if (warning != nullptr) warning->clear();
+  auto loaded = History::Load(path, options);
+  if (loaded.ok()) return std::move(loaded).value();
+  std::string msg = loaded.error() + "; starting with an empty history";
+  auto aside = SetAsideCorruptFile(path, now);
+  msg += aside.ok() ? " (bad file kept as " + aside.value() + ")" : " (" + aside.error() + ")";
+  if (warning != nullptr) *warning = msg;
+  return History(path, options);
+}
+
+}  // namespace estate::storage

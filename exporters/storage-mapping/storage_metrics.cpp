@@ -1,0 +1,273 @@
+#include "storage_metrics.h"
+
+#include <array>
+#include <initializer_list>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+namespace estate::storage {
+namespace {
+
+enum Id {
+  kVolumeInfo,
+  kVolumeProvisioned,
+  kVolumeUsed,
+  kVolumeLastSeen,
+  kServerInfo,
+  kMappingRows,
+  kOrphanVolumes,
+  kOrphanSince,
+  kMissingVolumes,
+  kMissingSince,
+  kDestroyedVolumes,
+  kMappingComplete,
+  kMissingField,
+  kHistoryEntries,
+  kOpenstackVolumes,
+  kOpenstackServers,
+  kOpenstackProjects,
+  kArrayInfo,
+  kArrayVolumes,
+  kArrayConnections,
+  kFamilyCount
+};
+
+struct Def {
+  Id id;
+  const char* name;
+  const char* labels;  // comma-separated, in series order
+  const char* help;
+};
+
+// The one table of every family this exporter produces.
+constexpr std::array<Def, kFamilyCount> kDefs = {{
+    {kVolumeInfo, "estate_storage_volume_info",
+     "cloud,array,array_volume,serial,wwid,cinder_id,cinder_name,server_id,server_name,host_name,hypervisor,"
+     "device,project,volume_type,status,state",
+     "One mapped row, always 1: a Pure array volume, its Cinder volume and one attachment's Nova server. "
+     "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), "
+     "missing_on_array (Cinder volume on an array backend that no array has), past (last known mapping of a "
+     "volume that lost its Cinder record or attachment, kept for the history retention). wwid is the Linux "
+     "multipath WWID, 3624a9370 + lower-case serial."},
+    {kVolumeProvisioned, "estate_storage_volume_provisioned_bytes", "array,array_volume",
+     "Provisioned size of an array volume that is in the mapping, in bytes."},
+    {kVolumeUsed, "estate_storage_volume_used_bytes", "array,array_volume",
+     "Physical space used by an array volume that is in the mapping, in bytes."},
+    {kVolumeLastSeen, "estate_storage_volume_last_seen_timestamp_seconds",
+     "array,array_volume,cinder_id,server_id",
+     "When a past mapping (state=\"past\" in estate_storage_volume_info) was last seen current, Unix time."},
+    {kServerInfo, "estate_storage_server_info",
+     "cloud,server_id,server_name,host_name,hypervisor,hypervisor_hostname,project,status",
+     "One Nova server, always 1. host_name is the guest host name; hypervisor the compute host "
+     "(OS-EXT-SRV-ATTR:host, the hardware exporter's host name); hypervisor_hostname its FQDN."},
+    {kMappingRows, "estate_storage_mapping_rows", "state",
+     "Rows of the published mapping by state (current, orphan, missing_on_array, past)."},
+    {kOrphanVolumes, "estate_storage_orphan_volumes", "array",
+     "Array volumes with a Cinder-made name and no Cinder record in any cloud, not destroyed. 0 while "
+     "orphans "
+     "cannot be evaluated (a configured cloud has no data yet)."},
+    {kOrphanSince, "estate_storage_orphan_volume_since_timestamp_seconds", "array,array_volume",
+     "When a current orphan volume was first seen orphaned (kept across restarts), Unix time."},
+    {kMissingVolumes, "estate_storage_missing_volumes", "cloud",
+     "Cinder volumes on a backend expected on an array, in a status that needs the backend volume, that no "
+     "array has. 0 while missing volumes cannot be evaluated (a configured array has no data yet)."},
+    {kMissingSince, "estate_storage_missing_volume_since_timestamp_seconds", "cloud,cinder_id",
+     "When a Cinder volume was first seen missing on the arrays (kept across restarts), Unix time."},
+    {kDestroyedVolumes, "estate_storage_destroyed_volumes", "array",
+     "Destroyed array volumes pending eradication that have a Cinder-made name and no Cinder record (not "
+     "counted as orphans)."},
+    {kMappingComplete, "estate_storage_mapping_complete", "cloud",
+     "1 when the cloud's listings carried every admin-only field the mapping needs, 0 when not or when the "
+     "cloud has no data yet (see estate_storage_mapping_missing_field_info)."},
+    {kMissingField, "estate_storage_mapping_missing_field_info", "cloud,field",
+     "An admin-only API field a cloud's listings lacked (e.g. provider_id, OS-EXT-SRV-ATTR:host), always 1; "
+     "field=\"snapshot\" while the cloud has no data yet."},
+    {kHistoryEntries, "estate_storage_history_entries", "",
+     "Past mappings kept by the history (rows with state=\"past\")."},
+    {kOpenstackVolumes, "estate_storage_openstack_volumes", "cloud", "Cinder volumes listed in the cloud."},
+    {kOpenstackServers, "estate_storage_openstack_servers", "cloud", "Nova servers listed in the cloud."},
+    {kOpenstackProjects, "estate_storage_openstack_projects", "cloud",
+     "Keystone projects listed in the cloud."},
+    {kArrayInfo, "estate_storage_array_info", "array,array_name,api_version",
+     "A Pure FlashArray, always 1: its name as the array reports it and the REST API version used."},
+    {kArrayVolumes, "estate_storage_array_volumes", "array",
+     "Volumes on the array, destroyed ones pending eradication included."},
+    {kArrayConnections, "estate_storage_array_connections", "array",
+     "Volume-to-host connections on the array."},
+}};
+
+metrics::Family Make(Id id, std::size_t reserve = 0) {
+  metrics::Family f = metrics::Gauge(kDefs[id].name, kDefs[id].help);
+  f.metric.reserve(reserve);
+  return f;
+}
+
+// Adds a sample without the intermediate Labels vector that metrics::Add copies from: 100k info rows of 16
+// labels each make the difference noticeable.
+void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, const std::string&>> labels,
+               double value) {
+  prometheus::ClientMetric m;
+  m.label.reserve(labels.size());
+  for (const auto& [name, v] : labels) m.label.push_back({name, v});
+  m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+const std::array<std::string, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
+
+}  // namespace
+
+std::vector<FamilyDef> FamilyDefs() {
+  std::vector<FamilyDef> out;
+  for (const auto& d : kDefs) {
+    FamilyDef f{d.name, d.help, {}};
+    std::string_view l = d.labels;
+    while (!l.empty()) {
+      auto comma = l.find(',');
+      f.labels.emplace_back(l.substr(0, comma));
+      l = comma == std::string_view::npos ? std::string_view() : l.substr(comma + 1);
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+metrics::Families MappingFamilies(const Mapping& m) {
+  metrics::Family info = Make(kVolumeInfo, m.rows.size());
+  metrics::Family provisioned = Make(kVolumeProvisioned, m.rows.size());
+  metrics::Family used = Make(kVolumeUsed, m.rows.size());
+  metrics::Family last_seen = Make(kVolumeLastSeen, m.history_entries);
+  std::array<std::size_t, kStates.size()> by_state{};
+
+  std::unordered_set<std::string> bytes_done;
+  bytes_done.reserve(m.rows.size());
+  for (const VolumeRow& r : m.rows) {
+    AddSample(info,
+              {{"cloud", r.cloud},
+               {"array", r.array},
+               {"array_volume", r.array_volume},
+               {"serial", r.serial},
+               {"wwid", r.wwid},
+               {"cinder_id", r.cinder_id},
+               {"cinder_name", r.cinder_name},
+               {"server_id", r.server_id},
+               {"server_name", r.server_name},
+               {"host_name", r.host_name},
+               {"hypervisor", r.hypervisor},
+               {"device", r.device},
+               {"project", r.project},
+               {"volume_type", r.volume_type},
+               {"status", r.status},
+               {"state", r.state}},
+              1);
+    for (std::size_t i = 0; i < kStates.size(); ++i) {
+      if (r.state == kStates[i]) ++by_state[i];
+    }
+    if (r.state == "past") {
+      AddSample(last_seen,
+                {{"array", r.array},
+                 {"array_volume", r.array_volume},
+                 {"cinder_id", r.cinder_id},
+                 {"server_id", r.server_id}},
+                r.last_seen_unix);
+      continue;
+    }
+    if (r.array.empty() || !bytes_done.insert(r.array + '\x1f' + r.array_volume).second) continue;
+    AddSample(provisioned, {{"array", r.array}, {"array_volume", r.array_volume}}, r.provisioned_bytes);
+    AddSample(used, {{"array", r.array}, {"array_volume", r.array_volume}}, r.used_bytes);
+  }
+
+  metrics::Family servers = Make(kServerInfo, m.servers.size());
+  for (const ServerRow& s : m.servers) {
+    AddSample(servers,
+              {{"cloud", s.cloud},
+               {"server_id", s.id},
+               {"server_name", s.name},
+               {"host_name", s.host_name},
+               {"hypervisor", s.hypervisor},
+               {"hypervisor_hostname", s.hypervisor_hostname},
+               {"project", s.project},
+               {"status", s.status}},
+              1);
+  }
+
+  metrics::Family rows = Make(kMappingRows, kStates.size());
+  for (std::size_t i = 0; i < kStates.size(); ++i) {
+    AddSample(rows, {{"state", kStates[i]}}, static_cast<double>(by_state[i]));
+  }
+
+  metrics::Family orphans = Make(kOrphanVolumes, m.arrays.size());
+  metrics::Family destroyed = Make(kDestroyedVolumes, m.arrays.size());
+  for (const ArraySummary& a : m.arrays) {
+    AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
+    AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+  }
+  metrics::Family orphan_since = Make(kOrphanSince, m.orphan_since.size());
+  for (const auto& [k, t] : m.orphan_since) {
+    AddSample(orphan_since, {{"array", k.first}, {"array_volume", k.second}}, t);
+  }
+
+  metrics::Family missing = Make(kMissingVolumes, m.clouds.size());
+  metrics::Family complete = Make(kMappingComplete, m.clouds.size());
+  metrics::Family fields = Make(kMissingField);
+  for (const CloudSummary& c : m.clouds) {
+    AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
+    AddSample(complete, {{"cloud", c.cloud}}, c.complete() ? 1 : 0);
+    for (const auto& f : c.missing_fields) AddSample(fields, {{"cloud", c.cloud}, {"field", f}}, 1);
+  }
+  metrics::Family missing_since = Make(kMissingSince, m.missing_since.size());
+  for (const auto& [k, t] : m.missing_since) {
+    AddSample(missing_since, {{"cloud", k.first}, {"cinder_id", k.second}}, t);
+  }
+
+  metrics::Family history = Make(kHistoryEntries, 1);
+  AddSample(history, {}, static_cast<double>(m.history_entries));
+
+  metrics::Families out;
+  out.reserve(kOpenstackVolumes);
+  out.push_back(std::move(info));
+  out.push_back(std::move(provisioned));
+  out.push_back(std::move(used));
+  out.push_back(std::move(last_seen));
+  out.push_back(std::move(servers));
+  out.push_back(std::move(rows));
+  out.push_back(std::move(orphans));
+  out.push_back(std::move(orphan_since));
+  out.push_back(std::move(missing));
+  out.push_back(std::move(missing_since));
+  out.push_back(std::move(destroyed));
+  out.push_back(std::move(complete));
+  out.push_back(std::move(fields));
+  out.push_back(std::move(history));
+  return out;
+}
+
+metrics::Families CloudFamilies(const CloudSnapshot& c) {
+  metrics::Families out;
+  out.reserve(3);
+  out.push_back(Make(kOpenstackVolumes, 1));
+  AddSample(out.back(), {{"cloud", c.cloud}}, static_cast<double>(c.volumes.size()));
+  out.push_back(Make(kOpenstackServers, 1));
+  AddSample(out.back(), {{"cloud", c.cloud}}, static_cast<double>(c.servers.size()));
+  out.push_back(Make(kOpenstackProjects, 1));
+  AddSample(out.back(), {{"cloud", c.cloud}}, static_cast<double>(c.project_names.size()));
+  return out;
+}
+
+metrics::Families ArrayFamilies(const ArraySnapshot& a) {
+  std::size_t connections = 0;
+  for (const auto& v : a.volumes) connections += v.hosts.size();
+  metrics::Families out;
+  out.reserve(3);
+  out.push_back(Make(kArrayInfo, 1));
+  AddSample(out.back(), {{"array", a.array}, {"array_name", a.array_name}, {"api_version", a.api_version}},
+            1);
+  out.push_back(Make(kArrayVolumes, 1));
+  AddSample(out.back(), {{"array", a.array}}, static_cast<double>(a.volumes.size()));
+  out.push_back(Make(kArrayConnections, 1));
+  AddSample(out.back(), {{"array", a.array}}, static_cast<double>(connections));
+  return out;
+}
+
+}  // namespace estate::storage

@@ -1,0 +1,36 @@
+// Small helpers shared by the OpenStack and Pure clients and parsers: JSON parsing that never echoes the body,
+// moving strings out of a parsed document, URL pieces, and error messages for HTTP statuses and budgets.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "estate/cancel.h"
+#include "estate/http_client.h"
+#include "estate/result.h"
+
+namespace estate::storage {
+
+// Parses a JSON body. Errors give the byte position only: the body may be binary garbage or carry data that does
+// not belong in a log line.
+Result<nlohmann::json> ParseJson(std::string_view body);
+// Moves a string member out of a parsed document that is thrown away afterwards, so large listings are not copied
+// string by string. Anything but a string (null, absent, a number) gives "".
+std::string Take(nlohmann::json& object, const char* key);
+
+double NowUnix();
+// The path and query of a URL ("https://h:5000/v3/x?y" -> "/v3/x?y"), for error messages and for following links.
+std::string PathOf(const std::string& url);
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string UrlEncode(const std::string& s);
+// "<what>: HTTP <status>[: <first 160 printable characters of the body>]". Upstreams explain refusals there.
+std::string StatusError(const std::string& what, const http::Response& response);
+inline bool Ok2xx(const http::Response& r) { return r.status >= 200 && r.status < 300; }
+inline std::string BudgetReason(const Budget& budget) {
+  return budget.cancel.Cancelled() ? "cancelled" : "deadline exceeded";
+}
+
+}  // namespace estate::storage
