@@ -46,6 +46,26 @@ struct Rendered {
   std::vector<Family> families;
 };
 
+// The same from a job's pre-rendered text. Each family's samples are copied out of data.samples (the one
+// string is released when data goes out of scope); a family named twice gets both slices, in order.
+std::shared_ptr<const Rendered> RenderJobData(RenderedData data) {
+  auto out = std::make_shared<Rendered>();
+  std::map<std::string, std::size_t> index;
+  for (const auto& f : data.families) {
+    auto [it, inserted] = index.emplace(f.name, out->size());
+    if (inserted) {
+      RenderedFamily rf;
+      rf.name = f.name;
+      rf.header.append("# HELP ").append(f.name).append(" ").append(metrics::EscapeHelp(f.help)).append("\n");
+      rf.header.append("# TYPE ").append(f.name).append(" ").append(f.type).append("\n");
+      out->push_back(std::move(rf));
+    }
+    if (f.offset >= data.samples.size()) continue;
+    (*out)[it->second].samples.append(data.samples, f.offset, f.length);
+  }
+  return out;
+}
+
 // Runs on_remove hooks (e.g. Redfish session logouts, one HTTP request each) on up to 32 threads, and returns
 // after at most `deadline`: with 1,000 BMCs at 100 ms each a serial logout would take 100 s, longer than
 // systemd waits. Hooks still running then are left to finish on detached threads until the process exits.
@@ -205,6 +225,7 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
   budget.cancel = job->cancel;
   auto start = Clock::now();
   Result<metrics::Families> result = MakeError("not run");
+  std::shared_ptr<const Rendered> rendered;  // set by collect_rendered
   bool keep_data = false;
   try {
     bool has_data = false;
@@ -215,6 +236,14 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
     if (has_data && job->spec.unchanged && job->spec.unchanged()) {
       keep_data = true;
       result = metrics::Families{};
+    } else if (job->spec.collect_rendered) {
+      auto data = job->spec.collect_rendered(budget);
+      if (data.ok()) {
+        rendered = RenderJobData(std::move(*data));
+        result = metrics::Families{};
+      } else {
+        result = MakeError(data.error());
+      }
     } else {
       result = job->spec.collect ? job->spec.collect(budget) : Result<metrics::Families>(MakeError("no collector"));
     }
@@ -224,8 +253,7 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
     result = MakeError("collector threw an unknown exception");
   }
   auto end = Clock::now();
-  std::shared_ptr<const Rendered> rendered;
-  if (result.ok() && !keep_data) rendered = RenderJobData(*result);
+  if (result.ok() && !keep_data && !rendered) rendered = RenderJobData(*result);
 
   std::function<void()> on_remove;
   {

@@ -99,6 +99,66 @@ TEST(Refresher, FamilyRepeatedWithinAJobStaysContiguous) {
             "estate_t_temperature_celsius{target=\"b\"} 1\nestate_t_temperature_celsius{target=\"b\",sensor=\"2\"} 2\n");
 }
 
+TEST(Refresher, RenderedJobMergesWithFamiliesJobsWithOneHeaderEach) {
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  JobSpec a;
+  a.source = "a";
+  a.group = "fast";
+  a.interval_seconds = 3600;
+  a.fingerprint = "f";
+  a.collect_rendered = [](const Budget&) {
+    RenderedData d;
+    d.samples = "estate_t_temperature_celsius{target=\"a\"} 30\n"
+                "estate_t_zeta_total{target=\"a\"} 2\n"
+                "estate_t_temperature_celsius{target=\"a2\"} 31\n";
+    const std::size_t first = d.samples.find('\n') + 1;
+    const std::size_t second = d.samples.find('\n', first) + 1;
+    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", 0, first});
+    d.families.push_back({"estate_t_zeta_total", "Zeta \\ with\nnewline.", "counter", first, second - first});
+    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", second, d.samples.size() - second});
+    return Result<RenderedData>(std::move(d));
+  };
+  r.Apply({std::move(a), Job("b", [](const Budget&) { return Result<metrics::Families>(Temps("b", 40)); })});
+  r.RunAllNow();
+  std::string text = *r.DataText();
+  EXPECT_EQ(text,
+            "# HELP estate_t_info Identity.\n# TYPE estate_t_info gauge\n"
+            "estate_t_info{target=\"b\",model=\"m-b\"} 1\n"
+            "# HELP estate_t_temperature_celsius Temperature.\n# TYPE estate_t_temperature_celsius gauge\n"
+            "estate_t_temperature_celsius{target=\"a\"} 30\nestate_t_temperature_celsius{target=\"a2\"} 31\n"
+            "estate_t_temperature_celsius{target=\"b\"} 40\n"
+            "# HELP estate_t_zeta_total Zeta \\\\ with\\nnewline.\n# TYPE estate_t_zeta_total counter\n"
+            "estate_t_zeta_total{target=\"a\"} 2\n");
+  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text + metrics::Render(r.StatusFamilies())));
+  EXPECT_EQ(Gunzip(*r.DataGzip()), text);
+  for (const auto& s : r.Statuses()) EXPECT_TRUE(s.up) << s.source;
+}
+
+TEST(Refresher, FailedRenderedJobKeepsLastGoodData) {
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  std::atomic<bool> fail{false};
+  JobSpec a;
+  a.source = "a";
+  a.interval_seconds = 3600;
+  a.fingerprint = "f";
+  a.collect_rendered = [&fail](const Budget&) -> Result<RenderedData> {
+    if (fail) return MakeError("down");
+    RenderedData d;
+    d.samples = "estate_t_up 1\n";
+    d.families.push_back({"estate_t_up", "Up.", "gauge", 0, d.samples.size()});
+    return d;
+  };
+  r.Apply({std::move(a)});
+  r.RunAllNow();
+  const std::string expected = "# HELP estate_t_up Up.\n# TYPE estate_t_up gauge\nestate_t_up 1\n";
+  EXPECT_EQ(*r.DataText(), expected);
+  fail = true;
+  r.RunAllNow();
+  EXPECT_EQ(*r.DataText(), expected);
+  EXPECT_FALSE(r.Statuses().at(0).up);
+  EXPECT_EQ(r.Statuses().at(0).last_error, "down");
+}
+
 TEST(Refresher, FailureKeepsLastGoodDataAndCountsFailures) {
   std::atomic<bool> fail{false};
   Refresher r({"estate_t", "target", 1, 0.1, false});

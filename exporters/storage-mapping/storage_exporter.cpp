@@ -1,5 +1,7 @@
 #include "storage_exporter.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -129,7 +131,7 @@ struct StorageExporter::Join {
   double save_failures = 0;
   double last_save_unix = 0;
 
-  Result<metrics::Families> Run(SharedState& state) {
+  Result<RenderedData> Run(SharedState& state) {
     std::lock_guard<std::mutex> lock(mu);
     SharedState::Inputs in = state.Snapshot();
     const double now = UnixNow();
@@ -155,18 +157,23 @@ struct StorageExporter::Join {
         log::Error("cannot save the history state file", {{"file", history_path}, {"err", saved.error()}});
       }
     }
-    metrics::Families families = MappingFamilies(*published);
+    // Rendered straight to text: the mapping's ClientMetric objects would cost ~250 MB at 100k volumes.
+    RenderedData data = RenderMapping(*published);
+    published.reset();
     if (!history_path.empty()) {
       auto failures = metrics::Counter("estate_storage_history_save_failures_total",
                                        "Failed writes of the history state file since start.");
       metrics::Add(failures, {}, save_failures);
-      families.push_back(std::move(failures));
+      AppendFamily(data, failures);
       auto saved = metrics::Gauge("estate_storage_history_last_save_timestamp_seconds",
                                   "Unix time of the last successful write of the history state file (0 = none yet).");
       metrics::Add(saved, {}, last_save_unix);
-      families.push_back(std::move(saved));
+      AppendFamily(data, saved);
     }
-    return families;
+    // The join's temporaries and the previous mapping (once no request holds it) are tens of MB at 100k
+    // volumes: hand the freed pages back rather than let the heap keep them until the next join.
+    malloc_trim(0);
+    return data;
   }
 };
 
@@ -218,6 +225,8 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
                   {{"source", name}, {"missing", fields}});
       }
       state->SetCloud(name, shared);
+      // The replaced snapshot and the parse's buffers are freed now: hand their pages back.
+      malloc_trim(0);
       return CloudFamilies(*shared);
     };
     job.on_remove = [client] {
@@ -257,6 +266,7 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
       if (!snapshot) return MakeError(snapshot.error());
       auto shared = std::make_shared<const ArraySnapshot>(std::move(*snapshot));
       state->SetArray(name, shared);
+      malloc_trim(0);  // as for a cloud snapshot
       return ArrayFamilies(*shared);
     };
     job.on_remove = [client] {
@@ -302,7 +312,7 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
     std::lock_guard<std::mutex> lock(join_state->mu);
     return join_state->joined_generation == state->generation();
   };
-  join.collect = [join_state, state](const Budget&) { return join_state->Run(*state); };
+  join.collect_rendered = [join_state, state](const Budget&) { return join_state->Run(*state); };
   plan.jobs.push_back(std::move(join));
 
   plan.landing_html =

@@ -116,6 +116,68 @@ void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, 
 
 const std::array<std::string, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
 
+// Writes sample lines into RenderedData::samples, one family after the other, exactly as metrics::Render does
+// for gauges (labels in the given order, values escaped, metrics::FormatValue).
+class Writer {
+ public:
+  explicit Writer(RenderedData& data) : data_(data) {}
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void Begin(Id id) {
+    Finish();
+    RenderedData::Family f;
+    f.name = kDefs[id].name;
+    f.help = kDefs[id].help;
+    f.type = "gauge";
+    f.offset = data_.samples.size();
+    data_.families.push_back(std::move(f));
+    open_ = true;
+  }
+
+  void Sample(std::initializer_list<std::pair<const char*, const std::string&>> labels, double value) {
+    std::string& s = data_.samples;
+    s.append(data_.families.back().name);
+    if (labels.size() != 0) {
+      s.push_back('{');
+      bool first = true;
+      for (const auto& [name, v] : labels) {
+        if (!first) s.push_back(',');
+        first = false;
+        s.append(name).append("=\"");
+        if (v.find_first_of("\\\"\n") == std::string::npos) {
+          s.append(v);
+        } else {
+          s.append(metrics::EscapeLabelValue(v));
+        }
+        s.push_back('"');
+      }
+      s.push_back('}');
+    }
+    s.push_back(' ');
+    s.append(metrics::FormatValue(value));
+    s.push_back('\n');
+  }
+
+  // Ends the last family's slice.
+  void Finish() {
+    if (!open_) return;
+    auto& f = data_.families.back();
+    f.length = data_.samples.size() - f.offset;
+    open_ = false;
+  }
+ private:
+  RenderedData& data_;
+  bool open_ = false;
+};
+
+std::size_t RowTextEstimate(const VolumeRow& r) {
+  return 400 + r.cloud.size() + r.array.size() + 3 * r.array_volume.size() + r.serial.size() + r.wwid.size() +
+         r.cinder_id.size() + r.cinder_name.size() + r.server_id.size() + r.server_name.size() +
+         r.host_name.size() + r.hypervisor.size() + r.device.size() + r.project.size() + r.volume_type.size() +
+         r.status.size() + r.state.size();
+}
+
 }  // namespace
 
 std::vector<FamilyDef> FamilyDefs() {
@@ -241,6 +303,134 @@ metrics::Families MappingFamilies(const Mapping& m) {
   out.push_back(std::move(fields));
   out.push_back(std::move(history));
   return out;
+}
+
+RenderedData RenderMapping(const Mapping& m) {
+  RenderedData data;
+  // Reserve about what the text takes, so the one large string is not regrown (and copied) while written.
+  std::size_t estimate = 64 * 1024;
+  for (const VolumeRow& r : m.rows) estimate += RowTextEstimate(r);
+  for (const ServerRow& s : m.servers) {
+    estimate += 200 + s.cloud.size() + s.id.size() + s.name.size() + s.host_name.size() + s.hypervisor.size() +
+                s.hypervisor_hostname.size() + s.project.size() + s.status.size();
+  }
+  estimate += 120 * (m.orphan_since.size() + m.missing_since.size());
+  data.samples.reserve(estimate);
+  data.families.reserve(kOpenstackVolumes);
+  Writer w(data);
+
+  std::array<std::size_t, kStates.size()> by_state{};
+  // Rows whose array volume gets the bytes series (the first non-past row of each array volume).
+  std::vector<bool> with_bytes(m.rows.size(), false);
+  {
+    std::unordered_set<std::string> bytes_done;
+    bytes_done.reserve(m.rows.size());
+    for (std::size_t i = 0; i < m.rows.size(); ++i) {
+      const VolumeRow& r = m.rows[i];
+      for (std::size_t k = 0; k < kStates.size(); ++k) {
+        if (r.state == kStates[k]) ++by_state[k];
+      }
+      if (r.state == "past" || r.array.empty()) continue;
+      with_bytes[i] = bytes_done.insert(r.array + '\x1f' + r.array_volume).second;
+    }
+  }
+
+  w.Begin(kVolumeInfo);
+  for (const VolumeRow& r : m.rows) {
+    w.Sample({{"cloud", r.cloud},
+              {"array", r.array},
+              {"array_volume", r.array_volume},
+              {"serial", r.serial},
+              {"wwid", r.wwid},
+              {"cinder_id", r.cinder_id},
+              {"cinder_name", r.cinder_name},
+              {"server_id", r.server_id},
+              {"server_name", r.server_name},
+              {"host_name", r.host_name},
+              {"hypervisor", r.hypervisor},
+              {"device", r.device},
+              {"project", r.project},
+              {"volume_type", r.volume_type},
+              {"status", r.status},
+              {"state", r.state}},
+             1);
+  }
+  w.Begin(kVolumeProvisioned);
+  for (std::size_t i = 0; i < m.rows.size(); ++i) {
+    if (!with_bytes[i]) continue;
+    const VolumeRow& r = m.rows[i];
+    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}}, r.provisioned_bytes);
+  }
+  w.Begin(kVolumeUsed);
+  for (std::size_t i = 0; i < m.rows.size(); ++i) {
+    if (!with_bytes[i]) continue;
+    const VolumeRow& r = m.rows[i];
+    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}}, r.used_bytes);
+  }
+  w.Begin(kVolumeLastSeen);
+  for (const VolumeRow& r : m.rows) {
+    if (r.state != "past") continue;
+    w.Sample({{"array", r.array},
+              {"array_volume", r.array_volume},
+              {"cinder_id", r.cinder_id},
+              {"server_id", r.server_id}},
+             r.last_seen_unix);
+  }
+
+  w.Begin(kServerInfo);
+  for (const ServerRow& s : m.servers) {
+    w.Sample({{"cloud", s.cloud},
+              {"server_id", s.id},
+              {"server_name", s.name},
+              {"host_name", s.host_name},
+              {"hypervisor", s.hypervisor},
+              {"hypervisor_hostname", s.hypervisor_hostname},
+              {"project", s.project},
+              {"status", s.status}},
+             1);
+  }
+
+  w.Begin(kMappingRows);
+  for (std::size_t i = 0; i < kStates.size(); ++i) {
+    w.Sample({{"state", kStates[i]}}, static_cast<double>(by_state[i]));
+  }
+  w.Begin(kOrphanVolumes);
+  for (const ArraySummary& a : m.arrays) w.Sample({{"array", a.array}}, static_cast<double>(a.orphans));
+  w.Begin(kOrphanSince);
+  for (const auto& [k, t] : m.orphan_since) w.Sample({{"array", k.first}, {"array_volume", k.second}}, t);
+  w.Begin(kMissingVolumes);
+  for (const CloudSummary& c : m.clouds) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
+  w.Begin(kMissingSince);
+  for (const auto& [k, t] : m.missing_since) w.Sample({{"cloud", k.first}, {"cinder_id", k.second}}, t);
+  w.Begin(kDestroyedVolumes);
+  for (const ArraySummary& a : m.arrays) {
+    w.Sample({{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+  }
+  w.Begin(kMappingComplete);
+  for (const CloudSummary& c : m.clouds) w.Sample({{"cloud", c.cloud}}, c.complete() ? 1 : 0);
+  w.Begin(kMissingField);
+  for (const CloudSummary& c : m.clouds) {
+    for (const auto& f : c.missing_fields) w.Sample({{"cloud", c.cloud}, {"field", f}}, 1);
+  }
+  w.Begin(kHistoryEntries);
+  w.Sample({}, static_cast<double>(m.history_entries));
+  w.Finish();
+  return data;
+}
+
+void AppendFamily(RenderedData& data, const metrics::Family& family) {
+  RenderedData::Family f;
+  f.name = family.name;
+  f.help = family.help;
+  std::string header;
+  metrics::RenderHeader(family, header);
+  // "# HELP <name> <help>\n# TYPE <name> <type>\n": the type is the last word of the header.
+  header.pop_back();
+  f.type = header.substr(header.rfind(' ') + 1);
+  f.offset = data.samples.size();
+  metrics::RenderSamples(family, data.samples);
+  f.length = data.samples.size() - f.offset;
+  data.families.push_back(std::move(f));
 }
 
 metrics::Families CloudFamilies(const CloudSnapshot& c) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +28,21 @@
 #include "estate/result.h"
 
 namespace estate {
+
+// A job's data already rendered to exposition text, for jobs too large to build as metric families first (the
+// storage mapping: 350k samples of 16 labels would cost ~250 MB as ClientMetric objects). `samples` holds the
+// sample lines of every family back to back; each family names its slice [offset, offset + length), which
+// must end on a line boundary. help is unescaped (the refresher escapes it), type is the text format's word
+// (gauge, counter, ...). Families are merged with other jobs' by name like collected families are: one
+// HELP/TYPE block per name (the first job's, in job order), samples of all jobs after it.
+struct RenderedData {
+  struct Family {
+    std::string name, help, type;
+    std::size_t offset = 0, length = 0;
+  };
+  std::string samples;
+  std::vector<Family> families;
+};
 
 struct JobSpec {
   std::string source;          // e.g. the BMC's name; becomes the source label
@@ -40,6 +56,8 @@ struct JobSpec {
   // Does the upstream I/O and parsing. Must honour the budget (deadline and cancel) and never throw; an
   // exception is caught and counted as a failure.
   std::function<Result<metrics::Families>(const Budget&)> collect;
+  // Optional: used instead of collect when set; returns the data pre-rendered (same rules as collect).
+  std::function<Result<RenderedData>(const Budget&)> collect_rendered;
   // Optional: when set and it returns true, the refresh counts as a success that keeps the current data,
   // without calling collect or re-rendering (for derived jobs, e.g. a join whose inputs have not changed).
   // Ignored while the job has no data yet.

@@ -625,6 +625,59 @@ TEST(StorageMetrics, OrphanAndMissingSinceSeries) {
             std::string::npos);
 }
 
+// Headers + samples of pre-rendered data, in family order: what the refresher serves for it.
+std::string Assemble(const RenderedData& d) {
+  std::string out;
+  std::size_t next = 0;
+  for (const auto& f : d.families) {
+    out += "# HELP " + f.name + " " + metrics::EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type + "\n";
+    EXPECT_EQ(f.offset, next) << f.name;  // back to back, in order
+    next = f.offset + f.length;
+    out.append(d.samples, f.offset, f.length);
+  }
+  EXPECT_EQ(next, d.samples.size());
+  return out;
+}
+
+TEST(StorageMetrics, RenderMappingIsByteIdenticalToTheFamilies) {
+  // Every row kind: current (two attachments of one volume: bytes once), past, orphan, missing_on_array;
+  // orphan and missing since times, label values needing escapes, a value with a fraction.
+  Fixture f;
+  auto v = CVol(Uuid(1), "data\"1\\x\ny");
+  v.attachments = {Att("srv-1", "/dev/vdb"), Att("srv-2", "/dev/vdc")};
+  f.cloud->volumes = {v, CVol(Uuid(3), "lost")};
+  f.array->volumes = {PVol(PureName(Uuid(1)), "0A", 512), PVol(PureName(Uuid(2)), "02")};
+  Mapping m = f.Run();
+  VolumeRow past = m.rows[0];
+  past.state = "past";
+  past.server_id = "srv-old";
+  past.last_seen_unix = kNow - 3600.5;
+  m.rows.push_back(past);
+  m.IndexRows(1);
+  m.history_entries = 1;
+  std::set<std::string> states;
+  for (const auto& r : m.rows) states.insert(r.state);
+  EXPECT_EQ(states, (std::set<std::string>{"current", "missing_on_array", "orphan", "past"}));
+  EXPECT_FALSE(m.orphan_since.empty());
+  EXPECT_FALSE(m.missing_since.empty());
+
+  const std::string expected = metrics::Render(MappingFamilies(m));
+  RenderedData d = RenderMapping(m);
+  EXPECT_EQ(Assemble(d), expected);
+  ASSERT_EQ(d.families.size(), 14u);
+
+  // Small extra families (the exporter's history save figures) append the same way.
+  auto failures = metrics::Counter("estate_storage_history_save_failures_total", "Failed writes.");
+  metrics::Add(failures, {}, 2);
+  AppendFamily(d, failures);
+  EXPECT_EQ(Assemble(d), expected + metrics::Render({failures}));
+
+  // An unread cloud and array (missing field info, complete 0), and an empty mapping.
+  Mapping small = SmallMapping();
+  EXPECT_EQ(Assemble(RenderMapping(small)), metrics::Render(MappingFamilies(small)));
+  EXPECT_EQ(Assemble(RenderMapping(Mapping{})), metrics::Render(MappingFamilies(Mapping{})));
+}
+
 TEST(StorageMetrics, PerSourceFamilies) {
   Fixture f;
   f.cloud->volumes = {CVol(Uuid(1), "a"), CVol(Uuid(2), "b")};
