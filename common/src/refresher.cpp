@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <tuple>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -45,26 +46,6 @@ struct Rendered {
   std::string samples;
   std::vector<Family> families;
 };
-
-// The same from a job's pre-rendered text. Each family's samples are copied out of data.samples (the one
-// string is released when data goes out of scope); a family named twice gets both slices, in order.
-std::shared_ptr<const Rendered> RenderJobData(RenderedData data) {
-  auto out = std::make_shared<Rendered>();
-  std::map<std::string, std::size_t> index;
-  for (const auto& f : data.families) {
-    auto [it, inserted] = index.emplace(f.name, out->size());
-    if (inserted) {
-      RenderedFamily rf;
-      rf.name = f.name;
-      rf.header.append("# HELP ").append(f.name).append(" ").append(metrics::EscapeHelp(f.help)).append("\n");
-      rf.header.append("# TYPE ").append(f.name).append(" ").append(f.type).append("\n");
-      out->push_back(std::move(rf));
-    }
-    if (f.offset >= data.samples.size()) continue;
-    (*out)[it->second].samples.append(data.samples, f.offset, f.length);
-  }
-  return out;
-}
 
 // Runs on_remove hooks (e.g. Redfish session logouts, one HTTP request each) on up to 32 threads, and returns
 // after at most `deadline`: with 1,000 BMCs at 100 ms each a serial logout would take 100 s, longer than
@@ -173,6 +154,10 @@ struct Refresher::Impl {
   void WorkerLoop();
   void RunJob(const std::shared_ptr<Job>& job);
   std::shared_ptr<const Rendered> RenderJobData(const metrics::Families& families);
+  // The same from a job's pre-rendered text (JobSpec::collect_rendered).
+  std::shared_ptr<const Rendered> RenderJobData(RenderedData data);
+  // The shared Header for this HELP/TYPE text.
+  std::shared_ptr<const Header> InternHeader(const std::string& name, const std::string& text);
   // Returns the merged body for a scrape, rebuilding it if the data changed (see the .cpp for throttling).
   std::shared_ptr<const DataBody> Cache() const;
   // Rebuilds the body if it is out of date and nobody else is rebuilding it; returns the current body.
@@ -184,6 +169,57 @@ struct Refresher::Impl {
   bool Large() const { return cache_body && cache_build_seconds >= 0.01; }
   double KeeperInterval() const { return std::max(1.0, 10 * cache_build_seconds); }
 };
+
+std::shared_ptr<const Header> Refresher::Impl::InternHeader(const std::string& name, const std::string& text) {
+  std::lock_guard<std::mutex> lock(headers_mu);
+  auto it = headers.find(text);
+  if (it == headers.end()) it = headers.emplace(text, std::make_shared<const Header>(Header{name, text})).first;
+  return it->second;
+}
+
+// When every family appears once, the job's string is kept as it is (moved, not copied: at 100k volumes it is
+// ~90 MB) and the slices point into it; a family given in several slices is gathered into a new string.
+std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data) {
+  std::map<std::string_view, std::size_t> index;
+  std::vector<std::vector<const RenderedData::Family*>> order;
+  for (const auto& f : data.families) {
+    auto [it, inserted] = index.emplace(f.name, order.size());
+    if (inserted) order.emplace_back();
+    order[it->second].push_back(&f);
+  }
+  auto clamp = [&data](const RenderedData::Family& f) {
+    std::size_t offset = std::min(f.offset, data.samples.size());
+    return std::pair<std::size_t, std::size_t>{offset, std::min(f.length, data.samples.size() - offset)};
+  };
+  auto out = std::make_shared<Rendered>();
+  std::string header;
+  for (const auto& group : order) {
+    const RenderedData::Family& first = *group.front();
+    header.clear();
+    header.append("# HELP ").append(first.name).push_back(' ');
+    header.append(metrics::EscapeHelp(first.help)).push_back('\n');
+    header.append("# TYPE ").append(first.name).push_back(' ');
+    header.append(first.type).push_back('\n');
+    Rendered::Family rf;
+    rf.header = InternHeader(first.name, header);
+    if (order.size() == data.families.size()) {
+      std::tie(rf.offset, rf.length) = clamp(first);
+    } else {
+      rf.offset = out->samples.size();
+      for (const auto* f : group) {
+        auto [offset, length] = clamp(*f);
+        out->samples.append(data.samples, offset, length);
+      }
+      rf.length = out->samples.size() - rf.offset;
+    }
+    out->families.push_back(std::move(rf));
+  }
+  if (order.size() == data.families.size()) out->samples = std::move(data.samples);
+  // Only worth a copy when the slack is large.
+  if (out->samples.capacity() - out->samples.size() > out->samples.size() / 8) out->samples.shrink_to_fit();
+  out->families.shrink_to_fit();
+  return out;
+}
 
 std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(const metrics::Families& families) {
   // A job may return the same family more than once; its samples are kept together, in first-seen order.
