@@ -296,12 +296,16 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   // served the last one built instead of building it itself.
   std::atomic<int> runs{0};
   Refresher r({"estate_t", "target", 2, 0.1, false});
-  r.Apply({Job("a", [&](const Budget&) {
+  JobSpec job = Job("a", [&](const Budget&) {
                  int run = ++runs;
                  auto g = metrics::Gauge("estate_t_run", "Refresh count.");
                  for (int i = 0; i < 100000; ++i) metrics::Add(g, {{"target", "a"}, {"i", std::to_string(i)}}, run);
                  return Result<metrics::Families>(metrics::Families{std::move(g)});
-               }, 0.2)});
+               }, 0.2);
+  // Under ASan on a busy machine one refresh of 100k samples can take longer than the default max age
+  // (3 intervals + timeout = 0.8 s), which would rightly drop the data and empty the body mid-test.
+  job.max_age_seconds = 3600;
+  r.Apply({job});
   r.Start();
   ASSERT_TRUE(WaitFor([&] { return runs >= 1 && r.Data()->size > 0; }));
   auto first = r.Data();
