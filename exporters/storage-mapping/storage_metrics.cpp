@@ -105,6 +105,29 @@ metrics::Family Make(Id id, std::size_t reserve = 0) {
 
 // Adds a sample without the intermediate Labels vector that metrics::Add copies from: 100k info rows of 16
 // labels each make the difference noticeable.
+using LabelList = std::initializer_list<std::pair<const char*, const std::string&>>;
+
+// The labels of estate_storage_volume_info, in exposition order: one definition for both renderers.
+template <typename Emit>
+void VolumeInfoLabels(const VolumeRow& r, Emit&& emit) {
+  emit({{"cloud", r.cloud},
+        {"array", r.array},
+        {"array_volume", r.array_volume},
+        {"serial", r.serial},
+        {"wwid", r.wwid},
+        {"cinder_id", r.cinder_id},
+        {"cinder_name", r.cinder_name},
+        {"server_id", r.server_id},
+        {"server_name", r.server_name},
+        {"host_name", r.host_name},
+        {"hypervisor", r.hypervisor},
+        {"device", r.device},
+        {"project", r.project},
+        {"volume_type", r.volume_type},
+        {"status", r.status},
+        {"state", r.state}});
+}
+
 void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, const std::string&>> labels,
                double value) {
   prometheus::ClientMetric m;
@@ -205,24 +228,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   std::unordered_set<std::string> bytes_done;
   bytes_done.reserve(m.rows.size());
   for (const VolumeRow& r : m.rows) {
-    AddSample(info,
-              {{"cloud", r.cloud},
-               {"array", r.array},
-               {"array_volume", r.array_volume},
-               {"serial", r.serial},
-               {"wwid", r.wwid},
-               {"cinder_id", r.cinder_id},
-               {"cinder_name", r.cinder_name},
-               {"server_id", r.server_id},
-               {"server_name", r.server_name},
-               {"host_name", r.host_name},
-               {"hypervisor", r.hypervisor},
-               {"device", r.device},
-               {"project", r.project},
-               {"volume_type", r.volume_type},
-               {"status", r.status},
-               {"state", r.state}},
-              1);
+    VolumeInfoLabels(r, [&](LabelList labels) { AddSample(info, labels, 1); });
     for (std::size_t i = 0; i < kStates.size(); ++i) {
       if (r.state == kStates[i]) ++by_state[i];
     }
@@ -337,23 +343,7 @@ RenderedData RenderMapping(const Mapping& m) {
 
   w.Begin(kVolumeInfo);
   for (const VolumeRow& r : m.rows) {
-    w.Sample({{"cloud", r.cloud},
-              {"array", r.array},
-              {"array_volume", r.array_volume},
-              {"serial", r.serial},
-              {"wwid", r.wwid},
-              {"cinder_id", r.cinder_id},
-              {"cinder_name", r.cinder_name},
-              {"server_id", r.server_id},
-              {"server_name", r.server_name},
-              {"host_name", r.host_name},
-              {"hypervisor", r.hypervisor},
-              {"device", r.device},
-              {"project", r.project},
-              {"volume_type", r.volume_type},
-              {"status", r.status},
-              {"state", r.state}},
-             1);
+    VolumeInfoLabels(r, [&](LabelList labels) { w.Sample(labels, 1); });
   }
   w.Begin(kVolumeProvisioned);
   for (std::size_t i = 0; i < m.rows.size(); ++i) {
