@@ -347,7 +347,8 @@ web::HttpResponse App::Metrics(const web::HttpRequest& req) {
   if (accept.find("gzip") != std::string::npos) {
     // A gzip file may hold several members; Prometheus (Go's gzip reader) and curl read them all. The data
     // part is compressed once per change and reused; the self-metrics part is cached the same way.
-    r.shared_gzip_parts = {data->gzip, self_gzip};
+    r.shared_gzip_parts = data->gzip;
+    r.shared_gzip_parts.push_back(self_gzip);
     return r;
   }
   // Sent as views into the jobs' pre-rendered text: the data is never joined or copied per scrape.

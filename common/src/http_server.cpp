@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -42,44 +43,77 @@ std::string HttpRequest::Header(const std::string& lower_name) const {
 std::string GzipCompress(const std::string& data) { return GzipCompress(std::vector<std::string_view>{data}); }
 
 std::string GzipCompress(const std::vector<std::string_view>& pieces) {
-  z_stream zs{};
-  // windowBits 15 + 16 selects the gzip wrapper. The fastest level: metrics text compresses ~25x even so,
-  // and a 24 MB body takes a fraction of the time the default level needs.
-  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
   std::size_t total = 0;
   for (auto p : pieces) total += p.size();
-  // The output grows as needed from about the expected size, rather than being sized by deflateBound: for a
-  // 24 MB text that would allocate (and, via resize, touch) 24 MB to keep 1 MB.
+  // Reserved for about the expected size (metrics text compresses 4-25x) rather than by deflateBound: for a
+  // 24 MB text that would allocate 24 MB to keep 1 MB.
   std::string out;
-  out.resize(std::max<std::size_t>(4096, total / 16));
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  auto room = [&] {
-    if (zs.avail_out > 0) return;
-    const std::size_t used = out.size();
-    out.resize(used * 2);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
-    zs.avail_out = static_cast<uInt>(out.size() - used);
-  };
-  bool ok = true;
-  for (auto p : pieces) {
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p.data()));
-    zs.avail_in = static_cast<uInt>(p.size());
-    while (ok && zs.avail_in > 0) {
-      room();
-      ok = deflate(&zs, Z_NO_FLUSH) != Z_STREAM_ERROR;
-    }
-  }
-  int rc = Z_OK;
-  while (ok && rc != Z_STREAM_END) {
-    room();
-    rc = deflate(&zs, Z_FINISH);
-    ok = rc != Z_STREAM_ERROR;
-  }
-  out.resize(ok ? zs.total_out : 0);
+  out.reserve(std::max<std::size_t>(4096, total / 16));
+  GzipWriter writer([&out](std::string_view p) {
+    out.append(p);
+    return true;
+  });
+  for (auto p : pieces) writer.Add(p);
+  if (!writer.Finish()) return {};
   out.shrink_to_fit();  // cached for a while: keep only what is used
-  deflateEnd(&zs);
   return out;
+}
+
+struct GzipWriter::Stream {
+  z_stream zs{};
+};
+
+namespace {
+constexpr std::size_t kGzipOut = 256 << 10;
+}
+
+GzipWriter::GzipWriter(std::function<bool(std::string_view)> sink, int level)
+    : zs_(std::make_unique<Stream>()), sink_(std::move(sink)) {
+  // windowBits 15 + 16 selects the gzip wrapper.
+  ok_ = deflateInit2(&zs_->zs, std::clamp(level, 1, 9), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  if (!ok_) zs_.reset();
+}
+
+GzipWriter::~GzipWriter() {
+  if (zs_) deflateEnd(&zs_->zs);
+}
+
+bool GzipWriter::Deflate(std::string_view in, int flush) {
+  z_stream& zs = zs_->zs;
+  if (out_.size() < kGzipOut) out_.resize(kGzipOut);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef*>(out_.data());
+    zs.avail_out = static_cast<uInt>(out_.size());
+    const int rc = deflate(&zs, flush);
+    if (rc == Z_STREAM_ERROR) return ok_ = false;
+    const std::size_t n = out_.size() - zs.avail_out;
+    if (n > 0) {
+      bytes_out_ += n;
+      if (!sink_(std::string_view(out_.data(), n))) return ok_ = false;
+    }
+    if (flush == Z_FINISH ? rc == Z_STREAM_END : zs.avail_out != 0 && zs.avail_in == 0) return true;
+  }
+}
+
+bool GzipWriter::Add(std::string_view piece) {
+  // zlib counts in uInt: feed very large pieces in parts.
+  constexpr std::size_t kMaxIn = 1u << 30;
+  while (ok_ && !finished_ && !piece.empty()) {
+    const std::size_t n = std::min(piece.size(), kMaxIn);
+    Deflate(piece.substr(0, n), Z_NO_FLUSH);
+    piece.remove_prefix(n);
+  }
+  return ok_ && !finished_;
+}
+
+bool GzipWriter::Finish() {
+  if (!ok_ || finished_) return ok_;
+  finished_ = true;
+  Deflate({}, Z_FINISH);
+  out_ = std::string();
+  return ok_;
 }
 
 struct RouteEntry {
@@ -152,8 +186,81 @@ void WriteViews(mg_connection* conn, const std::vector<const std::vector<std::st
   flush();
 }
 
+std::string Head(mg_connection* conn, const HttpResponse& resp, const std::map<std::string, std::string>& extra_headers,
+                 std::string_view framing, bool gzip) {
+  std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
+                     mg_get_response_code_text(conn, resp.status) + "\r\n";
+  head += "Content-Type: " + resp.content_type + "\r\n";
+  head.append(framing).append("\r\n");
+  if (gzip) head += "Content-Encoding: gzip\r\n";
+  if (resp.gzip_allowed) head += "Vary: Accept-Encoding\r\n";
+  for (const auto& [k, v] : extra_headers) head += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
+  head += "\r\n";
+  return head;
+}
+
+void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
+          const std::map<std::string, std::string>& extra_headers);
+
+// A streamed body (HttpResponse::stream): chunked transfer encoding, in chunks of ~256 KiB, gzipped on the fly
+// if the client accepts it. An HTTP/1.0 client, which cannot read chunks, gets the body joined first.
+void SendStream(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
+                const std::map<std::string, std::string>& extra_headers) {
+  const bool gzip = resp.gzip_allowed && AcceptsGzip(req);
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const bool chunked = ri == nullptr || ri->http_version == nullptr || std::strcmp(ri->http_version, "1.0") != 0;
+  if (!chunked) {
+    std::string body;
+    resp.stream([&body](std::string_view p) {
+      body.append(p);
+      return true;
+    });
+    HttpResponse joined = resp;
+    joined.stream = nullptr;
+    joined.body = std::move(body);
+    Send(conn, req, joined, extra_headers);
+    return;
+  }
+  std::string head = Head(conn, resp, extra_headers, "Transfer-Encoding: chunked", gzip);
+  if (mg_write(conn, head.data(), head.size()) <= 0 || req.method == "HEAD") return;
+  constexpr std::size_t kChunk = 256 << 10;
+  std::string buf;
+  buf.reserve(kChunk + 64);
+  bool alive = true;
+  auto flush = [&]() {
+    if (buf.empty() || !alive) return alive;
+    char size[24];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", buf.size());
+    alive = mg_write(conn, size, static_cast<std::size_t>(n)) > 0 && WriteAll(conn, buf) && mg_write(conn, "\r\n", 2) > 0;
+    buf.clear();
+    return alive;
+  };
+  auto put = [&](std::string_view p) {
+    while (alive && !p.empty()) {
+      std::size_t n = std::min(p.size(), kChunk - std::min(kChunk, buf.size()));
+      buf.append(p.substr(0, n));
+      p.remove_prefix(n);
+      if (buf.size() >= kChunk) flush();
+    }
+    return alive;
+  };
+  if (gzip) {
+    GzipWriter writer(put);
+    resp.stream([&writer](std::string_view p) { return writer.Add(p); });
+    writer.Finish();
+  } else {
+    resp.stream(put);
+  }
+  if (flush()) mg_write(conn, "0\r\n\r\n", 5);
+}
+
 void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
           const std::map<std::string, std::string>& extra_headers) {
+  if (resp.stream) {
+    SendStream(conn, req, resp, extra_headers);
+    return;
+  }
   std::vector<std::string_view> out;
   std::vector<const std::vector<std::string_view>*> lists;
   if (!resp.body_views.empty()) {
@@ -200,15 +307,7 @@ void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
   for (const auto* l : lists) {
     for (auto v : *l) length += v.size();
   }
-  std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
-                     mg_get_response_code_text(conn, resp.status) + "\r\n";
-  head += "Content-Type: " + resp.content_type + "\r\n";
-  head += "Content-Length: " + std::to_string(length) + "\r\n";
-  if (gzip) head += "Content-Encoding: gzip\r\n";
-  if (resp.gzip_allowed) head += "Vary: Accept-Encoding\r\n";
-  for (const auto& [k, v] : extra_headers) head += k + ": " + v + "\r\n";
-  for (const auto& [k, v] : resp.headers) head += k + ": " + v + "\r\n";
-  head += "\r\n";
+  std::string head = Head(conn, resp, extra_headers, "Content-Length: " + std::to_string(length), gzip);
   mg_write(conn, head.data(), head.size());
   if (req.method != "HEAD") WriteViews(conn, lists);
 }

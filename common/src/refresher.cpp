@@ -42,10 +42,37 @@ struct Rendered {
     std::shared_ptr<const Header> header;
     std::size_t offset = 0;
     std::size_t length = 0;
+    // For a large slice (kOwnMember bytes or more): the slice as its own gzip member, compressed once by the
+    // job's worker when the data was published, so that merging bodies never compresses it again.
+    std::shared_ptr<const std::string> gzip;
   };
   std::string samples;
   std::vector<Family> families;
 };
+
+// A family's samples this large get their own gzip member (see Rendered::Family::gzip), compressed at a
+// higher level: once per publish on the worker, instead of at the fastest level on every rebuild of the body.
+constexpr std::size_t kOwnMember = 1u << 20;
+constexpr int kOwnMemberLevel = 6;
+
+// Compresses the large families of a job's data into their own members.
+void CompressLargeFamilies(Rendered& r) {
+  for (auto& f : r.families) {
+    if (f.length < kOwnMember) continue;
+    std::string gz;
+    gz.reserve(f.length / 4);
+    web::GzipWriter writer(
+        [&gz](std::string_view p) {
+          gz.append(p);
+          return true;
+        },
+        kOwnMemberLevel);
+    writer.Add(std::string_view(r.samples).substr(f.offset, f.length));
+    if (!writer.Finish()) continue;  // left to the body's own compression
+    gz.shrink_to_fit();
+    f.gzip = std::make_shared<const std::string>(std::move(gz));
+  }
+}
 
 // Runs on_remove hooks (e.g. Redfish session logouts, one HTTP request each) on up to 32 threads, and returns
 // after at most `deadline`: with 1,000 BMCs at 100 ms each a serial logout would take 100 s, longer than
@@ -218,6 +245,7 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data
   // Only worth a copy when the slack is large.
   if (out->samples.capacity() - out->samples.size() > out->samples.size() / 8) out->samples.shrink_to_fit();
   out->families.shrink_to_fit();
+  CompressLargeFamilies(*out);
   return out;
 }
 
@@ -252,6 +280,7 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(const metrics::Fa
   // Kept until the next refresh of this job: give back the slack of the string's growth.
   out->samples.shrink_to_fit();
   out->families.shrink_to_fit();
+  CompressLargeFamilies(*out);
   return out;
 }
 
@@ -434,7 +463,11 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   } unflag{this};
   // Merge by family name so each family has one HELP/TYPE block, families sorted by name, jobs in order. The
   // body only points into the jobs' snapshots (which it keeps alive): no merged copy of the text is made.
-  std::map<std::string_view, std::pair<const Header*, std::vector<std::string_view>>> merged;
+  struct Slice {
+    std::string_view text;
+    const std::shared_ptr<const std::string>* gzip;  // the family's own member, if it has one
+  };
+  std::map<std::string_view, std::pair<const Header*, std::vector<Slice>>> merged;
   std::size_t count = 0;
   for (const auto& p : parts) {
     for (const auto& rf : p->families) {
@@ -443,23 +476,38 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
         slot.first = rf.header.get();
         ++count;
       }
-      slot.second.emplace_back(p->samples.data() + rf.offset, rf.length);
+      slot.second.push_back({std::string_view(p->samples.data() + rf.offset, rf.length), &rf.gzip});
       ++count;
     }
   }
   auto body = std::make_shared<DataBody>();
   body->pieces.reserve(count);
+  // The gzip: runs of pieces compressed here as one member each, and the large families' own members.
+  std::vector<std::string_view> run;
+  auto end_run = [&] {
+    if (run.empty()) return;
+    body->gzip.push_back(std::make_shared<const std::string>(web::GzipCompress(run)));
+    run.clear();
+  };
   for (const auto& [name, slot] : merged) {
     body->pieces.emplace_back(slot.first->text);
     body->size += slot.first->text.size();
-    for (auto s : slot.second) {
-      body->pieces.push_back(s);
-      body->size += s.size();
+    run.emplace_back(slot.first->text);
+    for (const auto& slice : slot.second) {
+      body->pieces.push_back(slice.text);
+      body->size += slice.text.size();
+      if (*slice.gzip) {
+        end_run();
+        body->gzip.push_back(*slice.gzip);
+      } else {
+        run.push_back(slice.text);
+      }
     }
   }
+  end_run();
+  if (body->gzip.empty()) body->gzip.push_back(std::make_shared<const std::string>(web::GzipCompress(run)));
   body->keep.assign(parts.begin(), parts.end());
   // Headers are owned by the snapshots' families, so the parts keep them alive too.
-  body->gzip = std::make_shared<const std::string>(web::GzipCompress(body->pieces));
   const bool large = body->size > (4u << 20);
   parts.clear();
 
@@ -594,7 +642,11 @@ std::shared_ptr<const std::string> Refresher::DataText() const {
   return std::make_shared<const std::string>(impl_->Cache()->Join());
 }
 
-std::shared_ptr<const std::string> Refresher::DataGzip() const { return impl_->Cache()->gzip; }
+std::shared_ptr<const std::string> Refresher::DataGzip() const {
+  auto out = std::make_shared<std::string>();
+  for (const auto& member : impl_->Cache()->gzip) out->append(*member);
+  return out;
+}
 
 std::vector<JobStatus> Refresher::Statuses() const {
   std::vector<JobStatus> out;

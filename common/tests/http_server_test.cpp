@@ -14,6 +14,7 @@
 namespace estate::web {
 namespace {
 
+using estate::testing::Gunzip;
 using estate::testing::HttpGet;
 using estate::testing::HttpPost;
 
@@ -57,6 +58,24 @@ class ServerTest : public ::testing::Test {
       r.gzip_allowed = true;
       return r;
     });
+    server_.Route("/stream", {"GET"}, [this](const HttpRequest&) {
+      HttpResponse r;
+      r.gzip_allowed = true;
+      r.stream = [this](const HttpResponse::Writer& write) {
+        for (int i = 0; i < 400 && write(StreamPiece(i)); ++i) {
+        }
+      };
+      return r;
+    });
+    server_.Route("/endless", {"GET"}, [this](const HttpRequest&) {
+      HttpResponse r;
+      r.stream = [this](const HttpResponse::Writer& write) {
+        const std::string mb(1 << 20, 'e');
+        for (int i = 0; i < 100000 && write(mb); ++i) endless_written_ = i + 1;
+        endless_done_ = true;
+      };
+      return r;
+    });
     server_.Route("/throw", {"GET"}, [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("x"); });
     ServerOptions opts;
     opts.listen_addresses = {"127.0.0.1:0"};
@@ -66,9 +85,35 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(server_.Start(opts));
     base_ = "http://127.0.0.1:" + std::to_string(server_.Ports().at(0));
   }
+  // Pieces of every size from empty to ~20 KiB, so chunk boundaries fall everywhere.
+  static std::string StreamPiece(int i) { return std::to_string(i) + ":" + std::string((i * 7919) % 20000, 'a' + i % 26) + "\n"; }
+  static std::string StreamBody() {
+    std::string all;
+    for (int i = 0; i < 400; ++i) all += StreamPiece(i);
+    return all;
+  }
   HttpServer server_;
   std::string base_;
+  std::atomic<int> endless_written_{0};
+  std::atomic<bool> endless_done_{false};
 };
+
+// Sends a raw request and returns everything the server answers until it closes the connection.
+std::string RawExchange(int port, const std::string& request) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
+  if (write(s, request.data(), request.size()) != static_cast<ssize_t>(request.size())) return {};
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(s, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  close(s);
+  return out;
+}
 
 TEST_F(ServerTest, PathsMatchExactly) {
   EXPECT_EQ(HttpGet(base_ + "/metrics").status, 200);
@@ -120,6 +165,76 @@ TEST_F(ServerTest, BodyViewsAreSentInOrderAndGzippedWhenAsked) {
   auto gz = HttpGet(base_ + "/views", 10, {"Accept-Encoding: gzip"});
   EXPECT_EQ(gz.headers["content-encoding"], "gzip");
   EXPECT_LT(gz.body.size(), want.size() / 20);
+}
+
+TEST_F(ServerTest, StreamedBodyIsChunkedAndGzippedOnTheFly) {
+  const std::string want = StreamBody();
+  auto plain = HttpGet(base_ + "/stream");
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.headers["transfer-encoding"], "chunked");
+  EXPECT_EQ(plain.headers.count("content-length"), 0u);
+  EXPECT_TRUE(plain.body == want) << "body of " << plain.body.size() << " bytes, want " << want.size();
+  auto gz = HttpGet(base_ + "/stream", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  EXPECT_LT(gz.body.size(), want.size() / 20);
+  EXPECT_TRUE(Gunzip(gz.body) == want);
+  // The server goes on answering after a streamed body.
+  EXPECT_EQ(HttpGet(base_ + "/api/v/list").body, "exact");
+}
+
+TEST_F(ServerTest, StreamedBodyToAnHttp10ClientIsSentWhole) {
+  const std::string want = StreamBody();
+  std::string raw = RawExchange(server_.Ports().at(0), "GET /stream HTTP/1.0\r\n\r\n");
+  auto split = raw.find("\r\n\r\n");
+  ASSERT_NE(split, std::string::npos) << raw.substr(0, 200);
+  std::string head = raw.substr(0, split);
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(want.size())), std::string::npos) << head;
+  EXPECT_EQ(head.find("chunked"), std::string::npos) << head;
+  EXPECT_TRUE(raw.substr(split + 4) == want);
+}
+
+TEST_F(ServerTest, StreamStopsWhenTheClientGoesAway) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_.Ports().at(0)));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string req = "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(write(s, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  char buf[65536];
+  ASSERT_GT(read(s, buf, sizeof buf), 0);
+  close(s);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!endless_done_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(endless_done_) << "the stream kept writing after the client closed";
+  EXPECT_LT(endless_written_.load(), 1000) << "MiB written to a closed connection";
+}
+
+TEST(Gzip, WriterStreamsToItsSinkAndStopsWhenTheSinkFails) {
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += "line " + std::to_string(i) + "\n";
+  std::string out;
+  std::size_t calls = 0;
+  GzipWriter w([&](std::string_view p) {
+    ++calls;
+    out.append(p);
+    return true;
+  }, 6);
+  for (std::size_t off = 0; off < text.size(); off += 1000) EXPECT_TRUE(w.Add(std::string_view(text).substr(off, 1000)));
+  EXPECT_TRUE(w.Finish());
+  EXPECT_EQ(w.bytes_out(), out.size());
+  EXPECT_TRUE(Gunzip(out) == text);
+  EXPECT_LT(out.size(), GzipCompress(text).size()) << "level 6 compresses better than the default level 1";
+
+  GzipWriter failing([](std::string_view) { return false; });
+  bool ok = true;
+  for (int i = 0; i < 100 && ok; ++i) ok = failing.Add(text);
+  EXPECT_FALSE(ok);
+  EXPECT_FALSE(failing.Finish());
+  EXPECT_FALSE(failing.ok());
 }
 
 TEST(Gzip, PiecesCompressAsOneStream) {

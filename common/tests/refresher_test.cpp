@@ -1,17 +1,18 @@
 #include "estate/refresher.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <thread>
 
+#include "estate/testing/e2e.h"
 #include "estate/testing/golden.h"
 
 namespace estate {
 namespace {
 
 using namespace std::chrono_literals;
+using estate::testing::Gunzip;
 
 metrics::Families Temps(const std::string& target, double v) {
   auto g = metrics::Gauge("estate_t_temperature_celsius", "Temperature.");
@@ -40,24 +41,6 @@ bool WaitFor(Pred pred, std::chrono::milliseconds deadline = 5000ms) {
     std::this_thread::sleep_for(5ms);
   }
   return pred();
-}
-
-std::string Gunzip(const std::string& in) {
-  z_stream zs{};
-  inflateInit2(&zs, 15 + 32);
-  std::string out;
-  char buf[65536];
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  int rc;
-  do {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-  } while (rc == Z_OK);
-  inflateEnd(&zs);
-  return out;
 }
 
 TEST(Refresher, MergesFamiliesAcrossJobsWithOneHeaderEach) {
@@ -298,9 +281,14 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   Refresher r({"estate_t", "target", 2, 0.1, false});
   JobSpec job = Job("a", [&](const Budget&) {
                  int run = ++runs;
-                 auto g = metrics::Gauge("estate_t_run", "Refresh count.");
-                 for (int i = 0; i < 100000; ++i) metrics::Add(g, {{"target", "a"}, {"i", std::to_string(i)}}, run);
-                 return Result<metrics::Families>(metrics::Families{std::move(g)});
+                 // In families of under 1 MiB, which are compressed with the body (not in members of their own).
+                 metrics::Families families;
+                 for (int f = 0; f < 40; ++f) {
+                   auto g = metrics::Gauge("estate_t_run_" + std::to_string(f), "Refresh count.");
+                   for (int i = 0; i < 2500; ++i) metrics::Add(g, {{"target", "a"}, {"i", std::to_string(i)}}, run);
+                   families.push_back(std::move(g));
+                 }
+                 return Result<metrics::Families>(std::move(families));
                }, 0.2);
   // Under ASan on a busy machine one refresh of 100k samples can take longer than the default max age
   // (3 intervals + timeout = 0.8 s), which would rightly drop the data and empty the body mid-test.
@@ -313,10 +301,46 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   ASSERT_TRUE(WaitFor([&] { return r.Data() != first && r.Data()->Join().find("} 1\n") == std::string::npos; },
                       20000ms));
   auto body = r.Data();
-  EXPECT_EQ(Gunzip(*body->gzip), body->Join());
+  EXPECT_EQ(body->gzip.size(), 1u);
+  EXPECT_EQ(Gunzip(*body->gzip.at(0)), body->Join());
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 100; ++i) ASSERT_GT(r.Data()->size, 0u);
   EXPECT_LT((std::chrono::steady_clock::now() - t0) / 100, 5ms);
+  r.Stop();
+}
+
+TEST(Refresher, LargeFamiliesAreCompressedOnceInMembersOfTheirOwn) {
+  // Job "big" has one family of ~3 MB: compressed once, when it is published. Job "small" changes on every
+  // refresh; the bodies built for its changes reuse the big family's member as it is.
+  std::atomic<int> small_runs{0};
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  auto big = Job("big", [](const Budget&) {
+    auto g = metrics::Gauge("estate_t_big", "Large.");
+    for (int i = 0; i < 60000; ++i) metrics::Add(g, {{"target", "big"}, {"i", std::to_string(i)}}, i);
+    return Result<metrics::Families>(metrics::Families{std::move(g)});
+  }, 3600);
+  auto small = Job("small", [&](const Budget&) { return Result<metrics::Families>(Temps("small", ++small_runs)); },
+                   0.05);
+  r.Apply({big, small});
+  r.Start();
+  ASSERT_TRUE(WaitFor([&] { return r.DataText()->find("estate_t_big{") != std::string::npos; }));
+  auto first = r.Data();
+  ASSERT_TRUE(WaitFor([&] { return small_runs > 3 && r.Data() != first; }));
+  auto later = r.Data();
+  // Members: the small families before it (estate_t_big sorts first, after its header), the big family's own,
+  // and the rest.
+  std::shared_ptr<const std::string> big_member;
+  for (const auto& m : first->gzip) {
+    if (m->size() > 100000) big_member = m;
+  }
+  ASSERT_TRUE(big_member) << first->gzip.size() << " members, none large";
+  bool reused = false;
+  for (const auto& m : later->gzip) reused = reused || m == big_member;
+  EXPECT_TRUE(reused) << "the big family's member is shared by later bodies, not compressed again";
+  std::string joined;
+  for (const auto& m : later->gzip) joined += *m;
+  EXPECT_EQ(Gunzip(joined), later->Join());
+  EXPECT_EQ(Gunzip(*r.DataGzip()), *r.DataText());
   r.Stop();
 }
 

@@ -46,6 +46,13 @@ struct HttpResponse {
   std::vector<std::shared_ptr<const std::vector<std::string_view>>> body_views;
   bool gzip_allowed = false;  // compress when the client accepts gzip and the body is large enough
   std::shared_ptr<const std::string> shared_gzip_body;  // pre-compressed body, if the handler has one
+  // Or a body produced while it is sent, so that a large one is never held whole: the function calls `write`
+  // with successive pieces (any size; they are buffered) and should stop when it returns false (the client
+  // went away). Sent with chunked transfer encoding (HTTP/1.1; an HTTP/1.0 client gets the pieces joined),
+  // gzipped on the fly when gzip_allowed and the client accepts it. Takes precedence over every other body.
+  // It runs on the worker thread after the handler returned, so it must own (capture) what it reads.
+  using Writer = std::function<bool(std::string_view)>;
+  std::function<void(const Writer& write)> stream;
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
@@ -88,5 +95,34 @@ class HttpServer {
 std::string GzipCompress(const std::string& data);
 // The same for a text given as pieces, compressed as one stream (one gzip member) without joining them.
 std::string GzipCompress(const std::vector<std::string_view>& pieces);
+
+// Gzip compression of a text given piece by piece, for a text too large to hold whole: Add() each piece, then
+// Finish(). The compressed bytes go to `sink` in pieces of up to ~256 KiB as they are produced; a sink that
+// returns false stops the writer (ok() is then false and later calls do nothing).
+class GzipWriter {
+ public:
+  // level: zlib's 1 (fastest, the default here) to 9 (smallest).
+  explicit GzipWriter(std::function<bool(std::string_view)> sink, int level = 1);
+  ~GzipWriter();
+  GzipWriter(const GzipWriter&) = delete;
+  GzipWriter& operator=(const GzipWriter&) = delete;
+
+  bool Add(std::string_view piece);
+  // Ends the gzip member and hands the rest to the sink. Returns ok().
+  bool Finish();
+  bool ok() const { return ok_; }
+  std::size_t bytes_out() const { return bytes_out_; }
+
+ private:
+  bool Deflate(std::string_view in, int flush);
+
+  struct Stream;
+  std::unique_ptr<Stream> zs_;
+  std::function<bool(std::string_view)> sink_;
+  std::string out_;
+  bool ok_ = false;
+  bool finished_ = false;
+  std::size_t bytes_out_ = 0;
+};
 
 }  // namespace estate::web

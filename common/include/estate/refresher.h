@@ -87,7 +87,10 @@ struct JobStatus {
 struct DataBody {
   std::vector<std::string_view> pieces;
   std::size_t size = 0;                     // total bytes of pieces
-  std::shared_ptr<const std::string> gzip;  // one gzip member
+  // The text gzip-compressed, as gzip members to send one after another: runs of small families compressed
+  // together, and each family of 1 MiB or more of one job in its own member, compressed once when that job
+  // published it (so a change elsewhere does not compress the large ones again).
+  std::vector<std::shared_ptr<const std::string>> gzip;
   std::vector<std::shared_ptr<const void>> keep;  // what the pieces point into
   std::string Join() const;                 // one copy of the text (for tests and small bodies)
 };
@@ -119,7 +122,7 @@ class Refresher {
   std::shared_ptr<const DataBody> Data() const;
   // The text of Data() joined into one string: a copy, for tests and small uses.
   std::shared_ptr<const std::string> DataText() const;
-  // Data()->gzip.
+  // Data()->gzip joined: a gzip file of several members (a copy, for tests).
   std::shared_ptr<const std::string> DataGzip() const;
   // The per-job status families, computed now (ages move).
   metrics::Families StatusFamilies() const;

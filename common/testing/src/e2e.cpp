@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
@@ -606,6 +607,28 @@ std::vector<std::string> AlertmanagerServer::AlertNames() {
     }
   }
   return {names.begin(), names.end()};
+}
+
+std::string Gunzip(std::string_view gz) {
+  std::string out;
+  char buf[65536];
+  while (!gz.empty()) {
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) return {};
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    zs.avail_in = static_cast<uInt>(gz.size());
+    int rc;
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buf);
+      zs.avail_out = sizeof buf;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      out.append(buf, sizeof buf - zs.avail_out);
+    } while (rc == Z_OK);
+    gz.remove_prefix(gz.size() - zs.avail_in);
+    inflateEnd(&zs);
+    if (rc != Z_STREAM_END) return {};
+  }
+  return out;
 }
 
 }  // namespace estate::testing

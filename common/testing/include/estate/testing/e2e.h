@@ -73,6 +73,9 @@ SimpleResponse HttpGet(const std::string& url, double timeout_seconds = 10,
                        const std::vector<std::string>& headers = {});
 SimpleResponse HttpPost(const std::string& url, const std::string& body = "", double timeout_seconds = 10);
 
+// Decompresses a gzip body (every member of it); "" when it is not valid gzip.
+std::string Gunzip(std::string_view gz);
+
 // Polls url until it answers 200 or the deadline passes.
 bool WaitHttpOk(const std::string& url, std::chrono::milliseconds deadline);
 
