@@ -187,8 +187,7 @@ Result<Ok> FollowMarkers(const std::string& what, int max_pages, const Budget& b
 }  // namespace
 
 Result<std::vector<CinderVolume>> OpenStackClient::ListVolumes(CinderKeyCounts& keys, const Budget& budget) {
-  std::vector<CinderVolume> volumes;
-  volumes.reserve(static_cast<std::size_t>(options_.page_size));
+  Pages<CinderVolume> volumes;
   const std::vector<std::pair<std::string, std::string>> headers = {
       {"OpenStack-API-Version", "volume " + options_.cinder_microversion}};
   const std::string first = "/volumes/detail?all_tenants=1&limit=" + std::to_string(options_.page_size);
@@ -204,20 +203,15 @@ Result<std::vector<CinderVolume>> OpenStackClient::ListVolumes(CinderKeyCounts& 
   };
   auto consume = [&](CinderVolumesPage&& page) {
     keys.Add(page.keys);
-    if (volumes.empty()) {
-      volumes = std::move(page.volumes);
-    } else {
-      volumes.insert(volumes.end(), std::make_move_iterator(page.volumes.begin()),
-                     std::make_move_iterator(page.volumes.end()));
-    }
+    volumes.Add(std::move(page.volumes));
   };
   auto done = FollowMarkers<CinderVolumesPage>("cinder volumes", MaxPages(), budget, fetch, consume);
   if (!done) return MakeError(done.error());
-  return volumes;
+  return volumes.Take();
 }
 
 Result<std::vector<NovaServer>> OpenStackClient::ListServers(NovaKeyCounts& keys, const Budget& budget) {
-  std::vector<NovaServer> servers;
+  Pages<NovaServer> servers;
   const std::vector<std::pair<std::string, std::string>> headers = {
       {"OpenStack-API-Version", "compute " + options_.nova_microversion}};
   const std::string first = "/servers/detail?all_tenants=1&limit=" + std::to_string(options_.page_size);
@@ -233,16 +227,11 @@ Result<std::vector<NovaServer>> OpenStackClient::ListServers(NovaKeyCounts& keys
   };
   auto consume = [&](NovaServersPage&& page) {
     keys.Add(page.keys);
-    if (servers.empty()) {
-      servers = std::move(page.servers);
-    } else {
-      servers.insert(servers.end(), std::make_move_iterator(page.servers.begin()),
-                     std::make_move_iterator(page.servers.end()));
-    }
+    servers.Add(std::move(page.servers));
   };
   auto done = FollowMarkers<NovaServersPage>("nova servers", MaxPages(), budget, fetch, consume);
   if (!done) return MakeError(done.error());
-  return servers;
+  return servers.Take();
 }
 
 Result<std::map<std::string, std::string>> OpenStackClient::ListProjects(bool& forbidden,

@@ -222,43 +222,29 @@ Result<ArraySnapshot> PureClient::Collect(const Budget& budget) {
   if (!name) return MakeError(requested + ": " + name.error());
   snapshot.array_name = std::move(*name);
 
+  Pages<PureVolume> volume_pages;
   auto volumes = ListAll<PureVolumesPage>(
       "volumes", "/volumes", false, [](const std::string& body) { return ParsePureVolumesPage(body); },
-      [&](PureVolumesPage&& page) {
-        if (snapshot.volumes.empty()) {
-          snapshot.volumes = std::move(page.volumes);
-        } else {
-          snapshot.volumes.insert(snapshot.volumes.end(), std::make_move_iterator(page.volumes.begin()),
-                                  std::make_move_iterator(page.volumes.end()));
-        }
-      },
-      budget);
+      [&](PureVolumesPage&& page) { volume_pages.Add(std::move(page.volumes)); }, budget);
   if (!volumes) return MakeError(volumes.error());
+  snapshot.volumes = volume_pages.Take();
 
-  std::vector<PureConnection> connections;
+  Pages<PureConnection> connection_pages;
   auto connected = ListAll<PureConnectionsPage>(
       "connections", "/connections", false,
       [](const std::string& body) { return ParsePureConnectionsPage(body); },
-      [&](PureConnectionsPage&& page) {
-        connections.insert(connections.end(), std::make_move_iterator(page.connections.begin()),
-                           std::make_move_iterator(page.connections.end()));
-      },
-      budget);
+      [&](PureConnectionsPage&& page) { connection_pages.Add(std::move(page.connections)); }, budget);
   if (!connected) return MakeError(connected.error());
-  ApplyPureConnections(snapshot.volumes, connections);
+  ApplyPureConnections(snapshot.volumes, connection_pages.Take());
 
   if (options_.read_tags) {
-    std::vector<PureTag> tags;
+    Pages<PureTag> tag_pages;
     auto tagged = ListAll<PureTagsPage>(
         "volume tags", std::string("/volumes/tags?namespaces=") + kPureOpenStackTagNamespace, true,
         [](const std::string& body) { return ParsePureTagsPage(body); },
-        [&](PureTagsPage&& page) {
-          tags.insert(tags.end(), std::make_move_iterator(page.tags.begin()),
-                      std::make_move_iterator(page.tags.end()));
-        },
-        budget);
+        [&](PureTagsPage&& page) { tag_pages.Add(std::move(page.tags)); }, budget);
     if (!tagged) return MakeError(tagged.error());
-    ApplyPureTags(snapshot.volumes, tags);
+    ApplyPureTags(snapshot.volumes, tag_pages.Take());
   }
 
   {

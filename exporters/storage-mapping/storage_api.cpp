@@ -15,6 +15,8 @@ namespace {
 
 constexpr std::string_view kListPath = "/api/cvm/v1.0/volumes";
 constexpr std::size_t kMaxIdLength = 1024;
+// Lists of more rows than this are streamed (chunked) rather than built whole.
+constexpr std::size_t kStreamAbove = 2000;
 constexpr std::array<std::string_view, 6> kFilters = {"host", "server", "array", "cloud", "project", "state"};
 constexpr std::array<std::string_view, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
 
@@ -104,10 +106,13 @@ web::HttpResponse JsonError(int status, std::string_view message, const std::str
   return Json(status, std::move(body));
 }
 
-std::string Envelope(const Mapping& m, const std::vector<const VolumeRow*>* rows) {
+// Writes the list envelope of `rows` (all of m's when null) to `write` in pieces of ~128 KiB, so that a list
+// of 100k rows (~75 MB) is never held whole. Stops early when write returns false (the client went away).
+void WriteEnvelope(const Mapping& m, const std::vector<const VolumeRow*>* rows, const web::HttpResponse::Writer& write) {
+  constexpr std::size_t kPiece = 128 << 10;
   std::string out;
+  out.reserve(kPiece + 4096);
   const std::size_t count = rows ? rows->size() : m.rows.size();
-  out.reserve(256 + count * 700);
   out.append("{\"schema_version\":1");
   Field(out, "generated_at", Rfc3339(m.generated_unix));
   FieldRaw(out, "complete", m.complete() ? "true" : "false");
@@ -122,9 +127,22 @@ std::string Envelope(const Mapping& m, const std::vector<const VolumeRow*>* rows
   for (std::size_t i = 0; i < count; ++i) {
     if (i > 0) out.push_back(',');
     AppendRowJson(rows ? *(*rows)[i] : m.rows[i], out);
+    if (out.size() >= kPiece) {
+      if (!write(out)) return;
+      out.clear();
+    }
   }
   out.append("]}\n");
-  return out;
+  write(out);
+}
+
+std::string Envelope(const Mapping& m, const std::vector<const VolumeRow*>* rows) {
+  std::string all;
+  WriteEnvelope(m, rows, [&all](std::string_view p) {
+    all.append(p);
+    return true;
+  });
+  return all;
 }
 
 int HexValue(char c) {
@@ -227,14 +245,16 @@ bool AcceptsGzip(const web::HttpRequest& req) {
 }
 
 // The unfiltered list body of one Mapping, kept only as gzip (about a quarter of the plain body: ~21 MB
-// instead of ~74 + 21 MB at 100k rows), built on the first gzip request. Requests for the same Mapping wait for
-// the one build; the registry's mutex is held only to find or replace the entry. A client without gzip gets
-// the plain body built for its request and not kept.
+// instead of ~74 + 21 MB at 100k rows), built on the first gzip request by compressing the rows as they are
+// written, in pieces of 1 MiB (one gzip stream cut in pieces: sent one after another, they are the whole), so
+// the plain list is never held and the gzip never copied. Requests for the same Mapping wait for the one
+// build; the registry's mutex is held only to find or replace the entry. A client without gzip gets the plain
+// list streamed as it is written (see AddApiRoutes).
 class ListCache {
  public:
   struct Bodies {
     std::once_flag gzip_once;
-    std::shared_ptr<const std::string> gzip;  // empty string when compression failed
+    std::vector<std::shared_ptr<const std::string>> gzip;  // empty when compression failed
   };
 
   std::shared_ptr<Bodies> For(const std::shared_ptr<const Mapping>& m) {
@@ -246,6 +266,31 @@ class ListCache {
       bodies_ = std::make_shared<Bodies>();
     }
     return bodies_;
+  }
+
+  static std::vector<std::shared_ptr<const std::string>> Compress(const Mapping& m) {
+    constexpr std::size_t kPiece = 1 << 20;
+    std::vector<std::shared_ptr<const std::string>> pieces;
+    auto piece = std::make_shared<std::string>();
+    piece->reserve(kPiece);
+    web::GzipWriter gz([&](std::string_view p) {
+      while (!p.empty()) {
+        std::size_t n = std::min(p.size(), kPiece - piece->size());
+        piece->append(p.substr(0, n));
+        p.remove_prefix(n);
+        if (piece->size() == kPiece) {
+          pieces.push_back(std::move(piece));
+          piece = std::make_shared<std::string>();
+          piece->reserve(kPiece);
+        }
+      }
+      return true;
+    });
+    WriteEnvelope(m, nullptr, [&gz](std::string_view p) { return gz.Add(p); });
+    if (!gz.Finish()) return {};
+    piece->shrink_to_fit();
+    pieces.push_back(std::move(piece));
+    return pieces;
   }
 
  private:
@@ -465,28 +510,33 @@ void AddApiRoutes(web::HttpServer& server, MappingSource current) {
     std::shared_ptr<const Mapping> m = current();
     if (!m) return JsonError(503, "no data yet");
     if (!filters.values.empty()) {
-      std::vector<const VolumeRow*> rows;
+      auto rows = std::make_shared<std::vector<const VolumeRow*>>();
       for (const auto& r : m->rows) {
-        if (Matches(r, filters)) rows.push_back(&r);
+        if (Matches(r, filters)) rows->push_back(&r);
       }
-      web::HttpResponse resp = Json(200, Envelope(*m, &rows));
+      if (rows->size() <= kStreamAbove) {
+        web::HttpResponse resp = Json(200, Envelope(*m, rows.get()));
+        resp.gzip_allowed = true;
+        return resp;
+      }
+      // A large selection (state=current is nearly everything) is written as it is sent.
+      web::HttpResponse resp = Json(200, {});
       resp.gzip_allowed = true;
+      resp.stream = [m, rows](const web::HttpResponse::Writer& write) { WriteEnvelope(*m, rows.get(), write); };
       return resp;
     }
     web::HttpResponse resp = Json(200, {});
     resp.gzip_allowed = true;
     if (AcceptsGzip(req)) {
       auto bodies = cache->For(m);
-      std::call_once(bodies->gzip_once, [&] {
-        bodies->gzip = std::make_shared<const std::string>(web::GzipCompress(Envelope(*m, nullptr)));
-      });
-      if (!bodies->gzip->empty()) {
-        resp.shared_gzip_body = bodies->gzip;
+      std::call_once(bodies->gzip_once, [&] { bodies->gzip = ListCache::Compress(*m); });
+      if (!bodies->gzip.empty()) {
+        resp.shared_gzip_parts = bodies->gzip;
         return resp;
       }
     }
-    // Without gzip (rare: scripts, curl without --compressed) the plain body is built per request.
-    resp.body = Envelope(*m, nullptr);
+    // Without gzip (rare: scripts, curl without --compressed) the plain list is written as it is sent.
+    resp.stream = [m](const web::HttpResponse::Writer& write) { WriteEnvelope(*m, nullptr, write); };
     return resp;
   });
 

@@ -7,6 +7,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "estate/cancel.h"
 #include "estate/http_client.h"
@@ -32,5 +34,36 @@ inline bool Ok2xx(const http::Response& r) { return r.status >= 200 && r.status 
 inline std::string BudgetReason(const Budget& budget) {
   return budget.cancel.Cancelled() ? "cancelled" : "deadline exceeded";
 }
+
+// Gathers pages of items into one vector sized once at the end. Appending page after page to one vector grows
+// it by doubling, and while it reallocates it holds the old buffer and one twice as large: up to three times
+// the items' size (~100 MB more at 100k Cinder volumes) at the moment every source is refreshing.
+template <typename T>
+class Pages {
+ public:
+  void Add(std::vector<T>&& page) {
+    size_ += page.size();
+    pages_.push_back(std::move(page));
+  }
+  std::vector<T> Take() {
+    std::vector<T> all;
+    if (pages_.size() == 1) {
+      all = std::move(pages_.front());
+    } else {
+      all.reserve(size_);
+      for (auto& page : pages_) {
+        for (auto& item : page) all.push_back(std::move(item));
+        std::vector<T>().swap(page);  // freed page by page
+      }
+    }
+    pages_.clear();
+    size_ = 0;
+    return all;
+  }
+
+ private:
+  std::vector<std::vector<T>> pages_;
+  std::size_t size_ = 0;
+};
 
 }  // namespace estate::storage

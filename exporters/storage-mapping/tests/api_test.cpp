@@ -223,6 +223,7 @@ TEST_F(ApiTest, ListBodyIsSharedAndGzipped) {
   auto gz = Get("/api/cvm/v1.0/volumes", {"Accept-Encoding: gzip"});
   EXPECT_EQ(gz.status, 200);
   EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  EXPECT_EQ(estate::testing::Gunzip(gz.body), a.body);
   // A new mapping is a new body.
   auto next = std::make_shared<Mapping>(*MakeMapping());
   next->rows.pop_back();
@@ -386,7 +387,14 @@ TEST_F(ApiTest, LargeListIsBuiltOncePerMapping) {
   EXPECT_EQ(first.body, second.body);
   EXPECT_EQ(gz1.body, gz2.body);
   EXPECT_LT(gz1.body.size(), first.body.size() / 5);
+  EXPECT_TRUE(estate::testing::Gunzip(gz1.body) == first.body) << "the cached gzip is the plain list";
+  // The plain list is streamed (never held whole), as is a large filtered one, gzipped on the fly.
+  EXPECT_EQ(first.headers["transfer-encoding"], "chunked");
   EXPECT_EQ(json::parse(first.body)["count"], n);
+  auto current = Get("/api/cvm/v1.0/volumes?state=current", {"Accept-Encoding: gzip"});
+  EXPECT_EQ(current.headers["content-encoding"], "gzip");
+  EXPECT_EQ(current.headers["transfer-encoding"], "chunked");
+  EXPECT_TRUE(estate::testing::Gunzip(current.body) == first.body) << "state=current selects every row here";
   RecordProperty("body_bytes", std::to_string(first.body.size()));
   RecordProperty("first_seconds", std::to_string(first.seconds));
   RecordProperty("cached_seconds", std::to_string(second.seconds));
