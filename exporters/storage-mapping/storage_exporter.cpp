@@ -144,8 +144,8 @@ struct StorageExporter::Join {
       }
     }
     Mapping joined = storage::Join(in.clouds, in.arrays, config, now);
-    history->Observe(joined, now);
-    auto published = std::make_shared<const Mapping>(history->Publish(std::move(joined)));
+    // The history keeps this mapping too (its current rows are the history's): no copy.
+    std::shared_ptr<const Mapping> published = history->Publish(std::move(joined), now);
     state.Publish(published);
     joined_generation = in.generation;
     if (history->dirty()) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -120,7 +121,7 @@ class ObjectWriter {
   bool first_ = true;
 };
 
-void AppendRow(std::string& out, const VolumeRow& r, bool live) {
+void AppendRow(std::string& out, const VolumeRow& r, bool live, double last_seen_unix) {
   ObjectWriter w(out);
   w.Bool("live", live);
   w.Str("array", r.array);
@@ -145,7 +146,7 @@ void AppendRow(std::string& out, const VolumeRow& r, bool live) {
   w.Str("device", r.device);
   w.Bool("bootable", r.bootable);
   w.Str("match", r.match);
-  w.Num("last_seen_unix", r.last_seen_unix);
+  w.Num("last_seen_unix", last_seen_unix);
   w.Bool("complete", r.complete);
 }
 
@@ -181,16 +182,75 @@ VolumeRow RowFromJson(const nlohmann::json& j, bool* live) {
   return r;
 }
 
-std::string VolumeKey(const VolumeRow& r) {
-  return r.array.empty() ? "c\x1f" + r.cloud + "\x1f" + r.cinder_id
-                         : "a\x1f" + r.array + "\x1f" + r.array_volume;
+// History::Key(row) in pieces, to hash and compare keys without building (and keeping) the strings.
+using KeyPieces = std::array<std::string_view, 7>;
+
+KeyPieces Pieces(const VolumeRow& r) {
+  static constexpr std::string_view kSep = "\x1f";
+  if (r.array.empty()) return {"c", kSep, r.cloud, kSep, r.cinder_id, kSep, r.server_id};
+  return {"a", kSep, r.array, kSep, r.array_volume, kSep, r.server_id};
+}
+
+// FNV-1a of the concatenated pieces.
+std::uint64_t KeyHash(const VolumeRow& r) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (std::string_view piece : Pieces(r)) {
+    for (char c : piece) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+  }
+  return h;
+}
+
+// <0, 0, >0 as the concatenated pieces compare as std::string (bytes as unsigned char, like memcmp).
+int CompareKeys(const VolumeRow& a, const VolumeRow& b) {
+  const KeyPieces pa = Pieces(a), pb = Pieces(b);
+  std::size_t i = 0, j = 0;
+  std::string_view x = pa[0], y = pb[0];
+  for (;;) {
+    while (x.empty() && ++i < pa.size()) x = pa[i];
+    while (y.empty() && ++j < pb.size()) y = pb[j];
+    if (x.empty() || y.empty()) return x.empty() ? (y.empty() ? 0 : -1) : 1;
+    const std::size_t n = std::min(x.size(), y.size());
+    if (int c = std::memcmp(x.data(), y.data(), n); c != 0) return c;
+    x.remove_prefix(n);
+    y.remove_prefix(n);
+  }
 }
 
 }  // namespace
 
 History::History(std::string path, HistoryOptions options) : path_(std::move(path)), options_(options) {}
 
-std::string History::Key(const VolumeRow& r) { return VolumeKey(r) + "\x1f" + r.server_id; }
+std::string History::Key(const VolumeRow& r) {
+  std::string key;
+  for (std::string_view piece : Pieces(r)) key.append(piece);
+  return key;
+}
+
+const VolumeRow& History::RowOf(const Entry& e, const Mapping* current) const {
+  if (e.row) return *e.row;
+  if (current != nullptr && e.seen_epoch == epoch_) return current->rows[e.index];
+  return published_->rows[e.index];
+}
+
+History::Entries::iterator History::Find(std::uint64_t hash, const VolumeRow& row, const Mapping* current) {
+  auto [it, end] = entries_.equal_range(hash);
+  while (it != end && CompareKeys(RowOf(it->second, current), row) != 0) ++it;
+  return it == end ? entries_.end() : it;
+}
+
+std::vector<const History::Entry*> History::Sorted(bool past_only) const {
+  std::vector<const Entry*> out;
+  out.reserve(past_only ? 0 : entries_.size());
+  for (const auto& [hash, e] : entries_) {
+    if (!past_only || !e.live) out.push_back(&e);
+  }
+  std::sort(out.begin(), out.end(),
+            [this](const Entry* a, const Entry* b) { return CompareKeys(RowOf(*a), RowOf(*b)) < 0; });
+  return out;
+}
 
 Result<History> History::Load(const std::string& path, HistoryOptions options) {
   History h(path, options);
@@ -225,10 +285,15 @@ Result<History> History::Load(const std::string& path, HistoryOptions options) {
     h.last_saved_ = j.at("saved_unix").get<double>();
     h.last_observed_ = h.last_saved_;
     for (const auto& e : j.at("mappings")) {
-      bool live = false;
-      VolumeRow row = RowFromJson(e, &live);
-      std::string key = Key(row);
-      h.entries_[key] = Entry{std::move(row), live};
+      Entry entry;
+      entry.row = std::make_unique<VolumeRow>(RowFromJson(e, &entry.live));
+      entry.last_seen_unix = entry.row->last_seen_unix;
+      const std::uint64_t hash = KeyHash(*entry.row);
+      if (auto it = h.Find(hash, *entry.row, nullptr); it != h.entries_.end()) {
+        it->second = std::move(entry);  // a repeated key: the last one counts
+      } else {
+        h.entries_.emplace(hash, std::move(entry));
+      }
     }
     for (const auto& e : j.at("orphan_since")) {
       h.orphan_since_[{e.at("array").get<std::string>(), e.at("array_volume").get<std::string>()}] =
@@ -244,7 +309,7 @@ Result<History> History::Load(const std::string& path, HistoryOptions options) {
   return h;
 }
 
-void History::Observe(const Mapping& current, double now) {
+std::shared_ptr<const Mapping> History::Publish(Mapping current, double now) {
   last_observed_ = now;
   std::unordered_set<std::string_view> authoritative_clouds;
   std::unordered_set<std::string_view> clouds_with_data;
@@ -261,24 +326,27 @@ void History::Observe(const Mapping& current, double now) {
     if (a.has_data) arrays_with_data.insert(a.array);
   }
 
-  // Remember every current mapping; seen_epoch marks the entries this mapping shows. Only a changed mapping
-  // is copied (100k rows per join).
+  // Remember every current mapping; seen_epoch marks the entries this mapping shows, and they refer to its
+  // rows from now on (no copy: 100k rows per join). A changed mapping is compared with the row the entry had
+  // (in the previous published mapping, still held here).
   ++epoch_;
-  for (const VolumeRow& row : current.rows) {
+  for (std::size_t i = 0; i < current.rows.size(); ++i) {
+    const VolumeRow& row = current.rows[i];
     if (row.state != "current" || row.cinder_id.empty()) continue;
-    auto [it, inserted] = entries_.try_emplace(Key(row));
-    Entry& e = it->second;
-    if (inserted || !e.live || !SameMapping(e.row, row)) {
+    const std::uint64_t hash = KeyHash(row);
+    auto it = Find(hash, row, &current);
+    if (it == entries_.end()) {
+      it = entries_.emplace(hash, Entry{});
       changed_ = true;
-      e.row = row;
-      e.row.state = "current";
-    } else {
-      e.row.provisioned_bytes = row.provisioned_bytes;
-      e.row.used_bytes = row.used_bytes;
+    } else if (!it->second.live || !SameMapping(RowOf(it->second, &current), row)) {
+      changed_ = true;
     }
+    Entry& e = it->second;
+    e.row.reset();
+    e.index = static_cast<std::uint32_t>(i);
     // When the cloud last confirmed it (its snapshot's time), not when we joined: during a cloud outage the
     // arrays keep triggering joins on the cloud's old data.
-    e.row.last_seen_unix = row.last_seen_unix > 0 ? std::min(row.last_seen_unix, now) : now;
+    e.last_seen_unix = row.last_seen_unix > 0 ? std::min(row.last_seen_unix, now) : now;
     e.live = true;
     e.seen_epoch = epoch_;
   }
@@ -296,9 +364,15 @@ void History::Observe(const Mapping& current, double now) {
   };
   for (auto it = entries_.begin(); it != entries_.end();) {
     Entry& e = it->second;
-    const VolumeRow& r = e.row;
     const bool seen = e.seen_epoch == epoch_;
     if (e.live && !seen) {
+      // Its row is in the previous published mapping, which is about to go: copy it, whether it turns past or
+      // stays current (its cloud could not show it).
+      if (!e.row) {
+        e.row = std::make_unique<VolumeRow>(published_->rows[e.index]);
+        e.row->last_seen_unix = e.last_seen_unix;
+      }
+      const VolumeRow& r = *e.row;
       const bool could_show =
           authoritative_clouds.contains(r.cloud) && (r.array.empty() || arrays_with_data.contains(r.array));
       if (could_show) {
@@ -306,8 +380,9 @@ void History::Observe(const Mapping& current, double now) {
         changed_ = true;
       }
     }
+    const VolumeRow& r = RowOf(e, &current);
     const bool detached_and_back = !e.live && r.server_id.empty() && volume_in_mapping(r);
-    const bool expired = !seen && now - r.last_seen_unix > options_.retention_seconds;
+    const bool expired = !seen && now - e.last_seen_unix > options_.retention_seconds;
     if (detached_and_back || expired) {
       it = entries_.erase(it);
       changed_ = true;
@@ -341,9 +416,8 @@ void History::Observe(const Mapping& current, double now) {
                known_arrays);
   update_since(missing_since_, current.missing_since, current.missing_evaluated, clouds_with_data,
                known_clouds);
-}
 
-Mapping History::Publish(Mapping current) const {
+  // The past rows go after the current ones, so the entries' indexes stay valid.
   std::vector<VolumeRow> past = PastRows();
   const std::size_t from = current.rows.size();
   current.rows.reserve(from + past.size());
@@ -356,19 +430,16 @@ Mapping History::Publish(Mapping current) const {
     if (auto it = missing_since_.find(k); it != missing_since_.end()) t = it->second;
   }
   current.history_entries = size();
-  return current;
+  published_ = std::make_shared<const Mapping>(std::move(current));
+  return published_;
 }
 
 std::vector<VolumeRow> History::PastRows() const {
-  std::vector<std::pair<const std::string*, const Entry*>> past;
-  for (const auto& [k, e] : entries_) {
-    if (!e.live) past.emplace_back(&k, &e);
-  }
-  std::sort(past.begin(), past.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  std::vector<const Entry*> past = Sorted(/*past_only=*/true);
   std::vector<VolumeRow> out;
   out.reserve(past.size());
-  for (const auto& [k, e] : past) {
-    out.push_back(e->row);
+  for (const Entry* e : past) {
+    out.push_back(*e->row);
     out.back().state = "past";
   }
   return out;
@@ -400,10 +471,7 @@ Result<Ok> History::Save() {
     changed_ = false;
     return Ok{};
   }
-  std::vector<const std::string*> keys;
-  keys.reserve(entries_.size());
-  for (const auto& [k, e] : entries_) keys.push_back(&k);
-  std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  std::vector<const Entry*> sorted = Sorted(/*past_only=*/false);
   // Written by hand: nlohmann::json takes seconds to build and dump 100k rows. One mapping per line.
   std::string doc;
   doc.reserve(256 + entries_.size() * 600);
@@ -414,10 +482,10 @@ Result<Ok> History::Save() {
   doc.append(",\"retention_seconds\":");
   AppendNumber(doc, options_.retention_seconds);
   doc.append(",\n\"mappings\":[");
-  for (std::size_t i = 0; i < keys.size(); ++i) {
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
     doc.append(i == 0 ? "\n" : ",\n");
-    const Entry& e = entries_.at(*keys[i]);
-    AppendRow(doc, e.row, e.live);
+    const Entry& e = *sorted[i];
+    AppendRow(doc, RowOf(e), e.live, e.last_seen_unix);
   }
   doc.append("],\n\"orphan_since\":[");
   bool first = true;

@@ -22,15 +22,22 @@
 // row's last-seen time or space changed, or `refresh_seconds` passed since the last save while rows are
 // current (so the last-seen time of a mapping that goes away during a downtime stays close).
 //
-// Use (the join job): Join → history.Observe(mapping, now) → publish history.Publish(std::move(mapping)) →
-// if (history.dirty()) history.Save().
+// Memory. The history keeps the last mapping it published (shared with its readers) and refers to the current
+// rows in it by index: it holds a copy only of past rows, and of current rows it cannot refer to (loaded from
+// the state file and not joined since, or not in the last mapping because their cloud has no data). Entries
+// are keyed by a 64-bit hash of Key(row), compared on the key itself, so no key string is kept either.
 //
-// Not thread-safe: one owner (the join job) calls everything.
+// Use (the join job): Join → published = history.Publish(std::move(mapping), now) → hand `published` to the
+// readers → if (history.dirty()) history.Save().
+//
+// Not thread-safe: one owner (the join job) calls everything. The published mapping is immutable and may be
+// read by any thread.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -56,12 +63,11 @@ class History {
   // names the file and the problem (see LoadOrStartEmpty for what to do then).
   static Result<History> Load(const std::string& path, HistoryOptions options = {});
 
-  // Folds one joined mapping (before Publish) into the history and expires old entries.
-  void Observe(const Mapping& current, double now);
-
-  // The mapping to publish: `current` plus the past rows (state "past", indexed for lookup), its orphan_since
-  // / missing_since replaced by the remembered first-seen times, and history_entries set.
-  Mapping Publish(Mapping current) const;
+  // Folds one joined mapping into the history, expires old entries, and returns the mapping to publish:
+  // `current` (its rows first, in their order) plus the past rows (state "past", indexed for lookup), its
+  // orphan_since / missing_since replaced by the remembered first-seen times, and history_entries set. The
+  // history keeps the returned mapping until the next Publish (its current rows are the history's).
+  std::shared_ptr<const Mapping> Publish(Mapping current, double now);
 
   // Past rows, state "past", sorted by key.
   std::vector<VolumeRow> PastRows() const;
@@ -84,19 +90,31 @@ class History {
   static std::string Key(const VolumeRow& row);
 
  private:
+  // A remembered mapping. Its row is published_->rows[index] when it was current in the last Publish(),
+  // else *row (always for past entries).
   struct Entry {
-    VolumeRow row;  // last_seen_unix = last time seen current
+    std::unique_ptr<VolumeRow> row;  // last_seen_unix == this->last_seen_unix
+    double last_seen_unix = 0;       // last time seen current
+    std::uint64_t seen_epoch = 0;    // == epoch_ when the last Publish() saw it
+    std::uint32_t index = 0;
     bool live = false;
-    std::uint64_t seen_epoch = 0;  // == epoch_ when the last Observe() saw it
   };
+  using Entries = std::unordered_multimap<std::uint64_t, Entry>;  // by KeyHash(row)
   using SinceMap = std::map<std::pair<std::string, std::string>, double>;
+
+  // The entry's row; `current` is the mapping being published (entries seen in it index its rows).
+  const VolumeRow& RowOf(const Entry& e, const Mapping* current = nullptr) const;
+  Entries::iterator Find(std::uint64_t hash, const VolumeRow& row, const Mapping* current);
+  // Entries in Key() order; past ones only with past_only.
+  std::vector<const Entry*> Sorted(bool past_only) const;
 
   std::string path_;
   HistoryOptions options_;
-  std::unordered_map<std::string, Entry> entries_;
-  SinceMap orphan_since_;    // (array, array_volume)
-  SinceMap missing_since_;   // (cloud, cinder_id)
-  std::uint64_t epoch_ = 0;  // Observe() calls
+  Entries entries_;
+  std::shared_ptr<const Mapping> published_;  // the last Publish()
+  SinceMap orphan_since_;                     // (array, array_volume)
+  SinceMap missing_since_;                    // (cloud, cinder_id)
+  std::uint64_t epoch_ = 0;                   // Publish() calls
   bool changed_ = false;
   double last_observed_ = 0;
   double last_saved_ = 0;
