@@ -59,6 +59,30 @@ std::string GzipCompress(const std::vector<std::string_view>& pieces) {
   return out;
 }
 
+bool GunzipTo(std::string_view gz, const std::function<bool(std::string_view)>& sink) {
+  std::string buf(256 << 10, '\0');
+  while (!gz.empty()) {
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 16) != Z_OK) return false;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    zs.avail_in = static_cast<uInt>(gz.size());
+    int rc = Z_OK;
+    bool ok = true;
+    while (ok && rc == Z_OK) {
+      zs.next_out = reinterpret_cast<Bytef*>(buf.data());
+      zs.avail_out = static_cast<uInt>(buf.size());
+      rc = inflate(&zs, Z_NO_FLUSH);
+      const std::size_t n = buf.size() - zs.avail_out;
+      if (rc != Z_OK && rc != Z_STREAM_END) ok = false;
+      else if (n > 0) ok = sink(std::string_view(buf.data(), n));
+    }
+    gz.remove_prefix(gz.size() - zs.avail_in);
+    inflateEnd(&zs);
+    if (!ok || rc != Z_STREAM_END) return false;
+  }
+  return true;
+}
+
 struct GzipWriter::Stream {
   z_stream zs{};
 };
@@ -177,7 +201,8 @@ void WriteViews(mg_connection* conn, const std::vector<const std::vector<std::st
         if (!flush()) return;  // client went away
       }
       if (v.size() >= kBuffer / 4) {
-        if (!WriteAll(conn, v)) return;
+        // Written as it is, after what is buffered.
+        if (!flush() || !WriteAll(conn, v)) return;
         continue;
       }
       buf.append(v);

@@ -36,14 +36,16 @@ struct Header {
 };
 
 // One job's data, rendered once when the refresh finished: the sample lines of all its families in one string
-// of exactly the needed size (no growth slack), and per family its header and its slice of that string.
+// of exactly the needed size (no growth slack), and per family its header and its slice of that string (or,
+// for a large family, its gzip member).
 struct Rendered {
   struct Family {
     std::shared_ptr<const Header> header;
     std::size_t offset = 0;
     std::size_t length = 0;
     // For a large slice (kOwnMember bytes or more): the slice as its own gzip member, compressed once by the
-    // job's worker when the data was published, so that merging bodies never compresses it again.
+    // job's worker when the data was published, so that merging bodies never compresses it again. Its text
+    // is then not kept in `samples` (offset 0; length is still the size of the text).
     std::shared_ptr<const std::string> gzip;
   };
   std::string samples;
@@ -52,11 +54,14 @@ struct Rendered {
 
 // A family's samples this large get their own gzip member (see Rendered::Family::gzip), compressed at a
 // higher level: once per publish on the worker, instead of at the fastest level on every rebuild of the body.
+// Its text is then dropped: a scrape without gzip (rare: Prometheus always asks for gzip) gets it inflated.
 constexpr std::size_t kOwnMember = 1u << 20;
 constexpr int kOwnMemberLevel = 6;
 
-// Compresses the large families of a job's data into their own members.
+// Compresses the large families of a job's data into their own members and keeps only the other families'
+// text; otherwise gives back the string's slack when it is large.
 void CompressLargeFamilies(Rendered& r) {
+  bool any = false;
   for (auto& f : r.families) {
     if (f.length < kOwnMember) continue;
     std::string gz;
@@ -68,10 +73,30 @@ void CompressLargeFamilies(Rendered& r) {
         },
         kOwnMemberLevel);
     writer.Add(std::string_view(r.samples).substr(f.offset, f.length));
-    if (!writer.Finish()) continue;  // left to the body's own compression
+    if (!writer.Finish()) continue;  // kept as text, compressed with the body
     gz.shrink_to_fit();
     f.gzip = std::make_shared<const std::string>(std::move(gz));
+    any = true;
   }
+  if (!any) {
+    // Only worth a copy when the slack is large.
+    if (r.samples.capacity() - r.samples.size() > r.samples.size() / 8) r.samples.shrink_to_fit();
+    return;
+  }
+  std::size_t keep = 0;
+  for (const auto& f : r.families) keep += f.gzip ? 0 : f.length;
+  std::string text;
+  text.reserve(keep);
+  for (auto& f : r.families) {
+    if (f.gzip) {
+      f.offset = 0;  // length stays the size of its text
+      continue;
+    }
+    const std::size_t offset = text.size();
+    text.append(r.samples, f.offset, f.length);
+    f.offset = offset;
+  }
+  r.samples = std::move(text);
 }
 
 // Runs on_remove hooks (e.g. Redfish session logouts, one HTTP request each) on up to 32 threads, and returns
@@ -242,8 +267,6 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data
     out->families.push_back(std::move(rf));
   }
   if (order.size() == data.families.size()) out->samples = std::move(data.samples);
-  // Only worth a copy when the slack is large.
-  if (out->samples.capacity() - out->samples.size() > out->samples.size() / 8) out->samples.shrink_to_fit();
   out->families.shrink_to_fit();
   CompressLargeFamilies(*out);
   return out;
@@ -464,8 +487,9 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   // Merge by family name so each family has one HELP/TYPE block, families sorted by name, jobs in order. The
   // body only points into the jobs' snapshots (which it keeps alive): no merged copy of the text is made.
   struct Slice {
-    std::string_view text;
+    std::string_view text;  // empty for a family kept only as its own gzip member
     const std::shared_ptr<const std::string>* gzip;  // the family's own member, if it has one
+    std::size_t size;       // of the text
   };
   std::map<std::string_view, std::pair<const Header*, std::vector<Slice>>> merged;
   std::size_t count = 0;
@@ -476,7 +500,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
         slot.first = rf.header.get();
         ++count;
       }
-      slot.second.push_back({std::string_view(p->samples.data() + rf.offset, rf.length), &rf.gzip});
+      std::string_view text = rf.gzip ? std::string_view() : std::string_view(p->samples).substr(rf.offset, rf.length);
+      slot.second.push_back({text, &rf.gzip, rf.length});
       ++count;
     }
   }
@@ -489,22 +514,29 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
     body->gzip.push_back(std::make_shared<const std::string>(web::GzipCompress(run)));
     run.clear();
   };
+  bool all_text = true;
   for (const auto& [name, slot] : merged) {
-    body->pieces.emplace_back(slot.first->text);
+    body->pieces.push_back({slot.first->text, nullptr});
     body->size += slot.first->text.size();
     run.emplace_back(slot.first->text);
     for (const auto& slice : slot.second) {
-      body->pieces.push_back(slice.text);
-      body->size += slice.text.size();
+      body->size += slice.size;
       if (*slice.gzip) {
+        body->pieces.push_back({{}, slice.gzip->get()});
+        all_text = false;
         end_run();
         body->gzip.push_back(*slice.gzip);
       } else {
+        body->pieces.push_back({slice.text, nullptr});
         run.push_back(slice.text);
       }
     }
   }
   end_run();
+  if (all_text) {
+    body->views.reserve(body->pieces.size());
+    for (const auto& piece : body->pieces) body->views.push_back(piece.text);
+  }
   if (body->gzip.empty()) body->gzip.push_back(std::make_shared<const std::string>(web::GzipCompress(run)));
   body->keep.assign(parts.begin(), parts.end());
   // Headers are owned by the snapshots' families, so the parts keep them alive too.
@@ -535,10 +567,20 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   return result;
 }
 
+bool DataBody::Write(const std::function<bool(std::string_view)>& write) const {
+  for (const auto& p : pieces) {
+    if (p.gzip != nullptr ? !web::GunzipTo(*p.gzip, write) : !write(p.text)) return false;
+  }
+  return true;
+}
+
 std::string DataBody::Join() const {
   std::string out;
   out.reserve(size);
-  for (auto p : pieces) out.append(p);
+  Write([&out](std::string_view p) {
+    out.append(p);
+    return true;
+  });
   return out;
 }
 

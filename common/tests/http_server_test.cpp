@@ -51,7 +51,10 @@ class ServerTest : public ::testing::Test {
       };
       auto o = std::make_shared<Owned>();
       for (int i = 0; i < 70000; ++i) o->first.emplace_back(o->small);
-      o->second = {o->big, std::string_view(o->small.data(), 3)};
+      // A view large enough to be written directly (64 KiB+) after buffered small ones: it must not overtake
+      // them.
+      o->second = {std::string_view(o->small.data(), 3), std::string_view(o->big).substr(0, 100 * 1024),
+                   std::string_view(o->small.data(), 3), o->big, std::string_view(o->small.data(), 3)};
       HttpResponse r;
       r.body_views = {std::shared_ptr<const std::vector<std::string_view>>(o, &o->first),
                       std::shared_ptr<const std::vector<std::string_view>>(o, &o->second)};
@@ -158,7 +161,7 @@ TEST_F(ServerTest, GzipWhenAsked) {
 TEST_F(ServerTest, BodyViewsAreSentInOrderAndGzippedWhenAsked) {
   std::string want;
   for (int i = 0; i < 70000; ++i) want += "abc\n";
-  want += std::string(300 * 1024, 'b') + "abc";
+  want += "abc" + std::string(100 * 1024, 'b') + "abc" + std::string(300 * 1024, 'b') + "abc";
   auto plain = HttpGet(base_ + "/views");
   EXPECT_EQ(plain.headers["content-length"], std::to_string(want.size()));
   EXPECT_TRUE(plain.body == want) << "body of " << plain.body.size() << " bytes differs";

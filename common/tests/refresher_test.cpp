@@ -334,6 +334,11 @@ TEST(Refresher, LargeFamiliesAreCompressedOnceInMembersOfTheirOwn) {
     if (m->size() > 100000) big_member = m;
   }
   ASSERT_TRUE(big_member) << first->gzip.size() << " members, none large";
+  // Its text is not kept: the body has no plain views, and its piece is the member.
+  EXPECT_TRUE(first->views.empty());
+  std::size_t compressed = 0;
+  for (const auto& p : first->pieces) compressed += p.gzip == big_member.get() ? 1 : 0;
+  EXPECT_EQ(compressed, 1u);
   bool reused = false;
   for (const auto& m : later->gzip) reused = reused || m == big_member;
   EXPECT_TRUE(reused) << "the big family's member is shared by later bodies, not compressed again";

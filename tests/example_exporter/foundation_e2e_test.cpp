@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -147,6 +148,47 @@ TEST(Foundation, ServesDataStatusAndSelfMetricsThatPassPromtool) {
   // gzip: the exporter sends several gzip members; a real client must read them all.
   auto gz = HttpGet(e.base + "/metrics", 10, {"Accept-Encoding: gzip"});
   EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+}
+
+TEST(Foundation, LargeFamilyKeptCompressedIsServedWholeWithAndWithoutGzip) {
+  // 40,000 fields: one family of ~2.5 MB from one job, which the exporter keeps only as its own gzip member.
+  estate::testing::FakeUpstream up(estate::testing::FakeUpstream::Options{});
+  std::string json = "{";
+  for (int i = 0; i < 40000; ++i) json += (i ? ",\"f" : "\"f") + std::to_string(i) + "\": " + std::to_string(i);
+  json += "}";
+  up.Route("GET", "/big", [json](const estate::testing::FakeRequest&) {
+    estate::testing::FakeResponse r;
+    r.body = json;
+    return r;
+  });
+  ASSERT_TRUE(up.Start());
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"big", up.base_url() + "/big"}}, "1h"))));
+  ASSERT_TRUE(estate::testing::WaitHttpOk(e.base + "/-/ready", 10s));
+  auto fields = [](const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while ((pos = text.find("\nestate_example_field_value{", pos)) != std::string::npos) {
+      ++pos;
+      lines.push_back(text.substr(pos, text.find('\n', pos) - pos));
+    }
+    return lines;
+  };
+  auto plain = HttpGet(e.base + "/metrics");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.headers["transfer-encoding"], "chunked") << "inflated as it is sent";
+  auto lines = fields(plain.body);
+  ASSERT_EQ(lines.size(), 40000u);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "estate_example_field_value{target=\"big\",field=\"f12345\"} 12345"),
+            lines.end());
+  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(plain.body));
+  auto gz = HttpGet(e.base + "/metrics", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  std::string text = estate::testing::Gunzip(gz.body);
+  EXPECT_EQ(fields(text), lines);
+  EXPECT_LT(gz.body.size(), plain.body.size() / 5);
+  EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text));
 }
 
 TEST(Foundation, ProbeOnlyForConfiguredTargets) {

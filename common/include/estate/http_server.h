@@ -96,6 +96,10 @@ std::string GzipCompress(const std::string& data);
 // The same for a text given as pieces, compressed as one stream (one gzip member) without joining them.
 std::string GzipCompress(const std::vector<std::string_view>& pieces);
 
+// Decompresses gzip (every member), handing the text to sink in pieces of up to 256 KiB. False when the data is
+// not valid gzip or the sink returned false.
+bool GunzipTo(std::string_view gz, const std::function<bool(std::string_view)>& sink);
+
 // Gzip compression of a text given piece by piece, for a text too large to hold whole: Add() each piece, then
 // Finish(). The compressed bytes go to `sink` in pieces of up to ~256 KiB as they are produced; a sink that
 // returns false stops the writer (ok() is then false and later calls do nothing).

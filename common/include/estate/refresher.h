@@ -85,14 +85,21 @@ struct JobStatus {
 // HELP/TYPE once, then its samples from every job), plus the same text gzip-compressed. Holding this keeps the
 // viewed text alive. With thousands of sources the text is tens of MB, so it is not joined into one copy.
 struct DataBody {
-  std::vector<std::string_view> pieces;
-  std::size_t size = 0;                     // total bytes of pieces
+  struct Piece {
+    std::string_view text;               // a header or a job's samples of one family, or
+    const std::string* gzip = nullptr;   // a large family kept only compressed: its gzip member (one of `gzip`)
+  };
+  std::vector<Piece> pieces;
+  std::size_t size = 0;                  // total bytes of the text
+  std::vector<std::string_view> views;   // the pieces' text, when every piece is kept as text; else empty
   // The text gzip-compressed, as gzip members to send one after another: runs of small families compressed
   // together, and each family of 1 MiB or more of one job in its own member, compressed once when that job
   // published it (so a change elsewhere does not compress the large ones again).
   std::vector<std::shared_ptr<const std::string>> gzip;
   std::vector<std::shared_ptr<const void>> keep;  // what the pieces point into
-  std::string Join() const;                 // one copy of the text (for tests and small bodies)
+  // Writes the text in order, inflating the compressed pieces; false when write returned false.
+  bool Write(const std::function<bool(std::string_view)>& write) const;
+  std::string Join() const;  // one copy of the text (for tests and small bodies)
 };
 
 class Refresher {
