@@ -1,6 +1,8 @@
 #include "storage_metrics.h"
 
 #include <array>
+#include <numeric>
+#include <tuple>
 #include <initializer_list>
 #include <string_view>
 #include <unordered_set>
@@ -43,13 +45,14 @@ struct Def {
 // The one table of every family this exporter produces.
 constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kVolumeInfo, "estate_storage_volume_info",
-     "cloud,array,array_volume,serial,wwid,cinder_id,cinder_name,server_id,server_name,host_name,hypervisor,"
+     "cloud,array,array_volume,wwid,cinder_id,cinder_name,server_id,server_name,host_name,hypervisor,"
      "device,project,volume_type,status,state",
      "One mapped row, always 1: a Pure array volume, its Cinder volume and one attachment's Nova server. "
      "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), "
      "missing_on_array (Cinder volume on an array backend that no array has), past (last known mapping of a "
      "volume that lost its Cinder record or attachment, kept for the history retention). wwid is the Linux "
-     "multipath WWID, 3624a9370 + lower-case serial."},
+     "multipath WWID, 3624a9370 + the array's volume serial in lower case (search a serial with "
+     "wwid=~\"(?i).*<serial>\"). Ordered by hypervisor and server."},
     {kVolumeProvisioned, "estate_storage_volume_provisioned_bytes", "array,array_volume",
      "Provisioned size of an array volume that is in the mapping, in bytes."},
     {kVolumeUsed, "estate_storage_volume_used_bytes", "array,array_volume",
@@ -113,7 +116,6 @@ void VolumeInfoLabels(const VolumeRow& r, Emit&& emit) {
   emit({{"cloud", r.cloud},
         {"array", r.array},
         {"array_volume", r.array_volume},
-        {"serial", r.serial},
         {"wwid", r.wwid},
         {"cinder_id", r.cinder_id},
         {"cinder_name", r.cinder_name},
@@ -194,8 +196,34 @@ class Writer {
   bool open_ = false;
 };
 
+// The order of the info series: by hypervisor, then server, so that a hypervisor's guests and a server's
+// volumes are next to each other. That is what a reader of /metrics looks for, and label values repeated on
+// nearby lines cost gzip almost nothing (at 100k volumes the gzip body is ~20% smaller). Ties keep the
+// mapping's order. Both renderers use it.
+std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
+  std::vector<std::uint32_t> order(m.rows.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&m](std::uint32_t a, std::uint32_t b) {
+    const VolumeRow& x = m.rows[a];
+    const VolumeRow& y = m.rows[b];
+    return std::tie(x.hypervisor, x.server_name, x.server_id) < std::tie(y.hypervisor, y.server_name, y.server_id);
+  });
+  return order;
+}
+
+std::vector<std::uint32_t> ServerOrder(const Mapping& m) {
+  std::vector<std::uint32_t> order(m.servers.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&m](std::uint32_t a, std::uint32_t b) {
+    const ServerRow& x = m.servers[a];
+    const ServerRow& y = m.servers[b];
+    return std::tie(x.hypervisor, x.name, x.id) < std::tie(y.hypervisor, y.name, y.id);
+  });
+  return order;
+}
+
 std::size_t RowTextEstimate(const VolumeRow& r) {
-  return 400 + r.cloud.size() + r.array.size() + 3 * r.array_volume.size() + r.serial.size() + r.wwid.size() +
+  return 400 + r.cloud.size() + r.array.size() + 3 * r.array_volume.size() + r.wwid.size() +
          r.cinder_id.size() + r.cinder_name.size() + r.server_id.size() + r.server_name.size() +
          r.host_name.size() + r.hypervisor.size() + r.device.size() + r.project.size() + r.volume_type.size() +
          r.status.size() + r.state.size();
@@ -227,8 +255,10 @@ metrics::Families MappingFamilies(const Mapping& m) {
 
   std::unordered_set<std::string> bytes_done;
   bytes_done.reserve(m.rows.size());
+  for (std::uint32_t i : VolumeOrder(m)) {
+    VolumeInfoLabels(m.rows[i], [&](LabelList labels) { AddSample(info, labels, 1); });
+  }
   for (const VolumeRow& r : m.rows) {
-    VolumeInfoLabels(r, [&](LabelList labels) { AddSample(info, labels, 1); });
     for (std::size_t i = 0; i < kStates.size(); ++i) {
       if (r.state == kStates[i]) ++by_state[i];
     }
@@ -247,7 +277,8 @@ metrics::Families MappingFamilies(const Mapping& m) {
   }
 
   metrics::Family servers = Make(kServerInfo, m.servers.size());
-  for (const ServerRow& s : m.servers) {
+  for (std::uint32_t i : ServerOrder(m)) {
+    const ServerRow& s = m.servers[i];
     AddSample(servers,
               {{"cloud", s.cloud},
                {"server_id", s.id},
@@ -342,8 +373,8 @@ RenderedData RenderMapping(const Mapping& m) {
   }
 
   w.Begin(kVolumeInfo);
-  for (const VolumeRow& r : m.rows) {
-    VolumeInfoLabels(r, [&](LabelList labels) { w.Sample(labels, 1); });
+  for (std::uint32_t i : VolumeOrder(m)) {
+    VolumeInfoLabels(m.rows[i], [&](LabelList labels) { w.Sample(labels, 1); });
   }
   w.Begin(kVolumeProvisioned);
   for (std::size_t i = 0; i < m.rows.size(); ++i) {
@@ -368,7 +399,8 @@ RenderedData RenderMapping(const Mapping& m) {
   }
 
   w.Begin(kServerInfo);
-  for (const ServerRow& s : m.servers) {
+  for (std::uint32_t i : ServerOrder(m)) {
+    const ServerRow& s = m.servers[i];
     w.Sample({{"cloud", s.cloud},
               {"server_id", s.id},
               {"server_name", s.name},

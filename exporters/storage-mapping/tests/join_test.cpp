@@ -564,13 +564,13 @@ TEST(StorageMetrics, RendersExactLines) {
   const std::string vol = PureName(id);
   for (const std::string& line : {
            "estate_storage_volume_info{cloud=\"prod\",array=\"pure-a\",array_volume=\"" + vol +
-               "\",serial=\"0A\",wwid=\"3624a93700a\",cinder_id=\"" + id +
+               "\",wwid=\"3624a93700a\",cinder_id=\"" + id +
                "\",cinder_name=\"data\\\"1\",server_id=\"srv-1\",server_name=\"web-1\",host_name=\"web-1."
                "guest\","
                "hypervisor=\"cmp-01\",device=\"/dev/vdb\",project=\"webshop\",volume_type=\"pure-ssd\","
                "status=\"in-use\",state=\"current\"} 1\n",
            "estate_storage_volume_info{cloud=\"prod\",array=\"pure-a\",array_volume=\"" + vol +
-               "\",serial=\"0A\",wwid=\"3624a93700a\",cinder_id=\"" + id +
+               "\",wwid=\"3624a93700a\",cinder_id=\"" + id +
                "\",cinder_name=\"data\\\"1\",server_id=\"srv-old\",server_name=\"web-old\",host_name=\"web-1."
                "guest\","
                "hypervisor=\"cmp-01\",device=\"/dev/vdb\",project=\"webshop\",volume_type=\"pure-ssd\","
@@ -676,6 +676,45 @@ TEST(StorageMetrics, RenderMappingIsByteIdenticalToTheFamilies) {
   Mapping small = SmallMapping();
   EXPECT_EQ(Assemble(RenderMapping(small)), metrics::Render(MappingFamilies(small)));
   EXPECT_EQ(Assemble(RenderMapping(Mapping{})), metrics::Render(MappingFamilies(Mapping{})));
+}
+
+TEST(StorageMetrics, InfoSeriesAreOrderedByHypervisorThenServer) {
+  Mapping m;
+  auto row = [](std::string hv, std::string server, std::string id) {
+    VolumeRow r;
+    r.cloud = "prod";
+    r.state = "current";
+    r.hypervisor = std::move(hv);
+    r.server_name = std::move(server);
+    r.cinder_id = std::move(id);
+    return r;
+  };
+  // Mapping order (as the join makes it): not grouped. Rows without a server (orphans, detached) come first.
+  m.rows = {row("cmp-02", "web-2", "v1"), row("cmp-01", "db-1", "v2"), row("cmp-02", "web-1", "v3"),
+            row("", "", "v4"), row("cmp-02", "web-2", "v5"), row("cmp-01", "db-1", "v6")};
+  auto server = [](std::string id, std::string name, std::string hv) {
+    ServerRow r;
+    r.cloud = "prod";
+    r.id = std::move(id);
+    r.name = std::move(name);
+    r.hypervisor = std::move(hv);
+    return r;
+  };
+  m.servers = {server("s2", "web-2", "cmp-02"), server("s1", "web-1", "cmp-02"), server("s3", "db-1", "cmp-01")};
+  m.IndexRows(0);
+  const std::string text = Assemble(RenderMapping(m));
+  auto order = [&text](const std::string& family, const std::string& label) {
+    std::string out;
+    std::size_t pos = 0;
+    while ((pos = text.find("\n" + family + "{", pos)) != std::string::npos) {
+      pos = text.find(label + "=\"", pos) + label.size() + 2;
+      out += text.substr(pos, text.find('"', pos) - pos) + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(order("estate_storage_volume_info", "cinder_id"), "v4 v2 v6 v3 v1 v5 ");
+  EXPECT_EQ(order("estate_storage_server_info", "server_id"), "s3 s1 s2 ");
+  EXPECT_EQ(text, metrics::Render(MappingFamilies(m)));
 }
 
 TEST(StorageMetrics, PerSourceFamilies) {
