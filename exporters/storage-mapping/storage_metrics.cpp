@@ -200,26 +200,21 @@ class Writer {
 // volumes are next to each other. That is what a reader of /metrics looks for, and label values repeated on
 // nearby lines cost gzip almost nothing (at 100k volumes the gzip body is ~20% smaller). Ties keep the
 // mapping's order. Both renderers use it.
-std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
-  std::vector<std::uint32_t> order(m.rows.size());
+template <typename Row, typename Key>
+std::vector<std::uint32_t> OrderBy(const std::vector<Row>& rows, Key key) {
+  std::vector<std::uint32_t> order(rows.size());
   std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&m](std::uint32_t a, std::uint32_t b) {
-    const VolumeRow& x = m.rows[a];
-    const VolumeRow& y = m.rows[b];
-    return std::tie(x.hypervisor, x.server_name, x.server_id) < std::tie(y.hypervisor, y.server_name, y.server_id);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return key(rows[a]) < key(rows[b]); });
   return order;
 }
 
+std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
+  return OrderBy(m.rows, [](const VolumeRow& r) { return std::tie(r.hypervisor, r.server_name, r.server_id); });
+}
+
 std::vector<std::uint32_t> ServerOrder(const Mapping& m) {
-  std::vector<std::uint32_t> order(m.servers.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(), [&m](std::uint32_t a, std::uint32_t b) {
-    const ServerRow& x = m.servers[a];
-    const ServerRow& y = m.servers[b];
-    return std::tie(x.hypervisor, x.name, x.id) < std::tie(y.hypervisor, y.name, y.id);
-  });
-  return order;
+  return OrderBy(m.servers, [](const ServerRow& s) { return std::tie(s.hypervisor, s.name, s.id); });
 }
 
 std::size_t RowTextEstimate(const VolumeRow& r) {
