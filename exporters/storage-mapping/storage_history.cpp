@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <istream>
 #include <nlohmann/json.hpp>
+#include <streambuf>
 #include <unordered_set>
 
 namespace estate::storage {
@@ -17,9 +19,40 @@ namespace {
 
 constexpr int kSchemaVersion = 1;
 
-std::string Errno(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
+std::string Errno(const std::string& what, const std::string& path, int err = errno) {
+  return what + " " + path + ": " + std::strerror(err);
 }
+
+// Reads a file for std::istream (the JSON parser) through a buffer of its own, remembering a failed read (the
+// stream would only see the end of the input). Closes the file.
+class FdReader : public std::streambuf {
+ public:
+  explicit FdReader(int fd) : fd_(fd) {}
+  ~FdReader() override { ::close(fd_); }
+  FdReader(const FdReader&) = delete;
+  FdReader& operator=(const FdReader&) = delete;
+  int error() const { return error_; }  // errno of the read that failed
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    for (;;) {
+      ssize_t n = ::read(fd_, buf_.data(), buf_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n < 0) error_ = errno;
+        return traits_type::eof();
+      }
+      setg(buf_.data(), buf_.data(), buf_.data() + n);
+      return traits_type::to_int_type(*gptr());
+    }
+  }
+
+ private:
+  int fd_;
+  int error_ = 0;
+  std::array<char, 65536> buf_;
+};
 
 // Fields whose change is worth a save; space and last-seen times change on every poll and are not.
 bool SameMapping(const VolumeRow& a, const VolumeRow& b) {
@@ -255,27 +288,82 @@ std::vector<const History::Entry*> History::Sorted(bool past_only) const {
 Result<History> History::Load(const std::string& path, HistoryOptions options) {
   History h(path, options);
   if (path.empty()) return h;
-  std::string text;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return h;
     return MakeError(Errno("cannot open history state file", path));
   }
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = MakeError(Errno("cannot read history state file", path));
-      ::close(fd);
-      return e;
+  FdReader reader(fd);  // closes fd
+  std::istream in(&reader);
+
+  auto add_row = [&h](const nlohmann::json& j) {
+    Entry entry;
+    entry.row = std::make_unique<VolumeRow>(RowFromJson(j, &entry.live));
+    entry.last_seen_unix = entry.row->last_seen_unix;
+    const std::uint64_t hash = KeyHash(*entry.row);
+    if (auto it = h.Find(hash, *entry.row, nullptr); it != h.entries_.end()) {
+      it->second = std::move(entry);  // a repeated key: the last one counts
+    } else {
+      h.entries_.emplace(hash, std::move(entry));
     }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  };
+  auto add_orphan = [&h](const nlohmann::json& j) {
+    h.orphan_since_[{j.at("array").get<std::string>(), j.at("array_volume").get<std::string>()}] =
+        j.at("since_unix").get<double>();
+  };
+  auto add_missing = [&h](const nlohmann::json& j) {
+    h.missing_since_[{j.at("cloud").get<std::string>(), j.at("cinder_id").get<std::string>()}] =
+        j.at("since_unix").get<double>();
+  };
+
+  // Each object of the root's lists is taken as soon as the parser has read it and dropped from the document,
+  // which so never holds more than one row (a document of 100k rows would take several hundred MB). Only
+  // after "schema_version":1 (Save() writes it first): otherwise the lists stay in the document and are taken
+  // (or the file rejected) below, as they come.
+  enum class List { kNone, kMappings, kOrphans, kMissing };
+  using Event = nlohmann::json::parse_event_t;
+  List key = List::kNone;       // the list the current root key names
+  List streamed = List::kNone;  // the root list being read and taken object by object
+  bool at_version = false;      // the current root key is "schema_version"
+  bool version_ok = false;
+  nlohmann::json::parser_callback_t take = [&](int depth, Event event, nlohmann::json& parsed) {
+    if (depth == 1) {
+      if (event == Event::key) {
+        at_version = parsed == "schema_version";
+        key = parsed == "mappings"        ? List::kMappings
+              : parsed == "orphan_since"  ? List::kOrphans
+              : parsed == "missing_since" ? List::kMissing
+                                          : List::kNone;
+        // A repeated key: the last one counts, as in the document.
+        if (key == List::kMappings) h.entries_.clear();
+        if (key == List::kOrphans) h.orphan_since_.clear();
+        if (key == List::kMissing) h.missing_since_.clear();
+      } else if (event == Event::value && at_version) {
+        version_ok = parsed.is_number_integer() && parsed == kSchemaVersion;
+      }
+      streamed = event == Event::array_start && version_ok ? key : List::kNone;
+      return true;
+    }
+    if (depth != 2 || event != Event::object_end || streamed == List::kNone) return true;
+    switch (streamed) {
+      case List::kMappings:
+        add_row(parsed);
+        break;
+      case List::kOrphans:
+        add_orphan(parsed);
+        break;
+      case List::kMissing:
+        add_missing(parsed);
+        break;
+      case List::kNone:
+        break;
+    }
+    return false;
+  };
+
   try {
-    auto j = nlohmann::json::parse(text);
+    const auto j = nlohmann::json::parse(in, take);
+    if (reader.error() != 0) return MakeError(Errno("cannot read history state file", path, reader.error()));
     if (!j.is_object()) return MakeError("history state file " + path + ": not a JSON object");
     int version = j.at("schema_version").get<int>();
     if (version != kSchemaVersion) {
@@ -284,26 +372,13 @@ Result<History> History::Load(const std::string& path, HistoryOptions options) {
     }
     h.last_saved_ = j.at("saved_unix").get<double>();
     h.last_observed_ = h.last_saved_;
-    for (const auto& e : j.at("mappings")) {
-      Entry entry;
-      entry.row = std::make_unique<VolumeRow>(RowFromJson(e, &entry.live));
-      entry.last_seen_unix = entry.row->last_seen_unix;
-      const std::uint64_t hash = KeyHash(*entry.row);
-      if (auto it = h.Find(hash, *entry.row, nullptr); it != h.entries_.end()) {
-        it->second = std::move(entry);  // a repeated key: the last one counts
-      } else {
-        h.entries_.emplace(hash, std::move(entry));
-      }
-    }
-    for (const auto& e : j.at("orphan_since")) {
-      h.orphan_since_[{e.at("array").get<std::string>(), e.at("array_volume").get<std::string>()}] =
-          e.at("since_unix").get<double>();
-    }
-    for (const auto& e : j.at("missing_since")) {
-      h.missing_since_[{e.at("cloud").get<std::string>(), e.at("cinder_id").get<std::string>()}] =
-          e.at("since_unix").get<double>();
-    }
+    // What the parser did not take (left in the document).
+    for (const auto& e : j.at("mappings")) add_row(e);
+    for (const auto& e : j.at("orphan_since")) add_orphan(e);
+    for (const auto& e : j.at("missing_since")) add_missing(e);
   } catch (const nlohmann::json::exception& e) {
+    // A failed read ends the input early: the parser's complaint would be about the truncation.
+    if (reader.error() != 0) return MakeError(Errno("cannot read history state file", path, reader.error()));
     return MakeError("history state file " + path + " is corrupt: " + e.what());
   }
   return h;
@@ -472,77 +547,114 @@ Result<Ok> History::Save() {
     return Ok{};
   }
   std::vector<const Entry*> sorted = Sorted(/*past_only=*/false);
-  // Written by hand: nlohmann::json takes seconds to build and dump 100k rows. One mapping per line.
-  std::string doc;
-  doc.reserve(256 + entries_.size() * 600);
-  doc.append("{\"schema_version\":");
-  AppendNumber(doc, kSchemaVersion);
-  doc.append(",\"saved_unix\":");
-  AppendNumber(doc, last_observed_);
-  doc.append(",\"retention_seconds\":");
-  AppendNumber(doc, options_.retention_seconds);
-  doc.append(",\n\"mappings\":[");
-  for (std::size_t i = 0; i < sorted.size(); ++i) {
-    doc.append(i == 0 ? "\n" : ",\n");
-    const Entry& e = *sorted[i];
-    AppendRow(doc, RowOf(e), e.live, e.last_seen_unix);
-  }
-  doc.append("],\n\"orphan_since\":[");
-  bool first = true;
-  for (const auto& [k, t] : orphan_since_) {
-    doc.append(first ? "\n" : ",\n");
-    first = false;
-    ObjectWriter w(doc);
-    w.Str("array", k.first);
-    w.Str("array_volume", k.second);
-    w.Num("since_unix", t);
-  }
-  doc.append("],\n\"missing_since\":[");
-  first = true;
-  for (const auto& [k, t] : missing_since_) {
-    doc.append(first ? "\n" : ",\n");
-    first = false;
-    ObjectWriter w(doc);
-    w.Str("cloud", k.first);
-    w.Str("cinder_id", k.second);
-    w.Num("since_unix", t);
-  }
-  doc.append("]}\n");
-  auto written = WriteFileAtomically(path_, doc);
+  // Written by hand (nlohmann::json takes seconds to build and dump 100k rows), one mapping per line, and
+  // streamed to the file in pieces as it is built.
+  auto written = WriteFileAtomically(path_, [&](FileSink& sink) {
+    std::string& out = sink.buffer();
+    out.append("{\"schema_version\":");
+    AppendNumber(out, kSchemaVersion);
+    out.append(",\"saved_unix\":");
+    AppendNumber(out, last_observed_);
+    out.append(",\"retention_seconds\":");
+    AppendNumber(out, options_.retention_seconds);
+    out.append(",\n\"mappings\":[");
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      out.append(i == 0 ? "\n" : ",\n");
+      const Entry& e = *sorted[i];
+      AppendRow(out, RowOf(e), e.live, e.last_seen_unix);
+      if (!sink.MaybeFlush()) return false;
+    }
+    auto append_since = [&](const char* list, const SinceMap& since, const char* source, const char* volume) {
+      out.append(list);
+      bool first = true;
+      for (const auto& [k, t] : since) {
+        out.append(first ? "\n" : ",\n");
+        first = false;
+        {
+          ObjectWriter w(out);
+          w.Str(source, k.first);
+          w.Str(volume, k.second);
+          w.Num("since_unix", t);
+        }
+        if (!sink.MaybeFlush()) return false;
+      }
+      return true;
+    };
+    if (!append_since("],\n\"orphan_since\":[", orphan_since_, "array", "array_volume") ||
+        !append_since("],\n\"missing_since\":[", missing_since_, "cloud", "cinder_id")) {
+      return false;
+    }
+    out.append("]}\n");
+    return true;
+  });
   if (!written.ok()) return written;
   changed_ = false;
   last_saved_ = last_observed_;
   return Ok{};
 }
 
-Result<Ok> WriteFileAtomically(const std::string& path, const std::string& content) {
+FileSink::FileSink(int fd) : fd_(fd) { buffer_.reserve(kPieceBytes + kPieceBytes / 4); }
+
+bool FileSink::Write(std::string_view data) {
+  if (data.size() < kPieceBytes) {
+    buffer_.append(data);
+    return MaybeFlush();
+  }
+  return Flush() && WriteAll(data);
+}
+
+bool FileSink::Flush() {
+  if (!WriteAll(buffer_)) return false;
+  buffer_.clear();
+  return true;
+}
+
+bool FileSink::WriteAll(std::string_view data) {
+  while (error_ == 0 && !data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0) {
+      if (errno != EINTR) error_ = errno;
+      continue;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return error_ == 0;
+}
+
+Result<Ok> WriteFileAtomically(const std::string& path, const std::function<bool(FileSink&)>& write) {
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return MakeError(Errno("cannot create", tmp));
-  auto fail = [&](const std::string& what) {
-    Error e = MakeError(Errno(what, tmp));
+  auto discard = [&] {
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
+  };
+  auto fail = [&](const std::string& what, int err) {
+    Error e = MakeError(Errno(what, tmp, err));
+    discard();
     return e;
   };
-  std::size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("cannot write");
-    }
-    off += static_cast<std::size_t>(n);
+  FileSink sink(fd);
+  bool written = false;
+  try {
+    written = write(sink) && sink.Flush();
+  } catch (...) {
+    discard();
+    throw;
   }
-  if (::fsync(fd) != 0) return fail("cannot fsync");
-  if (::close(fd) != 0) {
-    fd = -1;
-    return fail("cannot close");
+  if (!written) {
+    if (sink.error_ != 0) return fail("cannot write", sink.error_);
+    Error e = MakeError("cannot write " + tmp + ": its content could not be produced");
+    discard();
+    return e;
   }
+  if (::fsync(fd) != 0) return fail("cannot fsync", errno);
+  const int closed = ::close(fd);
   fd = -1;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename to " + path + ":");
+  if (closed != 0) return fail("cannot close", errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("cannot rename to " + path + ":", errno);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     // The rename is done; a failing directory fsync only weakens durability, so it is not an error.
@@ -550,6 +662,10 @@ Result<Ok> WriteFileAtomically(const std::string& path, const std::string& conte
     ::close(dfd);
   }
   return Ok{};
+}
+
+Result<Ok> WriteFileAtomically(const std::string& path, std::string_view content) {
+  return WriteFileAtomically(path, [content](FileSink& sink) { return sink.Write(content); });
 }
 
 Result<std::string> SetAsideCorruptFile(const std::string& path, double now) {

@@ -18,9 +18,12 @@
 //
 // Persistence. Save() writes the whole state as JSON to a temporary file in the state file's directory,
 // fsyncs it, renames it over the state file and fsyncs the directory: after a crash at any point the file
-// holds either the old or the new state. Save() is only needed when dirty(): something other than a current
-// row's last-seen time or space changed, or `refresh_seconds` passed since the last save while rows are
-// current (so the last-seen time of a mapping that goes away during a downtime stays close).
+// holds either the old or the new state. The JSON goes to the file in pieces of FileSink::kPieceBytes as it
+// is written (100k rows make 60-85 MB), and Load() turns each row into an entry as soon as the parser has
+// read it: neither holds the whole file, nor Load() a JSON document of it. Save() is only needed when
+// dirty(): something other than a current row's last-seen time or space changed, or `refresh_seconds` passed
+// since the last save while rows are current (so the last-seen time of a mapping that goes away during a
+// downtime stays close).
 //
 // Memory. The history keeps the last mapping it published (shared with its readers) and refers to the current
 // rows in it by index: it holds a copy only of past rows, and of current rows it cannot refer to (loaded from
@@ -36,9 +39,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -120,9 +125,40 @@ class History {
   double last_saved_ = 0;
 };
 
-// Writes content to path atomically: temporary file in the same directory, fsync, rename, fsync of the
-// directory. On failure the temporary file is removed and path is untouched.
-Result<Ok> WriteFileAtomically(const std::string& path, const std::string& content);
+// Where a WriteFileAtomically writer puts the file's bytes: a buffer written to the temporary file in pieces.
+class FileSink {
+ public:
+  static constexpr std::size_t kPieceBytes = 256 * 1024;
+
+  // Append to buffer() and call MaybeFlush() now and then (e.g. after each record); what is left in the
+  // buffer at the end is written by WriteFileAtomically.
+  std::string& buffer() { return buffer_; }
+  // Writes the buffer out once it holds kPieceBytes. False once a write failed: the writer should stop and
+  // return false.
+  bool MaybeFlush() { return buffer_.size() < kPieceBytes || Flush(); }
+  // Appends data (large data goes to the file without a copy); false once a write failed.
+  bool Write(std::string_view data);
+
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+ private:
+  friend Result<Ok> WriteFileAtomically(const std::string& path, const std::function<bool(FileSink&)>& write);
+  explicit FileSink(int fd);
+  bool Flush();
+  bool WriteAll(std::string_view data);
+
+  int fd_;
+  int error_ = 0;  // errno of the write that failed
+  std::string buffer_;
+};
+
+// Writes a file atomically: `write` produces its content into the sink (returning false if it could not),
+// which goes to a temporary file in the same directory; then fsync, rename over path, fsync of the directory.
+// On failure the temporary file is removed and path is untouched.
+Result<Ok> WriteFileAtomically(const std::string& path, const std::function<bool(FileSink&)>& write);
+// The same with the whole content at hand.
+Result<Ok> WriteFileAtomically(const std::string& path, std::string_view content);
 
 // Renames a bad state file to "<path>.corrupt-<unix time>" and returns the new name.
 Result<std::string> SetAsideCorruptFile(const std::string& path, double now);

@@ -309,6 +309,19 @@ TEST(StorageHistory, MissingFileIsEmptyAndCorruptFileIsAClearError) {
   ASSERT_FALSE(future.ok());
   EXPECT_NE(future.error().find("schema_version 99"), std::string::npos) << future.error();
 
+  // A failed read is said as such, not as the truncated JSON the parser saw (a directory opens, and fails to
+  // read).
+  auto unreadable = History::Load(dir.path());
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_NE(unreadable.error().find("cannot read history state file " + dir.path()), std::string::npos)
+      << unreadable.error();
+
+  // Rows of another schema are not read as schema 1 rows: the version is what is wrong.
+  dir.Write("future2.json", R"({"schema_version":2,"mappings":[{"volume":{"id":1}}]})");
+  auto future2 = History::Load(dir.path() + "/future2.json");
+  ASSERT_FALSE(future2.ok());
+  EXPECT_NE(future2.error().find("unsupported schema_version 2"), std::string::npos) << future2.error();
+
   std::string warning;
   History h = LoadOrStartEmpty(bad, HistoryOptions{}, kT0, &warning);
   EXPECT_EQ(h.remembered(), 0u);
@@ -336,6 +349,27 @@ TEST(StorageHistory, AtomicWriteReplacesWholeFilesAndFailsCleanly) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("no/such/dir"), std::string::npos) << r.error();
   EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"f.json"});
+
+  // A writer streams the file in pieces; one that gives up leaves the old file and no temporary file.
+  std::string big;
+  for (int i = 0; big.size() < 3 * FileSink::kPieceBytes + 1000; ++i)
+    big += "line " + std::to_string(i) + "\n";
+  ASSERT_TRUE(WriteFileAtomically(path, [&big](FileSink& sink) {
+                for (std::size_t at = 0; at < big.size(); at += 7) {
+                  sink.buffer().append(big, at, 7);
+                  if (!sink.MaybeFlush()) return false;
+                }
+                return true;
+              }).ok());
+  EXPECT_EQ(ReadFile(path), big);
+  auto gave_up = WriteFileAtomically(
+      path, [&big](FileSink& sink) { return sink.Write(big) && sink.Write("x") && false; });
+  ASSERT_FALSE(gave_up.ok());
+  EXPECT_NE(gave_up.error().find(path + ".tmp."), std::string::npos) << gave_up.error();
+  EXPECT_EQ(ReadFile(path), big);
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"f.json"});
+  ASSERT_TRUE(WriteFileAtomically(path, big + big).ok());  // more than a piece at once
+  EXPECT_EQ(ReadFile(path), big + big);
 
   // A Save() that fails keeps the history dirty and the old file intact.
   Estate e;
@@ -491,11 +525,98 @@ TEST(StorageHistory, StateFileIsByteForByteWhatItWasAndSurvivesALoadAndSave) {
   EXPECT_EQ(Fields(loaded->PastRows()[0]), Fields(h.PastRows()[0]));
 }
 
+TEST(StorageHistory, StateFileWithItsKeysInAnotherOrderOrRepeatedLoadsAsADocumentWould) {
+  testing::TempDir dir;
+  // nlohmann::json writes the keys sorted: schema_version comes after the lists, which are then read whole.
+  const std::string sorted = dir.Write("sorted.json", nlohmann::json::parse(kStateFileSchema1).dump() + "\n");
+  auto loaded = History::Load(sorted);
+  ASSERT_TRUE(loaded.ok()) << loaded.error();
+  EXPECT_EQ(loaded->remembered(), 4u);
+  ASSERT_TRUE(loaded->Save().ok());
+  EXPECT_EQ(ReadFile(sorted), kStateFileSchema1);
+
+  // A repeated list: the last one counts.
+  std::string text(kStateFileSchema1);
+  text.insert(text.size() - 2, ",\"mappings\":[],\"orphan_since\":[]");
+  auto repeated = History::Load(dir.Write("repeated.json", text));
+  ASSERT_TRUE(repeated.ok()) << repeated.error();
+  EXPECT_EQ(repeated->remembered(), 0u);
+  EXPECT_EQ(repeated->OrphanSince("pure-a", "volume-0000000c-aaaa-4bbb-8ccc-00000000000c-cinder"), 0);
+  EXPECT_EQ(repeated->MissingSince("prod", "0000000e-aaaa-4bbb-8ccc-00000000000e"), kT0);
+}
+
 }  // namespace
 }  // namespace estate::storage
 
 namespace estate::storage {
 namespace {
+
+// `n` volumes attached to 100 servers, then `extra` Cinder volumes missing on the array and `extra` orphaned
+// array volumes.
+struct BigEstate {
+  std::shared_ptr<CloudSnapshot> cloud = std::make_shared<CloudSnapshot>();
+  std::shared_ptr<ArraySnapshot> array = std::make_shared<ArraySnapshot>();
+  JoinConfig config{{{"prod", {}}}, {"pure-a"}};
+  BigEstate(int n, int extra) {
+    cloud->cloud = "prod";
+    array->array = "pure-a";
+    for (int i = 0; i < n + 2 * extra; ++i) {
+      char id[40];
+      std::snprintf(id, sizeof id, "%08x-aaaa-4bbb-8ccc-%012x", i, i);
+      if (i < n + extra) {
+        CinderVolume v;
+        v.id = id;
+        v.name = i % 97 == 0 ? "\xe2\x82\xac \"" + std::to_string(i) + "\"\n" : "vol-" + std::to_string(i);
+        v.status = "in-use";
+        v.attachments = {{"srv-" + std::to_string(i % 100), "a", "cmp", "/dev/vdb", ""}};
+        cloud->volumes.push_back(v);
+      }
+      if (i < n || i >= n + extra) {
+        PureVolume p;
+        p.name = std::string("volume-") + id + "-cinder";
+        p.serial = "AB" + std::to_string(i);
+        p.provisioned_bytes = 1073741824.0 * (i % 7 + 1);
+        p.used_bytes = 1000.25 * i;
+        array->volumes.push_back(p);
+      }
+    }
+  }
+  Mapping Join(double now) const { return storage::Join({cloud}, {array}, config, now); }
+};
+
+TEST(StorageHistory, TwentyThousandRowsRoundTripThroughTheStreamedStateFile) {
+  BigEstate e(20000, 300);
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/h.json";
+  History h(path);
+  h.Publish(e.Join(kT0), kT0);
+  for (std::size_t i = 0; i < e.cloud->volumes.size(); i += 3) {
+    e.cloud->volumes[i].attachments[0].server_id += "-new";  // every third volume redeployed
+  }
+  h.Publish(e.Join(kT0 + 60), kT0 + 60);
+  ASSERT_GT(h.size(), 6000u);
+  ASSERT_TRUE(h.Save().ok());
+  const std::string saved = ReadFile(path);
+  EXPECT_GT(saved.size(), 20 * FileSink::kPieceBytes);
+  EXPECT_EQ(ListDir(dir.path()), std::vector<std::string>{"h.json"});
+
+  auto loaded = History::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.error();
+  EXPECT_EQ(loaded->remembered(), h.remembered());
+  EXPECT_EQ(loaded->size(), h.size());
+  EXPECT_FALSE(loaded->dirty());
+  const std::string orphan = "volume-00004f58-aaaa-4bbb-8ccc-000000004f58-cinder";  // volume 20312
+  EXPECT_EQ(loaded->OrphanSince("pure-a", orphan), kT0);
+  EXPECT_EQ(loaded->MissingSince("prod", "00004e20-aaaa-4bbb-8ccc-000000004e20"), kT0);  // volume 20000
+  const std::vector<VolumeRow> before = h.PastRows(), after = loaded->PastRows();
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    ASSERT_EQ(Fields(after[i]), Fields(before[i])) << i;
+  }
+  std::remove(path.c_str());
+  ASSERT_TRUE(loaded->Save().ok());
+  EXPECT_TRUE(ReadFile(path) == saved);  // not EXPECT_EQ: a failure would print 14 MB
+}
 
 TEST(StorageHistory, HundredThousandRowsPublishAndSave) {
   auto cloud = std::make_shared<CloudSnapshot>();
