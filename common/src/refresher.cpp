@@ -43,7 +43,7 @@ struct Rendered {
     std::shared_ptr<const Header> header;
     std::size_t offset = 0;
     std::size_t length = 0;
-    // For a large slice (kOwnMember bytes or more): the slice as its own gzip member, compressed once by the
+    // For a large slice (kOwnMemberBytes or more): the slice as its own gzip member, compressed once by the
     // job's worker when the data was published, so that merging bodies never compresses it again. Its text
     // is then not kept in `samples` (offset 0; length is still the size of the text).
     std::shared_ptr<const std::string> gzip;
@@ -55,15 +55,13 @@ struct Rendered {
 // A family's samples this large get their own gzip member (see Rendered::Family::gzip), compressed at a
 // higher level: once per publish on the worker, instead of at the fastest level on every rebuild of the body.
 // Its text is then dropped: a scrape without gzip (rare: Prometheus always asks for gzip) gets it inflated.
-constexpr std::size_t kOwnMember = 1u << 20;
-constexpr int kOwnMemberLevel = 6;
 
 // Compresses the large families of a job's data into their own members and keeps only the other families'
 // text; otherwise gives back the string's slack when it is large.
 void CompressLargeFamilies(Rendered& r) {
   bool any = false;
   for (auto& f : r.families) {
-    if (f.length < kOwnMember) continue;
+    if (f.gzip || f.length < kOwnMemberBytes) continue;  // given compressed, or small
     std::string gz;
     gz.reserve(f.length / 4);
     web::GzipWriter writer(
@@ -254,11 +252,22 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data
     header.append(first.type).push_back('\n');
     Rendered::Family rf;
     rf.header = InternHeader(first.name, header);
-    if (order.size() == data.families.size()) {
+    if (order.size() == data.families.size() && first.gzip) {
+      rf.gzip = first.gzip;  // given compressed: no text in samples
+      rf.length = first.length;
+    } else if (order.size() == data.families.size()) {
       std::tie(rf.offset, rf.length) = clamp(first);
     } else {
       rf.offset = out->samples.size();
       for (const auto* f : group) {
+        if (f->gzip) {
+          // A compressed family given in several slices (which it should not be): joined as text.
+          web::GunzipTo(*f->gzip, [&out](std::string_view p) {
+            out->samples.append(p);
+            return true;
+          });
+          continue;
+        }
         auto [offset, length] = clamp(*f);
         out->samples.append(data.samples, offset, length);
       }

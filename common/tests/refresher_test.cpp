@@ -96,9 +96,9 @@ TEST(Refresher, RenderedJobMergesWithFamiliesJobsWithOneHeaderEach) {
                 "estate_t_temperature_celsius{target=\"a2\"} 31\n";
     const std::size_t first = d.samples.find('\n') + 1;
     const std::size_t second = d.samples.find('\n', first) + 1;
-    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", 0, first});
-    d.families.push_back({"estate_t_zeta_total", "Zeta \\ with\nnewline.", "counter", first, second - first});
-    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", second, d.samples.size() - second});
+    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", 0, first, nullptr});
+    d.families.push_back({"estate_t_zeta_total", "Zeta \\ with\nnewline.", "counter", first, second - first, nullptr});
+    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", second, d.samples.size() - second, nullptr});
     return Result<RenderedData>(std::move(d));
   };
   r.Apply({std::move(a), Job("b", [](const Budget&) { return Result<metrics::Families>(Temps("b", 40)); })});
@@ -128,7 +128,7 @@ TEST(Refresher, FailedRenderedJobKeepsLastGoodData) {
     if (fail) return MakeError("down");
     RenderedData d;
     d.samples = "estate_t_up 1\n";
-    d.families.push_back({"estate_t_up", "Up.", "gauge", 0, d.samples.size()});
+    d.families.push_back({"estate_t_up", "Up.", "gauge", 0, d.samples.size(), nullptr});
     return d;
   };
   r.Apply({std::move(a)});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <utility>
 
 #include "estate/log.h"
@@ -304,8 +305,10 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
   join.source = "mapping";
   join.group = "join";
   join.interval_seconds = config.join_interval_seconds;
-  // The join's data is only as old as its inputs; the sources' own staleness is on their series.
-  join.max_age_seconds = 0;
+  // The join's data is only as old as its inputs, and the sources' own staleness is on their series: it never
+  // ages out. (The default, 3 intervals + timeout = 20 s, dropped the whole mapping from /metrics while a long
+  // join ran on a busy machine.)
+  join.max_age_seconds = std::numeric_limits<double>::infinity();
   join.fingerprint = "join";
   auto join_state = join_;
   join.unchanged = [join_state, state] {

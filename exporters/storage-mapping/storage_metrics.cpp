@@ -1,12 +1,16 @@
 #include "storage_metrics.h"
 
+#include <algorithm>
 #include <array>
+#include <memory>
 #include <numeric>
 #include <tuple>
 #include <initializer_list>
 #include <string_view>
 #include <unordered_set>
 #include <utility>
+
+#include "estate/http_server.h"
 
 namespace estate::storage {
 namespace {
@@ -182,18 +186,57 @@ class Writer {
     s.push_back(' ');
     s.append(metrics::FormatValue(value));
     s.push_back('\n');
+    // A family that grows large is compressed as it is written (its own gzip member, as the refresher would
+    // make it), so that its text (~50 MB for the volume rows at 100k volumes) is never held whole.
+    const std::size_t pending = s.size() - data_.families.back().offset;
+    if (gzip_ ? pending >= kFeed : pending >= kOwnMemberBytes) Feed();
   }
 
   // Ends the last family's slice.
   void Finish() {
     if (!open_) return;
     auto& f = data_.families.back();
-    f.length = data_.samples.size() - f.offset;
+    if (gzip_) {
+      Feed();
+      gzip_->Finish();
+      gzip_.reset();
+      compressed_->shrink_to_fit();
+      f.gzip = std::move(compressed_);
+      f.length = fed_;
+      fed_ = 0;
+    } else {
+      f.length = data_.samples.size() - f.offset;
+    }
     open_ = false;
   }
+
  private:
+  static constexpr std::size_t kFeed = 256 << 10;
+
+  // Moves the current family's text written so far into its gzip member.
+  void Feed() {
+    auto& f = data_.families.back();
+    if (!gzip_) {
+      compressed_ = std::make_shared<std::string>();
+      compressed_->reserve(kOwnMemberBytes);
+      gzip_ = std::make_unique<web::GzipWriter>(
+          [out = compressed_.get()](std::string_view p) {
+            out->append(p);
+            return true;
+          },
+          kOwnMemberLevel);
+    }
+    std::string_view text = std::string_view(data_.samples).substr(f.offset);
+    gzip_->Add(text);
+    fed_ += text.size();
+    data_.samples.resize(f.offset);
+  }
+
   RenderedData& data_;
   bool open_ = false;
+  std::unique_ptr<web::GzipWriter> gzip_;  // the current family is being compressed
+  std::shared_ptr<std::string> compressed_;
+  std::size_t fed_ = 0;  // text bytes given to gzip_
 };
 
 // The order of the info series: by hypervisor, then server, so that a hypervisor's guests and a server's
@@ -215,13 +258,6 @@ std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
 
 std::vector<std::uint32_t> ServerOrder(const Mapping& m) {
   return OrderBy(m.servers, [](const ServerRow& s) { return std::tie(s.hypervisor, s.name, s.id); });
-}
-
-std::size_t RowTextEstimate(const VolumeRow& r) {
-  return 400 + r.cloud.size() + r.array.size() + 3 * r.array_volume.size() + r.wwid.size() +
-         r.cinder_id.size() + r.cinder_name.size() + r.server_id.size() + r.server_name.size() +
-         r.host_name.size() + r.hypervisor.size() + r.device.size() + r.project.size() + r.volume_type.size() +
-         r.status.size() + r.state.size();
 }
 
 }  // namespace
@@ -339,15 +375,9 @@ metrics::Families MappingFamilies(const Mapping& m) {
 
 RenderedData RenderMapping(const Mapping& m) {
   RenderedData data;
-  // Reserve about what the text takes, so the one large string is not regrown (and copied) while written.
-  std::size_t estimate = 64 * 1024;
-  for (const VolumeRow& r : m.rows) estimate += RowTextEstimate(r);
-  for (const ServerRow& s : m.servers) {
-    estimate += 200 + s.cloud.size() + s.id.size() + s.name.size() + s.host_name.size() + s.hypervisor.size() +
-                s.hypervisor_hostname.size() + s.project.size() + s.status.size();
-  }
-  estimate += 120 * (m.orphan_since.size() + m.missing_since.size());
-  data.samples.reserve(estimate);
+  // Large families are compressed as they are written (see Writer), so the text held at once is the small
+  // families plus under 1 MiB of a large one.
+  data.samples.reserve(std::min<std::size_t>(kOwnMemberBytes + (256 << 10), 64 * 1024 + 600 * m.rows.size()));
   data.families.reserve(kOpenstackVolumes);
   Writer w(data);
 

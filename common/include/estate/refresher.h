@@ -35,14 +35,25 @@ namespace estate {
 // must end on a line boundary. help is unescaped (the refresher escapes it), type is the text format's word
 // (gauge, counter, ...). Families are merged with other jobs' by name like collected families are: one
 // HELP/TYPE block per name (the first job's, in job order), samples of all jobs after it.
+//
+// Large families are served from a gzip member of their own (see DataBody::gzip). A job may give one already
+// compressed, so that its text is never held whole: `gzip` then holds exactly its sample lines as one gzip
+// member, `length` is the size of that text, and the family takes no room in `samples` (its offset is where it
+// would have been). Such a family must appear once. Use kOwnMemberBytes and kOwnMemberLevel for the same result
+// as the refresher's own compression.
 struct RenderedData {
   struct Family {
     std::string name, help, type;
     std::size_t offset = 0, length = 0;
+    std::shared_ptr<const std::string> gzip;  // the samples, compressed, instead of a slice of `samples`
   };
   std::string samples;
   std::vector<Family> families;
 };
+
+// A family with this many bytes of samples from one job gets a gzip member of its own, at this level.
+inline constexpr std::size_t kOwnMemberBytes = 1u << 20;
+inline constexpr int kOwnMemberLevel = 6;
 
 struct JobSpec {
   std::string source;          // e.g. the BMC's name; becomes the source label

@@ -1,6 +1,8 @@
 // The storage-mapping exporter's config parsing and its wiring: source jobs, the join job, history across a
 // restart, and the API routes, against in-process fake OpenStack and Pure upstreams.
 #include <gtest/gtest.h>
+#include <chrono>
+#include <thread>
 #include <unistd.h>
 
 #include <atomic>
@@ -225,6 +227,24 @@ TEST(StorageExporter, JoinRunsOnlyWhenASourceBroughtNewData) {
   EXPECT_TRUE(join.unchanged());  // nothing new since the join
   exporter.state()->SetCloud("c1", std::make_shared<const CloudSnapshot>());
   EXPECT_FALSE(join.unchanged());
+}
+
+TEST(StorageExporter, TheMappingNeverAgesOutOfTheMetrics) {
+  // A join that has not run for longer than the refresher's default max age (3 intervals + timeout: 2 s here)
+  // keeps its data: on a busy machine a join of 100k volumes can take that long, and the whole mapping must
+  // not vanish from /metrics meanwhile.
+  FakeEstate fake;
+  StorageExporter exporter;
+  auto config = TwoSourceConfig(TempStateFile());
+  config.join_interval_seconds = 0.5;
+  auto plan = exporter.BuildPlan(config, fake);
+  ASSERT_TRUE(plan.ok());
+  Refresher r({"estate_storage", "source", 1, 0.1, false});
+  r.Apply(plan->jobs);
+  r.RunAllNow();
+  ASSERT_NE(Metrics(r).find("estate_storage_volume_info{"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_NE(Metrics(r).find("estate_storage_volume_info{"), std::string::npos);
 }
 
 TEST(StorageExporter, AFailingSourceKeepsItsLastGoodDataInTheMapping) {

@@ -625,13 +625,20 @@ TEST(StorageMetrics, OrphanAndMissingSinceSeries) {
             std::string::npos);
 }
 
-// Headers + samples of pre-rendered data, in family order: what the refresher serves for it.
+// Headers + samples of pre-rendered data, in family order: what the refresher serves for it. A family given
+// compressed takes no room in samples.
 std::string Assemble(const RenderedData& d) {
   std::string out;
   std::size_t next = 0;
   for (const auto& f : d.families) {
     out += "# HELP " + f.name + " " + metrics::EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type + "\n";
     EXPECT_EQ(f.offset, next) << f.name;  // back to back, in order
+    if (f.gzip) {
+      std::string text = estate::testing::Gunzip(*f.gzip);
+      EXPECT_EQ(text.size(), f.length) << f.name;
+      out += text;
+      continue;
+    }
     next = f.offset + f.length;
     out.append(d.samples, f.offset, f.length);
   }
@@ -676,6 +683,34 @@ TEST(StorageMetrics, RenderMappingIsByteIdenticalToTheFamilies) {
   Mapping small = SmallMapping();
   EXPECT_EQ(Assemble(RenderMapping(small)), metrics::Render(MappingFamilies(small)));
   EXPECT_EQ(Assemble(RenderMapping(Mapping{})), metrics::Render(MappingFamilies(Mapping{})));
+}
+
+TEST(StorageMetrics, LargeFamiliesAreRenderedStraightIntoGzip) {
+  // 6,000 rows: the volume rows (~3 MB of text) pass the 1 MiB mark and are compressed as they are written;
+  // the smaller families (the bytes ones, ~0.7 MB each) stay text.
+  Fixture f;
+  for (int i = 0; i < 6000; ++i) {
+    auto v = CVol(Uuid(i + 1), "data-" + std::to_string(i));
+    v.attachments = {Att("srv-" + std::to_string(i % 700), "/dev/vdb")};
+    f.cloud->volumes.push_back(v);
+    f.array->volumes.push_back(PVol(PureName(Uuid(i + 1)), "S" + std::to_string(i), 1000 + i));
+  }
+  Mapping m = f.Run();
+  ASSERT_EQ(m.rows.size(), 6000u);
+  RenderedData d = RenderMapping(m);
+  std::size_t compressed = 0;
+  for (const auto& family : d.families) {
+    if (!family.gzip) {
+      EXPECT_LT(family.length, kOwnMemberBytes) << family.name << " is large but kept as text";
+      continue;
+    }
+    ++compressed;
+    EXPECT_GE(family.length, kOwnMemberBytes) << family.name;
+    EXPECT_LT(family.gzip->size(), family.length / 4) << family.name;
+  }
+  EXPECT_GE(compressed, 1u);
+  EXPECT_EQ(d.samples.find("estate_storage_volume_info{"), std::string::npos) << "its text is not kept";
+  EXPECT_EQ(Assemble(d), metrics::Render(MappingFamilies(m)));
 }
 
 TEST(StorageMetrics, InfoSeriesAreOrderedByHypervisorThenServer) {
