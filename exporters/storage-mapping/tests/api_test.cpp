@@ -461,10 +461,11 @@ TEST_F(ApiTest, IdLookupsStayFastWhileMappingsChange) {
   std::sort(latencies.begin(), latencies.end());
   double p99 = latencies[latencies.size() * 99 / 100];
   RecordProperty("p99_seconds", std::to_string(p99));
+  // A guard (lookups wait for no rebuild), not the performance figure: that is storage_bench's.
 #if defined(__SANITIZE_ADDRESS__)
-  EXPECT_LT(p99, 1.0);
+  EXPECT_LT(p99, 2.0);
 #else
-  EXPECT_LT(p99, 0.1);
+  EXPECT_LT(p99, 0.5);
 #endif
 }
 

@@ -669,9 +669,11 @@ TEST(StorageHistory, HundredThousandRowsPublishAndSave) {
   RecordProperty("publish_redeploy_seconds", std::to_string(publish2));
   RecordProperty("save_seconds", std::to_string(save));
   RecordProperty("load_seconds", std::to_string(load));
+  // Guards against a quadratic blow-up (publish takes ~0.05 s, save ~0.4 s), not performance figures: wide
+  // enough for a loaded CI machine.
 #if !defined(__SANITIZE_ADDRESS__)
-  EXPECT_LT(publish, 1.0);
-  EXPECT_LT(save, 5.0);
+  EXPECT_LT(publish, 5.0);
+  EXPECT_LT(save, 20.0);
 #endif
 }
 

@@ -518,10 +518,12 @@ TEST(StorageJoin, HundredThousandVolumesJoinQuickly) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(RowsOf(m, "current").size(), static_cast<std::size_t>(n));
   EXPECT_EQ(m.Lookup(Uuid(4242)).size(), 1u);
+  // Guards against a quadratic blow-up (the join takes ~0.3 s), not performance figures: wide enough for a
+  // loaded CI machine.
 #if defined(__SANITIZE_ADDRESS__)
-  const double limit = 8;
+  const double limit = 30;
 #else
-  const double limit = 1;
+  const double limit = 5;
 #endif
   EXPECT_LT(seconds, limit);
   RecordProperty("join_seconds", std::to_string(seconds));
