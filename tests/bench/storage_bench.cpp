@@ -148,6 +148,7 @@ bool ParseArgs(int argc, char** argv, Args& a) {
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+std::string Fixed(double v, int decimals);  // below
 Clock::duration Duration(double seconds) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
@@ -159,15 +160,17 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// VmHWM (peak resident set) in MiB, or -1.
-double PeakRssMib(pid_t pid) {
+// A /proc/<pid>/status field in MiB (VmHWM: peak resident set, VmRSS: now), or -1.
+double StatusMib(pid_t pid, const char* field) {
   std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
   std::string line;
+  const std::string key = std::string(field) + ":";
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+    if (line.rfind(key, 0) == 0) return std::strtod(line.c_str() + key.size(), nullptr) / 1024.0;
   }
   return -1;
 }
+double PeakRssMib(pid_t pid) { return StatusMib(pid, "VmHWM"); }
 
 // utime + stime in seconds, or -1.
 double CpuSeconds(pid_t pid) {
@@ -367,8 +370,15 @@ std::map<std::string, std::string> LandingLastSuccess(const std::string& html) {
 // last success time counts as one.
 class RefreshCounter {
  public:
-  RefreshCounter(std::string url, double every) : url_(std::move(url)), every_(every) {
+  // pid: the exporter, whose resident set is noted at each completed refresh (the timeline shows which
+  // overlap of refreshes makes the peak).
+  RefreshCounter(std::string url, double every, pid_t pid = -1) : url_(std::move(url)), every_(every), pid_(pid) {
     thread_ = std::thread([this] { Loop(); });
+  }
+  // "t=<s> <source> rss=<MiB> hwm=<MiB>" per completed refresh of a source other than the join.
+  std::vector<std::string> Timeline() {
+    std::lock_guard lock(mu_);
+    return timeline_;
   }
   ~RefreshCounter() { Stop(); }
   std::map<std::string, int> Stop() {
@@ -385,6 +395,11 @@ class RefreshCounter {
  private:
   void Update(const std::string& source, Clock::time_point seen) {
     ++counts_[source];
+    if (pid_ > 0 && source != kMappingSource) {
+      timeline_.push_back("t=" + Fixed(Seconds(seen - start_), 0) + "s " + source + " refreshed; rss " +
+                          Fixed(StatusMib(pid_, "VmRSS"), 0) + " MiB, peak so far " +
+                          Fixed(StatusMib(pid_, "VmHWM"), 0) + " MiB");
+    }
     if (source == kMappingSource) {
       join_runs_.push_back(seen);
     } else if (!first_success_.contains(source)) {
@@ -424,6 +439,9 @@ class RefreshCounter {
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::map<std::string, int> counts_;
+  pid_t pid_;
+  Clock::time_point start_ = Clock::now();
+  std::vector<std::string> timeline_;
   std::map<std::string, Clock::time_point> first_success_;  // by source, the join excluded
   std::vector<Clock::time_point> join_runs_;
   std::atomic<bool> covered_{false};
@@ -723,10 +741,11 @@ int main(int argc, char** argv) {
   if (refresh_seconds >= 0 && args.clients > 0 && args.seconds > 0) {
     const double cpu0 = CpuSeconds(exporter.pid());
     const double sim0 = CpuSeconds(sim.pid());
-    RefreshCounter counter(base + "/", 2);
+    RefreshCounter counter(base + "/", 2, exporter.pid());
     load = RunLoad(base, known, args.clients, args.seconds, args.max_load_seconds,
                    [&counter] { return counter.Covered(); }, args.metrics_share, args.client_buffer_kib);
     load_covered = counter.Covered();
+    for (const auto& line : counter.Timeline()) Info("load phase: " + line);
     load_refreshes = counter.Stop();
     cpu_load = CpuSeconds(exporter.pid()) - cpu0;
     sim_cpu_load = CpuSeconds(sim.pid()) - sim0;
