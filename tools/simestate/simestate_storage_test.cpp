@@ -609,7 +609,13 @@ TEST_F(StorageSimTest, AGeneratedModelOf100kVolumesLoadsQuicklyAndServesPages) {
               model->array_views["pure-gen-2"].volumes.size(), seconds);
   EXPECT_EQ(model->servers.size(), 50000u);
   EXPECT_EQ(model->volumes.size(), 100000u);
-  EXPECT_LT(seconds, 10.0);
+  // A guard against a quadratic blow-up (~1 s in a release build), not a performance figure: under ASan on a
+  // slow machine it took 10.4 s.
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(seconds, 90.0);
+#else
+  EXPECT_LT(seconds, 20.0);
+#endif
 
   StartDemo(R"(upstreams:
   - name: big-cloud
