@@ -234,9 +234,9 @@ Result<std::vector<NovaServer>> OpenStackClient::ListServers(NovaKeyCounts& keys
   return servers.Take();
 }
 
-Result<std::map<std::string, std::string>> OpenStackClient::ListProjects(bool& forbidden,
+Result<std::map<std::string, Text, std::less<>>> OpenStackClient::ListProjects(bool& forbidden,
                                                                          const Budget& budget) {
-  std::map<std::string, std::string> names;
+  std::map<std::string, Text, std::less<>> names;
   std::unordered_set<std::string> seen;
   Service service = Service::kIdentity;
   std::string path = "/v3/projects";

@@ -79,7 +79,7 @@ class OpenStackClient {
                              const Budget& budget, std::string* requested);
   Result<std::vector<CinderVolume>> ListVolumes(CinderKeyCounts& keys, const Budget& budget);
   Result<std::vector<NovaServer>> ListServers(NovaKeyCounts& keys, const Budget& budget);
-  Result<std::map<std::string, std::string>> ListProjects(bool& forbidden, const Budget& budget);
+  Result<std::map<std::string, Text, std::less<>>> ListProjects(bool& forbidden, const Budget& budget);
   int MaxPages() const;
 
   http::HttpClient& http_;

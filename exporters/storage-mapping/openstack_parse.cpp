@@ -233,6 +233,7 @@ Result<CinderVolumesPage> ParseCinderVolumesPage(std::string_view body) {
   if (volumes == nullptr) return MakeError("no \"volumes\" array");
   CinderVolumesPage page;
   page.volumes.reserve(volumes->size());
+  TextPool pool;  // statuses, types, projects, backends, hypervisors and devices repeat
   std::size_t index = 0;
   for (auto& item : *volumes) {
     if (!item.is_object()) return MakeError("volumes[" + std::to_string(index) + "] is not an object");
@@ -240,13 +241,13 @@ Result<CinderVolumesPage> ParseCinderVolumesPage(std::string_view body) {
     v.id = Take(item, "id");
     if (v.id.empty()) return MakeError("volumes[" + std::to_string(index) + "] has no id");
     v.name = Take(item, "name");
-    v.status = Take(item, "status");
+    v.status = pool.Intern(Take(item, "status"));
     v.size_gb = Number(item, "size");
-    v.volume_type = Take(item, "volume_type");
-    v.project_id = Take(item, "os-vol-tenant-attr:tenant_id");
+    v.volume_type = pool.Intern(Take(item, "volume_type"));
+    v.project_id = pool.Intern(Take(item, "os-vol-tenant-attr:tenant_id"));
     if (Has(item, "os-vol-host-attr:host")) {
       ++page.keys.with_backend_host;
-      v.backend_host = Take(item, "os-vol-host-attr:host");
+      v.backend_host = pool.Intern(Take(item, "os-vol-host-attr:host"));
     }
     if (Has(item, "os-vol-mig-status-attr:name_id")) {
       ++page.keys.with_name_id;
@@ -258,7 +259,7 @@ Result<CinderVolumesPage> ParseCinderVolumesPage(std::string_view body) {
     }
     if (Json* metadata = Member(item, "metadata", Json::value_t::object)) {
       v.array_volume_name = Take(*metadata, "array_volume_name");
-      v.array_name = Take(*metadata, "array_name");
+      v.array_name = pool.Intern(Take(*metadata, "array_name"));
     }
     v.bootable = Bool(item, "bootable");
     v.multiattach = Bool(item, "multiattach");
@@ -268,10 +269,8 @@ Result<CinderVolumesPage> ParseCinderVolumesPage(std::string_view body) {
         if (!a.is_object()) continue;
         CinderAttachment att;
         att.server_id = Take(a, "server_id");
-        att.attachment_id = Take(a, "attachment_id");
-        att.host_name = Take(a, "host_name");
-        att.device = Take(a, "device");
-        att.attached_at = Take(a, "attached_at");
+        att.host_name = pool.Intern(Take(a, "host_name"));
+        att.device = pool.Intern(Take(a, "device"));
         ++page.keys.attachments;
         if (!att.host_name.empty()) ++page.keys.attachments_with_host_name;
         v.attachments.push_back(std::move(att));
@@ -283,7 +282,7 @@ Result<CinderVolumesPage> ParseCinderVolumesPage(std::string_view body) {
   page.keys.volumes = page.volumes.size();
   NextLink(*doc, "volumes_links", page.has_next, page.next_marker);
   if (page.has_next && page.next_marker.empty() && !page.volumes.empty()) {
-    page.next_marker = page.volumes.back().id;
+    page.next_marker = page.volumes.back().id.str();
   }
   return page;
 }
@@ -296,6 +295,7 @@ Result<NovaServersPage> ParseNovaServersPage(std::string_view body) {
   if (servers == nullptr) return MakeError("no \"servers\" array");
   NovaServersPage page;
   page.servers.reserve(servers->size());
+  TextPool pool;  // statuses, projects and hypervisors repeat
   std::size_t index = 0;
   for (auto& item : *servers) {
     if (!item.is_object()) return MakeError("servers[" + std::to_string(index) + "] is not an object");
@@ -303,25 +303,17 @@ Result<NovaServersPage> ParseNovaServersPage(std::string_view body) {
     s.id = Take(item, "id");
     if (s.id.empty()) return MakeError("servers[" + std::to_string(index) + "] has no id");
     s.name = Take(item, "name");
-    s.status = Take(item, "status");
-    s.project_id = Take(item, "tenant_id");
+    s.status = pool.Intern(Take(item, "status"));
+    s.project_id = pool.Intern(Take(item, "tenant_id"));
     s.host_name = Take(item, "OS-EXT-SRV-ATTR:hostname");
     if (s.host_name.empty()) s.host_name = s.name;
     if (Has(item, "OS-EXT-SRV-ATTR:host")) {
       ++page.keys.with_host;
-      s.hypervisor = Take(item, "OS-EXT-SRV-ATTR:host");
+      s.hypervisor = pool.Intern(Take(item, "OS-EXT-SRV-ATTR:host"));
     }
     if (Has(item, "OS-EXT-SRV-ATTR:hypervisor_hostname")) {
       ++page.keys.with_hypervisor_hostname;
-      s.hypervisor_hostname = Take(item, "OS-EXT-SRV-ATTR:hypervisor_hostname");
-    }
-    if (Json* attached = Member(item, "os-extended-volumes:volumes_attached", Json::value_t::array)) {
-      s.volume_ids.reserve(attached->size());
-      for (auto& a : *attached) {
-        if (!a.is_object()) continue;
-        std::string id = Take(a, "id");
-        if (!id.empty()) s.volume_ids.push_back(std::move(id));
-      }
+      s.hypervisor_hostname = pool.Intern(Take(item, "OS-EXT-SRV-ATTR:hypervisor_hostname"));
     }
     page.servers.push_back(std::move(s));
     ++index;
@@ -329,7 +321,7 @@ Result<NovaServersPage> ParseNovaServersPage(std::string_view body) {
   page.keys.servers = page.servers.size();
   NextLink(*doc, "servers_links", page.has_next, page.next_marker);
   if (page.has_next && page.next_marker.empty() && !page.servers.empty()) {
-    page.next_marker = page.servers.back().id;
+    page.next_marker = page.servers.back().id.str();
   }
   return page;
 }

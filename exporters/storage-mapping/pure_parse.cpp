@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "storage_join.h"
 #include "upstream_util.h"
 
 namespace estate::storage {
@@ -28,7 +29,7 @@ Json* Object(Json& object, const char* key) {
   return it != object.end() && it->is_object() ? &*it : nullptr;
 }
 
-// {"name": ..., "id": ...} references such as pod, volume_group, host.
+// {"name": ..., "id": ...} references such as pod and host.
 std::string RefName(Json& object, const char* key) {
   Json* ref = Object(object, key);
   return ref == nullptr ? std::string() : Take(*ref, "name");
@@ -123,8 +124,8 @@ Result<PureVolumesPage> ParsePureVolumesPage(std::string_view body) {
     if (v.name.empty()) return MakeError("items[" + std::to_string(index) + "] has no name");
     v.id = Take(item, "id");
     v.serial = Take(item, "serial");
+    v.wwid = WwidFromSerial(v.serial);
     v.pod = RefName(item, "pod");
-    v.volume_group = RefName(item, "volume_group");
     v.provisioned_bytes = Number(item, "provisioned");
     if (Json* space = Object(item, "space")) {
       if (v.provisioned_bytes == 0) v.provisioned_bytes = Number(*space, "total_provisioned");
@@ -149,6 +150,7 @@ Result<PureConnectionsPage> ParsePureConnectionsPage(std::string_view body) {
   auto items = Items(*doc, page.next);
   if (!items) return MakeError(items.error());
   page.connections.reserve((*items)->size());
+  TextPool hosts;  // a host has many volumes
   for (auto& item : **items) {
     if (!item.is_object()) continue;
     PureConnection c;
@@ -157,7 +159,7 @@ Result<PureConnectionsPage> ParsePureConnectionsPage(std::string_view body) {
       c.volume_id = Take(*volume, "id");
     }
     if (c.volume_name.empty() && c.volume_id.empty()) continue;
-    c.host = RefName(item, "host");
+    c.host = hosts.Intern(RefName(item, "host"));
     c.host_group = RefName(item, "host_group");
     page.connections.push_back(std::move(c));
   }

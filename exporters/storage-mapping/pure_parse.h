@@ -38,7 +38,7 @@ struct PureVolumesPage {
 };
 
 struct PureConnection {
-  std::string host;
+  Text host;
   std::string host_group;
   std::string volume_name;
   std::string volume_id;

@@ -70,27 +70,37 @@ struct ArrayRef {
   std::uint32_t volume;
 };
 
+// The values rows share: one buffer each, not one per row.
+struct Words {
+  Text current{"current"}, orphan{"orphan"}, missing_on_array{"missing_on_array"};
+  Text provider_id{"provider_id"}, metadata{"metadata"}, name_id{"name_id"}, id{"id"}, tag{"tag"}, none{"none"};
+};
+const Words& Word() {
+  static const Words words;
+  return words;
+}
+
 struct Candidate {
   std::string name;
-  const char* match;
+  const Text* match;
 };
 
 std::vector<Candidate> CandidateNames(const CinderVolume& v) {
   std::vector<Candidate> out;
   out.reserve(3);
-  auto add = [&](std::string name, const char* match) {
+  auto add = [&](std::string name, const Text& match) {
     if (name.empty()) return;
     for (const auto& c : out) {
       if (c.name == name) return;
     }
-    out.push_back({std::move(name), match});
+    out.push_back({std::move(name), &match});
   };
-  add(v.provider_id, "provider_id");
-  add(v.array_volume_name, "metadata");
+  add(v.provider_id.str(), Word().provider_id);
+  add(v.array_volume_name.str(), Word().metadata);
   if (!v.name_id.empty()) {
-    add("volume-" + v.name_id + "-cinder", "name_id");
+    add("volume-" + v.name_id + "-cinder", Word().name_id);
   } else if (!v.id.empty()) {
-    add("volume-" + v.id + "-cinder", "id");
+    add("volume-" + v.id + "-cinder", Word().id);
   }
   return out;
 }
@@ -107,19 +117,19 @@ std::size_t IndexOfName(const std::vector<T>& v, std::string_view name) {
   return v.size();
 }
 
-CloudSummary NewCloud(const std::string& name) {
+CloudSummary NewCloud(std::string_view name) {
   CloudSummary s;
-  s.cloud = name;
+  s.cloud = std::string(name);
   return s;
 }
 
-ArraySummary NewArray(const std::string& name) {
+ArraySummary NewArray(std::string_view name) {
   ArraySummary s;
-  s.array = name;
+  s.array = std::string(name);
   return s;
 }
 
-void FillServer(VolumeRow& row, const NovaServer* s, const std::string& attachment_host) {
+void FillServer(VolumeRow& row, const NovaServer* s, const Text& attachment_host) {
   if (s != nullptr) {
     row.server_name = s->name;
     row.host_name = s->host_name;
@@ -132,7 +142,7 @@ void FillArraySide(VolumeRow& row, const ArraySnapshot& a, const PureVolume& v) 
   row.array = a.array;
   row.array_volume = v.name;
   row.serial = v.serial;
-  row.wwid = WwidFromSerial(v.serial);
+  row.wwid = v.wwid.empty() ? Text(WwidFromSerial(v.serial)) : v.wwid;
   row.pod = v.pod;
   row.destroyed = v.destroyed;
   row.provisioned_bytes = v.provisioned_bytes;
@@ -383,8 +393,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
   std::unordered_map<std::string_view, std::pair<const CloudSnapshot*, const NovaServer*>> all_servers;
   all_servers.reserve(total_servers);
 
-  auto project_name = [](const CloudSnapshot& c, const std::string& id) -> const std::string& {
-    auto it = c.project_names.find(id);
+  auto project_name = [](const CloudSnapshot& c, const Text& id) -> const Text& {
+    auto it = c.project_names.find(id.view());
     return it != c.project_names.end() && !it->second.empty() ? it->second : id;
   };
 
@@ -442,7 +452,7 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       for (const auto& cand : CandidateNames(v)) {
         refs = find_on_arrays(cand.name);
         if (!refs.empty()) {
-          base.match = cand.match;
+          base.match = *cand.match;
           break;
         }
       }
@@ -453,12 +463,12 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
           std::string backend = CinderBackend(v.backend_host);
           if (std::find(backends->begin(), backends->end(), backend) == backends->end()) continue;
         }
-        base.match = "none";
-        base.state = "missing_on_array";
+        base.match = Word().none;
+        base.state = Word().missing_on_array;
         ++summary.missing;
         m.missing_since.emplace(std::make_pair(cloud.cloud, v.id), now);
       } else {
-        base.state = "current";
+        base.state = Word().current;
       }
 
       // One row per (array volume) x (attachment); refs is empty for a missing volume.
@@ -506,23 +516,23 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       if (!m.orphans_evaluated) continue;
       VolumeRow row;
       FillArraySide(row, a, v);
-      row.state = "orphan";
-      row.match = "none";
+      row.state = Word().orphan;
+      row.match = Word().none;
       row.last_seen_unix = now;
       row.complete = clouds_complete;
       if (auto vm = v.tags.find("VmId"); vm != v.tags.end() && !vm->second.empty()) {
-        row.match = "tag";
+        row.match = Word().tag;
         row.server_id = vm->second;
         if (auto it = all_servers.find(row.server_id); it != all_servers.end()) {
           const auto& [cloud, server] = it->second;
           row.cloud = cloud->cloud;
-          FillServer(row, server, "");
+          FillServer(row, server, Text());
         }
         if (auto p = v.tags.find("ProjectId"); p != v.tags.end() && !p->second.empty()) {
           row.project_id = p->second;
           row.project = p->second;
           for (const auto* c : clouds) {
-            if (auto n = c->project_names.find(p->second);
+            if (auto n = c->project_names.find(std::string_view(p->second));
                 n != c->project_names.end() && !n->second.empty()) {
               row.project = n->second;
               break;

@@ -87,15 +87,15 @@ struct JoinConfig {
 
 // One Nova server as published (estate_storage_server_info).
 struct ServerRow {
-  std::string cloud;
-  std::string id;
-  std::string name;
-  std::string status;
-  std::string host_name;            // guest host name
-  std::string hypervisor;           // OS-EXT-SRV-ATTR:host
-  std::string hypervisor_hostname;  // OS-EXT-SRV-ATTR:hypervisor_hostname
-  std::string project_id;
-  std::string project;  // name, falls back to the id
+  Text cloud;
+  Text id;
+  Text name;
+  Text status;
+  Text host_name;            // guest host name
+  Text hypervisor;           // OS-EXT-SRV-ATTR:host
+  Text hypervisor_hostname;  // OS-EXT-SRV-ATTR:hypervisor_hostname
+  Text project_id;
+  Text project;  // name, falls back to the id
 };
 
 struct CloudSummary {

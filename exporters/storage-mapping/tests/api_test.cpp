@@ -47,7 +47,7 @@ std::shared_ptr<const Mapping> MakeMapping() {
   v1.status = "in-use";
   v1.project_id = "p-1";
   v1.provider_id = "cinder-pod::volume-" + kVol1 + "-cinder";
-  v1.attachments = {{"srv-1", "a1", "cmp-01", "/dev/vdb", ""}, {"srv-2", "a2", "cmp-02", "/dev/vdc", ""}};
+  v1.attachments = {{"srv-1", "cmp-01", "/dev/vdb"}, {"srv-2", "cmp-02", "/dev/vdc"}};
   CinderVolume v2;
   v2.id = kVol2;
   v2.name = "spare";
@@ -58,7 +58,7 @@ std::shared_ptr<const Mapping> MakeMapping() {
   v3.name = "lost";
   v3.status = "in-use";
   v3.project_id = "p-2";
-  v3.attachments = {{"srv-2", "a3", "cmp-02", "/dev/vdd", ""}};
+  v3.attachments = {{"srv-2", "cmp-02", "/dev/vdd"}};
   cloud->volumes = {v1, v2, v3};
 
   auto array = std::make_shared<ArraySnapshot>();
@@ -369,7 +369,7 @@ TEST_F(ApiTest, LargeListIsBuiltOncePerMapping) {
     v.id = id;
     v.name = "data-" + std::to_string(i);
     v.status = "in-use";
-    v.attachments = {{"srv-" + std::to_string(i % 900), "a", "cmp-07", "/dev/vdb", ""}};
+    v.attachments = {{"srv-" + std::to_string(i % 900), "cmp-07", "/dev/vdb"}};
     cloud->volumes.push_back(v);
     PureVolume p;
     p.name = std::string("volume-") + id + "-cinder";
@@ -417,7 +417,7 @@ TEST_F(ApiTest, IdLookupsStayFastWhileMappingsChange) {
       CinderVolume v;
       v.id = id;
       v.status = "in-use";
-      v.attachments = {{"srv", "a", "cmp", "/dev/vdb", ""}};
+      v.attachments = {{"srv", "cmp", "/dev/vdb"}};
       cloud->volumes.push_back(v);
       PureVolume p;
       p.name = std::string("volume-") + id + "-cinder";

@@ -50,7 +50,7 @@ struct Estate {
     v.id = id;
     v.name = "data-" + id.substr(7, 1);
     v.status = server.empty() ? "available" : "in-use";
-    if (!server.empty()) v.attachments.push_back({server, "att", "cmp-01", "/dev/vdb", ""});
+    if (!server.empty()) v.attachments.push_back({server, "cmp-01", "/dev/vdb"});
     cloud.volumes.push_back(v);
     PureVolume p;
     p.name = "volume-" + id + "-cinder";
@@ -148,7 +148,7 @@ TEST(StorageHistory, DetachedPastRowIsDroppedWhenTheVolumeIsAttached) {
   e.AddVolume(kVolA, "");
   History h;
   h.Publish(e.Join(kT0), kT0);
-  e.cloud.volumes[0].attachments.push_back({"srv-1", "att", "cmp-01", "/dev/vdb", ""});
+  e.cloud.volumes[0].attachments.push_back({"srv-1", "cmp-01", "/dev/vdb"});
   auto p = h.Publish(e.Join(kT0 + 60), kT0 + 60);
   EXPECT_EQ(h.size(), 0u);
   EXPECT_TRUE(Past(*p).empty());
@@ -202,7 +202,7 @@ TEST(StorageHistory, SinceTimesSurviveRestartsAndEndWithTheCondition) {
     auto h = History::Load(path);
     ASSERT_TRUE(h.ok()) << h.error();
     auto p = h->Publish(e.Join(kT0), kT0);
-    EXPECT_EQ(p->orphan_since.at({"pure-a", e.array.volumes[1].name}), kT0);
+    EXPECT_EQ(p->orphan_since.at({"pure-a", e.array.volumes[1].name.str()}), kT0);
     EXPECT_EQ(p->missing_since.at({"prod", kVolB}), kT0);
     ASSERT_TRUE(h->Save().ok());
     EXPECT_FALSE(h->dirty());
@@ -211,13 +211,13 @@ TEST(StorageHistory, SinceTimesSurviveRestartsAndEndWithTheCondition) {
     // A restart; the cloud is not read yet: nothing is forgotten.
     auto h = History::Load(path);
     ASSERT_TRUE(h.ok()) << h.error();
-    EXPECT_EQ(h->OrphanSince("pure-a", e.array.volumes[1].name), kT0);
+    EXPECT_EQ(h->OrphanSince("pure-a", e.array.volumes[1].name.str()), kT0);
     h->Publish(e.Join(kT0 + kDay, /*with_cloud=*/false), kT0 + kDay);
-    EXPECT_EQ(h->OrphanSince("pure-a", e.array.volumes[1].name), kT0);
+    EXPECT_EQ(h->OrphanSince("pure-a", e.array.volumes[1].name.str()), kT0);
     EXPECT_EQ(h->MissingSince("prod", kVolB), kT0);
     // Both sources read: the first-seen times are the persisted ones.
     auto p = h->Publish(e.Join(kT0 + 2 * kDay), kT0 + 2 * kDay);
-    EXPECT_EQ(p->orphan_since.at({"pure-a", e.array.volumes[1].name}), kT0);
+    EXPECT_EQ(p->orphan_since.at({"pure-a", e.array.volumes[1].name.str()}), kT0);
     EXPECT_EQ(p->missing_since.at({"prod", kVolB}), kT0);
     // The orphan is eradicated and the missing volume deleted: both times end.
     e.array.volumes.pop_back();
@@ -514,8 +514,8 @@ TEST(StorageHistory, StateFileIsByteForByteWhatItWasAndSurvivesALoadAndSave) {
   ASSERT_TRUE(loaded.ok()) << loaded.error();
   EXPECT_EQ(loaded->remembered(), 4u);
   EXPECT_EQ(loaded->size(), 1u);
-  EXPECT_EQ(loaded->OrphanSince("pure-a", orphan.name), kT0);
-  EXPECT_EQ(loaded->MissingSince("prod", missing.id), kT0);
+  EXPECT_EQ(loaded->OrphanSince("pure-a", orphan.name.str()), kT0);
+  EXPECT_EQ(loaded->MissingSince("prod", missing.id.str()), kT0);
   ASSERT_TRUE(loaded->Save().ok());
   EXPECT_EQ(ReadFile(old_file), kStateFileSchema1);
   // The same join again after the restart (its rows now referred to, not copied): the same file.
@@ -568,7 +568,7 @@ struct BigEstate {
         v.id = id;
         v.name = i % 97 == 0 ? "\xe2\x82\xac \"" + std::to_string(i) + "\"\n" : "vol-" + std::to_string(i);
         v.status = "in-use";
-        v.attachments = {{"srv-" + std::to_string(i % 100), "a", "cmp", "/dev/vdb", ""}};
+        v.attachments = {{"srv-" + std::to_string(i % 100), "cmp", "/dev/vdb"}};
         cloud->volumes.push_back(v);
       }
       if (i < n || i >= n + extra) {
@@ -591,7 +591,7 @@ TEST(StorageHistory, TwentyThousandRowsRoundTripThroughTheStreamedStateFile) {
   History h(path);
   h.Publish(e.Join(kT0), kT0);
   for (std::size_t i = 0; i < e.cloud->volumes.size(); i += 3) {
-    e.cloud->volumes[i].attachments[0].server_id += "-new";  // every third volume redeployed
+    e.cloud->volumes[i].attachments[0].server_id = e.cloud->volumes[i].attachments[0].server_id + "-new";  // every third volume redeployed
   }
   h.Publish(e.Join(kT0 + 60), kT0 + 60);
   ASSERT_GT(h.size(), 6000u);
@@ -631,7 +631,7 @@ TEST(StorageHistory, HundredThousandRowsPublishAndSave) {
     v.id = id;
     v.name = "vol";
     v.status = "in-use";
-    v.attachments = {{"srv-" + std::to_string(i % 1000), "a", "cmp", "/dev/vdb", ""}};
+    v.attachments = {{"srv-" + std::to_string(i % 1000), "cmp", "/dev/vdb"}};
     cloud->volumes.push_back(v);
     PureVolume p;
     p.name = std::string("volume-") + id + "-cinder";
@@ -654,7 +654,7 @@ TEST(StorageHistory, HundredThousandRowsPublishAndSave) {
   double publish = lap();
   ASSERT_TRUE(h.Save().ok());
   double save = lap();
-  for (auto& v : cloud->volumes) v.attachments[0].server_id += "-new";  // everything redeployed
+  for (auto& v : cloud->volumes) v.attachments[0].server_id = v.attachments[0].server_id + "-new";  // everything redeployed
   Mapping m2 = Join({cloud}, {array}, config, kT0 + 60);
   lap();
   auto p2 = h.Publish(std::move(m2), kT0 + 60);

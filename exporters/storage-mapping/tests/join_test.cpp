@@ -52,7 +52,6 @@ CinderAttachment Att(const std::string& server, const std::string& device,
                      const std::string& host = "cmp-01") {
   CinderAttachment a;
   a.server_id = server;
-  a.attachment_id = "att-" + server;
   a.host_name = host;
   a.device = device;
   return a;
@@ -261,15 +260,15 @@ TEST(StorageJoin, ActiveClusterVolumeHasACurrentRowOnEachArray) {
   v.provider_id = "cinder-pod::" + PureName(Uuid(1));
   v.attachments = {Att("srv-1", "/dev/vdc")};
   f.cloud->volumes = {v};
-  f.array->volumes = {PVol(v.provider_id, "ABCDEF0123456789ABCDEF01")};
+  f.array->volumes = {PVol(v.provider_id.str(), "ABCDEF0123456789ABCDEF01")};
   auto b = std::make_shared<ArraySnapshot>();
   b->array = "pure-b";
-  b->volumes = {PVol(v.provider_id, "ABCDEF0123456789ABCDEF01")};
+  b->volumes = {PVol(v.provider_id.str(), "ABCDEF0123456789ABCDEF01")};
   f.config.arrays.push_back("pure-b");
   Mapping m = f.Run({b});
   auto cur = RowsOf(m, "current");
   ASSERT_EQ(cur.size(), 2u);
-  std::set<std::string> arrays = {cur[0]->array, cur[1]->array};
+  std::set<std::string> arrays = {cur[0]->array.str(), cur[1]->array.str()};
   EXPECT_EQ(arrays, (std::set<std::string>{"pure-a", "pure-b"}));
   for (const auto* r : cur) {
     EXPECT_EQ(r->server_id, "srv-1");
@@ -480,7 +479,7 @@ TEST(StorageJoin, LookupByEveryIdentifierKind) {
   v.provider_id = "cinder-pod::" + PureName(Uuid(1));
   v.attachments = {Att("srv-1", "/dev/vdb")};
   f.cloud->volumes = {v};
-  f.array->volumes = {PVol(v.provider_id, "6C1B16CE1C034D1C00024C6F")};
+  f.array->volumes = {PVol(v.provider_id.str(), "6C1B16CE1C034D1C00024C6F")};
   Mapping m = f.Run();
   for (const std::string& id :
        {Uuid(1), "  " + Uuid(1) + " ", "cinder-pod::" + PureName(Uuid(1)), PureName(Uuid(1)),
@@ -665,7 +664,7 @@ TEST(StorageMetrics, RenderMappingIsByteIdenticalToTheFamilies) {
   m.IndexRows(1);
   m.history_entries = 1;
   std::set<std::string> states;
-  for (const auto& r : m.rows) states.insert(r.state);
+  for (const auto& r : m.rows) states.insert(r.state.str());
   EXPECT_EQ(states, (std::set<std::string>{"current", "missing_on_array", "orphan", "past"}));
   EXPECT_FALSE(m.orphan_since.empty());
   EXPECT_FALSE(m.missing_since.empty());

@@ -178,7 +178,6 @@ TEST(CinderParse, V2ListWithAttachments) {
   EXPECT_TRUE(v.multiattach);
   ASSERT_EQ(v.attachments.size(), 1u);
   EXPECT_EQ(v.attachments[0].server_id, "f4fda93b-06e0-4743-8117-bc8bcecd651b");
-  EXPECT_EQ(v.attachments[0].attachment_id, "3b4db356-253d-4fab-bfa0-e3626c0b8405");
   EXPECT_EQ(v.attachments[0].device, "/dev/vdb");
   EXPECT_EQ(v.attachments[0].host_name, "");  // null
   EXPECT_TRUE(page->volumes[1].bootable);     // "true" as a string
@@ -207,7 +206,6 @@ TEST(NovaParse, AdminListV273) {
   EXPECT_EQ(s.host_name, "new-server-test");
   EXPECT_EQ(s.hypervisor, "compute");
   EXPECT_EQ(s.hypervisor_hostname, "fake-mini");
-  EXPECT_TRUE(s.volume_ids.empty());
   EXPECT_TRUE(CheckAdminFields({}, page->keys).complete());
 }
 
@@ -237,7 +235,6 @@ TEST(NovaParse, VolumesAttachedAndHostnameFallback) {
       "servers_links":[{"rel":"next","href":"http://x/servers/detail?limit=1"}]})");
   ASSERT_TRUE(page.ok()) << page.error();
   EXPECT_EQ(page->servers[0].host_name, "web-01");
-  EXPECT_EQ(page->servers[0].volume_ids, (std::vector<std::string>{"v1", "v2"}));
   EXPECT_EQ(page->keys.with_host, 1u);  // null, but present
   // A next link without a marker: continue after the last id.
   EXPECT_TRUE(page->has_next);
@@ -534,8 +531,7 @@ TEST_F(OpenStackClientTest, CollectsEveryPageOfVolumesServersAndProjects) {
   EXPECT_EQ(s.host_name, "host-11");
   EXPECT_EQ(s.hypervisor, "compute-2");
   EXPECT_EQ(s.hypervisor_hostname, "compute-2.example");
-  EXPECT_EQ(s.volume_ids, (std::vector<std::string>{"vol-1011"}));
-  EXPECT_EQ(snap->project_names, (std::map<std::string, std::string>{{"p0", "alpha"}, {"p1", "beta"}}));
+  EXPECT_EQ(snap->project_names, (std::map<std::string, Text, std::less<>>{{"p0", "alpha"}, {"p1", "beta"}}));
   EXPECT_TRUE(snap->admin.complete()) << snap->admin.missing_fields.front();
   EXPECT_GT(snap->collected_unix, 1.6e9);
   // 1 token + 3 volume pages + 2 server pages + 2 project pages.

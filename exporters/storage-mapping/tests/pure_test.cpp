@@ -73,7 +73,6 @@ TEST(PureParse, Volumes) {
   EXPECT_EQ(ds->provisioned_bytes, 4398046511104.0);
   EXPECT_NEAR(ds->created_unix, 1622302154.807, 1e-6);
   EXPECT_EQ(ds->pod, "");
-  EXPECT_EQ(ds->volume_group, "");
   EXPECT_FALSE(ds->destroyed);
   EXPECT_EQ(ds->time_remaining_seconds, 0);
 
@@ -84,10 +83,13 @@ TEST(PureParse, Volumes) {
   EXPECT_EQ(pod->provisioned_bytes, 21990232555520.0);
   EXPECT_EQ(pod->used_bytes, 1916969338423.0);  // space.total_physical
 
+  // vVols are named "<volume group>/<volume>".
   const auto vvol = std::find_if(page->volumes.begin(), page->volumes.end(),
-                                 [](const PureVolume& v) { return !v.volume_group.empty(); });
+                                 [](const PureVolume& v) { return v.name.view().find('/') != std::string_view::npos; });
   ASSERT_NE(vvol, page->volumes.end());
-  EXPECT_EQ(vvol->name.rfind(vvol->volume_group + "/", 0), 0u) << vvol->name;
+  std::string serial = vvol->serial.str();
+  std::transform(serial.begin(), serial.end(), serial.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_EQ(vvol->wwid, "3624a9370" + serial) << vvol->name;
 }
 
 TEST(PureParse, ConnectionsGiveEachVolumeItsHosts) {
@@ -106,7 +108,7 @@ TEST(PureParse, ConnectionsGiveEachVolumeItsHosts) {
   EXPECT_EQ(host_entries, 169u);  // two host-group connections have no host
   const PureVolume* pod = Find(volumes->volumes, "z-ProdPod::z-cisco-AC-datastore-VSI-FC");
   ASSERT_NE(pod, nullptr);
-  EXPECT_EQ(pod->hosts, (std::vector<std::string>{"z-c220-1-fc", "z-c220-2-fc", "z-c220-3-fc", "z-c220-4-fc",
+  EXPECT_EQ(pod->hosts, (std::vector<Text>{"z-c220-1-fc", "z-c220-2-fc", "z-c220-3-fc", "z-c220-4-fc",
                                                   "z-m70-a:z-c220-1-fc", "z-m70-a:z-c220-2-fc",
                                                   "z-m70-a:z-c220-3-fc", "z-m70-a:z-c220-4-fc"}));
   EXPECT_TRUE(Find(volumes->volumes, "z-fsa-esxi01-x70a-datastore01")->hosts.empty());
@@ -116,7 +118,7 @@ TEST(PureParse, ConnectionsGiveEachVolumeItsHosts) {
   std::set<std::string> names;
   for (const auto& h : hosts["items"]) names.insert(h["name"].get<std::string>());
   for (const auto& v : volumes->volumes) {
-    for (const auto& h : v.hosts) EXPECT_EQ(names.count(h), 1u) << h;
+    for (const auto& h : v.hosts) EXPECT_EQ(names.count(h.str()), 1u) << h;
   }
 }
 
@@ -369,7 +371,7 @@ TEST_F(PureClientTest, CollectsEveryPageWithHostsAndTags) {
   EXPECT_EQ(snap->volumes[22].serial, "SERIAL22");
   EXPECT_EQ(snap->volumes[22].provisioned_bytes, 23.0 * 1073741824.0);
   EXPECT_EQ(snap->volumes[22].used_bytes, 1022);
-  EXPECT_EQ(snap->volumes[6].hosts, (std::vector<std::string>{"compute-2"}));
+  EXPECT_EQ(snap->volumes[6].hosts, (std::vector<Text>{"compute-2"}));
   EXPECT_EQ(snap->volumes[1].tags, (std::map<std::string, std::string>{{"VmId", "v2"}, {"ProjectId", "v3"}}));
   EXPECT_TRUE(snap->volumes[2].tags.empty());
   EXPECT_GT(snap->collected_unix, 1.6e9);
