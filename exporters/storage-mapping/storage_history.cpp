@@ -184,34 +184,35 @@ void AppendRow(std::string& out, const VolumeRow& r, bool live, double last_seen
 }
 
 // Throws nlohmann::json exceptions on a wrong type or a missing key; Load() turns them into an Error.
-VolumeRow RowFromJson(const nlohmann::json& j, bool* live) {
+// `pool` interns the values rows repeat (arrays, clouds, projects, hypervisors, types, statuses).
+VolumeRow RowFromJson(const nlohmann::json& j, bool* live, TextPool& pool) {
   VolumeRow r;
   *live = j.at("live").get<bool>();
-  r.array = j.at("array").get<std::string>();
-  r.array_volume = j.at("array_volume").get<std::string>();
-  r.serial = j.at("serial").get<std::string>();
-  r.wwid = j.at("wwid").get<std::string>();
-  r.pod = j.at("pod").get<std::string>();
+  r.array = pool.Intern(j.at("array").get_ref<const std::string&>());
+  r.array_volume = j.at("array_volume").get_ref<const std::string&>();
+  r.serial = j.at("serial").get_ref<const std::string&>();
+  r.wwid = j.at("wwid").get_ref<const std::string&>();
+  r.pod = j.at("pod").get_ref<const std::string&>();
   r.destroyed = j.at("destroyed").get<bool>();
   r.provisioned_bytes = j.at("provisioned_bytes").get<double>();
   r.used_bytes = j.at("used_bytes").get<double>();
-  r.cloud = j.at("cloud").get<std::string>();
-  r.cinder_id = j.at("cinder_id").get<std::string>();
-  r.cinder_name = j.at("cinder_name").get<std::string>();
-  r.volume_type = j.at("volume_type").get<std::string>();
-  r.status = j.at("status").get<std::string>();
-  r.project_id = j.at("project_id").get<std::string>();
-  r.project = j.at("project").get<std::string>();
-  r.server_id = j.at("server_id").get<std::string>();
-  r.server_name = j.at("server_name").get<std::string>();
-  r.host_name = j.at("host_name").get<std::string>();
-  r.hypervisor = j.at("hypervisor").get<std::string>();
-  r.device = j.at("device").get<std::string>();
+  r.cloud = pool.Intern(j.at("cloud").get_ref<const std::string&>());
+  r.cinder_id = j.at("cinder_id").get_ref<const std::string&>();
+  r.cinder_name = j.at("cinder_name").get_ref<const std::string&>();
+  r.volume_type = pool.Intern(j.at("volume_type").get_ref<const std::string&>());
+  r.status = pool.Intern(j.at("status").get_ref<const std::string&>());
+  r.project_id = pool.Intern(j.at("project_id").get_ref<const std::string&>());
+  r.project = pool.Intern(j.at("project").get_ref<const std::string&>());
+  r.server_id = j.at("server_id").get_ref<const std::string&>();
+  r.server_name = j.at("server_name").get_ref<const std::string&>();
+  r.host_name = j.at("host_name").get_ref<const std::string&>();
+  r.hypervisor = pool.Intern(j.at("hypervisor").get_ref<const std::string&>());
+  r.device = pool.Intern(j.at("device").get_ref<const std::string&>());
   r.bootable = j.at("bootable").get<bool>();
-  r.match = j.at("match").get<std::string>();
+  r.match = pool.Intern(j.at("match").get_ref<const std::string&>());
   r.last_seen_unix = j.at("last_seen_unix").get<double>();
   r.complete = j.at("complete").get<bool>();
-  r.state = "current";
+  r.state = pool.Intern("current");
   return r;
 }
 
@@ -296,9 +297,10 @@ Result<History> History::Load(const std::string& path, HistoryOptions options) {
   FdReader reader(fd);  // closes fd
   std::istream in(&reader);
 
-  auto add_row = [&h](const nlohmann::json& j) {
+  TextPool pool;
+  auto add_row = [&h, &pool](const nlohmann::json& j) {
     Entry entry;
-    entry.row = std::make_unique<VolumeRow>(RowFromJson(j, &entry.live));
+    entry.row = std::make_unique<VolumeRow>(RowFromJson(j, &entry.live, pool));
     entry.last_seen_unix = entry.row->last_seen_unix;
     const std::uint64_t hash = KeyHash(*entry.row);
     if (auto it = h.Find(hash, *entry.row, nullptr); it != h.entries_.end()) {

@@ -17,8 +17,7 @@ namespace {
 
 enum Id {
   kVolumeInfo,
-  kVolumeProvisioned,
-  kVolumeUsed,
+  kVolumeSpace,
   kVolumeLastSeen,
   kServerInfo,
   kMappingRows,
@@ -57,10 +56,9 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "volume that lost its Cinder record or attachment, kept for the history retention). wwid is the Linux "
      "multipath WWID, 3624a9370 + the array's volume serial in lower case (search a serial with "
      "wwid=~\"(?i).*<serial>\"). Ordered by hypervisor and server."},
-    {kVolumeProvisioned, "estate_storage_volume_provisioned_bytes", "array,array_volume",
-     "Provisioned size of an array volume that is in the mapping, in bytes."},
-    {kVolumeUsed, "estate_storage_volume_used_bytes", "array,array_volume",
-     "Physical space used by an array volume that is in the mapping, in bytes."},
+    {kVolumeSpace, "estate_storage_volume_space_bytes", "array,array_volume,space",
+     "Space of an array volume that is in the mapping, in bytes: space=\"provisioned\" is its size, "
+     "space=\"used\" the physical space it takes on the array (as purefa_volume_space_bytes{space})."},
     {kVolumeLastSeen, "estate_storage_volume_last_seen_timestamp_seconds",
      "array,array_volume,cinder_id,server_id",
      "When a past mapping (state=\"past\" in estate_storage_volume_info) was last seen current, Unix time."},
@@ -256,6 +254,28 @@ std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
   return OrderBy(m.rows, [](const VolumeRow& r) { return std::tie(r.hypervisor, r.server_name, r.server_id); });
 }
 
+// The space series: one per array volume, sorted by array and volume name. Both kinds of one volume are on
+// adjacent lines, so gzip stores its name once (at 100k volumes the family is 4.2 MB of gzip instead of 6.2 as
+// two families), and sorted names share prefixes.
+std::vector<std::uint32_t> SpaceOrder(const Mapping& m) {
+  std::vector<std::uint32_t> order;
+  order.reserve(m.rows.size());
+  for (std::uint32_t i = 0; i < m.rows.size(); ++i) {
+    if (m.rows[i].state != "past" && !m.rows[i].array.empty()) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&m](std::uint32_t a, std::uint32_t b) {
+    return std::tie(m.rows[a].array, m.rows[a].array_volume) < std::tie(m.rows[b].array, m.rows[b].array_volume);
+  });
+  // The first row of each array volume (a multi-attach volume has several).
+  order.erase(std::unique(order.begin(), order.end(),
+                          [&m](std::uint32_t a, std::uint32_t b) {
+                            return m.rows[a].array == m.rows[b].array &&
+                                   m.rows[a].array_volume == m.rows[b].array_volume;
+                          }),
+              order.end());
+  return order;
+}
+
 std::vector<std::uint32_t> ServerOrder(const Mapping& m) {
   return OrderBy(m.servers, [](const ServerRow& s) { return std::tie(s.hypervisor, s.name, s.id); });
 }
@@ -279,13 +299,10 @@ std::vector<FamilyDef> FamilyDefs() {
 
 metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Family info = Make(kVolumeInfo, m.rows.size());
-  metrics::Family provisioned = Make(kVolumeProvisioned, m.rows.size());
-  metrics::Family used = Make(kVolumeUsed, m.rows.size());
+  metrics::Family space = Make(kVolumeSpace, 2 * m.rows.size());
   metrics::Family last_seen = Make(kVolumeLastSeen, m.history_entries);
   std::array<std::size_t, kStates.size()> by_state{};
 
-  std::unordered_set<std::string> bytes_done;
-  bytes_done.reserve(m.rows.size());
   for (std::uint32_t i : VolumeOrder(m)) {
     VolumeInfoLabels(m.rows[i], [&](LabelList labels) { AddSample(info, labels, 1); });
   }
@@ -300,11 +317,13 @@ metrics::Families MappingFamilies(const Mapping& m) {
                  {"cinder_id", r.cinder_id},
                  {"server_id", r.server_id}},
                 r.last_seen_unix);
-      continue;
     }
-    if (r.array.empty() || !bytes_done.insert((r.array.str() + '\x1f').append(r.array_volume.view())).second) continue;
-    AddSample(provisioned, {{"array", r.array}, {"array_volume", r.array_volume}}, r.provisioned_bytes);
-    AddSample(used, {{"array", r.array}, {"array_volume", r.array_volume}}, r.used_bytes);
+  }
+  for (std::uint32_t i : SpaceOrder(m)) {
+    const VolumeRow& r = m.rows[i];
+    AddSample(space, {{"array", r.array}, {"array_volume", r.array_volume}, {"space", "provisioned"}},
+              r.provisioned_bytes);
+    AddSample(space, {{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
 
   metrics::Family servers = Make(kServerInfo, m.servers.size());
@@ -357,8 +376,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Families out;
   out.reserve(kOpenstackVolumes);
   out.push_back(std::move(info));
-  out.push_back(std::move(provisioned));
-  out.push_back(std::move(used));
+  out.push_back(std::move(space));
   out.push_back(std::move(last_seen));
   out.push_back(std::move(servers));
   out.push_back(std::move(rows));
@@ -382,18 +400,9 @@ RenderedData RenderMapping(const Mapping& m) {
   Writer w(data);
 
   std::array<std::size_t, kStates.size()> by_state{};
-  // Rows whose array volume gets the bytes series (the first non-past row of each array volume).
-  std::vector<bool> with_bytes(m.rows.size(), false);
-  {
-    std::unordered_set<std::string> bytes_done;
-    bytes_done.reserve(m.rows.size());
-    for (std::size_t i = 0; i < m.rows.size(); ++i) {
-      const VolumeRow& r = m.rows[i];
-      for (std::size_t k = 0; k < kStates.size(); ++k) {
-        if (r.state == kStates[k]) ++by_state[k];
-      }
-      if (r.state == "past" || r.array.empty()) continue;
-      with_bytes[i] = bytes_done.insert((r.array.str() + '\x1f').append(r.array_volume.view())).second;
+  for (const VolumeRow& r : m.rows) {
+    for (std::size_t k = 0; k < kStates.size(); ++k) {
+      if (r.state == kStates[k]) ++by_state[k];
     }
   }
 
@@ -401,17 +410,11 @@ RenderedData RenderMapping(const Mapping& m) {
   for (std::uint32_t i : VolumeOrder(m)) {
     VolumeInfoLabels(m.rows[i], [&](LabelList labels) { w.Sample(labels, 1); });
   }
-  w.Begin(kVolumeProvisioned);
-  for (std::size_t i = 0; i < m.rows.size(); ++i) {
-    if (!with_bytes[i]) continue;
+  w.Begin(kVolumeSpace);
+  for (std::uint32_t i : SpaceOrder(m)) {
     const VolumeRow& r = m.rows[i];
-    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}}, r.provisioned_bytes);
-  }
-  w.Begin(kVolumeUsed);
-  for (std::size_t i = 0; i < m.rows.size(); ++i) {
-    if (!with_bytes[i]) continue;
-    const VolumeRow& r = m.rows[i];
-    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}}, r.used_bytes);
+    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "provisioned"}}, r.provisioned_bytes);
+    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
   w.Begin(kVolumeLastSeen);
   for (const VolumeRow& r : m.rows) {

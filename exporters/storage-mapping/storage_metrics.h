@@ -4,11 +4,11 @@
 // carry only the cloud or array. Every count family has a series for every cloud / array in the mapping
 // (configured ones included, with 0 before their first data), so alerts never see an absent series.
 //
-//   estate_storage_volume_info{cloud,array,array_volume,serial,wwid,cinder_id,cinder_name,server_id,
+//   estate_storage_volume_info{cloud,array,array_volume,wwid,cinder_id,cinder_name,server_id,
 //       server_name,host_name,hypervisor,device,project,volume_type,status,state} 1: one per row;
 //       state: current | orphan | missing_on_array | past
-//   estate_storage_volume_provisioned_bytes{array,array_volume}, estate_storage_volume_used_bytes{...}:
-//       one per array volume in a non-past row
+//   estate_storage_volume_space_bytes{array,array_volume,space}: space = provisioned | used, one pair per
+//       array volume in a non-past row, sorted by array and volume
 //   estate_storage_volume_last_seen_timestamp_seconds{array,array_volume,cinder_id,server_id}: past rows
 //   estate_storage_server_info{cloud,server_id,server_name,host_name,hypervisor,hypervisor_hostname,project,
 //       status} 1: one per Nova server

@@ -479,6 +479,7 @@ void CollectValues(const std::string& body, const std::string& key, std::vector<
 struct LoadStats {
   double seconds = 0;  // how long the clients ran
   std::vector<double> metrics_ms;
+  std::vector<double> metrics_at;  // when each /metrics started, seconds into the load phase
   std::vector<double> lookup_ms;
   int metrics_errors = 0;
   int lookup_errors = 0;  // transport errors and anything but 200
@@ -541,6 +542,7 @@ LoadStats RunLoad(const std::string& base, const KnownIds& known, int clients, d
         if (metrics) {
           if (ok) {
             mine.metrics_ms.push_back(ms);
+            mine.metrics_at.push_back(Seconds(start - load_start));
             mine.metrics_gzip_bytes = bytes;
             mine.metrics_sizes.push_back(bytes);
           } else {
@@ -558,6 +560,7 @@ LoadStats RunLoad(const std::string& base, const KnownIds& known, int clients, d
       curl_easy_cleanup(curl);
       std::lock_guard lock(mu);
       out.metrics_ms.insert(out.metrics_ms.end(), mine.metrics_ms.begin(), mine.metrics_ms.end());
+      out.metrics_at.insert(out.metrics_at.end(), mine.metrics_at.begin(), mine.metrics_at.end());
       out.lookup_ms.insert(out.lookup_ms.end(), mine.lookup_ms.begin(), mine.lookup_ms.end());
       out.metrics_errors += mine.metrics_errors;
       out.lookup_errors += mine.lookup_errors;
@@ -746,6 +749,17 @@ int main(int argc, char** argv) {
                    [&counter] { return counter.Covered(); }, args.metrics_share, args.client_buffer_kib);
     load_covered = counter.Covered();
     for (const auto& line : counter.Timeline()) Info("load phase: " + line);
+    // /metrics latency over time, to see which refreshes (above) make the tail.
+    constexpr double kWindow = 30;
+    for (double from = 0; from < load.seconds; from += kWindow) {
+      std::vector<double> in;
+      for (std::size_t i = 0; i < load.metrics_at.size(); ++i) {
+        if (load.metrics_at[i] >= from && load.metrics_at[i] < from + kWindow) in.push_back(load.metrics_ms[i]);
+      }
+      Info("load phase: /metrics started in t=" + Fixed(from, 0) + "-" + Fixed(from + kWindow, 0) +
+           "s: " + std::to_string(in.size()) + " requests, p50 " + Fixed(Percentile(in, 0.5), 1) + " ms, p99 " +
+           Fixed(Percentile(in, 0.99), 1) + " ms");
+    }
     load_refreshes = counter.Stop();
     cpu_load = CpuSeconds(exporter.pid()) - cpu0;
     sim_cpu_load = CpuSeconds(sim.pid()) - sim0;

@@ -128,13 +128,15 @@ void StorageModel::Rebuild() {
     ++host_of(view, host).connection_count;
   };
   auto base_view = [&](const std::string& array, const std::string& name, const std::string& pod,
-                       std::int64_t size_gb) {
+                       std::int64_t size_gb, const std::string& home_array) {
     // An ActiveCluster pod's volume is one volume on both arrays: same id and serial.
     const std::string key = pod.empty() ? array + "/" + name : "pod/" + name;
     PureVolumeView v;
     v.id = UuidFrom("purevol:" + key);
     v.name = name;
-    v.serial = HexFrom("serial:" + key, 24);
+    // As on a real array: 16 hex digits that identify the array the volume was created on, then 8 of a
+    // volume number (e.g. 6C1B16CE1C034D1C 00024C6F).
+    v.serial = HexFrom("array-serial:" + home_array, 16) + HexFrom("serial:" + key, 8);
     std::transform(v.serial.begin(), v.serial.end(), v.serial.begin(),
                    [](char c) { return static_cast<char>(c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c); });
     v.pod = pod;
@@ -155,7 +157,7 @@ void StorageModel::Rebuild() {
     for (const auto& array : vol.arrays) {
       auto it = array_views.find(array);
       if (it == array_views.end()) continue;
-      PureVolumeView v = base_view(array, vol.array_volume, vol.pod, vol.size_gb);
+      PureVolumeView v = base_view(array, vol.array_volume, vol.pod, vol.size_gb, vol.pod.empty() ? array : vol.arrays.front());
       v.destroyed = vol.array_destroyed;
       if (v.destroyed)
         v.time_remaining_ms = static_cast<std::int64_t>(kEradicationDelaySeconds * 1000) - 3600000;
@@ -177,7 +179,7 @@ void StorageModel::Rebuild() {
     for (const auto& array : only.arrays) {
       auto it = array_views.find(array);
       if (it == array_views.end()) continue;
-      PureVolumeView v = base_view(array, only.name, only.pod, only.size_gb);
+      PureVolumeView v = base_view(array, only.name, only.pod, only.size_gb, only.pod.empty() ? array : only.arrays.front());
       v.destroyed = only.destroyed;
       if (v.destroyed) v.time_remaining_ms = static_cast<std::int64_t>(only.time_remaining_seconds * 1000);
       if (!v.destroyed) {
