@@ -98,10 +98,25 @@ web::HttpResponse Json(int status, std::string body) {
   return r;
 }
 
-web::HttpResponse JsonError(int status, std::string_view message, const std::string* id = nullptr) {
+// "complete" and "warnings": whether the mapping these rows come from is complete, and why not.
+void AppendCompleteness(std::string& out, const Mapping& m) {
+  FieldRaw(out, "complete", m.complete() ? "true" : "false");
+  out.append(",\"warnings\":[");
+  for (std::size_t i = 0; i < m.warnings.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(out, m.warnings[i]);
+  }
+  out.push_back(']');
+}
+
+// With a mapping, the error also says whether it was complete: an id not found in an incomplete mapping may
+// still exist.
+web::HttpResponse JsonError(int status, std::string_view message, const std::string* id = nullptr,
+                            const Mapping* m = nullptr) {
   std::string body = "{";
   Field(body, "error", message, true);
   if (id != nullptr) Field(body, "id", *id);
+  if (m != nullptr) AppendCompleteness(body, *m);
   body.append("}\n");
   return Json(status, std::move(body));
 }
@@ -115,13 +130,7 @@ void WriteEnvelope(const Mapping& m, const std::vector<const VolumeRow*>* rows, 
   const std::size_t count = rows ? rows->size() : m.rows.size();
   out.append("{\"schema_version\":1");
   Field(out, "generated_at", Rfc3339(m.generated_unix));
-  FieldRaw(out, "complete", m.complete() ? "true" : "false");
-  out.append(",\"warnings\":[");
-  for (std::size_t i = 0; i < m.warnings.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    AppendJsonString(out, m.warnings[i]);
-  }
-  out.push_back(']');
+  AppendCompleteness(out, m);
   FieldNumber(out, "count", static_cast<double>(count));
   out.append(",\"volumes\":[");
   for (std::size_t i = 0; i < count; ++i) {
@@ -311,6 +320,8 @@ form { margin-bottom: 1em; }
 input#lookup-id { width: 40em; max-width: 90%; padding: .3em; font-family: monospace; }
 #status { margin: .5em 0; }
 #status[data-state="not-found"], #status[data-state="error"] { color: #a00; font-weight: bold; }
+#warnings { color: #8a5a00; background: #fdf6e3; margin: .5em 0; }
+#warnings:empty { display: none; }
 table.volumes { border-collapse: collapse; }
 table.volumes th, table.volumes td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
 table.volumes th { background: #f0f0f0; }
@@ -329,6 +340,7 @@ tr.volume[data-state="orphan"] td[data-field="state"], tr.volume[data-state="mis
 </form>
 <p class="hint">Accepts a Cinder volume id, a Pure array volume name (with or without its pod), a volume serial or a multipath WWID (3624a9370&hellip;, naa.624a9370&hellip;).</p>
 <div id="status" data-state="idle"></div>
+<ul id="warnings" data-count="0"></ul>
 <div id="result" data-count="0"></div>
 <script>
 (function () {
@@ -343,11 +355,24 @@ tr.volume[data-state="orphan"] td[data-field="state"], tr.volume[data-state="mis
   var input = document.getElementById('lookup-id');
   var statusEl = document.getElementById('status');
   var result = document.getElementById('result');
+  var warningsEl = document.getElementById('warnings');
   var seq = 0;
 
   function setStatus(state, text) {
     statusEl.setAttribute('data-state', state);
     statusEl.textContent = text;
+  }
+  // An incomplete mapping: rows may be missing or lack fields, and the page says why.
+  function showWarnings(body) {
+    var list = body && body.complete === false && Array.isArray(body.warnings) ? body.warnings : [];
+    if (body && body.complete === false && list.length === 0) list = ['The mapping is incomplete.'];
+    warningsEl.replaceChildren();
+    list.forEach(function (w) {
+      var li = document.createElement('li');
+      li.textContent = 'Incomplete mapping: ' + w;
+      warningsEl.appendChild(li);
+    });
+    warningsEl.setAttribute('data-count', String(list.length));
   }
   function bytes(n) {
     if (typeof n !== 'number' || !isFinite(n)) return '';
@@ -405,6 +430,7 @@ tr.volume[data-state="orphan"] td[data-field="state"], tr.volume[data-state="mis
     var mine = ++seq;
     result.replaceChildren();
     result.setAttribute('data-count', '0');
+    showWarnings(null);
     if (!id) { setStatus('idle', ''); return; }
     setStatus('loading', 'Looking up ' + id + '\u2026');
     fetch('/api/cvm/v1.0/volumes/' + encodeURIComponent(id), {headers: {'Accept': 'application/json'}})
@@ -414,12 +440,14 @@ tr.volume[data-state="orphan"] td[data-field="state"], tr.volume[data-state="mis
       })
       .then(function (r) {
         if (mine !== seq) return;
+        showWarnings(r.body);
         if (r.status === 200 && r.body && Array.isArray(r.body.volumes)) {
           render(r.body.volumes);
           setStatus('found', r.body.volumes.length + (r.body.volumes.length === 1 ? ' row' : ' rows') +
                     ' for "' + id + '"' + (r.body.generated_at ? ' (data of ' + r.body.generated_at + ')' : ''));
         } else if (r.status === 404) {
-          setStatus('not-found', 'No volume matches "' + id + '".');
+          setStatus('not-found', 'No volume matches "' + id + '".' +
+                    (r.body && r.body.complete === false ? ' The mapping is incomplete, so it may still exist.' : ''));
         } else {
           setStatus('error', 'Lookup failed (HTTP ' + r.status + ')' +
                     (r.body && r.body.error ? ': ' + r.body.error : '') + '.');
@@ -547,12 +575,13 @@ void AddApiRoutes(web::HttpServer& server, MappingSource current) {
     std::shared_ptr<const Mapping> m = current();
     if (!m) return JsonError(503, "no data yet");
     std::vector<const VolumeRow*> rows = m->Lookup(id);
-    if (rows.empty()) return JsonError(404, "no volume matches this id", &id);
+    if (rows.empty()) return JsonError(404, "no volume matches this id", &id, m.get());
     std::string out;
-    out.reserve(128 + rows.size() * 700);
+    out.reserve(256 + rows.size() * 700);
     out.push_back('{');
     Field(out, "id", id, true);
     Field(out, "generated_at", Rfc3339(m->generated_unix));
+    AppendCompleteness(out, *m);
     FieldNumber(out, "count", static_cast<double>(rows.size()));
     out.append(",\"volumes\":[");
     for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -12,9 +12,12 @@
 // GET /api/cvm/v1.0/volumes/<id>
 //   id = Cinder id, array volume name (with or without "<pod>::"), serial or WWID (any case; "naa.",
 //   "3"-less and /dev/disk/by-id/… forms accepted)
-//   200 {"id":"<id as given>", "generated_at":"…", "count":N, "volumes":[<row>…]}   (one row per attachment
-//        and per array: a multi-attach or ActiveCluster volume has several)
-//   404 {"error":"no volume matches this id", "id":"…"}
+//   200 {"id":"<id as given>", "generated_at":"…", "complete":true, "warnings":[…], "count":N,
+//        "volumes":[<row>…]}   (one row per attachment and per array: a multi-attach or ActiveCluster volume
+//        has several)
+//   404 {"error":"no volume matches this id", "id":"…", "complete":…, "warnings":[…]}
+//   complete and warnings are the mapping's, as in the list: an id not found in an incomplete mapping may
+//   still exist.
 // Both: 503 {"error":"no data yet"} before the first mapping is published. Content-Type application/json.
 //
 // <row> — every key always present, in this order; strings are "" when unknown:
@@ -30,7 +33,10 @@
 // DOM contract (for browser tests):
 //   form#lookup-form, input#lookup-id, button#lookup-submit: the query; ?id= pre-fills it and runs it on load
 //   #status[data-state]: "idle" | "loading" | "found" | "not-found" | "error"; its text is the message
-//     (on not-found: No volume matches "<id>".)
+//     (on not-found: No volume matches "<id>". — followed by " The mapping is incomplete, so it may still
+//     exist." when it is)
+//   ul#warnings[data-count]: one li per warning of an incomplete mapping ("Incomplete mapping: <warning>"),
+//     empty (data-count "0") when the mapping is complete
 //   #result[data-count]  the number of rows shown (set when data-state is "found", "0" otherwise)
 //   table.volumes > tbody > tr.volume[data-state]   one per row, class "past" added for past rows
 //     td[data-field=X] for X in: host_name, cinder_name, device, server_name, hypervisor, project, array,

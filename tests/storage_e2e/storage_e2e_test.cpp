@@ -761,6 +761,7 @@ TEST_F(StorageE2e, LookupPageInHeadlessChromium) {
     EXPECT_TRUE(std::regex_search(dom, std::regex(R"(data-field="space"[^>]*>[0-9.]+ [KMGT]?i?B used of 500 GiB<)")))
         << "space cell: " << dom;
     EXPECT_NE(dom.find(R"(id="lookup-id")"), std::string::npos);
+    EXPECT_NE(dom.find(R"(<ul id="warnings" data-count="0"></ul>)"), std::string::npos) << "complete: no warnings";
   }
 
   // Garbage: the not-found message, no table. The id goes through encodeURIComponent and textContent.
@@ -1014,6 +1015,40 @@ TEST_F(StorageE2e, NonAdminUserGivesAnIncompleteMapping) {
   }
   EXPECT_GT(incomplete, 0u) << Brief(list);
   EXPECT_EQ(Value(samples, "estate_storage_source_up", {{"source", "cloud-demo"}}), 1.0);
+
+  // A lookup says so too, found or not, and the lookup page shows why.
+  long status = 0;
+  const json found = estate.exporter.Api(std::string("/") + kKafkaLogs04, &status);
+  EXPECT_EQ(status, 200) << found.dump();
+  EXPECT_EQ(found.value("complete", true), false);
+  EXPECT_EQ(found["warnings"], list["warnings"]);
+  const json unknown = estate.exporter.Api("/no-such-volume", &status);
+  EXPECT_EQ(status, 404) << unknown.dump();
+  EXPECT_EQ(unknown.value("complete", true), false);
+  if (estate::testing::BinaryPath("chromium").empty() || estate::testing::BinaryPath("timeout").empty()) {
+    std::printf("chromium or timeout is not installed: the lookup page's warnings are not checked\n");
+    return;
+  }
+  for (const std::string& id : {std::string(kKafkaLogs04), std::string("no-such-volume")}) {
+    SCOPED_TRACE(id);
+    std::string error;
+    const std::string dom = DumpDom(estate.exporter.base() + "/lookup?id=" + id, dir, &error);
+    ASSERT_FALSE(dom.empty()) << error;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(dom, m, std::regex(R"#(<ul id="warnings" data-count="([0-9]+)">)#"))) << dom;
+    EXPECT_EQ(std::stoul(m[1]), list["warnings"].size()) << dom;
+    EXPECT_NE(dom.find("<li>Incomplete mapping: cloud cloud-demo: listings lacked admin-only fields"),
+              std::string::npos)
+        << dom;
+    std::string status_text;
+    const std::string state = StatusState(dom, &status_text);
+    if (id == kKafkaLogs04) {
+      EXPECT_EQ(state, "found") << dom;
+    } else {
+      EXPECT_EQ(state, "not-found") << dom;
+      EXPECT_EQ(status_text, "No volume matches \"no-such-volume\". The mapping is incomplete, so it may still exist.");
+    }
+  }
 }
 
 // ---- alerts of both exporters ------------------------------------------------------------------------------------

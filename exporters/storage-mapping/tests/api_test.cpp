@@ -316,6 +316,43 @@ TEST_F(ApiTest, UnknownIdIs404Json) {
   EXPECT_EQ(Get("/api/cvm/v1.0/volumes/").status, 404);
 }
 
+// A lookup carries the mapping's completeness, so that a missing row in an incomplete mapping is not taken as
+// "this volume does not exist".
+TEST_F(ApiTest, LookupSaysWhetherTheMappingIsComplete) {
+  Set(MakeMapping());
+  json found = GetJson("/api/cvm/v1.0/volumes/" + kVol1, 200);
+  EXPECT_EQ(found["complete"], true);
+  EXPECT_EQ(found["warnings"], json::array());
+  json unknown = GetJson("/api/cvm/v1.0/volumes/no-such-volume", 404);
+  EXPECT_EQ(unknown["complete"], true);
+  EXPECT_EQ(unknown["warnings"], json::array());
+
+  // pure-b is configured but has no data yet.
+  auto cloud = std::make_shared<CloudSnapshot>();
+  cloud->cloud = "prod";
+  CinderVolume v;
+  v.id = kVol2;
+  v.name = "spare";
+  v.status = "available";
+  cloud->volumes = {v};
+  auto array = std::make_shared<ArraySnapshot>();
+  array->array = "pure-a";
+  PureVolume p;
+  p.name = "volume-" + kVol2 + "-cinder";
+  p.serial = "AAAA16CE1C034D1C00024C70";
+  array->volumes = {p};
+  JoinConfig config{{{"prod", {}}}, {"pure-a", "pure-b"}};
+  Set(std::make_shared<const Mapping>(Join({cloud}, {array}, config, kNow)));
+  for (const auto& [id, status] : {std::pair{kVol2, 200L}, std::pair{std::string("no-such-volume"), 404L}}) {
+    json j = GetJson("/api/cvm/v1.0/volumes/" + id, status);
+    EXPECT_EQ(j["complete"], false) << j.dump();
+    ASSERT_TRUE(j["warnings"].is_array()) << j.dump();
+    EXPECT_NE(std::find(j["warnings"].begin(), j["warnings"].end(), "array pure-b: no data yet"),
+              j["warnings"].end())
+        << j.dump();
+  }
+}
+
 TEST_F(ApiTest, LookupPageIsSelfContainedAndFollowsTheDomContract) {
   auto r = Get("/lookup");
   ASSERT_EQ(r.status, 200);
@@ -328,6 +365,8 @@ TEST_F(ApiTest, LookupPageIsSelfContainedAndFollowsTheDomContract) {
                              "id=\"status\"",
                              "data-state=\"idle\"",
                              "id=\"result\"",
+                             "id=\"warnings\"",
+                             "body.complete === false",
                              "'volumes'",
                              "data-field",
                              "/api/cvm/v1.0/volumes/' + encodeURIComponent(id)",
