@@ -338,7 +338,7 @@ tr.volume[data-state="orphan"] td[data-field="state"], tr.volume[data-state="mis
 <input id="lookup-id" name="id" autocomplete="off" autofocus placeholder="Cinder volume id, array volume name, serial or WWID">
 <button id="lookup-submit" type="submit">Look up</button>
 </form>
-<p class="hint">Accepts a Cinder volume id, a Pure array volume name (with or without its pod), a volume serial or a multipath WWID (3624a9370&hellip;, naa.624a9370&hellip;).</p>
+<p class="hint">Accepts a Cinder volume id, a Pure array volume name (with or without its pod), a volume serial, a multipath WWID (3624a9370&hellip;, naa.624a9370&hellip;) or a disk serial as the guest sees it (lsblk -o NAME,SERIAL, /dev/disk/by-id/virtio-&hellip;).</p>
 <div id="status" data-state="idle"></div>
 <ul id="warnings" data-count="0"></ul>
 <div id="result" data-count="0"></div>

@@ -11,7 +11,8 @@
 //   without gzip gets the plain body built for its request (~0.3 s at 100k rows), not cached.
 // GET /api/cvm/v1.0/volumes/<id>
 //   id = Cinder id, array volume name (with or without "<pod>::"), serial or WWID (any case; "naa.",
-//   "3"-less and /dev/disk/by-id/… forms accepted)
+//   "3"-less and /dev/disk/by-id/… forms accepted), or what a guest sees: the first 20 characters of the
+//   Cinder id (a virtio-blk disk serial, /dev/disk/by-id/virtio-…) or scsi-0QEMU_QEMU_HARDDISK_<Cinder id>
 //   200 {"id":"<id as given>", "generated_at":"…", "complete":true, "warnings":[…], "count":N,
 //        "volumes":[<row>…]}   (one row per attachment and per array: a multi-attach or ActiveCluster volume
 //        has several)

@@ -9,6 +9,10 @@
 namespace estate::storage {
 namespace {
 
+// A virtio-blk disk's serial holds 20 bytes: the guest sees the first 20 characters of the Cinder volume id
+// (lsblk's SERIAL, /dev/disk/by-id/virtio-<serial>).
+constexpr std::size_t kVirtioSerialLength = 20;
+
 // Purity volume names; the driver left-truncates longer ones.
 constexpr std::size_t kMaxArrayName = 56;
 constexpr std::string_view kUnmanaged = "-unmanaged";
@@ -210,7 +214,9 @@ std::string NormalizeLookupId(std::string_view id) {
   strip("/");
   strip("dev/disk/by-id/");
   strip("dm-uuid-mpath-");
+  strip("virtio-");
   strip("scsi-");
+  strip("0qemu_qemu_harddisk_");
   strip("wwn-0x");
   strip("naa.");
   if (s.size() == 32 && s.rfind("624a9370", 0) == 0 && std::all_of(s.begin(), s.end(), IsHex))
@@ -243,7 +249,7 @@ const ArraySummary* Mapping::Array(std::string_view name) const {
 
 void Mapping::IndexRows(std::size_t from) {
   const std::size_t old_size = index_.size();
-  index_.reserve(old_size + (rows.size() - from) * 5);
+  index_.reserve(old_size + (rows.size() - from) * 6);
   for (std::size_t i = from; i < rows.size(); ++i) {
     const VolumeRow& r = rows[i];
     auto n = static_cast<std::uint32_t>(i);
@@ -251,6 +257,7 @@ void Mapping::IndexRows(std::size_t from) {
       if (!key.empty()) index_.emplace_back(HashLower(key), n);
     };
     add(r.cinder_id);
+    if (r.cinder_id.size() > kVirtioSerialLength) add(r.cinder_id.view().substr(0, kVirtioSerialLength));
     if (!r.array_volume.empty()) {
       add(r.array_volume);
       if (StripPod(r.array_volume).size() != r.array_volume.size()) add(StripPod(r.array_volume));
@@ -270,6 +277,8 @@ std::vector<const VolumeRow*> Mapping::Lookup(std::string_view id) const {
   if (key.empty()) return out;
   auto names = [](const VolumeRow& r, std::string_view k) {
     return EqualsIgnoreCase(r.cinder_id, k) || EqualsIgnoreCase(r.serial, k) || EqualsIgnoreCase(r.wwid, k) ||
+           (k.size() == kVirtioSerialLength && r.cinder_id.size() > k.size() &&
+            EqualsIgnoreCase(r.cinder_id.view().substr(0, k.size()), k)) ||
            (!r.array_volume.empty() &&
             (EqualsIgnoreCase(r.array_volume, k) || EqualsIgnoreCase(StripPod(r.array_volume), k)));
   };

@@ -692,7 +692,10 @@ TEST_F(StorageE2e, ApiLookupByDiskByIdPath) {
   ASSERT_FALSE(wwid.empty());
   for (const std::string& id : {"%2Fdev%2Fdisk%2Fby-id%2Fdm-uuid-mpath-" + wwid,
                                 "%2Fdev%2Fdisk%2Fby-id%2Fwwn-0x" + wwid.substr(1),
-                                "/dev/disk/by-id/scsi-" + wwid}) {
+                                "/dev/disk/by-id/scsi-" + wwid,
+                                // in the guest: the virtio-blk disk serial, a virtio-scsi disk
+                                "%2Fdev%2Fdisk%2Fby-id%2Fvirtio-" + std::string(kKafkaLogs04).substr(0, 20),
+                                "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_" + std::string(kKafkaLogs04)}) {
     long status = 0;
     json r = Lookup(id, &status);
     EXPECT_EQ(status, 200) << id << ": " << r.dump();

@@ -250,6 +250,10 @@ TEST(StorageJoin, NameHelpers) {
   EXPECT_EQ(NormalizeLookupId("dev/disk/by-id/scsi-3624a93706c1b16ce1c034d1c00024c6f"),
             "3624a93706c1b16ce1c034d1c00024c6f");
   EXPECT_EQ(NormalizeLookupId("Cinder-Pod::Volume-X"), "cinder-pod::volume-x");
+  // What a guest sees: a virtio-blk disk's serial (the volume id's first 20 characters), a virtio-scsi disk.
+  EXPECT_EQ(NormalizeLookupId("/dev/disk/by-id/virtio-80f5b4ad-2997-4c4a-9"), "80f5b4ad-2997-4c4a-9");
+  EXPECT_EQ(NormalizeLookupId("/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_80f5b4ad-2997-4c4a-96be-763ea57365cc"),
+            "80f5b4ad-2997-4c4a-96be-763ea57365cc");
 }
 
 // ---- row shapes
@@ -489,7 +493,9 @@ TEST(StorageJoin, LookupByEveryIdentifierKind) {
         std::string("624a93706c1b16ce1c034d1c00024c6f"), std::string("naa.624a93706c1b16ce1c034d1c00024c6f"),
         std::string("NAA.624A93706C1B16CE1C034D1C00024C6F"),
         std::string("/dev/disk/by-id/dm-uuid-mpath-3624a93706c1b16ce1c034d1c00024c6f"),
-        std::string("other-pod::") + PureName(Uuid(1))}) {
+        std::string("other-pod::") + PureName(Uuid(1)), Uuid(1).substr(0, 20),
+        "/dev/disk/by-id/virtio-" + Uuid(1).substr(0, 20),
+        "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_" + Uuid(1)}) {
     auto rows = m.Lookup(id);
     ASSERT_EQ(rows.size(), 1u) << id;
     EXPECT_EQ(rows[0]->cinder_id, Uuid(1)) << id;
@@ -497,6 +503,9 @@ TEST(StorageJoin, LookupByEveryIdentifierKind) {
   EXPECT_TRUE(m.Lookup(Uuid(2)).empty());
   EXPECT_TRUE(m.Lookup("").empty());
   EXPECT_TRUE(m.Lookup("6c1b16ce").empty());
+  // Only the 20 characters of a virtio serial, not any prefix.
+  EXPECT_TRUE(m.Lookup(Uuid(1).substr(0, 19)).empty());
+  EXPECT_TRUE(m.Lookup(Uuid(1).substr(0, 21)).empty());
 }
 
 TEST(StorageJoin, HundredThousandVolumesJoinQuickly) {
