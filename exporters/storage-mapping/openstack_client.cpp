@@ -235,7 +235,7 @@ Result<std::vector<NovaServer>> OpenStackClient::ListServers(NovaKeyCounts& keys
 }
 
 Result<std::map<std::string, Text, std::less<>>> OpenStackClient::ListProjects(bool& forbidden,
-                                                                         const Budget& budget) {
+                                                                               const Budget& budget) {
   std::map<std::string, Text, std::less<>> names;
   std::unordered_set<std::string> seen;
   Service service = Service::kIdentity;

@@ -6,9 +6,9 @@
 //   Filters are exact matches and combine with AND: host = guest host name, server = server id or name,
 //   array, cloud, project = project name or id, state = current|orphan|missing_on_array|past (default: all).
 //   400 {"error":"…"} for an unknown parameter, an empty or repeated value, or an unknown state.
-//   The unfiltered body is kept only gzip-compressed, built once per Mapping on the first request that accepts
-//   gzip and shared by every such request (~21 MB at 100k rows; the plain ~74 MB is not kept). A client
-//   without gzip gets the plain body built for its request (~0.3 s at 100k rows), not cached.
+//   The unfiltered body is kept only gzip-compressed, built once per Mapping on the first request that
+//   accepts gzip and shared by every such request (~21 MB at 100k rows; the plain ~74 MB is not kept). A
+//   client without gzip gets the plain body built for its request (~0.3 s at 100k rows), not cached.
 // GET /api/cvm/v1.0/volumes/<id>
 //   id = Cinder id, array volume name (with or without "<pod>::"), serial or WWID (any case; "naa.",
 //   "3"-less and /dev/disk/by-id/… forms accepted), or what a guest sees: the first 20 characters of the

@@ -77,7 +77,8 @@ struct ArrayRef {
 // The values rows share: one buffer each, not one per row.
 struct Words {
   Text current{"current"}, orphan{"orphan"}, missing_on_array{"missing_on_array"};
-  Text provider_id{"provider_id"}, metadata{"metadata"}, name_id{"name_id"}, id{"id"}, tag{"tag"}, none{"none"};
+  Text provider_id{"provider_id"}, metadata{"metadata"}, name_id{"name_id"}, id{"id"}, tag{"tag"},
+      none{"none"};
 };
 const Words& Word() {
   static const Words words;

@@ -56,9 +56,9 @@
 // to a cloud not yet read), and missing volumes only when every configured array has one; otherwise the
 // mapping says so in `warnings` and the summaries (orphans_evaluated / missing_evaluated = false).
 //
-// Lookup. Rows are indexed by Cinder id, its first 20 characters (the serial a guest sees on a virtio-blk disk,
-// as Nova sets the volume id as the disk serial), array volume name (with and without "<pod>::"), serial and
-// WWID, all case-insensitive; see NormalizeLookupId for the accepted spellings.
+// Lookup. Rows are indexed by Cinder id, its first 20 characters (the serial a guest sees on a virtio-blk
+// disk, as Nova sets the volume id as the disk serial), array volume name (with and without "<pod>::"),
+// serial and WWID, all case-insensitive; see NormalizeLookupId for the accepted spellings.
 //
 // Thread-safety: Join() is a pure function. A Mapping is built once, then shared read-only
 // (std::shared_ptr<const Mapping>); its const methods are thread-safe.
@@ -180,8 +180,9 @@ bool LooksCinderMade(std::string_view array_volume_name);
 // Whether array_name (as on the array) is the volume Cinder calls cinder_name, with the tolerances above.
 bool ArrayNameMatches(std::string_view array_name, std::string_view cinder_name);
 // The lookup key of an identifier: lower-cased and trimmed; a "/dev/disk/by-id/" path, "dm-uuid-mpath-",
-// "virtio-", "scsi-", "0QEMU_QEMU_HARDDISK_" (virtio-scsi), "wwn-0x" and "naa." prefixes are removed, and a 32-hex-digit WWID without its leading NAA-type "3"
-// ("624a9370…") gets it back. Array volume names, serials and Cinder ids only lose case and blanks.
+// "virtio-", "scsi-", "0QEMU_QEMU_HARDDISK_" (virtio-scsi), "wwn-0x" and "naa." prefixes are removed, and a
+// 32-hex-digit WWID without its leading NAA-type "3" ("624a9370…") gets it back. Array volume names, serials
+// and Cinder ids only lose case and blanks.
 std::string NormalizeLookupId(std::string_view id);
 
 }  // namespace estate::storage

@@ -255,8 +255,8 @@ std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
 }
 
 // The space series: one per array volume, sorted by array and volume name. Both kinds of one volume are on
-// adjacent lines, so gzip stores its name once (at 100k volumes the family is 4.2 MB of gzip instead of 6.2 as
-// two families), and sorted names share prefixes.
+// adjacent lines, so gzip stores its name once (at 100k volumes the family is 4.2 MB of gzip instead of 6.2
+// as two families), and sorted names share prefixes.
 std::vector<std::uint32_t> SpaceOrder(const Mapping& m) {
   std::vector<std::uint32_t> order;
   order.reserve(m.rows.size());
@@ -264,7 +264,8 @@ std::vector<std::uint32_t> SpaceOrder(const Mapping& m) {
     if (m.rows[i].state != "past" && !m.rows[i].array.empty()) order.push_back(i);
   }
   std::stable_sort(order.begin(), order.end(), [&m](std::uint32_t a, std::uint32_t b) {
-    return std::tie(m.rows[a].array, m.rows[a].array_volume) < std::tie(m.rows[b].array, m.rows[b].array_volume);
+    return std::tie(m.rows[a].array, m.rows[a].array_volume) <
+           std::tie(m.rows[b].array, m.rows[b].array_volume);
   });
   // The first row of each array volume (a multi-attach volume has several).
   order.erase(std::unique(order.begin(), order.end(),
@@ -413,7 +414,8 @@ RenderedData RenderMapping(const Mapping& m) {
   w.Begin(kVolumeSpace);
   for (std::uint32_t i : SpaceOrder(m)) {
     const VolumeRow& r = m.rows[i];
-    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "provisioned"}}, r.provisioned_bytes);
+    w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "provisioned"}},
+             r.provisioned_bytes);
     w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
   w.Begin(kVolumeLastSeen);

@@ -28,13 +28,13 @@ struct CinderAttachment {
 struct CinderVolume {
   Text id;
   Text name;
-  Text status;       // available, in-use, ...
+  Text status;  // available, in-use, ...
   double size_gb = 0;
   Text volume_type;
-  Text project_id;   // os-vol-tenant-attr:tenant_id
-  Text backend_host; // os-vol-host-attr:host, "host@backend#pool" (admin only)
-  Text name_id;      // os-vol-mig-status-attr:name_id (admin only; empty when unset)
-  Text provider_id;  // admin + microversion >= 3.21; the Purity name with the Pure driver
+  Text project_id;         // os-vol-tenant-attr:tenant_id
+  Text backend_host;       // os-vol-host-attr:host, "host@backend#pool" (admin only)
+  Text name_id;            // os-vol-mig-status-attr:name_id (admin only; empty when unset)
+  Text provider_id;        // admin + microversion >= 3.21; the Purity name with the Pure driver
   Text array_volume_name;  // metadata.array_volume_name (Pure driver, 2021+)
   Text array_name;         // metadata.array_name
   bool bootable = false;
@@ -73,21 +73,21 @@ struct CloudSnapshot {
 
 struct PureVolume {
   Text id;
-  Text name;        // as the array shows it, with any "<pod>::" prefix
-  Text serial;      // upper-case hex as the array returns it
-  Text wwid;        // "3624a9370" + lower(serial), set by the parser (the join computes it when empty)
-  Text pod;         // pod.name, empty when none
+  Text name;    // as the array shows it, with any "<pod>::" prefix
+  Text serial;  // upper-case hex as the array returns it
+  Text wwid;    // "3624a9370" + lower(serial), set by the parser (the join computes it when empty)
+  Text pod;     // pod.name, empty when none
   double provisioned_bytes = 0;
   double used_bytes = 0;   // space.total_physical, or unique + snapshots when absent
   double created_unix = 0; // created (ms) / 1000
   bool destroyed = false;
   double time_remaining_seconds = 0;  // destroyed volumes: until eradication
-  std::vector<Text> hosts;     // from /connections: hosts the volume is connected to
+  std::vector<Text> hosts;            // from /connections: hosts the volume is connected to
   std::map<std::string, std::string> tags;  // namespace openstack-integration.purestorage.com: key -> value
 };
 
 struct ArraySnapshot {
-  Text array;  // config name
+  Text array;       // config name
   Text array_name;  // as the array reports it (/arrays), may be empty
   Text api_version;
   std::vector<PureVolume> volumes;
@@ -105,7 +105,7 @@ struct VolumeRow {
   Text array;
   Text array_volume;  // full name as on the array, including "<pod>::"
   Text serial;
-  Text wwid;          // "3624a9370" + lower(serial)
+  Text wwid;  // "3624a9370" + lower(serial)
   Text pod;
   bool destroyed = false;
   double provisioned_bytes = 0;
@@ -117,15 +117,15 @@ struct VolumeRow {
   Text volume_type;
   Text status;
   Text project_id;
-  Text project;       // name, falls back to the id
+  Text project;  // name, falls back to the id
   Text server_id;
   Text server_name;
-  Text host_name;     // guest host name
+  Text host_name;  // guest host name
   Text hypervisor;
   Text device;
   bool bootable = false;
-  Text match;         // which rule joined it: provider_id, metadata, name_id, id, tag, none
-  Text state;         // "current", "orphan", "missing_on_array", "past"
+  Text match;                // which rule joined it: provider_id, metadata, name_id, id, tag, none
+  Text state;                // "current", "orphan", "missing_on_array", "past"
   double last_seen_unix = 0; // when this mapping was last observed (now for current rows)
   bool complete = true;      // false when the cloud's listing lacked admin fields
 };

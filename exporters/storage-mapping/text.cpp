@@ -9,7 +9,8 @@ namespace estate::storage {
 
 Text::Text(std::string_view s) {
   if (s.empty()) return;
-  if (s.size() >= std::numeric_limits<std::uint32_t>::max()) throw std::length_error("Text longer than 4 GiB");
+  if (s.size() >= std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("Text longer than 4 GiB");
   void* block = ::operator new(sizeof(Rep) + s.size() + 1);
   rep_ = new (block) Rep{{1}, static_cast<std::uint32_t>(s.size())};
   char* chars = reinterpret_cast<char*>(rep_ + 1);

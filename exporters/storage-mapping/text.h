@@ -3,12 +3,12 @@
 // joined from hold each Cinder id, server name or serial once. At 100k volumes a std::string row of 22 fields
 // cost about 1.2 KB (the 32-byte objects plus a heap copy of every long field); a Text row costs about 200 B.
 //
-// A TextPool interns the values a listing repeats (statuses, volume types, projects, hypervisors, devices), so
-// 100k volumes in 20 projects keep 20 project ids, not 100k.
+// A TextPool interns the values a listing repeats (statuses, volume types, projects, hypervisors, devices),
+// so 100k volumes in 20 projects keep 20 project ids, not 100k.
 //
-// Thread-safety: a Text is immutable. Copies of one Text may be made and destroyed on any thread (the count is
-// atomic); as with std::shared_ptr, one Text object itself must not be assigned on one thread while another
-// reads it. A TextPool is not thread-safe: one parse owns it.
+// Thread-safety: a Text is immutable. Copies of one Text may be made and destroyed on any thread (the count
+// is atomic); as with std::shared_ptr, one Text object itself must not be assigned on one thread while
+// another reads it. A TextPool is not thread-safe: one parse owns it.
 #pragma once
 
 #include <atomic>
@@ -48,7 +48,9 @@ class Text {
   Text& operator=(const char* s) { return *this = Text(std::string_view(s)); }
   ~Text() { Unref(); }
 
-  std::string_view view() const noexcept { return rep_ ? std::string_view(Chars(rep_), rep_->size) : std::string_view(); }
+  std::string_view view() const noexcept {
+    return rep_ ? std::string_view(Chars(rep_), rep_->size) : std::string_view();
+  }
   operator std::string_view() const noexcept { return view(); }  // NOLINT(google-explicit-constructor)
   std::string str() const { return std::string(view()); }
   const char* data() const noexcept { return rep_ ? Chars(rep_) : ""; }
@@ -69,8 +71,12 @@ class Text {
   friend bool operator==(const Text& a, std::string_view b) noexcept { return a.view() == b; }
   friend bool operator==(const Text& a, const std::string& b) noexcept { return a.view() == b; }
   friend bool operator==(const Text& a, const char* b) noexcept { return a.view() == b; }
-  friend std::strong_ordering operator<=>(const Text& a, const Text& b) noexcept { return a.view() <=> b.view(); }
-  friend std::strong_ordering operator<=>(const Text& a, std::string_view b) noexcept { return a.view() <=> b; }
+  friend std::strong_ordering operator<=>(const Text& a, const Text& b) noexcept {
+    return a.view() <=> b.view();
+  }
+  friend std::strong_ordering operator<=>(const Text& a, std::string_view b) noexcept {
+    return a.view() <=> b;
+  }
   friend std::strong_ordering operator<=>(const Text& a, const std::string& b) noexcept {
     return a.view() <=> std::string_view(b);
   }

@@ -754,11 +754,12 @@ int main(int argc, char** argv) {
     for (double from = 0; from < load.seconds; from += kWindow) {
       std::vector<double> in;
       for (std::size_t i = 0; i < load.metrics_at.size(); ++i) {
-        if (load.metrics_at[i] >= from && load.metrics_at[i] < from + kWindow) in.push_back(load.metrics_ms[i]);
+        if (load.metrics_at[i] >= from && load.metrics_at[i] < from + kWindow)
+          in.push_back(load.metrics_ms[i]);
       }
       Info("load phase: /metrics started in t=" + Fixed(from, 0) + "-" + Fixed(from + kWindow, 0) +
-           "s: " + std::to_string(in.size()) + " requests, p50 " + Fixed(Percentile(in, 0.5), 1) + " ms, p99 " +
-           Fixed(Percentile(in, 0.99), 1) + " ms");
+           "s: " + std::to_string(in.size()) + " requests, p50 " + Fixed(Percentile(in, 0.5), 1) +
+           " ms, p99 " + Fixed(Percentile(in, 0.99), 1) + " ms");
     }
     load_refreshes = counter.Stop();
     cpu_load = CpuSeconds(exporter.pid()) - cpu0;

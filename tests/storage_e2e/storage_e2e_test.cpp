@@ -690,12 +690,12 @@ TEST_F(StorageE2e, ApiLookupByDiskByIdPath) {
   ASSERT_NO_FATAL_FAILURE(StartDemo());
   const std::string wwid = Lookup(kKafkaLogs04)["volumes"][0].value("wwid", "");
   ASSERT_FALSE(wwid.empty());
-  for (const std::string& id : {"%2Fdev%2Fdisk%2Fby-id%2Fdm-uuid-mpath-" + wwid,
-                                "%2Fdev%2Fdisk%2Fby-id%2Fwwn-0x" + wwid.substr(1),
-                                "/dev/disk/by-id/scsi-" + wwid,
-                                // in the guest: the virtio-blk disk serial, a virtio-scsi disk
-                                "%2Fdev%2Fdisk%2Fby-id%2Fvirtio-" + std::string(kKafkaLogs04).substr(0, 20),
-                                "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_" + std::string(kKafkaLogs04)}) {
+  for (const std::string& id :
+       {"%2Fdev%2Fdisk%2Fby-id%2Fdm-uuid-mpath-" + wwid, "%2Fdev%2Fdisk%2Fby-id%2Fwwn-0x" + wwid.substr(1),
+        "/dev/disk/by-id/scsi-" + wwid,
+        // in the guest: the virtio-blk disk serial, a virtio-scsi disk
+        "%2Fdev%2Fdisk%2Fby-id%2Fvirtio-" + std::string(kKafkaLogs04).substr(0, 20),
+        "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_" + std::string(kKafkaLogs04)}) {
     long status = 0;
     json r = Lookup(id, &status);
     EXPECT_EQ(status, 200) << id << ": " << r.dump();
@@ -764,7 +764,8 @@ TEST_F(StorageE2e, LookupPageInHeadlessChromium) {
     EXPECT_TRUE(std::regex_search(dom, std::regex(R"(data-field="space"[^>]*>[0-9.]+ [KMGT]?i?B used of 500 GiB<)")))
         << "space cell: " << dom;
     EXPECT_NE(dom.find(R"(id="lookup-id")"), std::string::npos);
-    EXPECT_NE(dom.find(R"(<ul id="warnings" data-count="0"></ul>)"), std::string::npos) << "complete: no warnings";
+    EXPECT_NE(dom.find(R"(<ul id="warnings" data-count="0"></ul>)"), std::string::npos)
+        << "complete: no warnings";
   }
 
   // Garbage: the not-found message, no table. The id goes through encodeURIComponent and textContent.
@@ -1038,7 +1039,8 @@ TEST_F(StorageE2e, NonAdminUserGivesAnIncompleteMapping) {
     const std::string dom = DumpDom(estate.exporter.base() + "/lookup?id=" + id, dir, &error);
     ASSERT_FALSE(dom.empty()) << error;
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(dom, m, std::regex(R"#(<ul id="warnings" data-count="([0-9]+)">)#"))) << dom;
+    ASSERT_TRUE(std::regex_search(dom, m, std::regex(R"#(<ul id="warnings" data-count="([0-9]+)">)#")))
+        << dom;
     EXPECT_EQ(std::stoul(m[1]), list["warnings"].size()) << dom;
     EXPECT_NE(dom.find("<li>Incomplete mapping: cloud cloud-demo: listings lacked admin-only fields"),
               std::string::npos)
@@ -1049,7 +1051,8 @@ TEST_F(StorageE2e, NonAdminUserGivesAnIncompleteMapping) {
       EXPECT_EQ(state, "found") << dom;
     } else {
       EXPECT_EQ(state, "not-found") << dom;
-      EXPECT_EQ(status_text, "No volume matches \"no-such-volume\". The mapping is incomplete, so it may still exist.");
+      EXPECT_EQ(status_text,
+                "No volume matches \"no-such-volume\". The mapping is incomplete, so it may still exist.");
     }
   }
 }

@@ -157,7 +157,8 @@ void StorageModel::Rebuild() {
     for (const auto& array : vol.arrays) {
       auto it = array_views.find(array);
       if (it == array_views.end()) continue;
-      PureVolumeView v = base_view(array, vol.array_volume, vol.pod, vol.size_gb, vol.pod.empty() ? array : vol.arrays.front());
+      PureVolumeView v = base_view(array, vol.array_volume, vol.pod, vol.size_gb,
+                                   vol.pod.empty() ? array : vol.arrays.front());
       v.destroyed = vol.array_destroyed;
       if (v.destroyed)
         v.time_remaining_ms = static_cast<std::int64_t>(kEradicationDelaySeconds * 1000) - 3600000;
@@ -179,7 +180,8 @@ void StorageModel::Rebuild() {
     for (const auto& array : only.arrays) {
       auto it = array_views.find(array);
       if (it == array_views.end()) continue;
-      PureVolumeView v = base_view(array, only.name, only.pod, only.size_gb, only.pod.empty() ? array : only.arrays.front());
+      PureVolumeView v =
+          base_view(array, only.name, only.pod, only.size_gb, only.pod.empty() ? array : only.arrays.front());
       v.destroyed = only.destroyed;
       if (v.destroyed) v.time_remaining_ms = static_cast<std::int64_t>(only.time_remaining_seconds * 1000);
       if (!v.destroyed) {

@@ -393,7 +393,8 @@ TEST_F(StorageSimTest, PureLoginSessionsAndPaging) {
     // As on a real array, the first 16 hex digits name the array a volume was created on (a stretched pod's
     // volume may come from the other array).
     if (serial.find_first_not_of("0123456789ABCDEF") != std::string::npos) ADD_FAILURE() << serial;
-    if (v["name"].get<std::string>().find("::") == std::string::npos) array_parts.insert(serial.substr(0, 16));
+    if (v["name"].get<std::string>().find("::") == std::string::npos)
+      array_parts.insert(serial.substr(0, 16));
     EXPECT_EQ(v["subtype"], "regular");
     EXPECT_TRUE(v["space"].contains("total_physical"));
   }

@@ -591,7 +591,8 @@ TEST(StorageHistory, TwentyThousandRowsRoundTripThroughTheStreamedStateFile) {
   History h(path);
   h.Publish(e.Join(kT0), kT0);
   for (std::size_t i = 0; i < e.cloud->volumes.size(); i += 3) {
-    e.cloud->volumes[i].attachments[0].server_id = e.cloud->volumes[i].attachments[0].server_id + "-new";  // every third volume redeployed
+    e.cloud->volumes[i].attachments[0].server_id =
+        e.cloud->volumes[i].attachments[0].server_id + "-new";  // every third volume redeployed
   }
   h.Publish(e.Join(kT0 + 60), kT0 + 60);
   ASSERT_GT(h.size(), 6000u);
@@ -654,7 +655,8 @@ TEST(StorageHistory, HundredThousandRowsPublishAndSave) {
   double publish = lap();
   ASSERT_TRUE(h.Save().ok());
   double save = lap();
-  for (auto& v : cloud->volumes) v.attachments[0].server_id = v.attachments[0].server_id + "-new";  // everything redeployed
+  for (auto& v : cloud->volumes)
+    v.attachments[0].server_id = v.attachments[0].server_id + "-new";  // everything redeployed
   Mapping m2 = Join({cloud}, {array}, config, kT0 + 60);
   lap();
   auto p2 = h.Publish(std::move(m2), kT0 + 60);

@@ -252,8 +252,9 @@ TEST(StorageJoin, NameHelpers) {
   EXPECT_EQ(NormalizeLookupId("Cinder-Pod::Volume-X"), "cinder-pod::volume-x");
   // What a guest sees: a virtio-blk disk's serial (the volume id's first 20 characters), a virtio-scsi disk.
   EXPECT_EQ(NormalizeLookupId("/dev/disk/by-id/virtio-80f5b4ad-2997-4c4a-9"), "80f5b4ad-2997-4c4a-9");
-  EXPECT_EQ(NormalizeLookupId("/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_80f5b4ad-2997-4c4a-96be-763ea57365cc"),
-            "80f5b4ad-2997-4c4a-96be-763ea57365cc");
+  EXPECT_EQ(
+      NormalizeLookupId("/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_80f5b4ad-2997-4c4a-96be-763ea57365cc"),
+      "80f5b4ad-2997-4c4a-96be-763ea57365cc");
 }
 
 // ---- row shapes
@@ -588,8 +589,8 @@ TEST(StorageMetrics, RendersExactLines) {
                "status=\"in-use\",state=\"past\"} 1\n",
            "estate_storage_volume_space_bytes{array=\"pure-a\",array_volume=\"" + vol +
                "\",space=\"provisioned\"} 10737418240\n"
-               "estate_storage_volume_space_bytes{array=\"pure-a\",array_volume=\"" + vol +
-               "\",space=\"used\"} 512\n",
+               "estate_storage_volume_space_bytes{array=\"pure-a\",array_volume=\"" +
+               vol + "\",space=\"used\"} 512\n",
            "estate_storage_volume_last_seen_timestamp_seconds{array=\"pure-a\",array_volume=\"" + vol +
                "\",cinder_id=\"" + id + "\",server_id=\"srv-old\"} 1799996400\n",
            std::string(
@@ -655,7 +656,8 @@ TEST(StorageMetrics, SpaceSeriesAreSortedPairsOnePerArrayVolume) {
   RenderedData data = RenderMapping(m);
   std::string streamed;
   for (const auto& fam : data.families) {
-    if (fam.name == "estate_storage_volume_space_bytes") streamed = data.samples.substr(fam.offset, fam.length);
+    if (fam.name == "estate_storage_volume_space_bytes")
+      streamed = data.samples.substr(fam.offset, fam.length);
   }
   std::string joined;
   for (const auto& line : want) joined += line + "\n";

@@ -84,11 +84,13 @@ TEST(PureParse, Volumes) {
   EXPECT_EQ(pod->used_bytes, 1916969338423.0);  // space.total_physical
 
   // vVols are named "<volume group>/<volume>".
-  const auto vvol = std::find_if(page->volumes.begin(), page->volumes.end(),
-                                 [](const PureVolume& v) { return v.name.view().find('/') != std::string_view::npos; });
+  const auto vvol = std::find_if(page->volumes.begin(), page->volumes.end(), [](const PureVolume& v) {
+    return v.name.view().find('/') != std::string_view::npos;
+  });
   ASSERT_NE(vvol, page->volumes.end());
   std::string serial = vvol->serial.str();
-  std::transform(serial.begin(), serial.end(), serial.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(serial.begin(), serial.end(), serial.begin(),
+                 [](char c) { return static_cast<char>(std::tolower(c)); });
   EXPECT_EQ(vvol->wwid, "3624a9370" + serial) << vvol->name;
 }
 
@@ -109,8 +111,8 @@ TEST(PureParse, ConnectionsGiveEachVolumeItsHosts) {
   const PureVolume* pod = Find(volumes->volumes, "z-ProdPod::z-cisco-AC-datastore-VSI-FC");
   ASSERT_NE(pod, nullptr);
   EXPECT_EQ(pod->hosts, (std::vector<Text>{"z-c220-1-fc", "z-c220-2-fc", "z-c220-3-fc", "z-c220-4-fc",
-                                                  "z-m70-a:z-c220-1-fc", "z-m70-a:z-c220-2-fc",
-                                                  "z-m70-a:z-c220-3-fc", "z-m70-a:z-c220-4-fc"}));
+                                           "z-m70-a:z-c220-1-fc", "z-m70-a:z-c220-2-fc",
+                                           "z-m70-a:z-c220-3-fc", "z-m70-a:z-c220-4-fc"}));
   EXPECT_TRUE(Find(volumes->volumes, "z-fsa-esxi01-x70a-datastore01")->hosts.empty());
 
   // Every host name we attach is a host the array lists (not a host group).
