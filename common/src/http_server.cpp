@@ -42,17 +42,19 @@ std::string HttpRequest::Header(const std::string& lower_name) const {
 
 std::string GzipCompress(const std::string& data) { return GzipCompress(std::vector<std::string_view>{data}); }
 
-std::string GzipCompress(const std::vector<std::string_view>& pieces) {
+std::string GzipCompress(const std::vector<std::string_view>& pieces, int level) {
   std::size_t total = 0;
   for (auto p : pieces) total += p.size();
   // Reserved for about the expected size (metrics text compresses 4-25x) rather than by deflateBound: for a
   // 24 MB text that would allocate 24 MB to keep 1 MB.
   std::string out;
   out.reserve(std::max<std::size_t>(4096, total / 16));
-  GzipWriter writer([&out](std::string_view p) {
-    out.append(p);
-    return true;
-  });
+  GzipWriter writer(
+      [&out](std::string_view p) {
+        out.append(p);
+        return true;
+      },
+      level);
   for (auto p : pieces) writer.Add(p);
   if (!writer.Finish()) return {};
   out.shrink_to_fit();  // cached for a while: keep only what is used

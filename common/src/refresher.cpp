@@ -62,17 +62,8 @@ void CompressLargeFamilies(Rendered& r) {
   bool any = false;
   for (auto& f : r.families) {
     if (f.gzip || f.length < kOwnMemberBytes) continue;  // given compressed, or small
-    std::string gz;
-    gz.reserve(f.length / 4);
-    web::GzipWriter writer(
-        [&gz](std::string_view p) {
-          gz.append(p);
-          return true;
-        },
-        kOwnMemberLevel);
-    writer.Add(std::string_view(r.samples).substr(f.offset, f.length));
-    if (!writer.Finish()) continue;  // kept as text, compressed with the body
-    gz.shrink_to_fit();
+    std::string gz = web::GzipCompress({std::string_view(r.samples).substr(f.offset, f.length)}, kOwnMemberLevel);
+    if (gz.empty()) continue;  // zlib failed: kept as text, compressed with the body
     f.gzip = std::make_shared<const std::string>(std::move(gz));
     any = true;
   }

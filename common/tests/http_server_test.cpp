@@ -231,6 +231,7 @@ TEST(Gzip, WriterStreamsToItsSinkAndStopsWhenTheSinkFails) {
   EXPECT_EQ(w.bytes_out(), out.size());
   EXPECT_TRUE(Gunzip(out) == text);
   EXPECT_LT(out.size(), GzipCompress(text).size()) << "level 6 compresses better than the default level 1";
+  EXPECT_EQ(GzipCompress(std::vector<std::string_view>{text}, 6), out) << "the same stream at the same level";
 
   GzipWriter failing([](std::string_view) { return false; });
   bool ok = true;

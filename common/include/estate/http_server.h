@@ -91,10 +91,11 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Compresses with gzip (used for /metrics when the client sends Accept-Encoding: gzip).
+// Compresses with gzip (used for /metrics when the client sends Accept-Encoding: gzip) at zlib level 1, or
+// `level`; "" when zlib fails.
 std::string GzipCompress(const std::string& data);
 // The same for a text given as pieces, compressed as one stream (one gzip member) without joining them.
-std::string GzipCompress(const std::vector<std::string_view>& pieces);
+std::string GzipCompress(const std::vector<std::string_view>& pieces, int level = 1);
 
 // Decompresses gzip (every member), handing the text to sink in pieces of up to 256 KiB. False when the data is
 // not valid gzip or the sink returned false.
