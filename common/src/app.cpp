@@ -12,6 +12,7 @@
 #include <ctime>
 #include <iostream>
 #include <mutex>
+#include <new>
 #include <sstream>
 #include <thread>
 
@@ -198,9 +199,10 @@ class App {
   // The status and self metrics, rendered and gzipped. With thousands of sources this is ~10k series, so a
   // render that took over 5 ms is redone by a keeper thread every second while scrapes read it, and scrapes
   // are served the last one (ages are then at most about a second behind).
-  std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> SelfMetrics();
+  using SelfRender = std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const web::DeflatePiece>>;
+  SelfRender SelfMetrics();
   // Renders (unless another thread is rendering) and stores the result; returns the current render.
-  std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> RenderSelf();
+  SelfRender RenderSelf();
   void SelfKeeper();
 
   const ExporterInfo& info_;
@@ -220,7 +222,8 @@ class App {
   std::atomic<double> last_reload_success_unix_{0};
   std::atomic<int> probes_in_flight_{0};
   std::mutex self_mu_;
-  std::shared_ptr<const std::string> self_text_, self_gzip_;
+  std::shared_ptr<const std::string> self_text_;
+  std::shared_ptr<const web::DeflatePiece> self_gzip_;  // the last piece of /metrics' gzip stream
   Clock::time_point self_at_{};
   double self_cost_ = 0;
   bool self_building_ = false;
@@ -275,7 +278,7 @@ std::string App::SelfMetricsText() {
   return metrics::Render(fams);
 }
 
-std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> App::SelfMetrics() {
+App::SelfRender App::SelfMetrics() {
   {
     std::lock_guard<std::mutex> lock(self_mu_);
     self_read_ = Clock::now();
@@ -287,7 +290,7 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
   return RenderSelf();
 }
 
-std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>> App::RenderSelf() {
+App::SelfRender App::RenderSelf() {
   {
     std::lock_guard<std::mutex> lock(self_mu_);
     // One thread renders while the others serve the previous render: when it expired under 20 concurrent
@@ -296,10 +299,13 @@ std::pair<std::shared_ptr<const std::string>, std::shared_ptr<const std::string>
     self_building_ = true;
   }
   auto start = Clock::now();
-  std::shared_ptr<const std::string> text, gzip;
+  std::shared_ptr<const std::string> text;
+  std::shared_ptr<const web::DeflatePiece> gzip;
   try {
     text = std::make_shared<const std::string>(SelfMetricsText());
-    gzip = std::make_shared<const std::string>(web::GzipCompress(*text));
+    auto piece = web::DeflateCompress({*text});
+    if (!piece) throw std::bad_alloc();  // zlib fails only for memory
+    gzip = std::make_shared<const web::DeflatePiece>(std::move(*piece));
   } catch (...) {
     std::lock_guard<std::mutex> lock(self_mu_);
     self_building_ = false;
@@ -345,10 +351,11 @@ web::HttpResponse App::Metrics(const web::HttpRequest& req) {
   std::string accept = req.Header("accept-encoding");
   auto data = refresher_.Data();
   if (accept.find("gzip") != std::string::npos) {
-    // A gzip file may hold several members; Prometheus (Go's gzip reader) and curl read them all. The data
-    // part is compressed once per change and reused; the self-metrics part is cached the same way.
-    r.shared_gzip_parts = data->gzip;
-    r.shared_gzip_parts.push_back(self_gzip);
+    // One gzip stream (a file of several members is read whole by Prometheus, but curl, browsers and wget
+    // stop after the first) made of deflate pieces: the data's are compressed once per change and reused,
+    // the self-metrics piece is cached the same way.
+    r.gzip_pieces = data->gzip;
+    r.gzip_pieces.push_back(self_gzip);
     return r;
   }
   r.gzip_allowed = false;

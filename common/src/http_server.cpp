@@ -142,6 +142,139 @@ bool GzipWriter::Finish() {
   return ok_;
 }
 
+struct DeflateWriter::Stream {
+  z_stream zs{};
+};
+
+DeflateWriter::DeflateWriter(std::function<bool(std::string_view)> sink, int level)
+    : zs_(std::make_unique<Stream>()), sink_(std::move(sink)) {
+  // Negative windowBits: raw deflate, no header or trailer (the stream's are written around the pieces).
+  ok_ = deflateInit2(&zs_->zs, std::clamp(level, 1, 9), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  crc_ = static_cast<std::uint32_t>(crc32(0L, Z_NULL, 0));
+  if (!ok_) zs_.reset();
+}
+
+DeflateWriter::~DeflateWriter() {
+  if (zs_) deflateEnd(&zs_->zs);
+}
+
+namespace {
+
+// Runs deflate over `in` with `flush`, handing the output to sink; false on a zlib error or a sink that refused.
+bool DeflateInto(z_stream& zs, std::string& out, std::string_view in, int flush,
+                 const std::function<bool(std::string_view)>& sink) {
+  if (out.size() < kGzipOut) out.resize(kGzipOut);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, flush);
+    if (rc == Z_STREAM_ERROR) return false;
+    const std::size_t n = out.size() - zs.avail_out;
+    if (n > 0 && !sink(std::string_view(out.data(), n))) return false;
+    // A flush is complete when deflate left output room; Z_NO_FLUSH when the input is consumed too.
+    if (zs.avail_out != 0 && zs.avail_in == 0) return true;
+  }
+}
+
+}  // namespace
+
+bool DeflateWriter::Add(std::string_view piece) {
+  constexpr std::size_t kMaxIn = 1u << 30;  // zlib counts in uInt
+  while (ok_ && !finished_ && !piece.empty()) {
+    const std::size_t n = std::min(piece.size(), kMaxIn);
+    crc_ = static_cast<std::uint32_t>(crc32(crc_, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(n)));
+    length_ += n;
+    ok_ = DeflateInto(zs_->zs, out_, piece.substr(0, n), Z_NO_FLUSH, sink_);
+    piece.remove_prefix(n);
+  }
+  return ok_ && !finished_;
+}
+
+bool DeflateWriter::Finish() {
+  if (!ok_ || finished_) return ok_;
+  finished_ = true;
+  // A sync flush ends the data on a byte boundary with an empty stored block that is not final.
+  ok_ = DeflateInto(zs_->zs, out_, {}, Z_SYNC_FLUSH, sink_);
+  out_ = std::string();
+  return ok_;
+}
+
+std::optional<DeflatePiece> DeflateCompress(const std::vector<std::string_view>& text, int level) {
+  std::size_t total = 0;
+  for (auto p : text) total += p.size();
+  DeflatePiece piece;
+  piece.bytes.reserve(std::max<std::size_t>(64, total / 16));
+  DeflateWriter writer(
+      [&piece](std::string_view p) {
+        piece.bytes.append(p);
+        return true;
+      },
+      level);
+  for (auto p : text) writer.Add(p);
+  if (!writer.Finish()) return std::nullopt;
+  piece.bytes.shrink_to_fit();  // cached for a while: keep only what is used
+  piece.crc = writer.crc();
+  piece.length = writer.length();
+  return piece;
+}
+
+std::string_view GzipStreamHead() {
+  // Magic, deflate, no flags, no mtime, no extra flags, OS unix (RFC 1952).
+  static constexpr char kHead[] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
+  return {kHead, sizeof kHead};
+}
+
+std::string GzipStreamTail(const std::vector<const DeflatePiece*>& pieces) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::uint64_t length = 0;
+  for (const auto* p : pieces) {
+    crc = crc32_combine(crc, p->crc, static_cast<z_off_t>(p->length));
+    length += p->length;
+  }
+  // A final fixed-Huffman block holding only its end code (bits 1, 01, 0000000): 03 00.
+  std::string tail = {'\x03', '\x00'};
+  for (int i = 0; i < 4; ++i) tail.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) tail.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
+  return tail;
+}
+
+std::string GzipStream(const std::vector<const DeflatePiece*>& pieces) {
+  std::string out(GzipStreamHead());
+  for (const auto* p : pieces) out.append(p->bytes);
+  out.append(GzipStreamTail(pieces));
+  return out;
+}
+
+bool InflatePieceTo(const DeflatePiece& piece, const std::function<bool(std::string_view)>& sink) {
+  z_stream zs{};
+  if (inflateInit2(&zs, -15) != Z_OK) return false;
+  std::string buf(std::min<std::uint64_t>(256 << 10, std::max<std::uint64_t>(1, piece.length)), '\0');
+  std::string_view in = piece.bytes;
+  std::uint64_t produced = 0;
+  bool ok = true;
+  while (ok) {
+    constexpr std::size_t kMaxIn = 1u << 30;
+    const std::size_t feed = std::min(in.size(), kMaxIn);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(feed);
+    zs.next_out = reinterpret_cast<Bytef*>(buf.data());
+    zs.avail_out = static_cast<uInt>(buf.size());
+    const int rc = inflate(&zs, Z_SYNC_FLUSH);
+    in.remove_prefix(feed - zs.avail_in);
+    const std::size_t n = buf.size() - zs.avail_out;
+    produced += n;
+    if (n > 0 && !sink(std::string_view(buf.data(), n))) ok = false;
+    // A piece has no final block: it is whole once its input is consumed and nothing more comes out. A final
+    // block (Z_STREAM_END) or an error means it is not a piece.
+    if (rc == Z_STREAM_END || (rc != Z_OK && rc != Z_BUF_ERROR)) ok = false;
+    else if (in.empty() && n == 0) break;
+  }
+  inflateEnd(&zs);
+  return ok && produced == piece.length;
+}
+
 struct RouteEntry {
   std::vector<std::string> methods;
   Handler handler;
@@ -300,9 +433,22 @@ void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
     lists = {&out};
   }
   std::string compressed;
+  std::string tail;
   bool gzip = false;
   if (resp.gzip_allowed && AcceptsGzip(req)) {
-    if (!resp.shared_gzip_parts.empty()) {
+    if (!resp.gzip_pieces.empty()) {
+      // One gzip stream around the pieces: nothing is compressed or copied here.
+      std::vector<const DeflatePiece*> pieces;
+      pieces.reserve(resp.gzip_pieces.size());
+      for (const auto& p : resp.gzip_pieces) pieces.push_back(p.get());
+      tail = GzipStreamTail(pieces);
+      out.clear();
+      out.push_back(GzipStreamHead());
+      for (const auto* p : pieces) out.emplace_back(p->bytes);
+      out.emplace_back(tail);
+      lists = {&out};
+      gzip = true;
+    } else if (!resp.shared_gzip_parts.empty()) {
       out.clear();
       for (const auto& p : resp.shared_gzip_parts) out.emplace_back(*p);
       lists = {&out};

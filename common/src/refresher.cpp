@@ -9,6 +9,7 @@
 #include <map>
 #include <utility>
 #include <mutex>
+#include <new>
 #include <random>
 #include <thread>
 
@@ -43,28 +44,28 @@ struct Rendered {
     std::shared_ptr<const Header> header;
     std::size_t offset = 0;
     std::size_t length = 0;
-    // For a large slice (kOwnMemberBytes or more): the slice as its own gzip member, compressed once by the
+    // For a large slice (kOwnMemberBytes or more): the slice as its own deflate piece, compressed once by the
     // job's worker when the data was published, so that merging bodies never compresses it again. Its text
     // is then not kept in `samples` (offset 0; length is still the size of the text).
-    std::shared_ptr<const std::string> gzip;
+    std::shared_ptr<const web::DeflatePiece> gzip;
   };
   std::string samples;
   std::vector<Family> families;
 };
 
-// A family's samples this large get their own gzip member (see Rendered::Family::gzip), compressed at a
+// A family's samples this large get their own deflate piece (see Rendered::Family::gzip), compressed at a
 // higher level: once per publish on the worker, instead of at the fastest level on every rebuild of the body.
 // Its text is then dropped: a scrape without gzip (rare: Prometheus always asks for gzip) gets it inflated.
 
-// Compresses the large families of a job's data into their own members and keeps only the other families'
+// Compresses the large families of a job's data into their own pieces and keeps only the other families'
 // text; otherwise gives back the string's slack when it is large.
 void CompressLargeFamilies(Rendered& r) {
   bool any = false;
   for (auto& f : r.families) {
     if (f.gzip || f.length < kOwnMemberBytes) continue;  // given compressed, or small
-    std::string gz = web::GzipCompress({std::string_view(r.samples).substr(f.offset, f.length)}, kOwnMemberLevel);
-    if (gz.empty()) continue;  // zlib failed: kept as text, compressed with the body
-    f.gzip = std::make_shared<const std::string>(std::move(gz));
+    auto piece = web::DeflateCompress({std::string_view(r.samples).substr(f.offset, f.length)}, kOwnMemberLevel);
+    if (!piece) continue;  // zlib failed: kept as text, compressed with the body
+    f.gzip = std::make_shared<const web::DeflatePiece>(std::move(*piece));
     any = true;
   }
   if (!any) {
@@ -253,7 +254,7 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data
       for (const auto* f : group) {
         if (f->gzip) {
           // A compressed family given in several slices (which it should not be): joined as text.
-          web::GunzipTo(*f->gzip, [&out](std::string_view p) {
+          web::InflatePieceTo(*f->gzip, [&out](std::string_view p) {
             out->samples.append(p);
             return true;
           });
@@ -460,7 +461,9 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   }
   std::unique_lock<std::mutex> lock(cache_mu);
   for (;;) {
-    bool current = cache_body && v == cache_version && included == cache_included;
+    // A body built from a newer version than this snapshot (by a rebuild this one waited for) is served, never
+    // replaced by an older one: what a scrape sees does not go back in time.
+    bool current = cache_body && (v < cache_version || (v == cache_version && included == cache_included));
     if (current) return cache_body;
     if (!cache_rebuilding) break;
     // Someone else is rebuilding: serve the previous body meanwhile. Only the very first build is waited for
@@ -487,8 +490,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   // Merge by family name so each family has one HELP/TYPE block, families sorted by name, jobs in order. The
   // body only points into the jobs' snapshots (which it keeps alive): no merged copy of the text is made.
   struct Slice {
-    std::string_view text;  // empty for a family kept only as its own gzip member
-    const std::shared_ptr<const std::string>* gzip;  // the family's own member, if it has one
+    std::string_view text;  // empty for a family kept only as its own deflate piece
+    const std::shared_ptr<const web::DeflatePiece>* gzip;  // the family's own piece, if it has one
     std::size_t size;       // of the text
   };
   std::map<std::string_view, std::pair<const Header*, std::vector<Slice>>> merged;
@@ -507,11 +510,13 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   }
   auto body = std::make_shared<DataBody>();
   body->pieces.reserve(count);
-  // The gzip: runs of pieces compressed here as one member each, and the large families' own members.
+  // The gzip stream's pieces: runs of text compressed here as one piece each, and the large families' own.
   std::vector<std::string_view> run;
   auto end_run = [&] {
     if (run.empty()) return;
-    body->gzip.push_back(std::make_shared<const std::string>(web::GzipCompress(run)));
+    auto piece = web::DeflateCompress(run);
+    if (!piece) throw std::bad_alloc();  // zlib fails only for memory; the scrape gets a 500, the flag is reset
+    body->gzip.push_back(std::make_shared<const web::DeflatePiece>(std::move(*piece)));
     run.clear();
   };
   bool all_text = true;
@@ -537,7 +542,6 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
     body->views.reserve(body->pieces.size());
     for (const auto& piece : body->pieces) body->views.push_back(piece.text);
   }
-  if (body->gzip.empty()) body->gzip.push_back(std::make_shared<const std::string>(web::GzipCompress(run)));
   body->keep.assign(parts.begin(), parts.end());
   // Headers are owned by the snapshots' families, so the parts keep them alive too.
   const bool large = body->size > (4u << 20);
@@ -569,7 +573,7 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
 
 bool DataBody::Write(const std::function<bool(std::string_view)>& write) const {
   for (const auto& p : pieces) {
-    if (p.gzip != nullptr ? !web::GunzipTo(*p.gzip, write) : !write(p.text)) return false;
+    if (p.gzip != nullptr ? !web::InflatePieceTo(*p.gzip, write) : !write(p.text)) return false;
   }
   return true;
 }
@@ -685,9 +689,10 @@ std::shared_ptr<const std::string> Refresher::DataText() const {
 }
 
 std::shared_ptr<const std::string> Refresher::DataGzip() const {
-  auto out = std::make_shared<std::string>();
-  for (const auto& member : impl_->Cache()->gzip) out->append(*member);
-  return out;
+  auto body = impl_->Cache();
+  std::vector<const web::DeflatePiece*> pieces;
+  for (const auto& p : body->gzip) pieces.push_back(p.get());
+  return std::make_shared<const std::string>(web::GzipStream(pieces));
 }
 
 std::vector<JobStatus> Refresher::Statuses() const {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <thread>
@@ -303,6 +304,155 @@ TEST(Server, StopWaitsForInFlightRequests) {
   client.join();
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body, "done");
+}
+
+// The text of `gz` when it is exactly one gzip member (RFC 1952: a 10-byte header without optional fields, one
+// deflate stream, the trailer with the CRC-32 and length of the text, nothing after it); else an explanation
+// after "ERROR: ". Read twice: as zlib's gzip reader does it once (windowBits 15 + 16) and field by field.
+std::string OneGzipMember(const std::string& gz) {
+  if (gz.size() < 18 || static_cast<unsigned char>(gz[0]) != 0x1f || static_cast<unsigned char>(gz[1]) != 0x8b ||
+      gz[2] != 8 || gz[3] != 0) {
+    return "ERROR: not a gzip header without optional fields";
+  }
+  auto inflate_all = [](std::string_view in, int window_bits, std::string& out) -> std::size_t {
+    z_stream zs{};
+    if (inflateInit2(&zs, window_bits) != Z_OK) return std::string::npos;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    char buf[65536];
+    int rc;
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buf);
+      zs.avail_out = sizeof buf;
+      rc = inflate(&zs, Z_NO_FLUSH);
+      out.append(buf, sizeof buf - zs.avail_out);
+    } while (rc == Z_OK);
+    const std::size_t left = zs.avail_in;
+    inflateEnd(&zs);
+    return rc == Z_STREAM_END ? left : std::string::npos;
+  };
+  std::string text;
+  const std::size_t left = inflate_all(gz, 15 + 16, text);
+  if (left == std::string::npos) return "ERROR: not a valid gzip member";
+  if (left != 0) return "ERROR: " + std::to_string(left) + " bytes after the first member";
+  std::string raw;
+  const std::size_t trailer = inflate_all(std::string_view(gz).substr(10), -15, raw);
+  if (trailer != 8 || raw != text) return "ERROR: the deflate data is not followed by exactly the trailer";
+  auto le32 = [&gz](std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(gz[at + static_cast<std::size_t>(i)]);
+    return v;
+  };
+  const auto crc = static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(text.data()),
+                                                    static_cast<uInt>(text.size())));
+  if (le32(gz.size() - 8) != crc) return "ERROR: trailer CRC-32";
+  if (le32(gz.size() - 4) != static_cast<std::uint32_t>(text.size())) return "ERROR: trailer length";
+  return text;
+}
+
+std::string Lines(int from, int to) {
+  std::string out;
+  for (int i = from; i < to; ++i) out += "estate_t_x{i=\"" + std::to_string(i) + "\"} " + std::to_string(i) + "\n";
+  return out;
+}
+
+TEST(Gzip, DeflatePiecesCompressedApartAreOneGzipStream) {
+  // Pieces compressed at different times and levels, one of them empty and one of them large, as /metrics
+  // assembles them: the stream is one member whose trailer covers the whole text.
+  const std::vector<std::string> texts = {"# HELP estate_t_x X.\n# TYPE estate_t_x gauge\n", Lines(0, 50000), "",
+                                          Lines(50000, 50010), std::string(300000, 'y')};
+  std::vector<DeflatePiece> pieces;
+  std::string want;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto piece = DeflateCompress({texts[i]}, i % 2 == 1 ? 6 : 1);
+    ASSERT_TRUE(piece);
+    EXPECT_EQ(piece->length, texts[i].size());
+    pieces.push_back(std::move(*piece));
+    want += texts[i];
+  }
+  std::vector<const DeflatePiece*> ptrs;
+  for (const auto& p : pieces) ptrs.push_back(&p);
+  const std::string gz = GzipStream(ptrs);
+  EXPECT_TRUE(OneGzipMember(gz) == want) << OneGzipMember(gz).substr(0, 100);
+  EXPECT_TRUE(Gunzip(gz) == want);
+  EXPECT_EQ(gz.substr(0, 10), std::string(GzipStreamHead()));
+  EXPECT_EQ(gz.substr(10 + gz.size() - 10 - 10), gz.substr(gz.size() - 10)) << "ends with the tail";
+  EXPECT_EQ(GzipStreamTail(ptrs), gz.substr(gz.size() - 10));
+  // No piece at all: still one valid (empty) member.
+  EXPECT_EQ(OneGzipMember(GzipStream({})), "");
+  // Each piece inflates on its own to its text.
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    std::string text;
+    EXPECT_TRUE(InflatePieceTo(pieces[i], [&text](std::string_view p) {
+      text.append(p);
+      return true;
+    }));
+    EXPECT_TRUE(text == texts[i]) << i;
+  }
+  DeflatePiece broken = pieces[1];
+  broken.length += 1;
+  EXPECT_FALSE(InflatePieceTo(broken, [](std::string_view) { return true; })) << "a length that does not match";
+}
+
+TEST(Gzip, DeflateWriterMatchesDeflateCompress) {
+  const std::string text = Lines(0, 30000);
+  DeflatePiece piece;
+  DeflateWriter w(
+      [&piece](std::string_view p) {
+        piece.bytes.append(p);
+        return true;
+      },
+      6);
+  for (std::size_t off = 0; off < text.size(); off += 4096) EXPECT_TRUE(w.Add(std::string_view(text).substr(off, 4096)));
+  EXPECT_TRUE(w.Finish());
+  piece.crc = w.crc();
+  piece.length = w.length();
+  auto whole = DeflateCompress({text}, 6);
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(piece.bytes, whole->bytes);
+  EXPECT_EQ(piece.crc, whole->crc);
+  EXPECT_EQ(piece.length, text.size());
+  EXPECT_TRUE(OneGzipMember(GzipStream({&piece})) == text);
+}
+
+TEST(Server, GzipPiecesAndStreamsAreSentAsOneGzipMember) {
+  // /metrics sends a body of pre-compressed pieces (gzip_pieces), and a streamed body is gzipped on the fly:
+  // each must reach a client as ONE gzip member (curl --compressed, browsers and wget stop after the first).
+  const std::string a = Lines(0, 40000), b = Lines(40000, 40100);
+  auto pa = std::make_shared<const DeflatePiece>(*DeflateCompress({a}, 6));
+  auto pb = std::make_shared<const DeflatePiece>(*DeflateCompress({b}));
+  HttpServer s;
+  s.Route("/pieces", {"GET"}, [&](const HttpRequest&) {
+    HttpResponse r;
+    r.body = a + b;
+    r.gzip_allowed = true;
+    r.gzip_pieces = {pa, pb};
+    return r;
+  });
+  s.Route("/stream", {"GET"}, [&](const HttpRequest&) {
+    HttpResponse r;
+    r.gzip_allowed = true;
+    r.stream = [&](const HttpResponse::Writer& write) {
+      for (std::size_t off = 0; off < a.size(); off += 100000) {
+        if (!write(std::string_view(a).substr(off, 100000))) return;
+      }
+      write(b);
+    };
+    return r;
+  });
+  ServerOptions opts;
+  opts.listen_addresses = {"127.0.0.1:0"};
+  ASSERT_TRUE(s.Start(opts));
+  const std::string base = "http://127.0.0.1:" + std::to_string(s.Ports().at(0));
+  auto gz = HttpGet(base + "/pieces", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(gz.headers["content-encoding"], "gzip");
+  EXPECT_EQ(gz.headers["content-length"], std::to_string(gz.body.size()));
+  EXPECT_TRUE(OneGzipMember(gz.body) == a + b) << OneGzipMember(gz.body).substr(0, 100);
+  auto plain = HttpGet(base + "/pieces");
+  EXPECT_TRUE(plain.body == a + b);
+  auto streamed = HttpGet(base + "/stream", 10, {"Accept-Encoding: gzip"});
+  EXPECT_EQ(streamed.headers["content-encoding"], "gzip");
+  EXPECT_TRUE(OneGzipMember(streamed.body) == a + b) << OneGzipMember(streamed.body).substr(0, 100);
 }
 
 }  // namespace

@@ -184,7 +184,7 @@ class Writer {
     s.push_back(' ');
     s.append(metrics::FormatValue(value));
     s.push_back('\n');
-    // A family that grows large is compressed as it is written (its own gzip member, as the refresher would
+    // A family that grows large is compressed as it is written (its own deflate piece, as the refresher would
     // make it), so that its text (~50 MB for the volume rows at 100k volumes) is never held whole.
     const std::size_t pending = s.size() - data_.families.back().offset;
     if (gzip_ ? pending >= kFeed : pending >= kOwnMemberBytes) Feed();
@@ -197,11 +197,12 @@ class Writer {
     if (gzip_) {
       Feed();
       gzip_->Finish();
+      compressed_->bytes.shrink_to_fit();
+      compressed_->crc = gzip_->crc();
+      compressed_->length = gzip_->length();
       gzip_.reset();
-      compressed_->shrink_to_fit();
+      f.length = compressed_->length;
       f.gzip = std::move(compressed_);
-      f.length = fed_;
-      fed_ = 0;
     } else {
       f.length = data_.samples.size() - f.offset;
     }
@@ -211,14 +212,14 @@ class Writer {
  private:
   static constexpr std::size_t kFeed = 256 << 10;
 
-  // Moves the current family's text written so far into its gzip member.
+  // Moves the current family's text written so far into its deflate piece.
   void Feed() {
     auto& f = data_.families.back();
     if (!gzip_) {
-      compressed_ = std::make_shared<std::string>();
-      compressed_->reserve(kOwnMemberBytes);
-      gzip_ = std::make_unique<web::GzipWriter>(
-          [out = compressed_.get()](std::string_view p) {
+      compressed_ = std::make_shared<web::DeflatePiece>();
+      compressed_->bytes.reserve(kOwnMemberBytes);
+      gzip_ = std::make_unique<web::DeflateWriter>(
+          [out = &compressed_->bytes](std::string_view p) {
             out->append(p);
             return true;
           },
@@ -226,15 +227,13 @@ class Writer {
     }
     std::string_view text = std::string_view(data_.samples).substr(f.offset);
     gzip_->Add(text);
-    fed_ += text.size();
     data_.samples.resize(f.offset);
   }
 
   RenderedData& data_;
   bool open_ = false;
-  std::unique_ptr<web::GzipWriter> gzip_;  // the current family is being compressed
-  std::shared_ptr<std::string> compressed_;
-  std::size_t fed_ = 0;  // text bytes given to gzip_
+  std::unique_ptr<web::DeflateWriter> gzip_;  // the current family is being compressed
+  std::shared_ptr<web::DeflatePiece> compressed_;
 };
 
 // The order of the info series: by hypervisor, then server, so that a hypervisor's guests and a server's

@@ -3,9 +3,11 @@
 // Handlers run on civetweb worker threads and must be thread-safe; exceptions they throw become a 500.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,17 @@
 #include "estate/web_config.h"
 
 namespace estate::web {
+
+// A piece of a gzip stream compressed on its own, so that a stream can be assembled from pieces compressed at
+// different times (a large family once when it is published, the small ones at each rebuild) and still be ONE
+// gzip member, which every client reads whole (curl --compressed, browsers and wget stop after the first member
+// of a file of several). `bytes` is raw deflate (no header) ended by a sync flush: byte-aligned, no final block,
+// so pieces may follow one another; crc and length are those of its text.
+struct DeflatePiece {
+  std::string bytes;
+  std::uint32_t crc = 0;      // CRC-32 of the text
+  std::uint64_t length = 0;   // bytes of text
+};
 
 struct HttpRequest {
   std::string method;
@@ -38,7 +51,11 @@ struct HttpResponse {
   // fresh tail); takes precedence over body / shared_body. Without shared_gzip_parts, a gzip is made per
   // request.
   std::vector<std::shared_ptr<const std::string>> body_parts;
-  std::vector<std::shared_ptr<const std::string>> shared_gzip_parts;  // gzip members, sent one after another
+  // The parts of ONE gzip stream (one member), sent one after another (e.g. a gzip stream cut in pieces).
+  std::vector<std::shared_ptr<const std::string>> shared_gzip_parts;
+  // Or pre-compressed deflate pieces, sent as one gzip stream (see GzipStreamHead / GzipStreamTail): takes
+  // precedence over shared_gzip_parts.
+  std::vector<std::shared_ptr<const DeflatePiece>> gzip_pieces;
   // Or a body given as lists of views (e.g. each source's pre-rendered text, interleaved by family), sent list
   // after list: a large body is then never joined into one copy, nor its list of views copied per request.
   // Each pointer must keep alive what its views point into (an aliasing shared_ptr can). Takes precedence
@@ -97,6 +114,20 @@ std::string GzipCompress(const std::string& data);
 // The same for a text given as pieces, compressed as one stream (one gzip member) without joining them.
 std::string GzipCompress(const std::vector<std::string_view>& pieces, int level = 1);
 
+
+// Compresses a text given as pieces into one DeflatePiece, at zlib level 1 or `level`. nullopt when zlib fails.
+std::optional<DeflatePiece> DeflateCompress(const std::vector<std::string_view>& text, int level = 1);
+// The gzip stream made of `pieces` in order is GzipStreamHead(), the pieces' bytes, then
+// GzipStreamTail(pieces): an empty final block and the trailer (CRC-32 combined over the pieces, total length
+// mod 2^32). No piece is copied or compressed again.
+std::string_view GzipStreamHead();
+std::string GzipStreamTail(const std::vector<const DeflatePiece*>& pieces);
+// The whole stream in one string (for tests and small uses).
+std::string GzipStream(const std::vector<const DeflatePiece*>& pieces);
+// Inflates one piece, handing the text to sink in pieces of up to 256 KiB. False when the bytes are not a valid
+// piece (or do not give `length` bytes of text) or the sink returned false.
+bool InflatePieceTo(const DeflatePiece& piece, const std::function<bool(std::string_view)>& sink);
+
 // Decompresses gzip (every member), handing the text to sink in pieces of up to 256 KiB. False when the data is
 // not valid gzip or the sink returned false.
 bool GunzipTo(std::string_view gz, const std::function<bool(std::string_view)>& sink);
@@ -128,6 +159,33 @@ class GzipWriter {
   bool ok_ = false;
   bool finished_ = false;
   std::size_t bytes_out_ = 0;
+};
+
+// The same for one DeflatePiece: Add() each piece of text, then Finish(); the raw deflate bytes go to `sink` as
+// they are produced, and crc() and length() then complete the piece.
+class DeflateWriter {
+ public:
+  explicit DeflateWriter(std::function<bool(std::string_view)> sink, int level = 1);
+  ~DeflateWriter();
+  DeflateWriter(const DeflateWriter&) = delete;
+  DeflateWriter& operator=(const DeflateWriter&) = delete;
+
+  bool Add(std::string_view piece);
+  // Ends the piece with a sync flush (not a final block). Returns ok().
+  bool Finish();
+  bool ok() const { return ok_; }
+  std::uint32_t crc() const { return crc_; }
+  std::uint64_t length() const { return length_; }
+
+ private:
+  struct Stream;
+  std::unique_ptr<Stream> zs_;
+  std::function<bool(std::string_view)> sink_;
+  std::string out_;
+  bool ok_ = false;
+  bool finished_ = false;
+  std::uint32_t crc_ = 0;
+  std::uint64_t length_ = 0;
 };
 
 }  // namespace estate::web

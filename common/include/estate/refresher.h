@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "estate/cancel.h"
+#include "estate/http_server.h"
 #include "estate/metrics.h"
 #include "estate/result.h"
 
@@ -36,22 +37,22 @@ namespace estate {
 // (gauge, counter, ...). Families are merged with other jobs' by name like collected families are: one
 // HELP/TYPE block per name (the first job's, in job order), samples of all jobs after it.
 //
-// Large families are served from a gzip member of their own (see DataBody::gzip). A job may give one already
-// compressed, so that its text is never held whole: `gzip` then holds exactly its sample lines as one gzip
-// member, `length` is the size of that text, and the family takes no room in `samples` (its offset is where it
-// would have been). Such a family must appear once. Use kOwnMemberBytes and kOwnMemberLevel for the same result
-// as the refresher's own compression.
+// Large families are served from a deflate piece of their own (see DataBody::gzip). A job may give one already
+// compressed, so that its text is never held whole: `gzip` then holds exactly its sample lines as one piece
+// (web::DeflateWriter), `length` is the size of that text, and the family takes no room in `samples` (its
+// offset is where it would have been). Such a family must appear once. Use kOwnMemberBytes and kOwnMemberLevel
+// for the same result as the refresher's own compression.
 struct RenderedData {
   struct Family {
     std::string name, help, type;
     std::size_t offset = 0, length = 0;
-    std::shared_ptr<const std::string> gzip;  // the samples, compressed, instead of a slice of `samples`
+    std::shared_ptr<const web::DeflatePiece> gzip;  // the samples, compressed, instead of a slice of `samples`
   };
   std::string samples;
   std::vector<Family> families;
 };
 
-// A family with this many bytes of samples from one job gets a gzip member of its own, at this level.
+// A family with this many bytes of samples from one job gets a deflate piece of its own, at this level.
 inline constexpr std::size_t kOwnMemberBytes = 1u << 20;
 inline constexpr int kOwnMemberLevel = 6;
 
@@ -93,20 +94,22 @@ struct JobStatus {
 };
 
 // The merged data of every job: views into the jobs' pre-rendered text, in exposition order (each family's
-// HELP/TYPE once, then its samples from every job), plus the same text gzip-compressed. Holding this keeps the
+// HELP/TYPE once, then its samples from every job), plus the same text compressed as deflate pieces of one gzip
+// stream. Holding this keeps the
 // viewed text alive. With thousands of sources the text is tens of MB, so it is not joined into one copy.
 struct DataBody {
   struct Piece {
     std::string_view text;               // a header or a job's samples of one family, or
-    const std::string* gzip = nullptr;   // a large family kept only compressed: its gzip member (one of `gzip`)
+    const web::DeflatePiece* gzip = nullptr;  // a large family kept only compressed: its piece (one of `gzip`)
   };
   std::vector<Piece> pieces;
   std::size_t size = 0;                  // total bytes of the text
   std::vector<std::string_view> views;   // the pieces' text, when every piece is kept as text; else empty
-  // The text gzip-compressed, as gzip members to send one after another: runs of small families compressed
-  // together, and each family of 1 MiB or more of one job in its own member, compressed once when that job
-  // published it (so a change elsewhere does not compress the large ones again).
-  std::vector<std::shared_ptr<const std::string>> gzip;
+  // The text compressed, as deflate pieces of ONE gzip stream (web::GzipStreamHead, the pieces, then
+  // web::GzipStreamTail; HttpResponse::gzip_pieces sends them so): runs of small families compressed together,
+  // and each family of 1 MiB or more of one job in its own piece, compressed once when that job published it
+  // (so a change elsewhere does not compress the large ones again).
+  std::vector<std::shared_ptr<const web::DeflatePiece>> gzip;
   std::vector<std::shared_ptr<const void>> keep;  // what the pieces point into
   // Writes the text in order, inflating the compressed pieces; false when write returned false.
   bool Write(const std::function<bool(std::string_view)>& write) const;
@@ -140,7 +143,7 @@ class Refresher {
   std::shared_ptr<const DataBody> Data() const;
   // The text of Data() joined into one string: a copy, for tests and small uses.
   std::shared_ptr<const std::string> DataText() const;
-  // Data()->gzip joined: a gzip file of several members (a copy, for tests).
+  // Data()->gzip as one gzip stream (a copy, for tests).
   std::shared_ptr<const std::string> DataGzip() const;
   // The per-job status families, computed now (ages move).
   metrics::Families StatusFamilies() const;

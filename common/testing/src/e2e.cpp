@@ -610,25 +610,24 @@ std::vector<std::string> AlertmanagerServer::AlertNames() {
 }
 
 std::string Gunzip(std::string_view gz) {
+  // Exactly one gzip member, as curl --compressed, browsers and wget read: a second member after the first, or
+  // anything else after its trailer, is an error here.
   std::string out;
   char buf[65536];
-  while (!gz.empty()) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) return {};
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-    zs.avail_in = static_cast<uInt>(gz.size());
-    int rc;
-    do {
-      zs.next_out = reinterpret_cast<Bytef*>(buf);
-      zs.avail_out = sizeof buf;
-      rc = inflate(&zs, Z_NO_FLUSH);
-      out.append(buf, sizeof buf - zs.avail_out);
-    } while (rc == Z_OK);
-    gz.remove_prefix(gz.size() - zs.avail_in);
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) return {};
-  }
-  return out;
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return {};
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  zs.avail_in = static_cast<uInt>(gz.size());
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+  } while (rc == Z_OK);
+  const bool whole = rc == Z_STREAM_END && zs.avail_in == 0;
+  inflateEnd(&zs);
+  return whole ? out : std::string();
 }
 
 }  // namespace estate::testing
