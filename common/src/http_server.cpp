@@ -91,7 +91,29 @@ struct GzipWriter::Stream {
 
 namespace {
 constexpr std::size_t kGzipOut = 256 << 10;
+
+// Runs deflate over `in` with `flush`, handing the output to sink and counting it in *bytes_out; false on a
+// zlib error or a sink that refused.
+bool DeflateInto(z_stream& zs, std::string& out, std::string_view in, int flush,
+                 const std::function<bool(std::string_view)>& sink, std::size_t* bytes_out = nullptr) {
+  if (out.size() < kGzipOut) out.resize(kGzipOut);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    const int rc = deflate(&zs, flush);
+    if (rc == Z_STREAM_ERROR) return false;
+    const std::size_t n = out.size() - zs.avail_out;
+    if (bytes_out != nullptr) *bytes_out += n;
+    if (n > 0 && !sink(std::string_view(out.data(), n))) return false;
+    // Z_FINISH is done at the stream's end; a flush when deflate left output room (and Z_NO_FLUSH when the
+    // input is consumed too).
+    if (flush == Z_FINISH ? rc == Z_STREAM_END : zs.avail_out != 0 && zs.avail_in == 0) return true;
+  }
 }
+
+}  // namespace
 
 GzipWriter::GzipWriter(std::function<bool(std::string_view)> sink, int level)
     : zs_(std::make_unique<Stream>()), sink_(std::move(sink)) {
@@ -105,22 +127,7 @@ GzipWriter::~GzipWriter() {
 }
 
 bool GzipWriter::Deflate(std::string_view in, int flush) {
-  z_stream& zs = zs_->zs;
-  if (out_.size() < kGzipOut) out_.resize(kGzipOut);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  for (;;) {
-    zs.next_out = reinterpret_cast<Bytef*>(out_.data());
-    zs.avail_out = static_cast<uInt>(out_.size());
-    const int rc = deflate(&zs, flush);
-    if (rc == Z_STREAM_ERROR) return ok_ = false;
-    const std::size_t n = out_.size() - zs.avail_out;
-    if (n > 0) {
-      bytes_out_ += n;
-      if (!sink_(std::string_view(out_.data(), n))) return ok_ = false;
-    }
-    if (flush == Z_FINISH ? rc == Z_STREAM_END : zs.avail_out != 0 && zs.avail_in == 0) return true;
-  }
+  return ok_ = DeflateInto(zs_->zs, out_, in, flush, sink_, &bytes_out_);
 }
 
 bool GzipWriter::Add(std::string_view piece) {
@@ -158,33 +165,12 @@ DeflateWriter::~DeflateWriter() {
   if (zs_) deflateEnd(&zs_->zs);
 }
 
-namespace {
-
-// Runs deflate over `in` with `flush`, handing the output to sink; false on a zlib error or a sink that refused.
-bool DeflateInto(z_stream& zs, std::string& out, std::string_view in, int flush,
-                 const std::function<bool(std::string_view)>& sink) {
-  if (out.size() < kGzipOut) out.resize(kGzipOut);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  for (;;) {
-    zs.next_out = reinterpret_cast<Bytef*>(out.data());
-    zs.avail_out = static_cast<uInt>(out.size());
-    const int rc = deflate(&zs, flush);
-    if (rc == Z_STREAM_ERROR) return false;
-    const std::size_t n = out.size() - zs.avail_out;
-    if (n > 0 && !sink(std::string_view(out.data(), n))) return false;
-    // A flush is complete when deflate left output room; Z_NO_FLUSH when the input is consumed too.
-    if (zs.avail_out != 0 && zs.avail_in == 0) return true;
-  }
-}
-
-}  // namespace
-
 bool DeflateWriter::Add(std::string_view piece) {
   constexpr std::size_t kMaxIn = 1u << 30;  // zlib counts in uInt
   while (ok_ && !finished_ && !piece.empty()) {
     const std::size_t n = std::min(piece.size(), kMaxIn);
-    crc_ = static_cast<std::uint32_t>(crc32(crc_, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(n)));
+    crc_ = static_cast<std::uint32_t>(
+        crc32(crc_, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(n)));
     length_ += n;
     ok_ = DeflateInto(zs_->zs, out_, piece.substr(0, n), Z_NO_FLUSH, sink_);
     piece.remove_prefix(n);
@@ -268,8 +254,11 @@ bool InflatePieceTo(const DeflatePiece& piece, const std::function<bool(std::str
     if (n > 0 && !sink(std::string_view(buf.data(), n))) ok = false;
     // A piece has no final block: it is whole once its input is consumed and nothing more comes out. A final
     // block (Z_STREAM_END) or an error means it is not a piece.
-    if (rc == Z_STREAM_END || (rc != Z_OK && rc != Z_BUF_ERROR)) ok = false;
-    else if (in.empty() && n == 0) break;
+    if (rc == Z_STREAM_END || (rc != Z_OK && rc != Z_BUF_ERROR)) {
+      ok = false;
+    } else if (in.empty() && n == 0) {
+      break;
+    }
   }
   inflateEnd(&zs);
   return ok && produced == piece.length;

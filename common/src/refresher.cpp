@@ -3,15 +3,15 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <tuple>
 #include <condition_variable>
 #include <exception>
 #include <map>
-#include <utility>
 #include <mutex>
 #include <new>
 #include <random>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "estate/http_server.h"
 #include "estate/log.h"
@@ -38,7 +38,7 @@ struct Header {
 
 // One job's data, rendered once when the refresh finished: the sample lines of all its families in one string
 // of exactly the needed size (no growth slack), and per family its header and its slice of that string (or,
-// for a large family, its gzip member).
+// for a large family, its deflate piece).
 struct Rendered {
   struct Family {
     std::shared_ptr<const Header> header;
@@ -63,7 +63,8 @@ void CompressLargeFamilies(Rendered& r) {
   bool any = false;
   for (auto& f : r.families) {
     if (f.gzip || f.length < kOwnMemberBytes) continue;  // given compressed, or small
-    auto piece = web::DeflateCompress({std::string_view(r.samples).substr(f.offset, f.length)}, kOwnMemberLevel);
+    auto piece =
+        web::DeflateCompress({std::string_view(r.samples).substr(f.offset, f.length)}, kOwnMemberLevel);
     if (!piece) continue;  // zlib failed: kept as text, compressed with the body
     f.gzip = std::make_shared<const web::DeflatePiece>(std::move(*piece));
     any = true;
@@ -461,8 +462,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   }
   std::unique_lock<std::mutex> lock(cache_mu);
   for (;;) {
-    // A body built from a newer version than this snapshot (by a rebuild this one waited for) is served, never
-    // replaced by an older one: what a scrape sees does not go back in time.
+    // A body built from a newer version than this snapshot (by a rebuild this one waited for) is served,
+    // never replaced by an older one: what a scrape sees does not go back in time.
     bool current = cache_body && (v < cache_version || (v == cache_version && included == cache_included));
     if (current) return cache_body;
     if (!cache_rebuilding) break;
@@ -515,7 +516,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   auto end_run = [&] {
     if (run.empty()) return;
     auto piece = web::DeflateCompress(run);
-    if (!piece) throw std::bad_alloc();  // zlib fails only for memory; the scrape gets a 500, the flag is reset
+    // zlib fails only for memory: the scrape gets a 500 and the rebuilding flag is reset.
+    if (!piece) throw std::bad_alloc();
     body->gzip.push_back(std::make_shared<const web::DeflatePiece>(std::move(*piece)));
     run.clear();
   };

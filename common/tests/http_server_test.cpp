@@ -306,12 +306,13 @@ TEST(Server, StopWaitsForInFlightRequests) {
   EXPECT_EQ(got.body, "done");
 }
 
-// The text of `gz` when it is exactly one gzip member (RFC 1952: a 10-byte header without optional fields, one
-// deflate stream, the trailer with the CRC-32 and length of the text, nothing after it); else an explanation
-// after "ERROR: ". Read twice: as zlib's gzip reader does it once (windowBits 15 + 16) and field by field.
+// The text of `gz` when it is exactly one gzip member (RFC 1952: a 10-byte header without optional fields,
+// one deflate stream, the trailer with the CRC-32 and length of the text, nothing after it); else an
+// explanation after "ERROR: ". Read twice: as zlib's gzip reader does it once (windowBits 15 + 16) and field
+// by field.
 std::string OneGzipMember(const std::string& gz) {
-  if (gz.size() < 18 || static_cast<unsigned char>(gz[0]) != 0x1f || static_cast<unsigned char>(gz[1]) != 0x8b ||
-      gz[2] != 8 || gz[3] != 0) {
+  if (gz.size() < 18 || static_cast<unsigned char>(gz[0]) != 0x1f ||
+      static_cast<unsigned char>(gz[1]) != 0x8b || gz[2] != 8 || gz[3] != 0) {
     return "ERROR: not a gzip header without optional fields";
   }
   auto inflate_all = [](std::string_view in, int window_bits, std::string& out) -> std::size_t {
@@ -340,11 +341,12 @@ std::string OneGzipMember(const std::string& gz) {
   if (trailer != 8 || raw != text) return "ERROR: the deflate data is not followed by exactly the trailer";
   auto le32 = [&gz](std::size_t at) {
     std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(gz[at + static_cast<std::size_t>(i)]);
+    for (int i = 3; i >= 0; --i)
+      v = (v << 8) | static_cast<unsigned char>(gz[at + static_cast<std::size_t>(i)]);
     return v;
   };
-  const auto crc = static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(text.data()),
-                                                    static_cast<uInt>(text.size())));
+  const auto crc = static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
   if (le32(gz.size() - 8) != crc) return "ERROR: trailer CRC-32";
   if (le32(gz.size() - 4) != static_cast<std::uint32_t>(text.size())) return "ERROR: trailer length";
   return text;
@@ -352,15 +354,16 @@ std::string OneGzipMember(const std::string& gz) {
 
 std::string Lines(int from, int to) {
   std::string out;
-  for (int i = from; i < to; ++i) out += "estate_t_x{i=\"" + std::to_string(i) + "\"} " + std::to_string(i) + "\n";
+  for (int i = from; i < to; ++i)
+    out += "estate_t_x{i=\"" + std::to_string(i) + "\"} " + std::to_string(i) + "\n";
   return out;
 }
 
 TEST(Gzip, DeflatePiecesCompressedApartAreOneGzipStream) {
   // Pieces compressed at different times and levels, one of them empty and one of them large, as /metrics
   // assembles them: the stream is one member whose trailer covers the whole text.
-  const std::vector<std::string> texts = {"# HELP estate_t_x X.\n# TYPE estate_t_x gauge\n", Lines(0, 50000), "",
-                                          Lines(50000, 50010), std::string(300000, 'y')};
+  const std::vector<std::string> texts = {"# HELP estate_t_x X.\n# TYPE estate_t_x gauge\n", Lines(0, 50000),
+                                          "", Lines(50000, 50010), std::string(300000, 'y')};
   std::vector<DeflatePiece> pieces;
   std::string want;
   for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -391,7 +394,8 @@ TEST(Gzip, DeflatePiecesCompressedApartAreOneGzipStream) {
   }
   DeflatePiece broken = pieces[1];
   broken.length += 1;
-  EXPECT_FALSE(InflatePieceTo(broken, [](std::string_view) { return true; })) << "a length that does not match";
+  EXPECT_FALSE(InflatePieceTo(broken, [](std::string_view) { return true; }))
+      << "a length that does not match";
 }
 
 TEST(Gzip, DeflateWriterMatchesDeflateCompress) {
@@ -403,7 +407,8 @@ TEST(Gzip, DeflateWriterMatchesDeflateCompress) {
         return true;
       },
       6);
-  for (std::size_t off = 0; off < text.size(); off += 4096) EXPECT_TRUE(w.Add(std::string_view(text).substr(off, 4096)));
+  for (std::size_t off = 0; off < text.size(); off += 4096)
+    EXPECT_TRUE(w.Add(std::string_view(text).substr(off, 4096)));
   EXPECT_TRUE(w.Finish());
   piece.crc = w.crc();
   piece.length = w.length();

@@ -44,15 +44,16 @@ std::string Stream(const DataBody& body) {
   return web::GzipStream(pieces);
 }
 
-// a == b, reported by size and first difference: gtest's EXPECT_EQ on strings prints a line diff whose cost is
-// quadratic in lines (time and memory), so on two 60,000-line bodies that differ it runs for hours, printing
-// nothing (that was the "hang" of LargeFamiliesAreCompressedOnceInMembersOfTheirOwn).
+// a == b, reported by size and first difference: gtest's EXPECT_EQ on strings prints a line diff whose cost
+// is quadratic in lines (time and memory), so on two 60,000-line bodies that differ it runs for hours,
+// printing nothing (that was the "hang" of LargeFamiliesAreCompressedOnceInMembersOfTheirOwn).
 ::testing::AssertionResult SameText(const std::string& a, const std::string& b) {
   if (a == b) return ::testing::AssertionSuccess();
   std::size_t i = 0;
   while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
-  return ::testing::AssertionFailure() << "sizes " << a.size() << " and " << b.size() << ", first difference at "
-                                       << i << ": \"" << a.substr(i, 60) << "\" vs \"" << b.substr(i, 60) << "\"";
+  return ::testing::AssertionFailure()
+         << "sizes " << a.size() << " and " << b.size() << ", first difference at " << i << ": \""
+         << a.substr(i, 60) << "\" vs \"" << b.substr(i, 60) << "\"";
 }
 
 template <typename Pred>
@@ -303,7 +304,7 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   Refresher r({"estate_t", "target", 2, 0.1, false});
   JobSpec job = Job("a", [&](const Budget&) {
                  int run = ++runs;
-                 // In families of under 1 MiB, which are compressed with the body (not in members of their own).
+                 // In families of under 1 MiB, which are compressed with the body (not in pieces of their own).
                  metrics::Families families;
                  for (int f = 0; f < 40; ++f) {
                    auto g = metrics::Gauge("estate_t_run_" + std::to_string(f), "Refresh count.");
@@ -333,7 +334,7 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
 
 TEST(Refresher, LargeFamiliesAreCompressedOnceInMembersOfTheirOwn) {
   // Job "big" has one family of ~3 MB: compressed once, when it is published. Job "small" changes on every
-  // refresh; the bodies built for its changes reuse the big family's member as it is.
+  // refresh; the bodies built for its changes reuse the big family's piece as it is.
   std::atomic<int> small_runs{0};
   Refresher r({"estate_t", "target", 2, 0.1, false});
   auto big = Job("big", [](const Budget&) {
@@ -356,7 +357,7 @@ TEST(Refresher, LargeFamiliesAreCompressedOnceInMembersOfTheirOwn) {
     if (m->bytes.size() > 100000) big_member = m;
   }
   ASSERT_TRUE(big_member) << first->gzip.size() << " pieces, none large";
-  // Its text is not kept: the body has no plain views, and its piece is the member.
+  // Its text is not kept: the body has no plain views, and its piece is the big one.
   EXPECT_TRUE(first->views.empty());
   std::size_t compressed = 0;
   for (const auto& p : first->pieces) compressed += p.gzip == big_member.get() ? 1 : 0;
@@ -375,9 +376,9 @@ TEST(Refresher, LargeFamiliesAreCompressedOnceInMembersOfTheirOwn) {
 TEST(Refresher, ScrapesAndStopFinishWhileJobsRepublishContinuously) {
   // Six jobs republish as fast as four workers run them (every millisecond), one of them with a family large
   // enough for a piece of its own; three threads scrape meanwhile, and Stop() runs while they still do. Every
-  // scrape and the Stop must end whatever the publish rate (a scrape is served the newest complete body, it never
-  // waits for the data to settle), and no scrape may see older data after newer. A watchdog fails the test
-  // instead of letting a hang run until the test driver kills it.
+  // scrape and the Stop must end whatever the publish rate (a scrape is served the newest complete body, it
+  // never waits for the data to settle), and no scrape may see older data after newer. A watchdog fails the
+  // test instead of letting a hang run until the test driver kills it.
   std::atomic<bool> done{false};
   std::promise<void> finished;
   auto result = finished.get_future();
@@ -390,8 +391,8 @@ TEST(Refresher, ScrapesAndStopFinishWhileJobsRepublishContinuously) {
       counts.push_back(std::make_unique<std::atomic<int>>(0));
       auto* n = counts.back().get();
       const std::string name = "s" + std::to_string(j);
-      jobs.push_back(Job(name, [n, name](const Budget&) { return Result<metrics::Families>(Temps(name, ++*n)); },
-                         0.001));
+      jobs.push_back(Job(
+          name, [n, name](const Budget&) { return Result<metrics::Families>(Temps(name, ++*n)); }, 0.001));
     }
     std::string big;
     for (int i = 0; big.size() < kOwnMemberBytes + 1000; ++i) {
@@ -433,7 +434,7 @@ TEST(Refresher, ScrapesAndStopFinishWhileJobsRepublishContinuously) {
       });
     }
     // Stop() while the data still changes and scrapes still run.
-    WaitFor([&] { return scrapes >= 30 && *counts[0] >= 30; }, 60000ms);
+    WaitFor([&] { return scrapes >= 100 && *counts[0] >= 100; }, 60000ms);
     r.Stop();
     done = true;
     for (auto& t : scrapers) t.join();

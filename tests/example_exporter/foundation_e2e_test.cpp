@@ -185,10 +185,100 @@ TEST(Foundation, LargeFamilyKeptCompressedIsServedWholeWithAndWithoutGzip) {
   EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(plain.body));
   auto gz = HttpGet(e.base + "/metrics", 10, {"Accept-Encoding: gzip"});
   EXPECT_EQ(gz.headers["content-encoding"], "gzip");
-  std::string text = estate::testing::Gunzip(gz.body);
+  std::string text = estate::testing::Gunzip(gz.body);  // exactly one gzip member, or ""
   EXPECT_EQ(fields(text), lines);
   EXPECT_LT(gz.body.size(), plain.body.size() / 5);
   EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text));
+
+  // The gzip body is ONE gzip stream, read whole by clients that stop after the first member of several:
+  // curl --compressed, Python's zlib reading one member, headless Chromium (what a person sees in a browser).
+  // Each must show every line of the plain body (values of the self-metrics, which move between requests,
+  // aside).
+  auto same_lines = [&](const std::string& got, const std::string& who) {
+    auto normalize = [](const std::string& body) {
+      std::vector<std::string> out;
+      std::size_t pos = 0;
+      while (pos < body.size()) {
+        std::size_t end = body.find('\n', pos);
+        if (end == std::string::npos) end = body.size();
+        std::string line = body.substr(pos, end - pos);
+        pos = end + 1;
+        if (!line.empty() && line[0] != '#' && line.rfind("estate_example_field_value{", 0) != 0 &&
+            line.rfind(' ') != std::string::npos) {
+          line.resize(line.rfind(' '));
+        }
+        out.push_back(std::move(line));
+      }
+      return out;
+    };
+    const auto want = normalize(plain.body), have = normalize(got);
+    EXPECT_EQ(have.size(), want.size()) << who << ": lines";
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < std::min(have.size(), want.size()); ++i) {
+      if (have[i] != want[i] && differ++ < 3)
+        ADD_FAILURE() << who << " line " << i << ": " << have[i] << " vs " << want[i];
+    }
+    EXPECT_EQ(differ, 0u) << who;
+  };
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string url = e.base + "/metrics";
+  const std::string curl_out = dir.path() + "/curl.txt";
+  auto curl = estate::testing::RunCommand(
+      {estate::testing::BinaryPath("curl"), "-sS", "--compressed", "-o", curl_out, url});
+  EXPECT_EQ(curl.exit_code, 0) << "curl --compressed: " << curl.output;
+  same_lines(read(curl_out), "curl --compressed");
+
+  const std::string gz_path = dir.Write("metrics.gz", gz.body);
+  const std::string py_out = dir.path() + "/python.txt";
+  auto py = estate::testing::RunCommand(
+      {estate::testing::BinaryPath("python3"), "-c",
+       "import sys, zlib\n"
+       "d = zlib.decompressobj(31)\n"
+       "text = d.decompress(open(sys.argv[1], 'rb').read())\n"
+       "assert d.eof, 'the gzip member is not complete'\n"
+       "assert d.unused_data == b'', '%d bytes after the first gzip member' % len(d.unused_data)\n"
+       "open(sys.argv[2], 'wb').write(text)\n",
+       gz_path, py_out});
+  EXPECT_EQ(py.exit_code, 0) << "python zlib, one member: " << py.output;
+  same_lines(read(py_out), "python zlib.decompressobj(31)");
+
+  if (estate::testing::BinaryPath("chromium").empty() || estate::testing::BinaryPath("timeout").empty()) {
+    std::printf("chromium or timeout is not installed: the body as a browser shows it is not checked\n");
+    return;
+  }
+  // A text/plain page: the DOM is the text in one <pre>, escaped as HTML. stderr (Chromium's warnings) is
+  // left out of the captured output.
+  auto chromium = estate::testing::RunCommand(
+      {estate::testing::BinaryPath("sh"), "-c", "exec \"$0\" \"$@\" 2>/dev/null",
+       estate::testing::BinaryPath("timeout"), "-k", "5", "90", estate::testing::BinaryPath("chromium"),
+       "--headless", "--disable-gpu", "--no-sandbox", "--disable-dev-shm-usage", "--no-first-run",
+       "--disable-extensions", "--disable-background-networking",
+       "--user-data-dir=" + dir.path() + "/chromium-profile", "--dump-dom", url});
+  ASSERT_EQ(chromium.exit_code, 0) << chromium.output.substr(0, 2000);
+  const std::string& dom = chromium.output;
+  const std::size_t open = dom.find("<pre"), start = dom.find('>', open), end = dom.rfind("</pre>");
+  ASSERT_TRUE(open != std::string::npos && start != std::string::npos && end != std::string::npos &&
+              start < end)
+      << dom.substr(0, 2000);
+  std::string shown;
+  for (std::size_t i = start + 1; i < end; ++i) {
+    if (dom[i] != '&') {
+      shown.push_back(dom[i]);
+      continue;
+    }
+    const std::size_t semi = dom.find(';', i);
+    const std::string entity = dom.substr(i, semi - i + 1);
+    shown += entity == "&lt;"     ? "<"
+             : entity == "&gt;"   ? ">"
+             : entity == "&amp;"  ? "&"
+             : entity == "&quot;" ? "\""
+                                  : entity;
+    i = semi;
+  }
+  same_lines(shown, "headless chromium");
 }
 
 TEST(Foundation, ProbeOnlyForConfiguredTargets) {

@@ -19,13 +19,13 @@ namespace estate::web {
 
 // A piece of a gzip stream compressed on its own, so that a stream can be assembled from pieces compressed at
 // different times (a large family once when it is published, the small ones at each rebuild) and still be ONE
-// gzip member, which every client reads whole (curl --compressed, browsers and wget stop after the first member
-// of a file of several). `bytes` is raw deflate (no header) ended by a sync flush: byte-aligned, no final block,
-// so pieces may follow one another; crc and length are those of its text.
+// gzip member, which every client reads whole (curl --compressed, browsers and wget stop after the first
+// member of a file of several). `bytes` is raw deflate (no header) ended by a sync flush: byte-aligned, no
+// final block, so pieces may follow one another; crc and length are those of its text.
 struct DeflatePiece {
   std::string bytes;
-  std::uint32_t crc = 0;      // CRC-32 of the text
-  std::uint64_t length = 0;   // bytes of text
+  std::uint32_t crc = 0;     // CRC-32 of the text
+  std::uint64_t length = 0;  // bytes of text
 };
 
 struct HttpRequest {
@@ -114,8 +114,8 @@ std::string GzipCompress(const std::string& data);
 // The same for a text given as pieces, compressed as one stream (one gzip member) without joining them.
 std::string GzipCompress(const std::vector<std::string_view>& pieces, int level = 1);
 
-
-// Compresses a text given as pieces into one DeflatePiece, at zlib level 1 or `level`. nullopt when zlib fails.
+// Compresses a text given as pieces into one DeflatePiece, at zlib level 1 or `level`. nullopt when zlib
+// fails.
 std::optional<DeflatePiece> DeflateCompress(const std::vector<std::string_view>& text, int level = 1);
 // The gzip stream made of `pieces` in order is GzipStreamHead(), the pieces' bytes, then
 // GzipStreamTail(pieces): an empty final block and the trailer (CRC-32 combined over the pieces, total length
@@ -124,8 +124,8 @@ std::string_view GzipStreamHead();
 std::string GzipStreamTail(const std::vector<const DeflatePiece*>& pieces);
 // The whole stream in one string (for tests and small uses).
 std::string GzipStream(const std::vector<const DeflatePiece*>& pieces);
-// Inflates one piece, handing the text to sink in pieces of up to 256 KiB. False when the bytes are not a valid
-// piece (or do not give `length` bytes of text) or the sink returned false.
+// Inflates one piece, handing the text to sink in pieces of up to 256 KiB. False when the bytes are not a
+// valid piece (or do not give `length` bytes of text) or the sink returned false.
 bool InflatePieceTo(const DeflatePiece& piece, const std::function<bool(std::string_view)>& sink);
 
 // Decompresses gzip (every member), handing the text to sink in pieces of up to 256 KiB. False when the data is
@@ -161,8 +161,8 @@ class GzipWriter {
   std::size_t bytes_out_ = 0;
 };
 
-// The same for one DeflatePiece: Add() each piece of text, then Finish(); the raw deflate bytes go to `sink` as
-// they are produced, and crc() and length() then complete the piece.
+// The same for one DeflatePiece: Add() each piece of text, then Finish(); the raw deflate bytes go to `sink`
+// as they are produced, and crc() and length() then complete the piece.
 class DeflateWriter {
  public:
   explicit DeflateWriter(std::function<bool(std::string_view)> sink, int level = 1);

@@ -37,16 +37,17 @@ namespace estate {
 // (gauge, counter, ...). Families are merged with other jobs' by name like collected families are: one
 // HELP/TYPE block per name (the first job's, in job order), samples of all jobs after it.
 //
-// Large families are served from a deflate piece of their own (see DataBody::gzip). A job may give one already
-// compressed, so that its text is never held whole: `gzip` then holds exactly its sample lines as one piece
-// (web::DeflateWriter), `length` is the size of that text, and the family takes no room in `samples` (its
-// offset is where it would have been). Such a family must appear once. Use kOwnMemberBytes and kOwnMemberLevel
-// for the same result as the refresher's own compression.
+// Large families are served from a deflate piece of their own (see DataBody::gzip). A job may give one
+// already compressed, so that its text is never held whole: `gzip` then holds exactly its sample lines as one
+// piece (web::DeflateWriter), `length` is the size of that text, and the family takes no room in `samples`
+// (its offset is where it would have been). Such a family must appear once. Use kOwnMemberBytes and
+// kOwnMemberLevel for the same result as the refresher's own compression.
 struct RenderedData {
   struct Family {
     std::string name, help, type;
     std::size_t offset = 0, length = 0;
-    std::shared_ptr<const web::DeflatePiece> gzip;  // the samples, compressed, instead of a slice of `samples`
+    // The samples compressed, instead of a slice of `samples`.
+    std::shared_ptr<const web::DeflatePiece> gzip;
   };
   std::string samples;
   std::vector<Family> families;
@@ -94,21 +95,23 @@ struct JobStatus {
 };
 
 // The merged data of every job: views into the jobs' pre-rendered text, in exposition order (each family's
-// HELP/TYPE once, then its samples from every job), plus the same text compressed as deflate pieces of one gzip
-// stream. Holding this keeps the
-// viewed text alive. With thousands of sources the text is tens of MB, so it is not joined into one copy.
+// HELP/TYPE once, then its samples from every job), plus the same text compressed as deflate pieces of one
+// gzip stream. Holding this keeps the viewed text alive. With thousands of sources the text is tens of MB, so
+// it is not joined into one copy.
 struct DataBody {
   struct Piece {
-    std::string_view text;               // a header or a job's samples of one family, or
-    const web::DeflatePiece* gzip = nullptr;  // a large family kept only compressed: its piece (one of `gzip`)
+    // A header or a job's samples of one family, or a large family kept only compressed: its piece (one of
+    // DataBody::gzip).
+    std::string_view text;
+    const web::DeflatePiece* gzip = nullptr;
   };
   std::vector<Piece> pieces;
   std::size_t size = 0;                  // total bytes of the text
   std::vector<std::string_view> views;   // the pieces' text, when every piece is kept as text; else empty
   // The text compressed, as deflate pieces of ONE gzip stream (web::GzipStreamHead, the pieces, then
-  // web::GzipStreamTail; HttpResponse::gzip_pieces sends them so): runs of small families compressed together,
-  // and each family of 1 MiB or more of one job in its own piece, compressed once when that job published it
-  // (so a change elsewhere does not compress the large ones again).
+  // web::GzipStreamTail; HttpResponse::gzip_pieces sends them so): runs of small families compressed
+  // together, and each family of 1 MiB or more of one job in its own piece, compressed once when that job
+  // published it (so a change elsewhere does not compress the large ones again).
   std::vector<std::shared_ptr<const web::DeflatePiece>> gzip;
   std::vector<std::shared_ptr<const void>> keep;  // what the pieces point into
   // Writes the text in order, inflating the compressed pieces; false when write returned false.

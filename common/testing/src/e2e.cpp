@@ -610,8 +610,8 @@ std::vector<std::string> AlertmanagerServer::AlertNames() {
 }
 
 std::string Gunzip(std::string_view gz) {
-  // Exactly one gzip member, as curl --compressed, browsers and wget read: a second member after the first, or
-  // anything else after its trailer, is an error here.
+  // Exactly one gzip member, as curl --compressed, browsers and wget read: a second member after the first,
+  // or anything else after its trailer, is an error here.
   std::string out;
   char buf[65536];
   z_stream zs{};

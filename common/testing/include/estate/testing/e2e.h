@@ -73,8 +73,8 @@ SimpleResponse HttpGet(const std::string& url, double timeout_seconds = 10,
                        const std::vector<std::string>& headers = {});
 SimpleResponse HttpPost(const std::string& url, const std::string& body = "", double timeout_seconds = 10);
 
-// Decompresses a gzip body of exactly one member (as curl --compressed and browsers read it); "" when it is not
-// valid gzip or anything (a second member) follows the first member.
+// Decompresses a gzip body of exactly one member (as curl --compressed and browsers read it); "" when it is
+// not valid gzip or anything (a second member) follows the first member.
 std::string Gunzip(std::string_view gz);
 
 // Polls url until it answers 200 or the deadline passes.
