@@ -304,7 +304,7 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   Refresher r({"estate_t", "target", 2, 0.1, false});
   JobSpec job = Job("a", [&](const Budget&) {
                  int run = ++runs;
-                 // In families of under 1 MiB, which are compressed with the body (not in pieces of their own).
+                 // In families of under 1 MiB, compressed with the body (not in pieces of their own).
                  metrics::Families families;
                  for (int f = 0; f < 40; ++f) {
                    auto g = metrics::Gauge("estate_t_run_" + std::to_string(f), "Refresh count.");
