@@ -9,6 +9,7 @@
 #include "estate/app.h"
 #include "estate/log.h"
 #include "estate/testing/e2e.h"
+#include "estate/web_config.h"
 
 namespace estate::config {
 namespace {
@@ -423,6 +424,85 @@ TEST(ConfigWarnings, ParseOnlyTouchesNoFile) {
   auto r = ReadSecret("password_file: /nonexistent/pw\n", ParseOptions{false});
   EXPECT_EQ(r.errors, "");
   EXPECT_EQ(r.value, "");
+}
+
+// ----- web-config warnings
+// -----------------------------------------------------------------------------------
+
+TEST(WebConfigWarnings, TlsBelowOneTwoIsWarnedAbout) {
+  ParseOptions parse_only{false};  // the files named need not exist
+  for (const char* version : {"TLS10", "TLS11"}) {
+    auto cfg = estate::web::ParseWebConfig(
+        std::string("tls_server_config:\n  cert_file: /x.crt\n  key_file: /x.key\n"
+                    "  min_version: ") +
+            version + "\n",
+        "web.yml", parse_only);
+    ASSERT_TRUE(cfg) << cfg.error();
+    ASSERT_EQ(cfg->warnings.size(), 1u);
+    EXPECT_NE(cfg->warnings[0].find(std::string("web.yml:4: tls_server_config.min_version: ") + version +
+                                    " is deprecated"),
+              std::string::npos)
+        << cfg->warnings[0];
+  }
+  auto cfg = estate::web::ParseWebConfig(
+      "tls_server_config:\n  cert_file: /x.crt\n  key_file: /x.key\n  min_version: TLS12\n", "web.yml",
+      parse_only);
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_TRUE(cfg->warnings.empty());
+}
+
+TEST(WebConfigWarnings, KeyAndFileModes) {
+  estate::testing::TempDir dir;
+  const std::string cert = dir.path() + "/s.crt", key = dir.path() + "/s.key";
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "
+                         "/CN=localhost -days 2 -keyout " +
+                         key + " -out " + cert + " >" + dir.path() + "/openssl.log 2>&1")
+                            .c_str()),
+            0);
+  const std::string users =
+      "basic_auth_users:\n  prom: $2y$04$abcdefghijklmnopqrstuuJ7Nq2wOm.DXIpOY6Ka0K1ejQ4n.V6dS\n";
+  const std::string web = dir.Write(
+      "web.yml", "tls_server_config:\n  cert_file: " + cert + "\n  key_file: " + key + "\n" + users);
+  ASSERT_EQ(chmod(key.c_str(), 0644), 0);
+  ASSERT_EQ(chmod(web.c_str(), 0644), 0);
+  estate::log::Configure(estate::log::Level::kInfo, estate::log::Format::kLogfmt);
+  ::testing::internal::CaptureStderr();
+  auto cfg = estate::web::LoadWebConfig(web);
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(cfg) << cfg.error();
+  ASSERT_EQ(cfg->warnings.size(), 2u) << log;
+  EXPECT_NE(
+      cfg->warnings[0].find("tls_server_config.key_file: TLS private key " + key + " is world-readable"),
+      std::string::npos)
+      << cfg->warnings[0];
+  EXPECT_NE(cfg->warnings[1].find("config file holds secrets and " + web + " is world-readable"),
+            std::string::npos)
+      << cfg->warnings[1];
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << "each logged once:\n" << log;
+  EXPECT_NE(log.find("level=warn msg=\"configuration warning\""), std::string::npos) << log;
+
+  ASSERT_EQ(chmod(key.c_str(), 0600), 0);
+  ASSERT_EQ(chmod(web.c_str(), 0600), 0);
+  ::testing::internal::CaptureStderr();
+  cfg = estate::web::LoadWebConfig(web);
+  log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_TRUE(cfg->warnings.empty()) << cfg->warnings[0];
+  EXPECT_EQ(log, "");
+  ASSERT_EQ(chmod(web.c_str(), 0602), 0);
+  cfg = estate::web::LoadWebConfig(web);
+  ASSERT_TRUE(cfg) << cfg.error();
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_NE(cfg->warnings[0].find("is world-writable"), std::string::npos) << cfg->warnings[0];
+}
+
+TEST(WebConfigWarnings, OddYamlIsAnError) {
+  for (const char* text :
+       {"{[x]: 1}", "&a [*a]", "tls_server_config: &a {cert_file: *a}\n", "basic_auth_users: [a]"}) {
+    Result<estate::web::WebConfig> cfg = MakeError("");
+    ASSERT_NO_THROW(cfg = estate::web::ParseWebConfig(text, "web.yml", ParseOptions{false})) << text;
+    EXPECT_FALSE(cfg) << text;
+  }
 }
 
 // ----- the load boundary of the app
