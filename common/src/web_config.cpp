@@ -170,7 +170,6 @@ struct TlsSection {
   YAML::Mark mark;                          // of the "tls_server_config" key
   std::map<std::string, YAML::Mark> marks;  // per sub-key, for error lines
   bool client_auth_set = false;
-  std::vector<std::string> warnings;
 };
 
 void ParseTls(const YAML::Node& node, const YAML::Mark& where, const std::string& base_dir,
@@ -220,9 +219,7 @@ void ParseTls(const YAML::Node& node, const YAML::Mark& where, const std::string
           }
           (key == "min_version" ? tls.min_version : tls.max_version) = value;
           if (key == "min_version" && TlsVersionNumber(value) < TlsVersionNumber("TLS12")) {
-            out->warnings.push_back(errors.origin() + ":" + std::to_string(mark.line + 1) + ": " + sub +
-                                    ": " + value +
-                                    " is deprecated and insecure (RFC 8996); use TLS12 or TLS13");
+            errors.Warn(mark, sub, value + " is deprecated and insecure (RFC 8996); use TLS12 or TLS13");
           }
         } else if (key == "cipher_suites") {
           tls.cipher_suites = ReadStringList(v, mark, sub, errors);
@@ -250,7 +247,7 @@ void ParseTls(const YAML::Node& node, const YAML::Mark& where, const std::string
       });
 }
 
-void ValidateTls(TlsSection& section, ConfigErrors& errors) {
+void ValidateTls(const TlsSection& section, ConfigErrors& errors) {
   const TlsServerConfig& tls = section.tls;
   const std::string path = "tls_server_config";
   auto mark_of = [&](const std::string& key) {
@@ -295,8 +292,7 @@ void ValidateTls(TlsSection& section, ConfigErrors& errors) {
   // Only when the whole file is otherwise clean, so one mistake is not reported twice.
   if (!errors.empty() || !errors.options().read_files) return;
   if (std::string w = config::FileModeWarning(tls.key_file, /*secret=*/true); !w.empty()) {
-    section.warnings.push_back(errors.origin() + ":" + std::to_string(mark_of("key_file").line + 1) + ": " +
-                               Join(path, "key_file") + ": TLS private key " + w);
+    errors.Warn(mark_of("key_file"), Join(path, "key_file"), "TLS private key " + w);
   }
 
   // Everything looks right on paper: apply it to a scratch context, so a certificate that does not parse, a
@@ -413,7 +409,7 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& origin,
   ValidateTls(tls, errors);
   if (!errors.empty()) return MakeError(errors.Text());
   cfg.tls = tls.tls;
-  cfg.warnings = std::move(tls.warnings);
+  cfg.warnings = errors.warnings();
   return cfg;
 }
 
@@ -425,11 +421,7 @@ Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string
 
 Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin,
                                  const config::ParseOptions& options) {
-  try {
-    return Parse(yaml_text, origin, "", options);
-  } catch (const std::exception& e) {
-    return MakeError(origin + ": cannot load: " + e.what());
-  }
+  return Parse(yaml_text, origin, "", options);
 }
 
 Result<WebConfig> LoadWebConfig(const std::string& path) {
