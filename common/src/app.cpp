@@ -235,21 +235,36 @@ class App {
 
 Result<Ok> App::Reload(const char* trigger) {
   std::lock_guard<std::mutex> lock(reload_mu_);
-  auto plan = exporter_.Load(flags_.config_file, services_);
+  // The cached self-metrics would show the previous reload's status for up to a few seconds.
+  struct Expire {
+    App* app;
+    ~Expire() {
+      std::lock_guard<std::mutex> self_lock(app->self_mu_);
+      app->self_at_ = {};
+    }
+  } expire{this};
+  auto plan = LoadPlan(exporter_, flags_.config_file, services_);
   if (!plan) {
     last_reload_ok_ = false;
     log::Error("loading configuration failed; keeping the previous one",
                {{"trigger", trigger}, {"file", flags_.config_file}, {"err", plan.error()}});
     return MakeError(plan.error());
   }
-  auto shared = std::make_shared<Plan>(std::move(*plan));
-  std::vector<JobSpec> jobs = shared->jobs;
-  std::size_t n = jobs.size();
-  refresher_.Apply(std::move(jobs));
-  {
+  std::size_t n = 0;
+  try {
+    auto shared = std::make_shared<Plan>(std::move(*plan));
+    std::vector<JobSpec> jobs = shared->jobs;
+    n = jobs.size();
+    refresher_.Apply(std::move(jobs));
     std::lock_guard<std::mutex> plock(plan_mu_);
     shared->jobs.clear();  // the refresher owns the jobs now
     plan_ = std::move(shared);
+  } catch (const std::exception& e) {
+    // Last resort (out of memory): whatever the refresher took runs on, the previous plan serves /probe.
+    last_reload_ok_ = false;
+    log::Error("applying configuration failed",
+               {{"trigger", trigger}, {"file", flags_.config_file}, {"err", e.what()}});
+    return MakeError(flags_.config_file + ": applying the configuration failed: " + e.what());
   }
   last_reload_ok_ = true;
   last_reload_success_unix_ = UnixNow();
@@ -506,7 +521,11 @@ void App::AddRoutes() {
   });
   server_.Route("/-/reload", {"POST", "PUT"}, [this](const web::HttpRequest&) {
     web::HttpResponse r;
-    auto ok = Reload("http");
+    // On a thread of its own: civetweb's workers have small stacks, and parsing a deeply nested file
+    // (yaml-cpp recurses up to its depth limit) overflowed one and killed the process.
+    Result<Ok> ok = MakeError("reload did not run");
+    std::thread reload([&] { ok = Reload("http"); });
+    reload.join();
     if (ok) {
       r.body = "configuration reloaded\n";
     } else {
@@ -591,6 +610,23 @@ int App::Run() {
 
 }  // namespace
 
+Result<Plan> LoadPlan(Exporter& exporter, const std::string& config_path, const Services& services) {
+  try {
+    auto plan = exporter.Load(config_path, services);
+    if (plan && plan->jobs.empty() && !plan->allow_empty) {
+      return MakeError(config_path +
+                       ": the configuration has nothing to collect (an empty or truncated file?); set "
+                       "allow_empty: true to run with none");
+    }
+    return plan;
+  } catch (const std::exception& e) {
+    // The loaders return errors for every input they know of; this is the net under that promise.
+    return MakeError(config_path + ": loading failed unexpectedly: " + e.what());
+  } catch (...) {
+    return MakeError(config_path + ": loading failed unexpectedly");
+  }
+}
+
 int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& exporter) {
   auto flags = ParseFlags(argc, argv, info);
   if (!flags) {
@@ -635,7 +671,7 @@ int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& expor
     prometheus::Registry registry;
     http::CurlHttpClient http(http::CurlLimits{}, &registry);
     Services services{&http, &registry};
-    auto plan = exporter.Load(flags->config_file, services);
+    auto plan = LoadPlan(exporter, flags->config_file, services);
     if (!plan) {
       std::fprintf(stderr, "%s\n", plan.error().c_str());
       return 1;

@@ -1,31 +1,64 @@
 #include "estate/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <set>
+#include <thread>
+
+#include "estate/log.h"
 
 namespace estate::config {
 
-void ConfigErrors::Add(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+namespace {
+
+// A key or value echoed in a message is cut here, so that one huge key cannot make a huge error.
+constexpr std::size_t kMaxLineBytes = 512;
+
+}  // namespace
+
+std::string ConfigErrors::Line(const YAML::Mark& mark, const std::string& path,
+                               const std::string& message) const {
   std::string line = origin_;
   if (mark.line >= 0) line += ":" + std::to_string(mark.line + 1);
   line += ": ";
   if (!path.empty()) line += path + ": ";
   line += message;
-  lines_.push_back(std::move(line));
+  if (line.size() > kMaxLineBytes) line = line.substr(0, kMaxLineBytes) + "...";
+  return line;
+}
+
+void ConfigErrors::Add(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+  lines_.push_back(Line(mark, path, message));
+}
+
+void ConfigErrors::Warn(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+  warnings_.push_back(Line(mark, path, message));
 }
 
 std::string ConfigErrors::Text() const {
   std::string out;
-  for (const auto& l : lines_) {
+  for (std::size_t i = 0; i < lines_.size() && i < kMaxLines; ++i) {
     if (!out.empty()) out.push_back('\n');
-    out += l;
+    out += lines_[i];
+  }
+  if (lines_.size() > kMaxLines) {
+    out += "\n" + origin_ + ": ... and " + std::to_string(lines_.size() - kMaxLines) + " more problems";
   }
   return out;
+}
+
+bool KeyText(const YAML::Node& key, std::string* out) {
+  if (!key.IsScalar()) return false;
+  *out = key.Scalar();
+  return true;
 }
 
 bool ParseDuration(const std::string& text, double* seconds) {
@@ -56,6 +89,7 @@ bool ParseDuration(const std::string& text, double* seconds) {
     if (found < 0 || found <= last_unit) return false;
     last_unit = found;
     total += n * kUnits[found].second;
+    if (!(total <= kMaxDurationSeconds)) return false;
   }
   *seconds = total;
   return true;
@@ -83,6 +117,19 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ConfigErrors& err
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     errors_->Add(node_.Mark(), path_.empty() ? "(top level)" : path_, "must be a mapping");
     node_ = YAML::Node();
+    return;
+  }
+  if (!node_ || !node_.IsMap()) return;
+  // yaml-cpp keeps both entries of a duplicate key and finds only the first: a second "targets:" would be
+  // silently ignored.
+  std::set<std::string> seen;
+  for (const auto& kv : node_) {
+    std::string k;
+    if (!KeyText(kv.first, &k)) {
+      errors_->Add(kv.first.Mark(), path_.empty() ? "(top level)" : path_, "keys must be strings");
+    } else if (!seen.insert(k).second) {
+      errors_->Add(kv.first.Mark(), Sub(k), "duplicate key");
+    }
   }
 }
 
@@ -171,7 +218,11 @@ void MapReader::Get(const std::string& key, std::map<std::string, std::string>& 
   }
   std::map<std::string, std::string> values;
   for (const auto& kv : n) {
-    std::string k = kv.first.as<std::string>();
+    std::string k;
+    if (!KeyText(kv.first, &k)) {
+      errors_->Add(kv.first.Mark(), Sub(key), "keys must be strings");
+      return;
+    }
     std::string v;
     if (!Convert(kv.second, v)) {
       errors_->Add(kv.second.Mark(), Sub(key) + "." + k, "must be a string");
@@ -236,7 +287,11 @@ std::vector<std::pair<std::string, MapReader>> MapReader::Entries(const std::str
     return out;
   }
   for (const auto& kv : n) {
-    std::string name = kv.first.as<std::string>();
+    std::string name;
+    if (!KeyText(kv.first, &name)) {
+      errors_->Add(kv.first.Mark(), Sub(key), "names must be strings");
+      continue;
+    }
     out.emplace_back(name, MapReader(kv.second, Sub(key) + "." + name, *errors_));
   }
   return out;
@@ -245,17 +300,102 @@ std::vector<std::pair<std::string, MapReader>> MapReader::Entries(const std::str
 void MapReader::Finish() {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {
-    std::string k = kv.first.as<std::string>();
+    std::string k;
+    if (!KeyText(kv.first, &k)) continue;  // reported by the constructor
     if (read_.count(k) == 0) errors_->Add(kv.first.Mark(), Sub(k), "unknown key");
   }
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+namespace {
+
+struct FileState {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  timespec mtime{};
+  timespec ctime{};
+  bool operator==(const FileState& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec && ctime.tv_sec == o.ctime.tv_sec &&
+           ctime.tv_nsec == o.ctime.tv_nsec;
+  }
+};
+
+FileState StateOf(const struct stat& st) {
+  return {st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+}
+
+// One read of the whole file with its state before and after; "" error on success.
+std::string ReadOnce(const std::string& path, std::size_t max_bytes, std::string* text, FileState* before,
+                     FileState* after) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return "cannot read " + path + ": " + std::strerror(errno);
+  struct stat st {};
+  std::string error;
+  if (fstat(fd, &st) != 0) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    // A FIFO or device could block or never end.
+    error = "cannot read " + path + ": not a regular file";
+  } else if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    error = "cannot read " + path + ": larger than " + std::to_string(max_bytes) + " bytes";
+  }
+  if (!error.empty()) {
+    close(fd);
+    return error;
+  }
+  *before = StateOf(st);
+  // Straight into the string: reloads run on civetweb workers, whose stacks are too small for a big buffer.
+  text->clear();
+  constexpr std::size_t kChunk = 64 * 1024;
+  for (;;) {
+    const std::size_t have = text->size();
+    text->resize(have + kChunk);
+    ssize_t n = read(fd, text->data() + have, kChunk);
+    const int read_errno = errno;
+    text->resize(have + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n < 0 && read_errno == EINTR) continue;
+    if (n < 0) {
+      error = "cannot read " + path + ": " + std::strerror(read_errno);
+      break;
+    }
+    if (n == 0) break;
+    // Files under /proc say size 0: the limit holds for what is really read.
+    if (text->size() > max_bytes) {
+      error = "cannot read " + path + ": larger than " + std::to_string(max_bytes) + " bytes";
+      break;
+    }
+  }
+  if (error.empty() && fstat(fd, &st) != 0) error = "cannot read " + path + ": " + std::strerror(errno);
+  close(fd);
+  if (error.empty()) *after = StateOf(st);
+  return error;
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path, const ReadOptions& options) {
+  const int attempts = std::max(1, options.attempts);
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 << std::min(attempt, 5)));
+    std::string first, second;
+    FileState before{}, after{}, before2{}, after2{};
+    if (std::string e = ReadOnce(path, options.max_bytes, &first, &before, &after); !e.empty())
+      return MakeError(e);
+    if (options.after_first_read) options.after_first_read();
+    // A writer that truncates and rewrites in place can be caught half way: the first read may be empty or
+    // cut short. Read once more (by name, so a file replaced meanwhile is seen too) and accept only when
+    // nothing moved in between: same inode, size, times and bytes.
+    if (std::string e = ReadOnce(path, options.max_bytes, &second, &before2, &after2); !e.empty()) {
+      return MakeError(e);
+    }
+    if (before == after && after == before2 && before2 == after2 && first == second &&
+        first.size() == static_cast<std::size_t>(after.size)) {
+      return first;
+    }
+  }
+  return MakeError("cannot read " + path + ": the file changed while it was being read (" +
+                   std::to_string(attempts) + " attempts); is it being written? try again");
 }
 
 Result<YAML::Node> ParseYaml(const std::string& text, const std::string& origin) {
@@ -265,6 +405,8 @@ Result<YAML::Node> ParseYaml(const std::string& text, const std::string& origin)
     return MakeError(origin + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {
     return MakeError(origin + ": " + e.what());
+  } catch (const std::exception& e) {
+    return MakeError(origin + ": cannot parse: " + e.what());
   }
 }
 
@@ -284,8 +426,24 @@ void GetSecret(MapReader& reader, const std::string& name, std::string& out, boo
     reader.Error(name, "set only one of " + name + ", " + name + "_file and " + name + "_env");
     return;
   }
-  if (!file.empty()) {
-    auto content = ReadFile(file);
+  auto where = [&](const std::string& key) {
+    return reader.node().IsMap() && reader.node()[key] ? reader.node()[key].Mark() : reader.mark();
+  };
+  const std::string path = reader.path().empty() ? name : reader.path() + "." + name;
+  if (!inline_value.empty()) {
+    reader.errors().set_inline_secrets();
+    reader.errors().Warn(where(name), path,
+                         "secret written in the config file; prefer " + name + "_file or " + name + "_env");
+  }
+  if (!file.empty() && !reader.errors().options().read_files) {
+    out.clear();
+  } else if (!file.empty()) {
+    if (std::string w = FileModeWarning(file, /*secret=*/true); !w.empty()) {
+      reader.errors().Warn(where(name + "_file"), path + "_file", w);
+    }
+    ReadOptions small;
+    small.max_bytes = 1 << 20;
+    auto content = ReadFile(file, small);
     if (!content) {
       reader.Error(name + "_file", content.error());
       return;
@@ -306,6 +464,25 @@ void GetSecret(MapReader& reader, const std::string& name, std::string& out, boo
   } else if (required) {
     reader.Error(name, "is required (as " + name + "_file or " + name + "_env)");
   }
+}
+
+std::string FileModeWarning(const std::string& path, bool secret) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return {};
+  if (st.st_mode & S_IWOTH) return path + " is world-writable (chmod o-w it)";
+  if (secret && (st.st_mode & S_IROTH)) return path + " is world-readable (chmod o-r it)";
+  return {};
+}
+
+void CheckConfigFileMode(const std::string& path, bool holds_secrets, std::vector<std::string>& warnings) {
+  std::string w = FileModeWarning(path, holds_secrets);
+  if (w.empty()) return;
+  if (w.find("world-readable") != std::string::npos) w = "holds secrets and " + w;
+  warnings.push_back(path + ": config file " + w);
+}
+
+void LogWarnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) log::Warn("configuration warning", {{"warning", w}});
 }
 
 }  // namespace estate::config

@@ -218,6 +218,9 @@ void ParseTls(const YAML::Node& node, const YAML::Mark& where, const std::string
             return;
           }
           (key == "min_version" ? tls.min_version : tls.max_version) = value;
+          if (key == "min_version" && TlsVersionNumber(value) < TlsVersionNumber("TLS12")) {
+            errors.Warn(mark, sub, value + " is deprecated and insecure (RFC 8996); use TLS12 or TLS13");
+          }
         } else if (key == "cipher_suites") {
           tls.cipher_suites = ReadStringList(v, mark, sub, errors);
           for (const auto& suite : tls.cipher_suites) {
@@ -282,12 +285,15 @@ void ValidateTls(const TlsSection& section, ConfigErrors& errors) {
   for (const auto& [key, file] : {std::pair<std::string, std::string>{"cert_file", tls.cert_file},
                                   {"key_file", tls.key_file},
                                   {"client_ca_file", tls.client_ca_file}}) {
-    if (file.empty()) continue;
+    if (file.empty() || !errors.options().read_files) continue;
     std::string problem = FileProblem(file);
     if (!problem.empty()) errors.Add(mark_of(key), Join(path, key), problem);
   }
   // Only when the whole file is otherwise clean, so one mistake is not reported twice.
-  if (!errors.empty()) return;
+  if (!errors.empty() || !errors.options().read_files) return;
+  if (std::string w = config::FileModeWarning(tls.key_file, /*secret=*/true); !w.empty()) {
+    errors.Warn(mark_of("key_file"), Join(path, "key_file"), "TLS private key " + w);
+  }
 
   // Everything looks right on paper: apply it to a scratch context, so a certificate that does not parse, a
   // key that does not match or a CA file without certificates is reported now (and by --config.check), not
@@ -364,14 +370,17 @@ void ParseUsers(const YAML::Node& node, const YAML::Mark& where, ConfigErrors& e
                });
 }
 
-Result<WebConfig> Parse(const std::string& yaml_text, const std::string& origin,
-                        const std::string& base_dir) {
-  ConfigErrors errors(origin);
+Result<WebConfig> Parse(const std::string& yaml_text, const std::string& origin, const std::string& base_dir,
+                        const config::ParseOptions& options) {
+  ConfigErrors errors(origin, options);
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     errors.Add(e.mark, "", "invalid YAML: " + e.msg);
+    return MakeError(errors.Text());
+  } catch (const std::exception& e) {
+    errors.Add(YAML::Mark::null_mark(), "", std::string("cannot parse: ") + e.what());
     return MakeError(errors.Text());
   }
 
@@ -400,25 +409,39 @@ Result<WebConfig> Parse(const std::string& yaml_text, const std::string& origin,
   ValidateTls(tls, errors);
   if (!errors.empty()) return MakeError(errors.Text());
   cfg.tls = tls.tls;
+  cfg.warnings = errors.warnings();
   return cfg;
 }
 
 }  // namespace
 
 Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin) {
-  return Parse(yaml_text, origin, "");
+  return ParseWebConfig(yaml_text, origin, config::ParseOptions{});
+}
+
+Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin,
+                                 const config::ParseOptions& options) {
+  return Parse(yaml_text, origin, "", options);
 }
 
 Result<WebConfig> LoadWebConfig(const std::string& path) {
   if (path.empty()) return WebConfig{};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError("cannot read web config " + path + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  // Relative file names in the config are relative to the config file, as in the toolkit.
-  const auto slash = path.rfind('/');
-  const std::string base_dir = slash == std::string::npos ? "" : (slash == 0 ? "/" : path.substr(0, slash));
-  return Parse(text.str(), path, base_dir);
+  try {
+    auto text = config::ReadFile(path);
+    if (!text) return MakeError("web config: " + text.error());
+    // Relative file names in the config are relative to the config file, as in the toolkit.
+    const auto slash = path.rfind('/');
+    const std::string base_dir = slash == std::string::npos ? "" : (slash == 0 ? "/" : path.substr(0, slash));
+    auto cfg = Parse(*text, path, base_dir, config::ParseOptions{});
+    if (!cfg) return cfg;
+    // The file holds bcrypt hashes at most, but they can be guessed offline: other users should not read
+    // them.
+    config::CheckConfigFileMode(path, !cfg->basic_auth_users.empty(), cfg->warnings);
+    config::LogWarnings(cfg->warnings);
+    return cfg;
+  } catch (const std::exception& e) {
+    return MakeError(path + ": cannot load: " + e.what());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

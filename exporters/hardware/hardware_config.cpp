@@ -39,10 +39,11 @@ void ReadDuration(config::MapReader& r, const std::string& key, double& out) {
 
 }  // namespace
 
-Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& origin) {
+Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& origin,
+                                   const config::ParseOptions& options) {
   auto node = config::ParseYaml(yaml, origin);
   if (!node) return MakeError(node.error());
-  config::ConfigErrors errors(origin);
+  config::ConfigErrors errors(origin, options);
   HardwareConfig cfg;
   config::MapReader root(*node, "", errors);
 
@@ -54,6 +55,7 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
   defaults.Get("use_expand", cfg.use_expand);
   defaults.Finish();
   root.Get("max_concurrent_polls", cfg.max_concurrent_polls);
+  root.Get("allow_empty", cfg.allow_empty);
   if (cfg.max_requests_per_bmc < 1) defaults.Error("max_requests_per_bmc", "must be at least 1");
   if (cfg.max_concurrent_polls < 1) root.Error("max_concurrent_polls", "must be at least 1");
 
@@ -108,14 +110,27 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
     cfg.targets.push_back(std::move(t));
   }
   root.Finish();
+  // An empty or truncated file (an editor saving in place, a template with an empty inventory) must not
+  // silently stop monitoring every BMC.
+  if (cfg.targets.empty() && !cfg.allow_empty && errors.empty()) {
+    root.Error("targets",
+               "no targets configured (an empty or truncated file?); set allow_empty: true to run "
+               "with none");
+  }
   if (!errors.empty()) return MakeError(errors.Text());
+  cfg.warnings = errors.warnings();
+  cfg.inline_secrets = errors.inline_secrets();
   return cfg;
 }
 
 Result<HardwareConfig> LoadConfig(const std::string& path) {
   auto text = config::ReadFile(path);
   if (!text) return MakeError(text.error());
-  return ParseConfig(*text, path);
+  auto cfg = ParseConfig(*text, path);
+  if (!cfg) return cfg;
+  config::CheckConfigFileMode(path, cfg->inline_secrets, cfg->warnings);
+  config::LogWarnings(cfg->warnings);
+  return cfg;
 }
 
 std::string BaseUrl(const std::string& address) {

@@ -9,6 +9,7 @@
 //   targets:
 //     - {name: hv01-ilo, address: https://10.0.0.11, auth: ilo, ca_file: /etc/estate/bmc-ca.pem,
 //        labels: {host: hv01}}
+//   allow_empty: false     # true: no targets is fine (otherwise an empty or truncated file is refused)
 //
 // Plain values; not thread-safe.
 #pragma once
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "estate/config.h"
 #include "estate/result.h"
 
 namespace estate::hardware {
@@ -51,15 +53,24 @@ struct HardwareConfig {
   int max_requests_per_bmc = 2;         // concurrent requests to one BMC
   int max_concurrent_polls = 64;        // polls in flight across all BMCs
   bool use_expand = true;               // use $expand where the service advertises it
+  bool allow_empty = false;             // no targets is an error unless set
   std::vector<AuthSet> auths;
   std::vector<TargetConfig> targets;
+  // Not settings: what the load noticed. Warnings (inline passwords, loose file modes) are logged by
+  // LoadConfig.
+  std::vector<std::string> warnings;
+  bool inline_secrets = false;
 
   const AuthSet* FindAuth(const std::string& name) const;
   const TargetConfig* FindTarget(const std::string& name) const;
 };
 
-// Parses and validates; the error lists every problem, one per line, with file:line and path.
-Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& origin);
+// Parses and validates; the error lists every problem, one per line, with file:line and path. Never throws;
+// with options.read_files false it touches no file (for fuzzing). Warnings are returned, not logged.
+Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& origin,
+                                   const config::ParseOptions& options = {});
+// Reads the file (config::ReadFile), parses it and logs its warnings (and the file's own, e.g.
+// world-writable).
 Result<HardwareConfig> LoadConfig(const std::string& path);
 
 // "https://host[:port]" for a configured address ("host", "host:port" or a URL; http:// is kept as given).

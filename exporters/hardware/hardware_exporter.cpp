@@ -316,7 +316,9 @@ Result<Plan> HardwareExporter::Load(const std::string& config_path, const Servic
   for (const auto& t : config->targets) {
     if (t.insecure) log::Warn("BMC TLS verification disabled by config", {{"target", t.name}});
   }
-  return BuildPlan(*config, *services.http);
+  Plan plan = BuildPlan(*config, *services.http);
+  plan.allow_empty = config->allow_empty;
+  return plan;
 }
 
 ExporterInfo HardwareExporterInfo() {

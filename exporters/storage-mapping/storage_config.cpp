@@ -59,12 +59,14 @@ void ReadCloudAuth(config::MapReader r, CloudAuthConfig& a) {
 
 }  // namespace
 
-Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& origin) {
+Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& origin,
+                                  const config::ParseOptions& options) {
   auto node = config::ParseYaml(yaml, origin);
   if (!node) return MakeError(node.error());
-  config::ConfigErrors errors(origin);
+  config::ConfigErrors errors(origin, options);
   StorageConfig cfg;
   config::MapReader root(*node, "", errors);
+  root.Get("allow_empty", cfg.allow_empty);
 
   config::MapReader defaults = root.Map("defaults");
   ReadDuration(defaults, "openstack_interval", cfg.openstack_interval_seconds);
@@ -148,17 +150,26 @@ Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& or
     cfg.arrays.push_back(std::move(a));
   }
   root.Finish();
-  if (cfg.clouds.empty() && cfg.arrays.empty() && errors.empty()) {
-    root.Error("clouds", "configure at least one cloud or array");
+  // An empty or truncated file (an editor saving in place) must not silently drop every source.
+  if (cfg.clouds.empty() && cfg.arrays.empty() && !cfg.allow_empty && errors.empty()) {
+    root.Error("clouds",
+               "configure at least one cloud or array (an empty or truncated file?); set allow_empty: "
+               "true to run with none");
   }
   if (!errors.empty()) return MakeError(errors.Text());
+  cfg.warnings = errors.warnings();
+  cfg.inline_secrets = errors.inline_secrets();
   return cfg;
 }
 
 Result<StorageConfig> LoadConfig(const std::string& path) {
   auto text = config::ReadFile(path);
   if (!text) return MakeError(text.error());
-  return ParseConfig(*text, path);
+  auto cfg = ParseConfig(*text, path);
+  if (!cfg) return cfg;
+  config::CheckConfigFileMode(path, cfg->inline_secrets, cfg->warnings);
+  config::LogWarnings(cfg->warnings);
+  return cfg;
 }
 
 namespace {

@@ -1,6 +1,6 @@
 // The storage-mapping exporter's configuration: any number of OpenStack clouds and Pure FlashArrays, each
-// refreshed in the background on its own interval, plus the history of past mappings. YAML is mapped onto these
-// structs (defaults live here); unknown keys are errors reported with file, line and path.
+// refreshed in the background on its own interval, plus the history of past mappings. YAML is mapped onto
+// these structs (defaults live here); unknown keys are errors reported with file, line and path.
 //
 //   defaults: {openstack_interval: 5m, array_interval: 2m, request_timeout: 30s}
 //   history: {state_file: /var/lib/estate-storage-mapping/history.json, retention: 7d}
@@ -14,6 +14,7 @@
 //       array_backends: [pure-a]          # Cinder backends whose volumes must exist on an array
 //   arrays:
 //     - {name: pure-a, address: https://pure-a.example, api_token_file: /etc/estate/pure-a.token}
+//   allow_empty: false     # true: no clouds and no arrays is fine (otherwise an empty file is refused)
 //
 // Plain values; not thread-safe.
 #pragma once
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "estate/config.h"
 #include "estate/result.h"
 
 namespace estate::storage {
@@ -72,8 +74,13 @@ struct StorageConfig {
   double join_interval_seconds = 5;  // how often the join checks for new source data
   std::string history_state_file;     // "" = history kept in memory only
   double history_retention_seconds = 7 * 86400;
+  bool allow_empty = false;  // no clouds and no arrays is an error unless set
   std::vector<CloudConfig> clouds;
   std::vector<ArrayConfig> arrays;
+  // Not settings: what the load noticed. Warnings (inline secrets, loose file modes) are logged by
+  // LoadConfig.
+  std::vector<std::string> warnings;
+  bool inline_secrets = false;
 
   double CloudInterval(const CloudConfig& c) const {
     return c.interval_seconds > 0 ? c.interval_seconds : openstack_interval_seconds;
@@ -83,8 +90,12 @@ struct StorageConfig {
   }
 };
 
-// Parses and validates; the error lists every problem, one per line, with file:line and path.
-Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& origin);
+// Parses and validates; the error lists every problem, one per line, with file:line and path. Never throws;
+// with options.read_files false it touches no file (for fuzzing). Warnings are returned, not logged.
+Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& origin,
+                                  const config::ParseOptions& options = {});
+// Reads the file (config::ReadFile), parses it and logs its warnings (and the file's own, e.g.
+// world-writable).
 Result<StorageConfig> LoadConfig(const std::string& path);
 
 // A stable digest of everything that affects how a source is polled (secrets hashed), used as the job

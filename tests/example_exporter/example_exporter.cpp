@@ -21,6 +21,7 @@ struct TargetConfig {
 };
 
 struct Config {
+  bool allow_empty = false;
   std::vector<TargetConfig> targets;
 };
 
@@ -30,6 +31,7 @@ estate::Result<Config> LoadConfig(const std::string& path) {
   estate::config::ConfigErrors errors(path);
   estate::config::MapReader root(*node, "", errors);
   Config cfg;
+  root.Get("allow_empty", cfg.allow_empty);
   std::map<std::string, bool> seen;
   for (auto& t : root.List("targets")) {
     TargetConfig tc;
@@ -95,6 +97,7 @@ class ExampleExporter final : public estate::Exporter {
     if (!cfg) return estate::MakeError(cfg.error());
     auto shared = std::make_shared<const Config>(std::move(*cfg));
     estate::Plan plan;
+    plan.allow_empty = shared->allow_empty;
     estate::http::HttpClient* http = services.http;
     for (const auto& t : shared->targets) {
       estate::JobSpec job;

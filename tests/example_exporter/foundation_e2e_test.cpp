@@ -355,6 +355,72 @@ TEST(Foundation, BrokenConfigOnSighupKeepsTheOldOne) {
   EXPECT_EQ(body.find("target=\"a\""), std::string::npos) << "removed target is gone";
 }
 
+// Issue 10: `{[x]: 1}` threw out of the config reader: --config.check aborted (134), POST /-/reload answered
+// 500 while reload_successful stayed 1, and SIGHUP killed the exporter. An empty file was a good reload.
+TEST(Foundation, ConfigCheckOfOddOrEmptyYamlExitsOneWithTheLine) {
+  TempDir dir;
+  for (const auto& [text, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"{[x]: 1}\n", "c.yml:1: (top level): keys must be strings"},
+           {"", "nothing to collect"},
+           {"targets:\n", "nothing to collect"}}) {
+    std::string cfg = dir.Write("c.yml", text);
+    ChildProcess p;
+    ASSERT_TRUE(p.Start({Exe(), "--config.file=" + cfg, "--config.check"}, dir.path() + "/check.log"));
+    int st = p.Wait(10000ms);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << "status " << st << " for " << text << "\n"
+                                                       << p.Log();
+    EXPECT_NE(p.Log().find(needle), std::string::npos) << p.Log();
+  }
+}
+
+TEST(Foundation, OddOrEmptyConfigOnReloadKeepsTheOldOne) {
+  auto up = StartUpstream();
+  TempDir dir;
+  std::string cfg = dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}}));
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, cfg));
+  ASSERT_TRUE(estate::testing::WaitHttpOk(e.base + "/-/ready", 10s));
+  // Polled with a deadline: /metrics may serve self-metrics rendered a moment before the reload.
+  auto reload_ok_is = [&](double want) {
+    double v = -1;
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+      v = MetricValue(HttpGet(e.base + "/metrics").body, "estate_example_config_last_reload_successful");
+      if (v == want) break;
+      std::this_thread::sleep_for(25ms);
+    }
+    return v == want;
+  };
+  ASSERT_TRUE(reload_ok_is(1));
+  // The deep nesting overflowed the stack of the civetweb worker that ran the reload.
+  for (const std::string& text : {std::string("{[x]: 1}\n"), std::string("targets:\n  - {[x]: 1}\n"),
+                                  std::string(""), std::string("targets: []\n"), std::string(100000, '[')}) {
+    SCOPED_TRACE(text.substr(0, 40));
+    dir.Write("c.yml", text);
+    auto r = HttpPost(e.base + "/-/reload");
+    EXPECT_EQ(r.status, 500) << r.body;
+    EXPECT_NE(r.body.find("c.yml"), std::string::npos) << r.body;
+    EXPECT_TRUE(reload_ok_is(0));
+    EXPECT_TRUE(e.proc.Running());
+    // Restore a good config between cases so that each one is seen to flip the gauge back to 0.
+    dir.Write("c.yml", Config({{"a", up->base_url() + "/status"}}));
+    ASSERT_EQ(HttpPost(e.base + "/-/reload").status, 200);
+    ASSERT_TRUE(reload_ok_is(1));
+  }
+  // SIGHUP with the same input: the process logs it and lives on with the old targets.
+  dir.Write("c.yml", "{[x]: 1}\n");
+  e.proc.Signal(SIGHUP);
+  EXPECT_TRUE(reload_ok_is(0));
+  EXPECT_TRUE(e.proc.Running()) << e.proc.Log();
+  EXPECT_NE(e.proc.Log().find("keys must be strings"), std::string::npos) << e.proc.Log();
+  std::string body = HttpGet(e.base + "/metrics").body;
+  EXPECT_EQ(MetricValue(body, "estate_example_source_up{target=\"a\",group=\"all\"}"), 1)
+      << "old config runs on";
+  // Saying so explicitly makes an empty config a good one.
+  dir.Write("c.yml", "allow_empty: true\ntargets: []\n");
+  EXPECT_EQ(HttpPost(e.base + "/-/reload").status, 200);
+  EXPECT_TRUE(reload_ok_is(1));
+}
+
 TEST(Foundation, SigtermStopsWithinFiveSecondsEvenWithSlowUpstreams) {
   auto slow = StartUpstream(30);
   TempDir dir;

@@ -48,16 +48,24 @@ struct Plan {
       probe;
   // Rows for the landing page beyond the job table (optional): a short HTML fragment.
   std::string landing_html;
+  // A plan without jobs is refused (an empty or truncated config must not stop all collection) unless the
+  // config said so explicitly (allow_empty: true).
+  bool allow_empty = false;
 };
 
 class Exporter {
  public:
   virtual ~Exporter() = default;
-  // Reads and validates the config; one line per problem in the error. Must not do upstream I/O.
+  // Reads and validates the config; one line per problem in the error. Must not do upstream I/O. Should not
+  // throw: the app turns an exception into a failed load all the same (and keeps the previous config).
   virtual Result<Plan> Load(const std::string& config_path, const Services& services) = 0;
   // Extra routes, added once before the server starts (they must read current state themselves).
   virtual void AddRoutes(web::HttpServer& /*server*/, const Services& /*services*/) {}
 };
+
+// exporter.Load for startup, reload and --config.check: an exception becomes an error, and a plan without
+// jobs is refused unless it allows it. Never throws.
+Result<Plan> LoadPlan(Exporter& exporter, const std::string& config_path, const Services& services);
 
 // Parses flags, runs until SIGTERM/SIGINT, returns the process exit code.
 int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& exporter);

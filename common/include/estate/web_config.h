@@ -12,6 +12,10 @@
 
 #include "estate/result.h"
 
+namespace estate::config {
+struct ParseOptions;
+}  // namespace estate::config
+
 namespace estate::web {
 
 struct TlsServerConfig {
@@ -31,15 +35,22 @@ struct WebConfig {
   TlsServerConfig tls;
   std::map<std::string, std::string> headers;           // http_server_config.headers
   std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash
+  // Problems that do not stop the server (TLS below 1.2, a key or the file readable by other users), one line
+  // each; LoadWebConfig logs them.
+  std::vector<std::string> warnings;
 };
 
 // Reads and validates a web-config file. Every problem is reported, one per line, with the line and key path,
 // e.g. "web.yml:3: tls_server_config.certfile: unknown key". Files named in tls_server_config must exist and
 // the certificate/key/CA are loaded once to check them. Relative file names are relative to the config file's
-// directory (as in the toolkit). An empty path gives the default (no TLS, no auth).
+// directory (as in the toolkit). An empty path gives the default (no TLS, no auth). The file is read with
+// config::ReadFile (safe against a concurrent rewrite); warnings are logged once. Never throws.
 Result<WebConfig> LoadWebConfig(const std::string& path);
 // The same for text; origin only names it in messages, relative file names are relative to the working dir.
+// Warnings are returned in WebConfig::warnings, not logged. With options.read_files false no file is touched.
 Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin);
+Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin,
+                                 const config::ParseOptions& options);
 
 // Checks "Authorization: Basic ..." values against the bcrypt hashes. Unknown users are checked against a
 // fixed dummy hash so timing does not reveal which users exist. Results are cached per (user, password).

@@ -405,5 +405,46 @@ targets:
   EXPECT_NE(e.find("hardware.yml:"), std::string::npos);
 }
 
+TEST(HardwareConfigTest, EmptyOrTruncatedConfigIsRefusedUnlessAllowed) {
+  const std::string full =
+      "auths:\n  ilo: {username: monitor, password_env: HOME}\ntargets:\n  - {name: a, address: b, auth: "
+      "ilo}\n";
+  ASSERT_TRUE(ParseConfig(full, "hardware.yml").ok());
+  for (const std::string& text :
+       {std::string(), std::string("\n"), std::string("# comment\n"), full.substr(0, full.find("targets:")),
+        full.substr(0, full.find("targets:") + 9)}) {
+    auto cfg = ParseConfig(text, "hardware.yml");
+    ASSERT_FALSE(cfg.ok()) << "accepted: " << text;
+    EXPECT_NE(cfg.error().find("no targets configured"), std::string::npos) << cfg.error();
+  }
+  auto cfg = ParseConfig("allow_empty: true\n", "hardware.yml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  EXPECT_TRUE(cfg->targets.empty());
+}
+
+TEST(HardwareConfigTest, OddYamlIsAnErrorNotAnException) {
+  for (const char* text : {"{[x]: 1}", "targets:\n  - {[x]: 1}\n", "auths: {[a]: {username: u}}\n",
+                           "targets: [{name: a, address: b, auth: c, labels: {[k]: v}}]\n", "&a [*a]",
+                           "targets: &t [{name: a, address: b, auth: c, x: *t}]\n",
+                           "defaults: {fast_interval: 9999999999999999999999y}\n"}) {
+    Result<HardwareConfig> cfg = MakeError("");
+    ASSERT_NO_THROW(cfg = ParseConfig(text, "hardware.yml")) << text;
+    ASSERT_FALSE(cfg.ok()) << text;
+    EXPECT_NE(cfg.error().find("hardware.yml:"), std::string::npos) << cfg.error();
+  }
+}
+
+TEST(HardwareConfigTest, InlinePasswordIsWarnedAbout) {
+  auto cfg = ParseConfig(
+      "auths:\n  ilo: {username: u, password: s3cret}\ntargets: [{name: a, address: b, auth: ilo}]\n",
+      "hardware.yml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_NE(cfg->warnings[0].find("hardware.yml:2: auths.ilo.password: secret written in the config file"),
+            std::string::npos)
+      << cfg->warnings[0];
+  EXPECT_TRUE(cfg->inline_secrets);
+}
+
 }  // namespace
 }  // namespace estate::hardware

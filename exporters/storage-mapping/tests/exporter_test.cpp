@@ -90,6 +90,32 @@ TEST(StorageConfig, NeedsASource) {
   auto cfg = ParseConfig("history: {retention: 1d}\n", "empty.yml");
   ASSERT_FALSE(cfg.ok());
   EXPECT_NE(cfg.error().find("configure at least one cloud or array"), std::string::npos) << cfg.error();
+  for (const char* text : {"", "\n", "arrays:\n", "arrays: []\n"}) {
+    EXPECT_FALSE(ParseConfig(text, "empty.yml").ok()) << text;
+  }
+  auto allowed = ParseConfig("allow_empty: true\n", "empty.yml");
+  ASSERT_TRUE(allowed.ok()) << allowed.error();
+  EXPECT_TRUE(allowed->clouds.empty() && allowed->arrays.empty());
+}
+
+TEST(StorageConfig, OddYamlIsAnErrorNotAnException) {
+  for (const char* text : {"{[x]: 1}", "arrays:\n  - {[x]: 1}\n", "clouds: [{name: a, auth: {[m]: x}}]\n",
+                           "clouds: [{name: a, array_backends: [[x]]}]\n", "&a [*a]"}) {
+    Result<StorageConfig> cfg = MakeError("");
+    ASSERT_NO_THROW(cfg = ParseConfig(text, "s.yml")) << text;
+    ASSERT_FALSE(cfg.ok()) << text;
+    EXPECT_NE(cfg.error().find("s.yml:"), std::string::npos) << cfg.error();
+  }
+}
+
+TEST(StorageConfig, InlineSecretsAreWarnedAbout) {
+  auto cfg = ParseConfig("arrays: [{name: a, address: x, api_token: s3cret}]\n", "s.yml");
+  ASSERT_TRUE(cfg.ok()) << cfg.error();
+  ASSERT_EQ(cfg->warnings.size(), 1u);
+  EXPECT_NE(cfg->warnings[0].find("s.yml:1: arrays[0].api_token: secret written in the config file"),
+            std::string::npos)
+      << cfg->warnings[0];
+  EXPECT_EQ(cfg->warnings[0].find("s3cret"), std::string::npos);
 }
 
 TEST(StorageConfig, FingerprintChangesWithSecretsButDoesNotContainThem) {
