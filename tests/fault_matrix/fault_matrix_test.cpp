@@ -360,17 +360,11 @@ class Matrix {
   }
 
  private:
-  std::string Value(const Lane& lane, const std::vector<MetricSample>& s, const std::string& suffix,
-                    std::optional<double>* out) const {
-    const Exporter& e = *exporters_[lane.exporter];
-    *out = SampleValue(s, e.ns + suffix, {{e.source_label, lane.source}, {"group", lane.group}});
-    return e.ns + suffix;
-  }
+  // <ns><suffix>{<source label>=<lane's source>, group=<lane's group>}, e.g. suffix "_source_up".
   std::optional<double> Status(const Lane& lane, const std::vector<MetricSample>& s,
                                const std::string& suffix) const {
-    std::optional<double> v;
-    Value(lane, s, suffix, &v);
-    return v;
+    const Exporter& e = *exporters_[lane.exporter];
+    return SampleValue(s, e.ns + suffix, {{e.source_label, lane.source}, {"group", lane.group}});
   }
   bool HasData(const Lane& lane, const std::vector<MetricSample>& s) const {
     return SampleValue(s, lane.data_metric, lane.data_labels).has_value();
