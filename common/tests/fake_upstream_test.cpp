@@ -349,6 +349,16 @@ TEST_F(FakeUpstreamTest, FaultDropConnectionIsAnEmptyReply) {
   EXPECT_LT(got.seconds, 2.0);
 }
 
+// A reset is an abortive close (RST), which curl reports as a receive error, not as an empty reply; the
+// server keeps serving afterwards.
+TEST_F(FakeUpstreamTest, FaultResetConnectionIsARst) {
+  auto& up = Start();
+  up.AddFault({.kind = Fault::Kind::kResetConnection, .remaining = 1});
+  auto got = Fetch(Url("/redfish/v1"), {.timeout_ms = 5000});
+  EXPECT_EQ(got.code, CURLE_RECV_ERROR) << curl_easy_strerror(got.code);
+  EXPECT_EQ(Fetch(Url("/redfish/v1")).status, 200);
+}
+
 TEST_F(FakeUpstreamTest, FaultRemainingCountAndOrder) {
   auto& up = Start();
   up.AddFault({.kind = Fault::Kind::kStatus, .status = 503, .remaining = 2});

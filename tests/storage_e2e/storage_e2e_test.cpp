@@ -26,8 +26,6 @@
 #include <utility>
 #include <vector>
 
-#include <curl/curl.h>
-
 #include "estate/testing/e2e.h"
 #include "estate/testing/golden.h"
 
@@ -36,6 +34,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using estate::testing::ChildProcess;
+using estate::testing::HttpDelete;
 using estate::testing::HttpGet;
 using estate::testing::HttpPost;
 using estate::testing::TempDir;
@@ -62,56 +61,10 @@ const std::vector<std::string> kNonDeterministic = {
 
 // ---- exposition parsing (as in tests/hardware_e2e) ----------------------------------------------------------
 
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
+using Sample = estate::testing::MetricSample;
 
 std::vector<Sample> ParseSamples(const std::string& text) {
-  std::vector<Sample> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.empty() || line[0] == '#') continue;
-    Sample s;
-    std::size_t i = line.find_first_of("{ ");
-    if (i == std::string::npos) continue;
-    s.name = line.substr(0, i);
-    if (line[i] == '{') {
-      ++i;
-      while (i < line.size() && line[i] != '}') {
-        std::size_t eq = line.find('=', i);
-        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"') break;
-        std::string key = line.substr(i, eq - i);
-        std::string value;
-        std::size_t j = eq + 2;
-        for (; j < line.size() && line[j] != '"'; ++j) {
-          if (line[j] == '\\' && j + 1 < line.size()) {
-            ++j;
-            value += line[j] == 'n' ? '\n' : line[j];
-          } else {
-            value += line[j];
-          }
-        }
-        s.labels[key] = value;
-        i = j + 1;
-        if (i < line.size() && line[i] == ',') ++i;
-      }
-      i = line.find(' ', i);
-      if (i == std::string::npos) continue;
-    }
-    try {
-      s.value = std::stod(line.substr(i + 1));
-    } catch (const std::exception&) {
-      continue;
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
+  return estate::testing::ParseMetricSamples(text);
 }
 
 bool LabelsMatch(const Sample& s, const std::map<std::string, std::string>& labels) {
@@ -149,21 +102,6 @@ std::string ReplaceAll(std::string text, const std::string& from, const std::str
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// DELETE (the harness has GET and POST only); returns the HTTP status, 0 on failure.
-long HttpDelete(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return 0;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char*, std::size_t size, std::size_t n, void*) { return size * n; });
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return status;
 }
 
 // ---- the simulated estate and the exporters -----------------------------------------------------------------

@@ -34,11 +34,11 @@ std::string Header(const FakeRequest& req, const std::string& name) {
   return it == req.headers.end() ? "" : it->second;
 }
 
-// "http://<Host header>": endpoint URLs point back at whatever address the client used.
+// "http(s)://<Host header>": endpoint URLs point back at whatever address and scheme the client used.
 std::string BaseUrl(const FakeRequest& req) {
   std::string host = Header(req, "host");
   if (host.empty()) host = "127.0.0.1";
-  return "http://" + host;
+  return (req.tls ? "https://" : "http://") + host;
 }
 
 std::string IsoTime(std::chrono::system_clock::time_point t) {

@@ -20,6 +20,7 @@ constexpr std::pair<const char*, Fault::Kind> kKinds[] = {
     {"huge", Fault::Kind::kHuge},
     {"slow_drip", Fault::Kind::kSlowDrip},
     {"drop_connection", Fault::Kind::kDropConnection},
+    {"reset_connection", Fault::Kind::kResetConnection},
 };
 
 bool ValidName(const std::string& name) {
@@ -194,7 +195,9 @@ Fault ReadFault(config::MapReader& reader) {
   std::string kind = "none";
   reader.Get("kind", kind);
   if (!ParseFaultKind(kind, &fault.kind)) {
-    reader.Error("kind", "must be one of none, status, truncated, garbage, huge, slow_drip, drop_connection");
+    reader.Error("kind",
+                 "must be one of none, status, truncated, garbage, huge, slow_drip, drop_connection, "
+                 "reset_connection");
   }
   reader.GetDuration("latency", fault.latency_seconds, /*allow_zero=*/true);
   reader.Get("status", fault.status);

@@ -67,7 +67,8 @@ testing::Fault ReadFault(config::MapReader& reader);
 // Parses a fault given as JSON (or YAML) text, as sent to the control API.
 Result<testing::Fault> ParseFault(const std::string& text);
 
-// "none", "status", "truncated", "garbage", "huge", "slow_drip", "drop_connection"; false when unknown.
+// "none", "status", "truncated", "garbage", "huge", "slow_drip", "drop_connection",
+// "reset_connection"; false when unknown.
 bool ParseFaultKind(const std::string& text, testing::Fault::Kind* out);
 const char* FaultKindName(testing::Fault::Kind kind);
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "estate/testing/e2e.h"
 #include "sim_storage_model.h"
 #include "simestate.h"
 #include "simestate_config.h"
@@ -225,6 +226,48 @@ TEST_F(StorageSimTest, KeystoneIssuesTokensWithACatalogPointingBackAtTheUpstream
   EXPECT_EQ(
       Call("POST", Url("cloud-demo", "/identity/v3/auth/tokens"), {}, PasswordAuth("monitor", "nope")).status,
       401);
+}
+
+// Over https the catalog says https: a client that follows it must reach the same TLS listener.
+TEST_F(StorageSimTest, AnHttpsCloudPutsHttpsInItsCatalog) {
+  estate::testing::TempDir dir;
+  auto pki = estate::testing::MakeTestPki(dir);
+  ASSERT_TRUE(pki) << pki.error();
+  StartDemo(
+      "upstreams:\n  - name: cloud-tls\n    kind: openstack\n    model: data/storage-demo/model.yml\n"
+      "    tls_cert_file: " +
+      pki->good_pem +
+      "\n    openstack:\n      users:\n"
+      "        - {name: monitor, password: demo-openstack-password, project: admin, admin: true}\n");
+  const std::string base = "https://127.0.0.1:" + std::to_string(ports_.at("cloud-tls"));
+  const std::string body = PasswordAuth("monitor", "demo-openstack-password");
+  std::string answer;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, (base + "/identity/v3/auth/tokens").c_str());
+  curl_easy_setopt(curl, CURLOPT_CAINFO, pki->ca_file.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  ASSERT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
+  ASSERT_EQ(status, 201) << answer;
+  const json token = json::parse(answer)["token"];
+  int endpoints = 0;
+  for (const auto& service : token["catalog"]) {
+    for (const auto& ep : service["endpoints"]) {
+      EXPECT_EQ(ep["url"].get<std::string>().rfind(base + "/", 0), 0u) << ep.dump();
+      ++endpoints;
+    }
+  }
+  EXPECT_GT(endpoints, 0);
 }
 
 TEST_F(StorageSimTest, EverythingButTokenIssueNeedsALiveToken) {

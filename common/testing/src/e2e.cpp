@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -19,6 +21,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -178,7 +182,7 @@ size_t CollectHeader(char* data, size_t size, size_t nmemb, void* user) {
 }
 
 SimpleResponse Perform(const std::string& url, const std::string* post_body, double timeout_seconds,
-                       const std::vector<std::string>& headers) {
+                       const std::vector<std::string>& headers, const char* custom_method = nullptr) {
   CurlGlobalInit();
   SimpleResponse r;
   CURL* curl = curl_easy_init();
@@ -202,6 +206,7 @@ SimpleResponse Perform(const std::string& url, const std::string* post_body, dou
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
   if (header_list != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+  if (custom_method != nullptr) curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, custom_method);
   if (post_body != nullptr) {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body->data());
@@ -449,6 +454,10 @@ SimpleResponse HttpPost(const std::string& url, const std::string& body, double 
   return Perform(url, &body, timeout_seconds, {});
 }
 
+long HttpDelete(const std::string& url, double timeout_seconds) {
+  return Perform(url, nullptr, timeout_seconds, {}, "DELETE").status;
+}
+
 bool WaitHttpOk(const std::string& url, milliseconds deadline) {
   const auto until = Clock::now() + deadline;
   for (;;) {
@@ -628,6 +637,326 @@ std::string Gunzip(std::string_view gz) {
   const bool whole = rc == Z_STREAM_END && zs.avail_in == 0;
   inflateEnd(&zs);
   return whole ? out : std::string();
+}
+
+// ---- TLS certificates -----------------------------------------------------------------------------------
+
+Result<TestPki> MakeTestPki(const TempDir& dir) {
+  const std::string openssl = BinaryPath("openssl");
+  if (openssl.empty()) return MakeError("openssl not found in PATH");
+  const std::string d = dir.path() + "/pki";
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  auto run = [&](std::vector<std::string> argv) -> Result<Ok> {
+    argv.insert(argv.begin(), openssl);
+    CommandResult r = RunCommand(argv);
+    if (r.exit_code == 0) return Ok{};
+    std::string line;
+    for (const auto& a : argv) line += a + " ";
+    return MakeError(line + "failed (" + std::to_string(r.exit_code) + "): " + r.error + r.output);
+  };
+  const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"};
+  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  Result<Ok> r = run(with(
+      {"req", "-x509"}, with(ec_key, {"-keyout", d + "/ca.key", "-out", d + "/ca.crt", "-days", "2", "-subj",
+                                      "/CN=estate-test-ca", "-addext", "basicConstraints=critical,CA:TRUE",
+                                      "-addext", "keyUsage=critical,keyCertSign,cRLSign"})));
+  if (!r.ok()) return MakeError(r.error());
+  // A leaf's key and signing request, then its certificate signed by the CA; returns the combined PEM's path.
+  auto leaf = [&](const std::string& name, const std::string& cn, const std::string& san,
+                  bool expired) -> Result<std::string> {
+    const std::string base = d + "/" + name;
+    Result<Ok> step =
+        run(with({"req", "-new"},
+                 with(ec_key, {"-keyout", base + ".key", "-out", base + ".csr", "-subj", "/CN=" + cn})));
+    if (!step.ok()) return MakeError(step.error());
+    if (!expired) {
+      dir.Write("pki/" + name + ".ext", "subjectAltName = " + san + "\n");
+      step = run({"x509", "-req", "-in", base + ".csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key",
+                  "-set_serial", std::to_string(100 + name.size()), "-days", "2", "-extfile", base + ".ext",
+                  "-out", base + ".crt"});
+    } else {
+      // `openssl x509` cannot backdate in OpenSSL 3.0; `openssl ca` can, with a minimal CA config.
+      dir.Write("pki/index.txt", "");
+      dir.Write("pki/serial", "1000\n");
+      dir.Write("pki/ca.cnf", "[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = " + d +
+                                  "/index.txt\nnew_certs_dir = " + d + "\nserial = " + d +
+                                  "/serial\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n"
+                                  "[leaf]\nsubjectAltName = " +
+                                  san + "\n");
+      step = run({"ca", "-batch", "-config", d + "/ca.cnf", "-cert", d + "/ca.crt", "-keyfile", d + "/ca.key",
+                  "-in", base + ".csr", "-out", base + ".crt", "-startdate", "20200101000000Z", "-enddate",
+                  "20200102000000Z", "-extensions", "leaf", "-notext"});
+    }
+    if (!step.ok()) return MakeError(step.error());
+    return dir.Write("pki/" + name + ".pem", ReadAll(base + ".crt") + ReadAll(base + ".key"));
+  };
+  TestPki pki;
+  pki.ca_file = d + "/ca.crt";
+  Result<std::string> pem = leaf("good", "127.0.0.1", "IP:127.0.0.1", false);
+  if (!pem.ok()) return MakeError(pem.error());
+  pki.good_pem = *pem;
+  pem = leaf("wrong-name", "other.invalid", "DNS:other.invalid", false);
+  if (!pem.ok()) return MakeError(pem.error());
+  pki.wrong_name_pem = *pem;
+  pem = leaf("expired", "127.0.0.1", "IP:127.0.0.1", true);
+  if (!pem.ok()) return MakeError(pem.error());
+  pki.expired_pem = *pem;
+  return pki;
+}
+
+// ---- TCP forwarder --------------------------------------------------------------------------------------
+
+struct TcpForwarder::Shared {
+  struct Connection {
+    int client = -1;
+    int upstream = -1;
+    std::shared_ptr<std::atomic<bool>> done;
+    std::thread pump;
+  };
+
+  std::mutex mu;
+  int listen_fd = -1;
+  std::atomic<int> target{0};
+  std::atomic<bool> stopping{false};
+  std::list<Connection> connections;  // fds are closed only here, under mu, after the pump has finished
+  std::thread acceptor;
+
+  static int ConnectLoopback(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  // An abortive close (RST) of fd, so that a reset passes through: shutdown() would send a FIN, only a close
+  // with linger 0 sends a RST. dup2() of a fresh unconnected socket closes the connection and keeps the fd
+  // number valid until Reap() closes it.
+  static void Abort(int fd) {
+    linger abort{};
+    abort.l_onoff = 1;
+    abort.l_linger = 0;
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    int placeholder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (placeholder < 0) {
+      (void)shutdown(fd, SHUT_RDWR);
+      return;
+    }
+    (void)dup3(placeholder, fd, O_CLOEXEC);
+    close(placeholder);
+  }
+
+  static void Pump(int a, int b, std::shared_ptr<std::atomic<bool>> done) {
+    char buf[65536];
+    pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    for (;;) {
+      int n = poll(fds, 2, 1000);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      bool finished = false;
+      for (int i = 0; i < 2 && !finished; ++i) {
+        if (fds[i].revents == 0) continue;
+        const int from = fds[i].fd;
+        const int to = fds[1 - i].fd;
+        ssize_t got = recv(from, buf, sizeof buf, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          if (got < 0 && errno == ECONNRESET) {
+            Abort(to);
+          } else {
+            (void)shutdown(to, SHUT_RDWR);
+          }
+          finished = true;
+          break;
+        }
+        for (ssize_t off = 0; off < got && !finished;) {
+          ssize_t put = send(to, buf + off, static_cast<std::size_t>(got - off), MSG_NOSIGNAL);
+          if (put < 0 && errno == EINTR) continue;
+          if (put <= 0) {
+            (void)shutdown(from, SHUT_RDWR);
+            finished = true;
+          } else {
+            off += put;
+          }
+        }
+      }
+      if (finished) break;
+    }
+    done->store(true);
+  }
+
+  // Joins and closes finished connections; with all=true, cuts and joins every one.
+  void Reap(bool all) {
+    std::list<Connection> finished;
+    {
+      std::lock_guard lock(mu);
+      for (auto it = connections.begin(); it != connections.end();) {
+        if (all && !it->done->load()) {
+          (void)shutdown(it->client, SHUT_RDWR);
+          (void)shutdown(it->upstream, SHUT_RDWR);
+        }
+        if (all || it->done->load()) {
+          finished.splice(finished.end(), connections, it++);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& c : finished) {
+      if (c.pump.joinable()) c.pump.join();
+      close(c.client);
+      close(c.upstream);
+    }
+  }
+
+  void Accept() {
+    while (!stopping.load()) {
+      pollfd pfd{listen_fd, POLLIN, 0};
+      if (poll(&pfd, 1, 100) <= 0) continue;
+      int client = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      Reap(false);
+      int upstream = ConnectLoopback(target.load());
+      if (upstream < 0) {
+        Abort(client);
+        close(client);
+        continue;
+      }
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      std::lock_guard lock(mu);
+      connections.push_back({client, upstream, done, std::thread(&Shared::Pump, client, upstream, done)});
+    }
+  }
+};
+
+TcpForwarder::~TcpForwarder() { Stop(); }
+
+Result<Ok> TcpForwarder::Start(int target_port) {
+  if (shared_) return MakeError("forwarder already started");
+  auto shared = std::make_shared<Shared>();
+  shared->target = target_port;
+  shared->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (shared->listen_fd < 0) return MakeError(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(shared->listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(shared->listen_fd, 128) != 0 ||
+      getsockname(shared->listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::string error = std::string("forwarder cannot listen: ") + std::strerror(errno);
+    close(shared->listen_fd);
+    return MakeError(error);
+  }
+  port_ = ntohs(addr.sin_port);
+  shared->acceptor = std::thread(&Shared::Accept, shared.get());
+  shared_ = std::move(shared);
+  return Ok{};
+}
+
+void TcpForwarder::SetTarget(int target_port) {
+  if (!shared_) return;
+  shared_->target = target_port;
+  std::lock_guard lock(shared_->mu);
+  for (auto& c : shared_->connections) {
+    if (c.done->load()) continue;
+    (void)shutdown(c.client, SHUT_RDWR);
+    (void)shutdown(c.upstream, SHUT_RDWR);
+  }
+}
+
+void TcpForwarder::Stop() {
+  if (!shared_) return;
+  shared_->stopping = true;
+  if (shared_->acceptor.joinable()) shared_->acceptor.join();
+  shared_->Reap(true);
+  close(shared_->listen_fd);
+  shared_.reset();
+}
+
+// ---- process memory -------------------------------------------------------------------------------------
+
+ProcessMemory ReadProcessMemory(pid_t pid) {
+  ProcessMemory out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    long long kb = 0;
+    if (std::sscanf(line.c_str(), "VmRSS: %lld kB", &kb) == 1) out.rss_bytes = kb * 1024;
+    if (std::sscanf(line.c_str(), "VmHWM: %lld kB", &kb) == 1) out.peak_rss_bytes = kb * 1024;
+  }
+  return out;
+}
+
+// ---- exposition ------------------------------------------------------------------------------------------
+
+std::vector<MetricSample> ParseMetricSamples(const std::string& text) {
+  std::vector<MetricSample> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    MetricSample s;
+    std::size_t i = line.find_first_of("{ ");
+    if (i == std::string::npos) continue;
+    s.name = line.substr(0, i);
+    if (line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        std::size_t eq = line.find('=', i);
+        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"') break;
+        std::string key = line.substr(i, eq - i);
+        std::string value;
+        std::size_t j = eq + 2;
+        for (; j < line.size() && line[j] != '"'; ++j) {
+          if (line[j] == '\\' && j + 1 < line.size()) {
+            ++j;
+            value += line[j] == 'n' ? '\n' : line[j];
+          } else {
+            value += line[j];
+          }
+        }
+        s.labels[key] = value;
+        i = j + 1;
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      i = line.find(' ', i);
+      if (i == std::string::npos) continue;
+    }
+    char* end = nullptr;
+    const std::string number = line.substr(i + 1);
+    s.value = std::strtod(number.c_str(), &end);
+    if (end == number.c_str()) continue;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::optional<double> SampleValue(const std::vector<MetricSample>& samples, const std::string& name,
+                                  const std::map<std::string, std::string>& labels) {
+  for (const MetricSample& s : samples) {
+    if (s.name != name) continue;
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      auto it = s.labels.find(k);
+      if (it == s.labels.end() || it->second != v) {
+        match = false;
+        break;
+      }
+    }
+    if (match) return s.value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace estate::testing

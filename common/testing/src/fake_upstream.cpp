@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <civetweb.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -208,6 +209,7 @@ struct FakeUpstream::Impl {
     req.method = info.request_method ? info.request_method : "";
     req.path = info.local_uri ? info.local_uri : (info.request_uri ? info.request_uri : "/");
     req.query = info.query_string ? info.query_string : "";
+    req.tls = info.is_ssl != 0;
     for (int i = 0; i < info.num_headers; ++i) {
       req.headers[Lower(info.http_headers[i].name)] = info.http_headers[i].value;
     }
@@ -347,6 +349,10 @@ struct FakeUpstream::Impl {
     }
     // Nothing written: with keep-alive off, civetweb closes the socket and the client sees an empty reply.
     if (fault.kind == Fault::Kind::kDropConnection) return 1;
+    if (fault.kind == Fault::Kind::kResetConnection) {
+      ResetConnection(info);
+      return 1;
+    }
 
     if (!expected_authorization.empty()) {
       auto it = req.headers.find("authorization");
@@ -389,6 +395,52 @@ struct FakeUpstream::Impl {
       default:
         return Send(conn, req, resp, fault.headers);
     }
+  }
+
+  // civetweb closes a connection gracefully (shutdown(SHUT_WR), a FIN) and does not expose its socket, so the
+  // socket is found by its two ports, set to linger 0 and replaced under civetweb's feet by a fresh
+  // unconnected socket: dup2() closes the original, which with linger 0 aborts it (RST), and civetweb's own
+  // close later acts on the placeholder. The connection belongs to this worker thread, so nobody else touches
+  // the fd.
+  void ResetConnection(const mg_request_info& info) const {
+    int fd = FindConnectionSocket(info.server_port > 0 ? info.server_port : port, info.remote_port);
+    if (fd < 0) return;  // not found: civetweb closes it cleanly instead
+    linger abort{};
+    abort.l_onoff = 1;
+    abort.l_linger = 0;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    int placeholder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (placeholder < 0) return;
+    (void)::dup3(placeholder, fd, O_CLOEXEC);
+    ::close(placeholder);
+  }
+
+  static int FindConnectionSocket(int local_port, int remote_port) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc/self/fd", ec)) {
+      int fd = -1;
+      try {
+        fd = std::stoi(entry.path().filename().string());
+      } catch (const std::exception&) {
+        continue;
+      }
+      sockaddr_storage local{};
+      sockaddr_storage peer{};
+      socklen_t local_len = sizeof local;
+      socklen_t peer_len = sizeof peer;
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+          ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+        continue;
+      }
+      if (PortOf(local) == local_port && PortOf(peer) == remote_port) return fd;
+    }
+    return -1;
+  }
+
+  static int PortOf(const sockaddr_storage& addr) {
+    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(addr).sin_port);
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6&>(addr).sin6_port);
+    return -1;
   }
 
   // Streams the filler so that an 80 MiB answer never needs 80 MiB here.

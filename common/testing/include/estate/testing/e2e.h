@@ -3,11 +3,13 @@
 // Every process is stopped (SIGTERM, then SIGKILL) when its object is destroyed. Not thread-safe.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <sys/types.h>
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,8 @@ struct SimpleResponse {
 SimpleResponse HttpGet(const std::string& url, double timeout_seconds = 10,
                        const std::vector<std::string>& headers = {});
 SimpleResponse HttpPost(const std::string& url, const std::string& body = "", double timeout_seconds = 10);
+// DELETE; returns the HTTP status, 0 when it failed.
+long HttpDelete(const std::string& url, double timeout_seconds = 5);
 
 // Decompresses a gzip body of exactly one member (as curl --compressed and browsers read it); "" when it is
 // not valid gzip or anything (a second member) follows the first member.
@@ -134,5 +138,61 @@ class AlertmanagerServer {
   int port_ = 0;  // clustering is disabled (--cluster.listen-address=""), so there is no cluster port
   ChildProcess process_;
 };
+
+// Certificates for TLS tests, made with the openssl CLI under dir: a CA (ca_file, for the client's trust) and
+// three server certificates it signed, each a combined certificate + key PEM as FakeUpstream and simestate
+// take:
+//   good_pem        CN and IP SAN 127.0.0.1, valid from now for two days;
+//   wrong_name_pem  CN and DNS SAN other.invalid, valid: only the name is wrong;
+//   expired_pem     IP SAN 127.0.0.1, valid 2020-01-01..2020-01-02 (`openssl ca -startdate/-enddate`): only
+//                   the dates are wrong.
+struct TestPki {
+  std::string ca_file;
+  std::string good_pem;
+  std::string wrong_name_pem;
+  std::string expired_pem;
+};
+Result<TestPki> MakeTestPki(const TempDir& dir);
+
+// A TCP forwarder on 127.0.0.1:<port()> that relays every connection, bytes as they are (TLS passes through),
+// to 127.0.0.1:<target port>. SetTarget() switches where new connections go and cuts the open ones, so a
+// client can be moved between upstreams (e.g. to one with a bad certificate and back) without a config
+// change. Thread-safe.
+class TcpForwarder {
+ public:
+  TcpForwarder() = default;
+  ~TcpForwarder();
+  TcpForwarder(const TcpForwarder&) = delete;
+  TcpForwarder& operator=(const TcpForwarder&) = delete;
+  Result<Ok> Start(int target_port);
+  void SetTarget(int target_port);
+  void Stop();
+  int port() const { return port_; }
+
+ private:
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+  int port_ = 0;
+};
+
+// Memory of a running process from /proc/<pid>/status, in bytes: VmRSS (now) and VmHWM (the peak RSS since it
+// started); -1 when unreadable.
+struct ProcessMemory {
+  long long rss_bytes = -1;
+  long long peak_rss_bytes = -1;
+};
+ProcessMemory ReadProcessMemory(pid_t pid);
+
+// One sample of a Prometheus text exposition, and a small parser for tests (comments skipped, label values
+// unescaped; lines it cannot read are left out).
+struct MetricSample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+std::vector<MetricSample> ParseMetricSamples(const std::string& text);
+// The value of the first sample named `name` whose labels include all of `labels`.
+std::optional<double> SampleValue(const std::vector<MetricSample>& samples, const std::string& name,
+                                  const std::map<std::string, std::string>& labels = {});
 
 }  // namespace estate::testing

@@ -1,7 +1,7 @@
 // An in-process fake upstream HTTP(S) server on civetweb, for tests and the simulated estate.
 // It serves a directory of recorded responses (Redfish layout: "<root>/<path>/index.json", or the file at
 // "<root>/<path>" itself) plus programmable routes, and injects faults on purpose: latency, status codes,
-// truncated / garbage / huge / slow-drip bodies and dropped connections.
+// truncated / garbage / huge / slow-drip bodies, dropped (FIN) and reset (RST) connections.
 // Thread-safe: routes, faults and the request log may be changed while requests are being served.
 #pragma once
 
@@ -22,6 +22,7 @@ struct FakeRequest {
   std::string query;
   std::map<std::string, std::string> headers{};  // lower-cased names
   std::string body{};
+  bool tls = false;  // arrived over https
 };
 
 struct FakeResponse {
@@ -34,12 +35,13 @@ struct FakeResponse {
 struct Fault {
   enum class Kind {
     kNone,
-    kStatus,          // answer `status` with a small JSON error body
-    kTruncated,       // send half of the real body with a Content-Length for all of it, then close
-    kGarbage,         // 200 with a non-JSON, non-UTF-8 body
-    kHuge,            // 200 with `huge_bytes` of filler
-    kSlowDrip,        // the real body, a few bytes at a time, `drip_interval_ms` apart
-    kDropConnection,  // close the connection without answering
+    kStatus,           // answer `status` with a small JSON error body
+    kTruncated,        // send half of the real body with a Content-Length for all of it, then close
+    kGarbage,          // 200 with a non-JSON, non-UTF-8 body
+    kHuge,             // 200 with `huge_bytes` of filler
+    kSlowDrip,         // the real body, a few bytes at a time, `drip_interval_ms` apart
+    kDropConnection,   // close the connection without answering (a clean FIN: the client sees an empty reply)
+    kResetConnection,  // read the request, then abort the connection with a TCP RST (SO_LINGER 0), no answer
   };
   Kind kind = Kind::kNone;
   double latency_seconds = 0;  // added before answering (applies with any kind, also kNone)
