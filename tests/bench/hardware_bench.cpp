@@ -34,10 +34,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "estate/testing/e2e.h"
 #include "estate/testing/fake_upstream.h"
 
 namespace {
+
+using estate::bench::Figure;
+using estate::bench::Info;
+using estate::bench::Percentile;
 
 using estate::testing::ChildProcess;
 using estate::testing::FakeRequest;
@@ -790,22 +795,8 @@ ScrapeStats ScrapeLoad(const std::string& url, int clients, double seconds, bool
   return out;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
 
-void Figure(const char* name, double value, const char* unit, const std::string& target) {
-  std::printf("bench: %s = %.3f %s (%s)\n", name, value, unit, target.c_str());
-  std::fflush(stdout);
-}
 
-void Info(const std::string& text) {
-  std::printf("bench: # %s\n", text.c_str());
-  std::fflush(stdout);
-}
 
 }  // namespace
 
