@@ -345,10 +345,10 @@ void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
 }
 
 // Request framing that two HTTP parsers could read differently, which lets a request be smuggled past a
-// proxy in front of us (RFC 9112 6.1 and 6.3): returns why the request must be refused, or "" when its framing
-// is unambiguous. civetweb 1.15 keeps every header line as it came (a repeated header is a second entry in
-// http_headers), reads "+38" and "0, 38" as numbers, and lets Transfer-Encoding win over Content-Length; we
-// refuse all of these before any handler runs.
+// proxy in front of us (RFC 9112 6.1 and 6.3): returns why the request must be refused, or "" when its
+// framing is unambiguous. civetweb 1.15 keeps every header line as it came (a repeated header is a second
+// entry in http_headers), reads "+38" and "0, 38" as numbers, and lets Transfer-Encoding win over
+// Content-Length; we refuse all of these before any handler runs.
 std::string AmbiguousFraming(const mg_request_info& ri) {
   auto trim = [](std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -481,8 +481,9 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
 bool HttpServer::Impl::AcquireHandlerSlot() {
   std::unique_lock<std::mutex> lock(drain_mu);
   const int limit = std::max(1, options.max_requests);
-  const bool got = drained.wait_for(lock, std::chrono::milliseconds(std::max(0, options.admission_timeout_ms)),
-                                    [&] { return draining || handling < limit; });
+  const bool got =
+      drained.wait_for(lock, std::chrono::milliseconds(std::max(0, options.admission_timeout_ms)),
+                       [&] { return draining || handling < limit; });
   if (!got || draining) return false;
   ++handling;
   return true;
@@ -583,11 +584,12 @@ Result<Ok> HttpServer::Start(const ServerOptions& options) {
   std::string threads = std::to_string(std::max(2, options.worker_threads));
   std::string timeout = std::to_string(std::max(100, options.request_timeout_ms));
   std::string idle = std::to_string(std::max(100, options.idle_timeout_ms));
-  std::vector<std::string> opts = {"listening_ports", ports, "num_threads", threads, "request_timeout_ms", timeout,
-                                   "enable_keep_alive", "yes", "keep_alive_timeout_ms", idle, "decode_url", "yes",
-                                   // Headers and body go out in separate writes; without TCP_NODELAY a small
-                                   // body waits ~40 ms for the client's delayed ACK on a kept-alive connection.
-                                   "tcp_nodelay", "1"};
+  std::vector<std::string> opts = {
+      "listening_ports", ports, "num_threads", threads, "request_timeout_ms", timeout, "enable_keep_alive",
+      "yes", "keep_alive_timeout_ms", idle, "decode_url", "yes",
+      // Headers and body go out in separate writes; without TCP_NODELAY a small body waits ~40 ms for the
+      // client's delayed ACK on a kept-alive connection.
+      "tcp_nodelay", "1"};
   if (impl_->tls) {
     // civetweb insists on a certificate option for "s" ports; the init_ssl callback then does the real setup.
     opts.insert(opts.end(), {"ssl_certificate", options.web_config.tls.cert_file});

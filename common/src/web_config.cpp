@@ -523,7 +523,8 @@ BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users, Opt
   }
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   auto data = std::make_unique<crypt_data>();
-  if (!password.empty() && crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt)) {
+  if (!password.empty() &&
+      crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt)) {
     const char* out = crypt_r(password.c_str(), salt, data.get());
     if (out != nullptr && out[0] != '*') dummy_hash_ = out;
   }
@@ -536,7 +537,8 @@ BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users, Opt
 int BasicAuthChecker::BcryptCost(const std::string& hash) {
   // "$2a$", "$2b$" or "$2y$", then two digits and "$".
   if (hash.size() < 7 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' || hash[6] != '$') return -1;
-  if (!std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5]))) {
+  if (!std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5]))) {
     return -1;
   }
   return (hash[4] - '0') * 10 + (hash[5] - '0');

@@ -311,7 +311,8 @@ TEST(Server, StopWaitsForInFlightRequests) {
   EXPECT_EQ(got.body, "done");
 }
 
-// ----- idle and slow clients, handler admission, ambiguous framing ------------------------------------------
+// ----- idle and slow clients, handler admission, ambiguous framing
+// ------------------------------------------
 
 int ConnectLoopback(int port) {
   int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -328,7 +329,8 @@ int ConnectLoopback(int port) {
 
 // Sends a raw request and reads until the server closes the connection or `deadline` passes without a byte.
 // closed tells which of the two happened.
-std::string RawExchangeWithDeadline(int port, const std::string& request, bool* closed, int deadline_ms = 10000) {
+std::string RawExchangeWithDeadline(int port, const std::string& request, bool* closed,
+                                    int deadline_ms = 10000) {
   *closed = false;
   int s = ConnectLoopback(port);
   if (s < 0) return {};
@@ -359,16 +361,21 @@ bool ClosedByServerWithin(int s, std::chrono::seconds deadline, const std::funct
   return false;
 }
 
+// A handler that answers a fixed text.
+Handler Text(std::string body) {
+  return [body = std::move(body)](const HttpRequest&) {
+    HttpResponse r;
+    r.body = body;
+    return r;
+  };
+}
+
 TEST(Server, IdleAndDrippingConnectionsDoNotStallOtherClients) {
   // With one civetweb worker per connection and as many workers as --web.max-requests (16), 16 idle sockets
   // held every worker for the 10 s request timeout and a scrape waited 7-15 s. Connection threads are now
   // many and apart from the handler slots.
   HttpServer server;
-  server.Route("/metrics", {"GET"}, [](const HttpRequest&) {
-    HttpResponse r;
-    r.body = "up 1\n";
-    return r;
-  });
+  server.Route("/metrics", {"GET"}, Text("up 1\n"));
   ServerOptions opts;
   opts.listen_addresses = {"127.0.0.1:0"};
   opts.max_requests = 16;
@@ -426,11 +433,7 @@ TEST(Server, HandlersBeyondMaxRequestsWaitThenGet503) {
     r.body = "done";
     return r;
   });
-  server.Route("/fast", {"GET"}, [](const HttpRequest&) {
-    HttpResponse r;
-    r.body = "fast";
-    return r;
-  });
+  server.Route("/fast", {"GET"}, Text("fast"));
   ServerOptions opts;
   opts.listen_addresses = {"127.0.0.1:0"};
   opts.max_requests = 1;
@@ -496,7 +499,8 @@ TEST_F(ServerTest, AmbiguousFramingIsRefusedWith400BeforeAnyHandler) {
       // civetweb refuses a few of these itself (411 for a negative length), which is as good.
       EXPECT_TRUE(raw.rfind("HTTP/1.1 400 ", 0) == 0 || raw.rfind("HTTP/1.1 411 ", 0) == 0)
           << name << " " << method << ": " << raw.substr(0, 200);
-      EXPECT_EQ(raw.find("HTTP/1.1", 1), std::string::npos) << name << " " << method << ": smuggled request answered";
+      EXPECT_EQ(raw.find("HTTP/1.1", 1), std::string::npos)
+          << name << " " << method << ": smuggled request answered";
       EXPECT_TRUE(closed) << name << " " << method << ": the connection must close";
     }
   }
@@ -504,7 +508,8 @@ TEST_F(ServerTest, AmbiguousFramingIsRefusedWith400BeforeAnyHandler) {
   // Unambiguous framing still works, chunked included.
   bool closed = false;
   std::string ok = RawExchangeWithDeadline(
-      port, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello", &closed);
+      port, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+      &closed);
   EXPECT_EQ(ok.rfind("HTTP/1.1 200 ", 0), 0u) << ok.substr(0, 200);
   EXPECT_NE(ok.find("body=hello"), std::string::npos);
   ok = RawExchangeWithDeadline(port,

@@ -495,7 +495,8 @@ TEST(BasicAuth, CachedValidCredentialsAreAnsweredWhileEveryBcryptTurnIsBusy) {
   // Wrong passwords take both turns and queue behind them.
   std::vector<std::thread> attackers;
   for (int i = 0; i < 6; ++i) {
-    attackers.emplace_back([&auth, i] { EXPECT_FALSE(auth.CheckUserPassword("prom", "wrong" + std::to_string(i))); });
+    attackers.emplace_back(
+        [&auth, i] { EXPECT_FALSE(auth.CheckUserPassword("prom", "wrong" + std::to_string(i))); });
   }
   ASSERT_TRUE(WaitUntil([&] { return auth.bcrypt_running() == 2; }));
   const int calls = gate.Calls();

@@ -27,7 +27,8 @@ using Clock = std::chrono::steady_clock;
 
 std::string Hash(const std::string& password, int cost) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt) == nullptr) return {};
+  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt) == nullptr)
+    return {};
   crypt_data data{};
   const char* h = crypt_r(password.c_str(), salt, &data);
   return h == nullptr ? std::string() : std::string(h);
@@ -52,8 +53,8 @@ int main() {
   const int reps = 5;
   BasicAuthChecker mixed({{"u4", Hash("a", 4)}, {"u10", Hash("b", 10)}, {"u12", Hash("c", 12)}});
   Info("users of bcrypt cost 4, 10 and 12; the dummy hash has cost " +
-       std::to_string(BasicAuthChecker::BcryptCost(mixed.dummy_hash())) + "; median of " + std::to_string(reps) +
-       " wrong passwords each");
+       std::to_string(BasicAuthChecker::BcryptCost(mixed.dummy_hash())) + "; median of " +
+       std::to_string(reps) + " wrong passwords each");
   const double unknown = MedianMs(mixed, "nobody", reps);
   const double u4 = MedianMs(mixed, "u4", reps);
   const double u10 = MedianMs(mixed, "u10", reps);
@@ -102,7 +103,8 @@ int main() {
   Figure("auth_valid_cached_under_flood_p99_ms", Percentile(valid_ms, 0.99), "ms", "info");
 
   const bool ok = unknown * 2 > u12 && cheap_unknown < cheap_u4 * 4 + 5 && failures == 0;
-  std::printf("%s: unknown user %.1f ms vs cost-12 user %.1f ms; with only a cost-4 user %.1f ms vs %.1f ms\n",
-              ok ? "PASS" : "FAIL", unknown, u12, cheap_unknown, cheap_u4);
+  std::printf(
+      "%s: unknown user %.1f ms vs cost-12 user %.1f ms; with only a cost-4 user %.1f ms vs %.1f ms\n",
+      ok ? "PASS" : "FAIL", unknown, u12, cheap_unknown, cheap_u4);
   return ok ? 0 : 1;
 }

@@ -10,6 +10,10 @@
 
 namespace estate::bench {
 
+// A benchmark's exit status: 0 every target met, 1 one missed, 2 the benchmark itself could not run.
+constexpr int kExitMissed = 1;
+constexpr int kExitBroken = 2;
+
 // The p-quantile (0..1) by the nearest-rank method; 0 for no values.
 inline double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

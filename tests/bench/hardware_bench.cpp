@@ -42,8 +42,9 @@ namespace {
 
 using estate::bench::Figure;
 using estate::bench::Info;
+using estate::bench::kExitBroken;
+using estate::bench::kExitMissed;
 using estate::bench::Percentile;
-
 using estate::testing::ChildProcess;
 using estate::testing::FakeRequest;
 using estate::testing::FakeResponse;
@@ -51,9 +52,6 @@ using estate::testing::FakeUpstream;
 using estate::testing::TempDir;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-constexpr int kExitMissed = 1;
-constexpr int kExitBroken = 2;
 
 struct Args {
   int bmcs = 1000;
@@ -794,9 +792,6 @@ ScrapeStats ScrapeLoad(const std::string& url, int clients, double seconds, bool
   for (auto& t : threads) t.join();
   return out;
 }
-
-
-
 
 }  // namespace
 

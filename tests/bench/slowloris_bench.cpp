@@ -7,7 +7,8 @@
 // and meanwhile a normal client GETs /metrics on a fresh connection every 50 ms (TLS handshake and a cached
 // basic-auth check included). Each scenario prints p50/p99/max and errors; the target is p99 < 100 ms.
 // Exit status: 0 when every target is met, 1 when one is missed, 2 when the benchmark could not run.
-// Bounded in time: about (setup + --seconds) per scenario, 7 scenarios.
+// Bounded in time: about (setup + --seconds) per scenario, 7 scenarios (a request gives up after 20 s).
+// --exporter=PATH measures another build, e.g. one from before the fix.
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <curl/curl.h>
@@ -38,18 +39,18 @@ namespace {
 
 using estate::bench::Figure;
 using estate::bench::Info;
+using estate::bench::kExitBroken;
+using estate::bench::kExitMissed;
 using estate::bench::Percentile;
 using estate::testing::ChildProcess;
 using estate::testing::TempDir;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kExitMissed = 1;
-constexpr int kExitBroken = 2;
-
 struct Args {
   int connections = 200;
   double seconds = 10;
   double max_p99_ms = 100;
+  std::string exporter;  // another build of the exporter, e.g. an older one to compare with
 };
 
 int Connect(int port) {
@@ -200,7 +201,8 @@ Latency Measure(const std::string& url, const std::string& ca, const std::string
   curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   if (!ca.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
   if (!userpwd.empty()) curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd.c_str());
-  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   while (Clock::now() < until) {
     const auto start = Clock::now();
     CURLcode rc = curl_easy_perform(curl);
@@ -223,10 +225,14 @@ int main(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--connections=", 0) == 0) args.connections = std::atoi(a.c_str() + 14);
-    else if (a.rfind("--seconds=", 0) == 0) args.seconds = std::atof(a.c_str() + 10);
+    if (a.rfind("--connections=", 0) == 0)
+      args.connections = std::atoi(a.c_str() + 14);
+    else if (a.rfind("--seconds=", 0) == 0)
+      args.seconds = std::atof(a.c_str() + 10);
+    else if (a.rfind("--exporter=", 0) == 0)
+      args.exporter = a.substr(11);
     else {
-      std::fprintf(stderr, "usage: slowloris_bench [--connections=N] [--seconds=S]\n");
+      std::fprintf(stderr, "usage: slowloris_bench [--connections=N] [--seconds=S] [--exporter=PATH]\n");
       return kExitBroken;
     }
   }
@@ -235,17 +241,20 @@ int main(int argc, char** argv) {
   TempDir dir;
   const std::string d = dir.path();
   // A self-signed certificate for 127.0.0.1 and a cost-10 bcrypt user (htpasswd -B's default).
-  if (Sh("cd " + d + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout k.pem "
+  if (Sh("cd " + d +
+         " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout k.pem "
          "-out c.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1") != 0) {
     std::fprintf(stderr, "slowloris_bench: openssl could not make a certificate\n");
     return kExitBroken;
   }
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   crypt_data cd{};
-  const char* hash = crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt) ? crypt_r("s3cret", salt, &cd) : nullptr;
+  const char* hash =
+      crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt) ? crypt_r("s3cret", salt, &cd) : nullptr;
   if (hash == nullptr) return kExitBroken;
-  const std::string web = dir.Write("web.yml", "tls_server_config:\n  cert_file: " + d + "/c.pem\n  key_file: " + d +
-                                                   "/k.pem\nbasic_auth_users:\n  prometheus: '" + hash + "'\n");
+  const std::string web =
+      dir.Write("web.yml", "tls_server_config:\n  cert_file: " + d + "/c.pem\n  key_file: " + d +
+                               "/k.pem\nbasic_auth_users:\n  prometheus: '" + hash + "'\n");
 
   estate::testing::FakeUpstream upstream(estate::testing::FakeUpstream::Options{});
   upstream.Route("GET", "/status", [](const estate::testing::FakeRequest&) {
@@ -254,8 +263,8 @@ int main(int argc, char** argv) {
     return r;
   });
   if (!upstream.Start()) return kExitBroken;
-  const std::string config =
-      dir.Write("c.yml", "targets:\n  - name: a\n    url: " + upstream.base_url() + "/status\n    interval: 1s\n");
+  const std::string config = dir.Write(
+      "c.yml", "targets:\n  - name: a\n    url: " + upstream.base_url() + "/status\n    interval: 1s\n");
 
   SSL_CTX* tls = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(tls, SSL_VERIFY_NONE, nullptr);
@@ -267,22 +276,27 @@ int main(int argc, char** argv) {
     int n;
   };
   const int n = args.connections;
-  const std::vector<Scenario> scenarios = {{false, Kind::kIdle, 0},  {false, Kind::kIdle, n},
-                                           {false, Kind::kDrip, n},  {true, Kind::kIdle, 0},
-                                           {true, Kind::kIdle, n},   {true, Kind::kDrip, n},
-                                           {true, Kind::kHelloDrip, n}};
+  const std::vector<Scenario> scenarios = {
+      {false, Kind::kIdle, 0}, {false, Kind::kIdle, n}, {false, Kind::kDrip, n},    {true, Kind::kIdle, 0},
+      {true, Kind::kIdle, n},  {true, Kind::kDrip, n},  {true, Kind::kHelloDrip, n}};
   Info("estate-example-exporter with its defaults (--web.max-requests=16, --web.max-connections=512); " +
-       std::to_string(n) + " slow-loris connections per scenario, a normal GET /metrics on a fresh connection "
-       "every 50 ms for " + std::to_string(static_cast<int>(args.seconds)) + " s");
+       std::to_string(n) +
+       " slow-loris connections per scenario, a normal GET /metrics on a fresh connection "
+       "every 50 ms for " +
+       std::to_string(static_cast<int>(args.seconds)) + " s");
   bool missed = false;
   for (bool with_tls : {false, true}) {
     ChildProcess exporter;
     const int port = estate::testing::FreePort();
-    std::vector<std::string> argv = {estate::testing::BinaryPath("estate-example-exporter"), "--config.file=" + config,
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"};
+    const std::string exe =
+        args.exporter.empty() ? estate::testing::BinaryPath("estate-example-exporter") : args.exporter;
+    std::vector<std::string> argv = {exe, "--config.file=" + config,
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                                     "--log.level=warn"};
     if (with_tls) argv.push_back("--web.config.file=" + web);
     if (!exporter.Start(argv, d + "/exporter.log")) return kExitBroken;
-    const std::string url = std::string(with_tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/metrics";
+    const std::string url =
+        std::string(with_tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/metrics";
     const std::string ca = with_tls ? d + "/c.pem" : "";
     const std::string userpwd = with_tls ? "prometheus:s3cret" : "";
     // Wait for it to answer (and verify the credentials once, so they are cached as for a real scraper).
@@ -292,28 +306,32 @@ int main(int argc, char** argv) {
       if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!up) {
-      std::fprintf(stderr, "slowloris_bench: the exporter did not answer; log:\n%s\n", exporter.Log().c_str());
+      std::fprintf(stderr, "slowloris_bench: the exporter did not answer; log:\n%s\n",
+                   exporter.Log().c_str());
       return kExitBroken;
     }
     for (const auto& s : scenarios) {
       if (s.tls != with_tls) continue;
       Attack attack;
       if (s.n > 0) {
-        attack.thread = std::thread([&, s] { RunAttack(attack, s.kind, s.n, port, with_tls ? tls : nullptr, hello); });
+        attack.thread =
+            std::thread([&, s] { RunAttack(attack, s.kind, s.n, port, with_tls ? tls : nullptr, hello); });
         std::this_thread::sleep_for(std::chrono::seconds(2));  // let every connection open and take a thread
       }
       Latency lat = Measure(url, ca, userpwd, args.seconds);
       const int open = attack.open_now;
       attack.stop = true;
       if (attack.thread.joinable()) attack.thread.join();
-      const std::string name = std::string(with_tls ? "tls+auth" : "plain") + "_" +
-                               (s.n == 0 ? std::string("baseline") : std::to_string(s.n) + "_" + KindName(s.kind));
-      Info(name + ": " + std::to_string(lat.ms.size()) + " requests, " + std::to_string(lat.errors) + " errors, " +
-           std::to_string(open) + " slow connections open at the end, " + std::to_string(attack.reopened.load()) +
-           " closed by the server and reopened");
+      const std::string name =
+          std::string(with_tls ? "tls+auth" : "plain") + "_" +
+          (s.n == 0 ? std::string("baseline") : std::to_string(s.n) + "_" + KindName(s.kind));
+      Info(name + ": " + std::to_string(lat.ms.size()) + " requests, " + std::to_string(lat.errors) +
+           " errors, " + std::to_string(open) + " slow connections open at the end, " +
+           std::to_string(attack.reopened.load()) + " closed by the server and reopened");
       const double p99 = Percentile(lat.ms, 0.99);
       Figure("metrics_p50_ms_" + name, Percentile(lat.ms, 0.5), "ms", "info");
-      Figure("metrics_p99_ms_" + name, p99, "ms", "target < " + std::to_string(static_cast<int>(args.max_p99_ms)));
+      Figure("metrics_p99_ms_" + name, p99, "ms",
+             "target < " + std::to_string(static_cast<int>(args.max_p99_ms)));
       Figure("metrics_max_ms_" + name, Percentile(lat.ms, 1.0), "ms", "info");
       const bool ok = p99 < args.max_p99_ms && lat.errors == 0;
       std::printf("%s: %s p99 %.1f ms, %d errors\n", ok ? "PASS" : "FAIL", name.c_str(), p99, lat.errors);

@@ -40,14 +40,13 @@ namespace {
 
 using estate::bench::Figure;
 using estate::bench::Info;
+using estate::bench::kExitBroken;
+using estate::bench::kExitMissed;
 using estate::bench::Percentile;
-
 using estate::testing::ChildProcess;
 using estate::testing::TempDir;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kExitMissed = 1;
-constexpr int kExitBroken = 2;
 constexpr const char* kExporter = "estate-storage-mapping-exporter";
 constexpr const char* kSimulator = "estate-simestate";
 constexpr const char* kCloud = "cloud-bench";
@@ -578,9 +577,6 @@ LoadStats RunLoad(const std::string& base, const KnownIds& known, int clients, d
   out.seconds = Seconds(Clock::now() - load_start);
   return out;
 }
-
-
-
 
 std::string Num(double v) { return std::to_string(static_cast<long long>(std::llround(v))); }
 
