@@ -515,6 +515,9 @@ BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users, Opt
   int cost = -1;
   for (const auto& [user, hash] : users_) cost = std::max(cost, BcryptCost(hash));
   if (cost < 0) cost = kDefaultBcryptCost;
+  // bcrypt takes costs 4 to 31; past 20 (a minute a check) the dummy would hold up the start for hours, and
+  // such a user could never log in anyway.
+  cost = std::clamp(cost, 4, 20);
   // bcrypt of a random phrase nobody knows, under a random salt (libcrypt draws it when given no bytes).
   std::array<unsigned char, 24> phrase{};
   std::string password;

@@ -4,10 +4,11 @@
 //   - idle: connect and send nothing (over TLS: not even a ClientHello);
 //   - drip: send an unfinished request header one byte a second (over TLS: after the handshake);
 //   - hello-drip (TLS only): send a real ClientHello one byte a second;
+//   - wrong-password-clients (TLS only): 16 clients sending random passwords back to back;
 // and meanwhile a normal client GETs /metrics on a fresh connection every 50 ms (TLS handshake and a cached
 // basic-auth check included). Each scenario prints p50/p99/max and errors; the target is p99 < 100 ms.
 // Exit status: 0 when every target is met, 1 when one is missed, 2 when the benchmark could not run.
-// Bounded in time: about (setup + --seconds) per scenario, 7 scenarios (a request gives up after 20 s).
+// Bounded in time: about (setup + --seconds) per scenario, 8 scenarios (a request gives up after 20 s).
 // --exporter=PATH measures another build, e.g. one from before the fix.
 #include <arpa/inet.h>
 #include <crypt.h>
@@ -70,9 +71,21 @@ int Connect(int port) {
   return s;
 }
 
-enum class Kind { kIdle, kDrip, kHelloDrip };
+enum class Kind { kIdle, kDrip, kHelloDrip, kWrongPasswords };
 
-const char* KindName(Kind k) { return k == Kind::kIdle ? "idle" : k == Kind::kDrip ? "drip" : "hello-drip"; }
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::kIdle:
+      return "idle";
+    case Kind::kDrip:
+      return "drip";
+    case Kind::kHelloDrip:
+      return "hello-drip";
+    case Kind::kWrongPasswords:
+      return "wrong-password-clients";
+  }
+  return "?";
+}
 
 // One slow-loris connection. Over TLS, kDrip completes the handshake and drips encrypted header bytes;
 // kHelloDrip drips the raw bytes of a ClientHello produced by a memory-BIO handshake.
@@ -182,12 +195,38 @@ void RunAttack(Attack& a, Kind kind, int n, int port, SSL_CTX* tls, const std::s
   }
 }
 
+std::size_t Discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
+
+// `n` clients that GET url back to back, each with a new random password (so no answer is cached), until
+// stopped; attack.reopened counts their requests.
+void RunPasswordFlood(Attack& a, int n, const std::string& url, const std::string& ca) {
+  std::vector<std::thread> clients;
+  for (int c = 0; c < n; ++c) {
+    clients.emplace_back([&a, &url, &ca, c] {
+      CURL* curl = curl_easy_init();
+      curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+      curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
+      curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
+      curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+      curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+      curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
+      for (long i = 0; !a.stop; ++i) {
+        const std::string userpwd = "prometheus:guess-" + std::to_string(c) + "-" + std::to_string(i);
+        curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd.c_str());
+        curl_easy_perform(curl);
+        ++a.reopened;
+      }
+      curl_easy_cleanup(curl);
+    });
+  }
+  a.open_now = n;
+  for (auto& t : clients) t.join();
+}
+
 struct Latency {
   std::vector<double> ms;
   int errors = 0;
 };
-
-std::size_t Discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 
 // A normal client: a GET on a fresh connection every 50 ms for `seconds`.
 Latency Measure(const std::string& url, const std::string& ca, const std::string& userpwd, double seconds) {
@@ -276,9 +315,10 @@ int main(int argc, char** argv) {
     int n;
   };
   const int n = args.connections;
-  const std::vector<Scenario> scenarios = {
-      {false, Kind::kIdle, 0}, {false, Kind::kIdle, n}, {false, Kind::kDrip, n},    {true, Kind::kIdle, 0},
-      {true, Kind::kIdle, n},  {true, Kind::kDrip, n},  {true, Kind::kHelloDrip, n}};
+  const std::vector<Scenario> scenarios = {{false, Kind::kIdle, 0},     {false, Kind::kIdle, n},
+                                           {false, Kind::kDrip, n},     {true, Kind::kIdle, 0},
+                                           {true, Kind::kIdle, n},      {true, Kind::kDrip, n},
+                                           {true, Kind::kHelloDrip, n}, {true, Kind::kWrongPasswords, 16}};
   Info("estate-example-exporter with its defaults (--web.max-requests=16, --web.max-connections=512); " +
        std::to_string(n) +
        " slow-loris connections per scenario, a normal GET /metrics on a fresh connection "
@@ -314,8 +354,13 @@ int main(int argc, char** argv) {
       if (s.tls != with_tls) continue;
       Attack attack;
       if (s.n > 0) {
-        attack.thread =
-            std::thread([&, s] { RunAttack(attack, s.kind, s.n, port, with_tls ? tls : nullptr, hello); });
+        attack.thread = std::thread([&, s] {
+          if (s.kind == Kind::kWrongPasswords) {
+            RunPasswordFlood(attack, s.n, url, ca);
+          } else {
+            RunAttack(attack, s.kind, s.n, port, with_tls ? tls : nullptr, hello);
+          }
+        });
         std::this_thread::sleep_for(std::chrono::seconds(2));  // let every connection open and take a thread
       }
       Latency lat = Measure(url, ca, userpwd, args.seconds);
@@ -327,7 +372,9 @@ int main(int argc, char** argv) {
           (s.n == 0 ? std::string("baseline") : std::to_string(s.n) + "_" + KindName(s.kind));
       Info(name + ": " + std::to_string(lat.ms.size()) + " requests, " + std::to_string(lat.errors) +
            " errors, " + std::to_string(open) + " slow connections open at the end, " +
-           std::to_string(attack.reopened.load()) + " closed by the server and reopened");
+           std::to_string(attack.reopened.load()) +
+           (s.kind == Kind::kWrongPasswords ? " requests with a wrong password"
+                                            : " closed by the server and reopened"));
       const double p99 = Percentile(lat.ms, 0.99);
       Figure("metrics_p50_ms_" + name, Percentile(lat.ms, 0.5), "ms", "info");
       Figure("metrics_p99_ms_" + name, p99, "ms",
