@@ -36,6 +36,7 @@ struct Flags {
   std::string log_level = "info";
   std::string log_format = "logfmt";
   int max_requests = 16;
+  int max_connections = 512;
   int refresh_workers = 4;
   bool version = false;
   bool help = false;
@@ -54,7 +55,10 @@ std::string Usage(const ExporterInfo& info) {
     << "                               Path under which to expose metrics.\n"
     << "      --web.config.file=\"\"     Path to a web configuration file (exporter-toolkit format) that\n"
     << "                               enables TLS and/or basic authentication.\n"
-    << "      --web.max-requests=16    Worker threads serving HTTP requests (also caps concurrent /probe).\n"
+    << "      --web.max-requests=16    Requests handled at once (more wait, then get 503); also caps\n"
+    << "                               concurrent /probe.\n"
+    << "      --web.max-connections=512\n"
+    << "                               Connections served at once, idle ones included (one thread each).\n"
     << "      --config.file=\"" << info.default_config << "\"\n"
     << "                               Path to the exporter's configuration file.\n"
     << "      --[no-]config.check      Validate the configuration file(s) and exit.\n"
@@ -107,7 +111,7 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
     else if (name == "no-help" || name == "no-version") {}
     else if (name == "web.listen-address" || name == "web.telemetry-path" || name == "web.config.file" ||
              name == "config.file" || name == "log.level" || name == "log.format" ||
-             name == "web.max-requests" || name == "refresh.workers") {
+             name == "web.max-requests" || name == "web.max-connections" || name == "refresh.workers") {
       auto v = take();
       if (!v) return MakeError(v.error());
       if (name == "web.listen-address") {
@@ -127,10 +131,13 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
       } else {
         char* end = nullptr;
         long n = std::strtol(v->c_str(), &end, 10);
-        if (end == v->c_str() || *end != '\0' || n < 1 || n > 1024) {
-          return MakeError("--" + name + " takes a whole number from 1 to 1024");
+        const long max = name == "web.max-connections" ? 16384 : 1024;
+        if (end == v->c_str() || *end != '\0' || n < 1 || n > max) {
+          return MakeError("--" + name + " takes a whole number from 1 to " + std::to_string(max));
         }
-        (name == "web.max-requests" ? f.max_requests : f.refresh_workers) = static_cast<int>(n);
+        (name == "web.max-requests"      ? f.max_requests
+         : name == "web.max-connections" ? f.max_connections
+                                         : f.refresh_workers) = static_cast<int>(n);
       }
     } else {
       return MakeError("unknown flag --" + name);
@@ -565,7 +572,9 @@ int App::Run() {
   AddRoutes();
   web::ServerOptions opts;
   opts.listen_addresses = flags_.listen;
-  opts.worker_threads = flags_.max_requests;
+  // Connection threads are decoupled from handler slots: idle and slow clients hold only the former.
+  opts.worker_threads = std::max(flags_.max_connections, flags_.max_requests + 2);
+  opts.max_requests = flags_.max_requests;
   opts.web_config = *web_config;
   if (auto ok = server_.Start(opts); !ok) {
     log::Error("cannot start the HTTP server", {{"err", ok.error()}});

@@ -283,7 +283,12 @@ struct HttpServer::Impl {
   std::condition_variable drained;
   int in_flight = 0;
   bool draining = false;
+  // Admission: at most options.max_requests handlers run at once (guarded by drain_mu, signalled by drained).
+  int handling = 0;
 
+  // Waits for a handler slot; false when none freed within admission_timeout_ms or the server is stopping.
+  bool AcquireHandlerSlot();
+  void ReleaseHandlerSlot();
   static int BeginRequest(mg_connection* conn);
   static int InitSsl(void* ssl_ctx, void* user_data);
   static int LogMessage(const mg_connection* conn, const char* message);
@@ -474,6 +479,44 @@ void Send(mg_connection* conn, const HttpRequest& req, const HttpResponse& resp,
   if (req.method != "HEAD") WriteViews(conn, lists);
 }
 
+// Request framing that two HTTP parsers could read differently, which lets a request be smuggled past a
+// proxy in front of us (RFC 9112 6.1 and 6.3): returns why the request must be refused, or "" when its
+// framing is unambiguous. civetweb 1.15 keeps every header line as it came (a repeated header is a second
+// entry in http_headers), reads "+38" and "0, 38" as numbers, and lets Transfer-Encoding win over
+// Content-Length; we refuse all of these before any handler runs.
+std::string AmbiguousFraming(const mg_request_info& ri) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  int lengths = 0, encodings = 0;
+  for (int i = 0; i < ri.num_headers; ++i) {
+    const char* name = ri.http_headers[i].name;
+    std::string_view value = trim(ri.http_headers[i].value != nullptr ? ri.http_headers[i].value : "");
+    if (name == nullptr) continue;
+    if (mg_strcasecmp(name, "Content-Length") == 0) {
+      ++lengths;
+      // Digits only: no sign, no list, no spaces inside; at most 18 so it cannot overflow.
+      if (value.empty() || value.size() > 18 ||
+          !std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+        return "invalid Content-Length";
+      }
+    } else if (mg_strcasecmp(name, "Transfer-Encoding") == 0) {
+      ++encodings;
+      // Only chunked, alone (the coding name is case-insensitive, as civetweb compares it): a list such as
+      // "gzip, chunked" or "chunked, chunked" is read differently by different parsers.
+      if (value.size() != 7 || mg_strncasecmp(value.data(), "chunked", 7) != 0) {
+        return "unsupported Transfer-Encoding";
+      }
+    }
+  }
+  if (lengths > 1) return "repeated Content-Length";
+  if (encodings > 1) return "repeated Transfer-Encoding";
+  if (lengths > 0 && encodings > 0) return "both Content-Length and Transfer-Encoding";
+  return {};
+}
+
 std::string ListeningPort(const std::string& address, bool tls) {
   // ":9100" means every interface, which civetweb spells "9100".
   std::string a = address;
@@ -546,25 +589,61 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
           req.body.append(buf, static_cast<std::size_t>(n));
         }
       }
-      try {
-        resp = route.handler(req);
-      } catch (const std::exception& e) {
-        log::Error("request handler failed", {{"path", req.path}, {"err", e.what()}});
-        resp = HttpResponse{};
-        resp.status = 500;
-        resp.body = "internal error\n";
-      } catch (...) {
-        resp = HttpResponse{};
-        resp.status = 500;
-        resp.body = "internal error\n";
+      if (!AcquireHandlerSlot()) {
+        resp.status = 503;
+        resp.body = "too many requests in flight\n";
+        resp.headers.push_back({"Retry-After", "1"});
+      } else {
+        try {
+          resp = route.handler(req);
+        } catch (const std::exception& e) {
+          log::Error("request handler failed", {{"path", req.path}, {"err", e.what()}});
+          resp = HttpResponse{};
+          resp.status = 500;
+          resp.body = "internal error\n";
+        } catch (...) {
+          resp = HttpResponse{};
+          resp.status = 500;
+          resp.body = "internal error\n";
+        }
+        ReleaseHandlerSlot();
       }
     }
   }
   Send(conn, req, resp, options.web_config.headers);
 }
 
+bool HttpServer::Impl::AcquireHandlerSlot() {
+  std::unique_lock<std::mutex> lock(drain_mu);
+  const int limit = std::max(1, options.max_requests);
+  const bool got =
+      drained.wait_for(lock, std::chrono::milliseconds(std::max(0, options.admission_timeout_ms)),
+                       [&] { return draining || handling < limit; });
+  if (!got || draining) return false;
+  ++handling;
+  return true;
+}
+
+void HttpServer::Impl::ReleaseHandlerSlot() {
+  {
+    std::lock_guard<std::mutex> lock(drain_mu);
+    --handling;
+  }
+  drained.notify_all();
+}
+
 int HttpServer::Impl::BeginRequest(mg_connection* conn) {
   auto* self = static_cast<Impl*>(mg_get_user_data(mg_get_context(conn)));
+  if (const mg_request_info* ri = mg_get_request_info(conn); ri != nullptr) {
+    if (std::string why = AmbiguousFraming(*ri); !why.empty()) {
+      log::Debug("refused a request with ambiguous framing", {{"why", why}});
+      // The body, whatever its length, is never read, so the connection must close after this answer:
+      // mg_send_http_error marks it so (a 400 written by hand would leave it open, and civetweb would then
+      // read the smuggled bytes as the next request).
+      mg_send_http_error(conn, 400, "%s\n", why.c_str());
+      return 400;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(self->drain_mu);
     if (self->draining) {
@@ -634,14 +713,18 @@ Result<Ok> HttpServer::Start(const ServerOptions& options) {
     if (!ports.empty()) ports += ",";
     ports += ListeningPort(a, impl_->tls);
   }
+  // Each connection holds a civetweb thread until it closes; see ServerOptions. request_timeout_ms bounds the
+  // wait for a first request's headers (from when a thread takes the connection up, whether bytes trickle in
+  // or not), keep_alive_timeout_ms the wait for each later one on a kept-alive connection.
   std::string threads = std::to_string(std::max(2, options.worker_threads));
-  std::string timeout = std::to_string(options.request_timeout_ms);
-  std::vector<std::string> opts = {"listening_ports", ports,          "num_threads",   threads,
-                                   "request_timeout_ms", timeout,    "enable_keep_alive", "yes",
-                                   "keep_alive_timeout_ms", "30000", "decode_url", "yes",
-                                   // Headers and body go out in separate writes; without TCP_NODELAY a small
-                                   // body waits ~40 ms for the client's delayed ACK on a kept-alive connection.
-                                   "tcp_nodelay", "1"};
+  std::string timeout = std::to_string(std::max(100, options.request_timeout_ms));
+  std::string idle = std::to_string(std::max(100, options.idle_timeout_ms));
+  std::vector<std::string> opts = {
+      "listening_ports", ports, "num_threads", threads, "request_timeout_ms", timeout, "enable_keep_alive",
+      "yes", "keep_alive_timeout_ms", idle, "decode_url", "yes",
+      // Headers and body go out in separate writes; without TCP_NODELAY a small body waits ~40 ms for the
+      // client's delayed ACK on a kept-alive connection.
+      "tcp_nodelay", "1"};
   if (impl_->tls) {
     // civetweb insists on a certificate option for "s" ports; the init_ssl callback then does the real setup.
     opts.insert(opts.end(), {"ssl_certificate", options.web_config.tls.cert_file});
@@ -668,6 +751,7 @@ void HttpServer::Stop() {
     {
       std::unique_lock<std::mutex> lock(impl_->drain_mu);
       impl_->draining = true;
+      impl_->drained.notify_all();  // requests waiting for a handler slot give up with 503
       impl_->drained.wait_for(lock, std::chrono::milliseconds(impl_->options.shutdown_grace_ms),
                               [this] { return impl_->in_flight == 0; });
     }

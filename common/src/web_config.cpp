@@ -3,6 +3,7 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -449,9 +451,8 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
 
 namespace {
 
-// bcrypt (cost 10) of a random phrase nobody knows; used for unknown users so that a wrong user name costs
-// the same time as a wrong password.
-constexpr char kDummyHash[] = "$2y$10$JP0EkczBuLfhH1R/BAFkLOifWC9UWxMLY39KQsU3P5UvgN1KPuqTq";
+// The cost of the dummy hash when no configured hash has one.
+constexpr int kDefaultBcryptCost = 10;
 
 // Bounded so that a stream of wrong passwords cannot grow memory without limit.
 constexpr std::size_t kMaxCacheEntries = 1024;
@@ -526,7 +527,83 @@ bool VerifyBcrypt(const std::string& password, const std::string& hash) {
   return ok;
 }
 
-BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users) : users_(std::move(users)) {}
+BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users)
+    : BasicAuthChecker(std::move(users), Options{}) {}
+
+BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users, Options options)
+    : users_(std::move(users)), options_(std::move(options)) {
+  if (users_.empty()) return;
+  // The dummy costs what the dearest configured hash costs: with a fixed cost, an unknown user answered
+  // faster or slower than a real one and so told which names exist.
+  int cost = -1;
+  for (const auto& [user, hash] : users_) cost = std::max(cost, BcryptCost(hash));
+  if (cost < 0) cost = kDefaultBcryptCost;
+  // bcrypt takes costs 4 to 31; past 20 (a minute a check) the dummy would hold up the start for hours, and
+  // such a user could never log in anyway.
+  cost = std::clamp(cost, 4, 20);
+  // bcrypt of a random phrase nobody knows, under a random salt (libcrypt draws it when given no bytes).
+  std::array<unsigned char, 24> phrase{};
+  std::string password;
+  if (RAND_bytes(phrase.data(), static_cast<int>(phrase.size())) == 1) {
+    for (unsigned char c : phrase) password += "0123456789abcdef"[c & 15];
+  }
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  auto data = std::make_unique<crypt_data>();
+  if (!password.empty() &&
+      crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof salt)) {
+    const char* out = crypt_r(password.c_str(), salt, data.get());
+    if (out != nullptr && out[0] != '*') dummy_hash_ = out;
+  }
+  OPENSSL_cleanse(data.get(), sizeof(crypt_data));
+  OPENSSL_cleanse(password.data(), password.size());
+  // Without one (no randomness?), unknown users are still refused: Verify fails fast on an empty hash, which
+  // only costs the timing promise.
+}
+
+int BasicAuthChecker::BcryptCost(const std::string& hash) {
+  // "$2a$", "$2b$" or "$2y$", then two digits and "$".
+  if (hash.size() < 7 || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' || hash[6] != '$') return -1;
+  if (!std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5]))) {
+    return -1;
+  }
+  return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
+int BasicAuthChecker::bcrypt_running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return running_;
+}
+
+int BasicAuthChecker::bcrypt_waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return waiting_;
+}
+
+std::optional<bool> BasicAuthChecker::Verify(const std::string& password, const std::string& hash) const {
+  const int slots = std::max(1, options_.max_concurrent_bcrypt);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Too many waiting already: refuse rather than let a flood of wrong passwords hold every thread.
+    if (running_ >= slots && waiting_ >= options_.max_waiting) return std::nullopt;
+    ++waiting_;
+    turn_.wait(lock, [&] { return running_ < slots; });
+    --waiting_;
+    ++running_;
+  }
+  bool ok = false;
+  try {
+    ok = options_.verify ? options_.verify(password, hash) : VerifyBcrypt(password, hash);
+  } catch (...) {
+    ok = false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --running_;
+  }
+  turn_.notify_one();
+  return ok;
+}
 
 bool BasicAuthChecker::Check(const std::string& authorization_header) const {
   // RFC 7617: "Basic" (case-insensitive), one or more spaces, base64 of "user:password".
@@ -552,21 +629,26 @@ bool BasicAuthChecker::Check(const std::string& authorization_header) const {
 bool BasicAuthChecker::CheckUserPassword(const std::string& user, const std::string& password) const {
   auto it = users_.find(user);
   const bool known = it != users_.end();
-  const std::string hash = known ? it->second : std::string(kDummyHash);
+  const std::string& hash = known ? it->second : dummy_hash_;
   const std::string key = CacheKey(user, hash, password);
   if (!key.empty()) {
+    // A cached answer does not wait for a bcrypt turn: scrapes with valid credentials go through however many
+    // wrong passwords are queued.
     std::lock_guard<std::mutex> lock(mu_);
-    auto cached = cache_.find(key);
-    if (cached != cache_.end()) return cached->second;
+    if (valid_.count(key) > 0) return true;
+    if (invalid_.count(key) > 0) return false;
   }
-  // bcrypt runs outside the lock: it takes ~70 ms at cost 10 and crypt_r is reentrant, so one slow check
-  // must not hold up the others. The number of concurrent checks is bounded by civetweb's worker threads.
-  const bool ok = VerifyBcrypt(password, hash) && known;
+  // bcrypt runs outside the lock (crypt_r is reentrant), in one of a few turns (Verify).
+  const std::optional<bool> verified = Verify(password, hash);
+  if (!verified) return false;  // refused for load: not an answer about these credentials, so not cached
+  const bool ok = *verified && known;
   if (!key.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    // Keys are hashes, so begin() is an arbitrary entry: a cheap random eviction.
-    if (cache_.size() >= kMaxCacheEntries && cache_.count(key) == 0) cache_.erase(cache_.begin());
-    cache_[key] = ok;
+    // Keys are hashes, so begin() is an arbitrary entry: a cheap random eviction. Failures have their own
+    // set, so wrong passwords never evict verified credentials.
+    std::set<std::string>& cache = ok ? valid_ : invalid_;
+    if (cache.size() >= kMaxCacheEntries && cache.count(key) == 0) cache.erase(cache.begin());
+    cache.insert(key);
   }
   return ok;
 }

@@ -8,7 +8,13 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "estate/testing/e2e.h"
 
@@ -458,6 +464,216 @@ TEST(Server, GzipPiecesAndStreamsAreSentAsOneGzipMember) {
   auto streamed = HttpGet(base + "/stream", 10, {"Accept-Encoding: gzip"});
   EXPECT_EQ(streamed.headers["content-encoding"], "gzip");
   EXPECT_TRUE(OneGzipMember(streamed.body) == a + b) << OneGzipMember(streamed.body).substr(0, 100);
+}
+
+// ----- idle and slow clients, handler admission, ambiguous framing
+// ------------------------------------------
+
+int ConnectLoopback(int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(s);
+    return -1;
+  }
+  return s;
+}
+
+// Sends a raw request and reads until the server closes the connection or `deadline` passes without a byte.
+// closed tells which of the two happened.
+std::string RawExchangeWithDeadline(int port, const std::string& request, bool* closed,
+                                    int deadline_ms = 10000) {
+  *closed = false;
+  int s = ConnectLoopback(port);
+  if (s < 0) return {};
+  timeval tv{deadline_ms / 1000, (deadline_ms % 1000) * 1000};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (write(s, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(s, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    *closed = n == 0;
+  }
+  close(s);
+  return out;
+}
+
+// True when the server closes `s` (read returns 0 or an error other than a timeout) within `deadline`.
+bool ClosedByServerWithin(int s, std::chrono::seconds deadline, const std::function<void()>& between = {}) {
+  timeval tv{0, 50 * 1000};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < until) {
+    ssize_t n = read(s, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
+    if (between) between();
+  }
+  return false;
+}
+
+// A handler that answers a fixed text.
+Handler Text(std::string body) {
+  return [body = std::move(body)](const HttpRequest&) {
+    HttpResponse r;
+    r.body = body;
+    return r;
+  };
+}
+
+TEST(Server, IdleAndDrippingConnectionsDoNotStallOtherClients) {
+  // With one civetweb worker per connection and as many workers as --web.max-requests (16), 16 idle sockets
+  // held every worker for the 10 s request timeout and a scrape waited 7-15 s. Connection threads are now
+  // many and apart from the handler slots.
+  HttpServer server;
+  server.Route("/metrics", {"GET"}, Text("up 1\n"));
+  ServerOptions opts;
+  opts.listen_addresses = {"127.0.0.1:0"};
+  opts.max_requests = 16;
+  ASSERT_TRUE(server.Start(opts));
+  const int port = server.Ports().at(0);
+  std::vector<int> socks;
+  for (int i = 0; i < 48; ++i) {
+    int s = ConnectLoopback(port);
+    ASSERT_GE(s, 0);
+    if (i % 2 == 1) {
+      const char partial[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Drip: a";  // never finished
+      ASSERT_GT(write(s, partial, sizeof partial - 1), 0);
+    }
+    socks.push_back(s);
+  }
+  // A generous deadline, far below the old 10+ s, that a busy machine still meets.
+  auto r = HttpGet("http://127.0.0.1:" + std::to_string(port) + "/metrics", 5);
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.body, "up 1\n");
+  for (int s : socks) close(s);
+}
+
+TEST(Server, HeaderTimeoutClosesIdleAndDrippingConnections) {
+  HttpServer server;
+  ServerOptions opts;
+  opts.listen_addresses = {"127.0.0.1:0"};
+  opts.request_timeout_ms = 300;
+  ASSERT_TRUE(server.Start(opts));
+  const int port = server.Ports().at(0);
+  int idle = ConnectLoopback(port);
+  ASSERT_GE(idle, 0);
+  EXPECT_TRUE(ClosedByServerWithin(idle, std::chrono::seconds(20))) << "an idle connection was kept";
+  close(idle);
+  // A byte every 50 ms is progress, but the headers must be complete within the timeout all the same.
+  int drip = ConnectLoopback(port);
+  ASSERT_GE(drip, 0);
+  const std::string head = "GET /metrics HTTP/1.1\r\nX-Slow: ";
+  ASSERT_EQ(write(drip, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  EXPECT_TRUE(ClosedByServerWithin(drip, std::chrono::seconds(20), [drip] { (void)!write(drip, "a", 1); }))
+      << "a dripping connection was kept";
+  close(drip);
+}
+
+TEST(Server, HandlersBeyondMaxRequestsWaitThenGet503) {
+  HttpServer server;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> entered{0};
+  server.Route("/block", {"GET"}, [&](const HttpRequest&) {
+    ++entered;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    HttpResponse r;
+    r.body = "done";
+    return r;
+  });
+  server.Route("/fast", {"GET"}, Text("fast"));
+  ServerOptions opts;
+  opts.listen_addresses = {"127.0.0.1:0"};
+  opts.max_requests = 1;
+  opts.admission_timeout_ms = 200;
+  ASSERT_TRUE(server.Start(opts));
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.Ports().at(0));
+  estate::testing::SimpleResponse blocked;
+  std::thread client([&] { blocked = HttpGet(base + "/block", 30); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (entered == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(entered.load(), 1);
+  auto refused = HttpGet(base + "/fast", 20);
+  EXPECT_EQ(refused.status, 503) << "the only handler slot is taken";
+  EXPECT_EQ(refused.headers["retry-after"], "1");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  client.join();
+  EXPECT_EQ(blocked.status, 200);
+  EXPECT_EQ(HttpGet(base + "/fast", 20).body, "fast") << "the slot is free again";
+}
+
+TEST_F(ServerTest, AmbiguousFramingIsRefusedWith400BeforeAnyHandler) {
+  std::atomic<int> calls{0};
+  server_.Route("/count", {"GET", "POST"}, [&calls](const HttpRequest& req) {
+    ++calls;
+    HttpResponse r;
+    r.body = "body=" + req.body;
+    return r;
+  });
+  const int port = server_.Ports().at(0);
+  // Each carries a second request in what a front proxy might take for its body: it must not be answered.
+  const std::string smuggled = "GET /count HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string cl = std::to_string(smuggled.size());
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"both", "Content-Length: " + cl + "\r\nTransfer-Encoding: chunked\r\n"},
+      {"both, other order", "Transfer-Encoding: chunked\r\nContent-Length: " + cl + "\r\n"},
+      {"repeated equal", "Content-Length: " + cl + "\r\nContent-Length: " + cl + "\r\n"},
+      {"repeated zero first", "Content-Length: 0\r\nContent-Length: " + cl + "\r\n"},
+      {"list", "Content-Length: 0, " + cl + "\r\n"},
+      {"sign", "Content-Length: +" + cl + "\r\n"},
+      {"trailing letters", "Content-Length: " + cl + "abc\r\n"},
+      {"letters", "Content-Length: abc\r\n"},
+      {"inner space", "Content-Length: 1 " + cl + "\r\n"},
+      {"hex", "Content-Length: 0x10\r\n"},
+      {"negative", "Content-Length: -1\r\n"},
+      {"te list", "Transfer-Encoding: gzip, chunked\r\n"},
+      {"te chunked twice in a list", "Transfer-Encoding: chunked, chunked\r\n"},
+      {"te identity", "Transfer-Encoding: identity\r\n"},
+      {"te repeated", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"},
+      {"te lower and upper", "transfer-encoding: chunked\r\nTRANSFER-ENCODING: chunked\r\n"},
+      {"cl lower and upper", "content-length: 0\r\nCONTENT-LENGTH: 0\r\n"},
+  };
+  for (const auto& [name, headers] : cases) {
+    for (const std::string method : {"POST", "GET"}) {
+      bool closed = false;
+      const std::string raw = RawExchangeWithDeadline(
+          port, method + " /count HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n" + smuggled, &closed);
+      // civetweb refuses a few of these itself (411 for a negative length), which is as good.
+      EXPECT_TRUE(raw.rfind("HTTP/1.1 400 ", 0) == 0 || raw.rfind("HTTP/1.1 411 ", 0) == 0)
+          << name << " " << method << ": " << raw.substr(0, 200);
+      EXPECT_EQ(raw.find("HTTP/1.1", 1), std::string::npos)
+          << name << " " << method << ": smuggled request answered";
+      EXPECT_TRUE(closed) << name << " " << method << ": the connection must close";
+    }
+  }
+  EXPECT_EQ(calls.load(), 0) << "no handler may run for ambiguous framing";
+  // Unambiguous framing still works, chunked included.
+  bool closed = false;
+  std::string ok = RawExchangeWithDeadline(
+      port, "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+      &closed);
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200 ", 0), 0u) << ok.substr(0, 200);
+  EXPECT_NE(ok.find("body=hello"), std::string::npos);
+  ok = RawExchangeWithDeadline(port,
+                               "POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                               "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                               &closed);
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200 ", 0), 0u) << ok.substr(0, 200);
+  EXPECT_NE(ok.find("body=hello"), std::string::npos);
+  EXPECT_EQ(calls.load(), 2);
 }
 
 }  // namespace

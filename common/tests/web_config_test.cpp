@@ -5,13 +5,18 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace estate::web {
 namespace {
@@ -403,14 +408,137 @@ TEST(BasicAuth, SecondCheckComesFromTheCache) {
 }
 
 TEST(BasicAuth, UnknownUsersCostABcryptToo) {
-  // Unknown users are checked against a dummy cost-10 hash, so they take about as long as a known user with a
-  // wrong password; a fast "no such user" answer would let a client enumerate users.
-  BasicAuthChecker auth({{"prom", MakeHash("s3cret", 10)}});
-  bool ok = true;
-  const double unknown_ms = MillisecondsOf([&] { ok = auth.CheckUserPassword("nobody", "s3cret"); });
-  EXPECT_FALSE(ok);
-  const double known_ms = MillisecondsOf([&] { EXPECT_FALSE(auth.CheckUserPassword("prom", "nope")); });
-  EXPECT_GT(unknown_ms * 4, known_ms) << "unknown " << unknown_ms << " ms, known " << known_ms << " ms";
+  // Unknown users are checked against the dummy hash, so they cost a bcrypt like a known user with a wrong
+  // password; a fast "no such user" answer would let a client enumerate users.
+  std::mutex mu;
+  std::vector<std::string> checked;
+  BasicAuthChecker::Options options;
+  options.verify = [&](const std::string& password, const std::string& hash) {
+    std::lock_guard<std::mutex> lock(mu);
+    checked.push_back(hash);
+    return VerifyBcrypt(password, hash);
+  };
+  BasicAuthChecker auth({{"prom", MakeHash("s3cret", 4)}}, options);
+  EXPECT_FALSE(auth.CheckUserPassword("nobody", "s3cret"));
+  ASSERT_EQ(checked.size(), 1u);
+  EXPECT_EQ(checked[0], auth.dummy_hash());
+  EXPECT_FALSE(auth.CheckUserPassword("nobody", "s3cret"));
+  EXPECT_EQ(checked.size(), 1u) << "the failure is cached like a known user's";
+}
+
+TEST(BasicAuth, DummyHashHasTheCostOfTheDearestConfiguredHash) {
+  // A fixed cost-10 dummy answered an unknown user in 168 ms while a cost-12 user took 630 ms and a cost-4
+  // user 5 ms: the timing told which users exist.
+  for (int cost : {4, 6}) {
+    BasicAuthChecker auth({{"prom", MakeHash("s3cret", cost)}});
+    EXPECT_EQ(BasicAuthChecker::BcryptCost(auth.dummy_hash()), cost) << auth.dummy_hash();
+    EXPECT_EQ(auth.dummy_hash().size(), 60u) << "a whole bcrypt hash, not only its salt";
+    EXPECT_FALSE(auth.CheckUserPassword("nobody", "s3cret"));
+  }
+  BasicAuthChecker mixed({{"a", MakeHash("x", 4)}, {"b", MakeHash("y", 7, "$2y$")}, {"c", MakeHash("z", 5)}});
+  EXPECT_EQ(BasicAuthChecker::BcryptCost(mixed.dummy_hash()), 7);
+  BasicAuthChecker other({{"a", MakeHash("x", 4)}});
+  EXPECT_NE(other.dummy_hash(), BasicAuthChecker({{"a", MakeHash("x", 4)}}).dummy_hash()) << "a random salt";
+  EXPECT_EQ(BasicAuthChecker::BcryptCost("$2b$12$abc"), 12);
+  EXPECT_EQ(BasicAuthChecker::BcryptCost("$6$salt$hash"), -1);
+  EXPECT_EQ(BasicAuthChecker::BcryptCost(""), -1);
+  EXPECT_TRUE(BasicAuthChecker({}).dummy_hash().empty()) << "no users, no dummy to make";
+}
+
+// A verify hook that holds every check of a password starting with "wrong" until released, so a test can keep
+// every bcrypt turn busy without depending on how long bcrypt takes.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int calls = 0;
+  int running = 0;
+  int max_running = 0;
+  BasicAuthChecker::Options Options(int slots, int waiting) {
+    BasicAuthChecker::Options o;
+    o.max_concurrent_bcrypt = slots;
+    o.max_waiting = waiting;
+    o.verify = [this](const std::string& password, const std::string&) {
+      std::unique_lock<std::mutex> lock(mu);
+      ++calls;
+      max_running = std::max(max_running, ++running);
+      if (password.rfind("wrong", 0) == 0) cv.wait(lock, [this] { return open; });
+      --running;
+      return password == "s3cret";
+    };
+    return o;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+  int Calls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
+};
+
+bool WaitUntil(const std::function<bool()>& cond, std::chrono::seconds deadline = std::chrono::seconds(20)) {
+  const auto until = Clock::now() + deadline;
+  while (!cond()) {
+    if (Clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+TEST(BasicAuth, CachedValidCredentialsAreAnsweredWhileEveryBcryptTurnIsBusy) {
+  Gate gate;
+  BasicAuthChecker auth({{"prom", MakeHash("s3cret", 4)}}, gate.Options(2, 64));
+  ASSERT_TRUE(auth.CheckUserPassword("prom", "s3cret"));  // verified once, then cached
+  // Wrong passwords take both turns and queue behind them.
+  std::vector<std::thread> attackers;
+  for (int i = 0; i < 6; ++i) {
+    attackers.emplace_back(
+        [&auth, i] { EXPECT_FALSE(auth.CheckUserPassword("prom", "wrong" + std::to_string(i))); });
+  }
+  ASSERT_TRUE(WaitUntil([&] { return auth.bcrypt_running() == 2; }));
+  const int calls = gate.Calls();
+  // Answered on another thread, so that a check that wrongly queued fails the test instead of hanging it.
+  std::atomic<int> answer{-1};
+  std::thread scrape([&] { answer = auth.CheckUserPassword("prom", "s3cret") ? 1 : 0; });
+  EXPECT_TRUE(WaitUntil([&] { return answer.load() >= 0; })) << "a cached valid credential waited for a turn";
+  EXPECT_EQ(answer.load(), 1);
+  EXPECT_EQ(gate.Calls(), calls) << "no bcrypt for a cached credential";
+  EXPECT_EQ(auth.bcrypt_running(), 2) << "the turns were still busy";
+  gate.Open();
+  scrape.join();
+  for (auto& t : attackers) t.join();
+  EXPECT_LE(gate.max_running, 2) << "never more bcrypt at once than the turns";
+}
+
+TEST(BasicAuth, WhenTooManyWaitMoreAreRefusedAndNotCachedAsWrong) {
+  Gate gate;
+  BasicAuthChecker auth({{"prom", MakeHash("s3cret", 4)}}, gate.Options(1, 1));
+  std::thread busy([&] { EXPECT_FALSE(auth.CheckUserPassword("prom", "wrong-1")); });
+  ASSERT_TRUE(WaitUntil([&] { return auth.bcrypt_running() == 1; }));
+  std::thread queued([&] { EXPECT_FALSE(auth.CheckUserPassword("prom", "wrong-2")); });
+  ASSERT_TRUE(WaitUntil([&] { return auth.bcrypt_waiting() == 1; }));
+  // The valid password, never verified yet, finds the queue full: refused at once, without a bcrypt...
+  EXPECT_FALSE(auth.CheckUserPassword("prom", "s3cret"));
+  EXPECT_EQ(gate.Calls(), 1);
+  gate.Open();
+  busy.join();
+  queued.join();
+  // ... and that refusal was not remembered as a wrong password.
+  EXPECT_TRUE(auth.CheckUserPassword("prom", "s3cret"));
+}
+
+TEST(BasicAuth, WrongPasswordsDoNotEvictVerifiedCredentials) {
+  Gate gate;
+  gate.Open();
+  BasicAuthChecker auth({{"prom", MakeHash("s3cret", 4)}}, gate.Options(2, 64));
+  ASSERT_TRUE(auth.CheckUserPassword("prom", "s3cret"));
+  for (int i = 0; i < 3000; ++i) EXPECT_FALSE(auth.CheckUserPassword("prom", "guess" + std::to_string(i)));
+  const int calls = gate.Calls();
+  EXPECT_TRUE(auth.CheckUserPassword("prom", "s3cret"));
+  EXPECT_EQ(gate.Calls(), calls) << "still cached after 3,000 wrong passwords";
 }
 
 }  // namespace

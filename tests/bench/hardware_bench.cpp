@@ -34,11 +34,17 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "estate/testing/e2e.h"
 #include "estate/testing/fake_upstream.h"
 
 namespace {
 
+using estate::bench::Figure;
+using estate::bench::Info;
+using estate::bench::kExitBroken;
+using estate::bench::kExitMissed;
+using estate::bench::Percentile;
 using estate::testing::ChildProcess;
 using estate::testing::FakeRequest;
 using estate::testing::FakeResponse;
@@ -46,9 +52,6 @@ using estate::testing::FakeUpstream;
 using estate::testing::TempDir;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-constexpr int kExitMissed = 1;
-constexpr int kExitBroken = 2;
 
 struct Args {
   int bmcs = 1000;
@@ -788,23 +791,6 @@ ScrapeStats ScrapeLoad(const std::string& url, int clients, double seconds, bool
   }
   for (auto& t : threads) t.join();
   return out;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
-
-void Figure(const char* name, double value, const char* unit, const std::string& target) {
-  std::printf("bench: %s = %.3f %s (%s)\n", name, value, unit, target.c_str());
-  std::fflush(stdout);
-}
-
-void Info(const std::string& text) {
-  std::printf("bench: # %s\n", text.c_str());
-  std::fflush(stdout);
 }
 
 }  // namespace

@@ -33,16 +33,20 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "estate/testing/e2e.h"
 
 namespace {
 
+using estate::bench::Figure;
+using estate::bench::Info;
+using estate::bench::kExitBroken;
+using estate::bench::kExitMissed;
+using estate::bench::Percentile;
 using estate::testing::ChildProcess;
 using estate::testing::TempDir;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kExitMissed = 1;
-constexpr int kExitBroken = 2;
 constexpr const char* kExporter = "estate-storage-mapping-exporter";
 constexpr const char* kSimulator = "estate-simestate";
 constexpr const char* kCloud = "cloud-bench";
@@ -572,23 +576,6 @@ LoadStats RunLoad(const std::string& base, const KnownIds& known, int clients, d
   stopper.join();
   out.seconds = Seconds(Clock::now() - load_start);
   return out;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t i = static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
-
-void Figure(const std::string& name, double value, const char* unit, const std::string& target) {
-  std::printf("bench: %s = %.3f %s (%s)\n", name.c_str(), value, unit, target.c_str());
-  std::fflush(stdout);
-}
-
-void Info(const std::string& text) {
-  std::printf("bench: # %s\n", text.c_str());
-  std::fflush(stdout);
 }
 
 std::string Num(double v) { return std::to_string(static_cast<long long>(std::llround(v))); }

@@ -1,5 +1,7 @@
 // HTTP server on civetweb with exact path matching, basic auth and TLS from the web-config, extra headers,
-// a bounded worker pool and a per-request read timeout so a slow client cannot hold a worker for long.
+// many cheap connection threads with header and idle timeouts (so idle or slow clients cannot starve a
+// scrape), a bounded number of requests handled at once, and refusal of ambiguous request framing
+// (Content-Length / Transfer-Encoding) with 400 before any handler runs.
 // Handlers run on civetweb worker threads and must be thread-safe; exceptions they throw become a 500.
 #pragma once
 
@@ -76,8 +78,21 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct ServerOptions {
   std::vector<std::string> listen_addresses = {":9100"};  // host:port or :port; port 0 picks a free one
-  int worker_threads = 8;
-  int request_timeout_ms = 10000;
+  // Connections served at once (--web.max-connections). civetweb gives each connection a thread of its own
+  // from accept to close, also while it waits for a request's headers or sits idle between keep-alive
+  // requests, so this must be well above the number of idle or slow clients one expects: the threads mostly
+  // sleep and cost little. Further connections wait in the listen backlog.
+  int worker_threads = 512;
+  // Requests handled at once (--web.max-requests): handlers running (rendering /metrics, a /probe). Others
+  // wait for a free slot up to admission_timeout_ms, then get 503. Sending a response is not counted, so a
+  // slow reader does not hold a slot.
+  int max_requests = 16;
+  int admission_timeout_ms = 10000;
+  // A request's line and headers must arrive within this time of the connection being taken up (civetweb's
+  // request_timeout_ms); it also bounds each read of a body and each write that makes no progress.
+  int request_timeout_ms = 5000;
+  // A kept-alive connection is closed when no next request has fully arrived within this time.
+  int idle_timeout_ms = 15000;
   int shutdown_grace_ms = 4000;  // Stop() waits this long for requests being handled
   WebConfig web_config;
 };

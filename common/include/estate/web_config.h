@@ -4,9 +4,13 @@
 // SHA-256 so no password is kept).
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,20 +56,49 @@ Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string
 Result<WebConfig> ParseWebConfig(const std::string& yaml_text, const std::string& origin,
                                  const config::ParseOptions& options);
 
-// Checks "Authorization: Basic ..." values against the bcrypt hashes. Unknown users are checked against a
-// fixed dummy hash so timing does not reveal which users exist. Results are cached per (user, password).
+// Checks "Authorization: Basic ..." values against the bcrypt hashes.
+// - Unknown users are checked against a dummy hash made at construction with the highest cost among the
+//   configured users' hashes, so a wrong user name costs as much as a wrong password.
+// - Verified credentials are cached (keyed by a SHA-256, so no password is kept) apart from failed ones, so a
+//   flood of wrong passwords cannot evict them; a cached answer never waits.
+// - At most max_concurrent_bcrypt checks run bcrypt at once and at most max_waiting wait for a turn (more are
+//   refused), so wrong passwords cannot take every CPU or thread and starve scrapes with valid credentials.
 class BasicAuthChecker {
  public:
+  struct Options {
+    int max_concurrent_bcrypt = 2;
+    int max_waiting = 64;
+    // The hash check; VerifyBcrypt unless a test replaces it.
+    std::function<bool(const std::string& password, const std::string& hash)> verify;
+  };
   explicit BasicAuthChecker(std::map<std::string, std::string> users);
+  BasicAuthChecker(std::map<std::string, std::string> users, Options options);
   bool enabled() const { return !users_.empty(); }
   // authorization_header is the raw header value ("Basic dXNlcjpwYXNz"); empty/absent fails.
   bool Check(const std::string& authorization_header) const;
   bool CheckUserPassword(const std::string& user, const std::string& password) const;
 
+  // The hash unknown users are checked against, and the bcrypt cost of a hash ("$2b$12$..." -> 12; -1 when
+  // it has none).
+  const std::string& dummy_hash() const { return dummy_hash_; }
+  static int BcryptCost(const std::string& hash);
+  // Checks running bcrypt now, and waiting for a turn (for tests and metrics).
+  int bcrypt_running() const;
+  int bcrypt_waiting() const;
+
  private:
+  // The check in one of the bcrypt turns; nullopt when refused because too many wait already.
+  std::optional<bool> Verify(const std::string& password, const std::string& hash) const;
+
   std::map<std::string, std::string> users_;
+  Options options_;
+  std::string dummy_hash_;
   mutable std::mutex mu_;
-  mutable std::map<std::string, bool> cache_;  // key: sha256(user \0 hash \0 password)
+  mutable std::condition_variable turn_;
+  mutable int running_ = 0;
+  mutable int waiting_ = 0;
+  mutable std::set<std::string> valid_;    // keys: sha256(user, hash, password) of verified credentials
+  mutable std::set<std::string> invalid_;  // the same for failed ones
 };
 
 // Verifies a password against a crypt(3) hash ($2y$/$2b$ bcrypt and the others libcrypt knows).
