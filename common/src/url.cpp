@@ -76,8 +76,10 @@ Result<Ok> ParseHost(std::string_view host, Url& u) {
     if (host.size() < 3 || host.back() != ']') return MakeError("malformed IPv6 literal");
     bool colon = false;
     for (char c : host.substr(1, host.size() - 2)) {
-      if (c == ':') colon = true;
-      else if (!IsHex(c) && c != '.') return MakeError("IPv6 literal with characters other than hex digits, ':', '.'");
+      if (c == ':')
+        colon = true;
+      else if (!IsHex(c) && c != '.')
+        return MakeError("IPv6 literal with characters other than hex digits, ':', '.'");
     }
     if (!colon) return MakeError("malformed IPv6 literal");
   } else {
@@ -170,8 +172,9 @@ Result<Url> LinkParts(const Url& base, std::string_view link) {
   }
   if (SchemeLength(link) == 0 || link.find("//") != SchemeLength(link) + 1) {
     const bool userinfo = link.substr(0, link.find_first_of("/?#")).find('@') != std::string_view::npos;
-    return MakeError(Refused(link, userinfo ? "userinfo ('@') before a host"
-                                            : "neither a path starting with '/' nor an absolute http(s) URL"));
+    return MakeError(Refused(link, userinfo
+                                       ? "userinfo ('@') before a host"
+                                       : "neither a path starting with '/' nor an absolute http(s) URL"));
   }
   auto u = ParseChecked(link);
   if (!u) return MakeError(Refused(link, u.error()));
@@ -204,7 +207,9 @@ Result<Url> Parse(std::string_view text) {
   return u;
 }
 
-bool SameOrigin(const Url& a, const Url& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
+bool SameOrigin(const Url& a, const Url& b) {
+  return a.scheme == b.scheme && a.host == b.host && a.port == b.port;
+}
 
 Result<std::string> LinkTarget(const Url& base, std::string_view link) {
   auto parts = LinkParts(base, link);
@@ -230,7 +235,8 @@ std::string Describe(std::string_view link) {
   // "scheme:" and any slashes, or at the start of a link that is not a path.
   std::size_t start = SchemeLength(link);
   if (start > 0) ++start;
-  if (link.substr(start, 1) != "/" && link.substr(start, 1) != "\\") start = 0;  // "user:pw@host" has no scheme
+  if (link.substr(start, 1) != "/" && link.substr(start, 1) != "\\")
+    start = 0;  // "user:pw@host" has no scheme
   while (start < link.size() && (link[start] == '/' || link[start] == '\\')) ++start;
   const bool plain_path = start == 1 && link.size() > 1 && link[0] == '/';
   std::string_view shown = link;

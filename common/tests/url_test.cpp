@@ -39,13 +39,38 @@ TEST(Url, ParsesTheParts) {
 }
 
 TEST(Url, ParseRefusesWhatIsNotAPlainHttpUrl) {
-  for (const char* bad : {"", "bmc:443", "/redfish/v1", "//bmc/x", "ftp://bmc/x", "http:/bmc/x", "http:bmc",
-                          "http://", "http://:80/x", "http://user@bmc/x", "http://user:pw@bmc/x", "http://@bmc/x",
-                          "http://bmc:0/x", "http://bmc:65536/x", "http://bmc:+80/x", "http://bmc:/x",
-                          "http://bmc:80:81/x", "http://bmc%40evil/x", "http://bmc%2f%2fevil/x", "http://bm c/x",
-                          "http://bmc\\@evil/x", "http://bmc\t/x", "http://[::1/x", "http://[::1]x/",
-                          "http://[fe80::1%25eth0]/x", "http://[v1.x]/x", "http://[]/x", "http://[1234]/x",
-                          "http://bmc/%zz", "http://bmc/%4", "http://bmc/%2f%2fevil/x", "http://bmc/a%5cb"}) {
+  for (const char* bad : {"",
+                          "bmc:443",
+                          "/redfish/v1",
+                          "//bmc/x",
+                          "ftp://bmc/x",
+                          "http:/bmc/x",
+                          "http:bmc",
+                          "http://",
+                          "http://:80/x",
+                          "http://user@bmc/x",
+                          "http://user:pw@bmc/x",
+                          "http://@bmc/x",
+                          "http://bmc:0/x",
+                          "http://bmc:65536/x",
+                          "http://bmc:+80/x",
+                          "http://bmc:/x",
+                          "http://bmc:80:81/x",
+                          "http://bmc%40evil/x",
+                          "http://bmc%2f%2fevil/x",
+                          "http://bm c/x",
+                          "http://bmc\\@evil/x",
+                          "http://bmc\t/x",
+                          "http://[::1/x",
+                          "http://[::1]x/",
+                          "http://[fe80::1%25eth0]/x",
+                          "http://[v1.x]/x",
+                          "http://[]/x",
+                          "http://[1234]/x",
+                          "http://bmc/%zz",
+                          "http://bmc/%4",
+                          "http://bmc/%2f%2fevil/x",
+                          "http://bmc/a%5cb"}) {
     EXPECT_FALSE(Parse(bad).ok()) << bad;
   }
 }
@@ -70,11 +95,9 @@ TEST(Url, LinkTargetAcceptsPathsAndSameOriginUrls) {
                         Case{"/redfish/v1/Systems/1?$expand=.", "/redfish/v1/Systems/1?$expand=."},
                         Case{"/redfish/v1/Chassis/1/Thermal#/Fans/0", "/redfish/v1/Chassis/1/Thermal"},
                         Case{"/redfish/v1/Chassis/Rack%201", "/redfish/v1/Chassis/Rack%201"},
-                        Case{"/a/@evil:25900", "/a/@evil:25900"},
-                        Case{"/", "/"},
+                        Case{"/a/@evil:25900", "/a/@evil:25900"}, Case{"/", "/"},
                         Case{"http://bmc:443/redfish/v1/Systems", "/redfish/v1/Systems"},
-                        Case{"HTTP://BMC:443/x?y=1", "/x?y=1"},
-                        Case{"http://bmc:443", "/"}}) {
+                        Case{"HTTP://BMC:443/x?y=1", "/x?y=1"}, Case{"http://bmc:443", "/"}}) {
     auto t = LinkTarget(base, c.link);
     ASSERT_TRUE(t.ok()) << c.link << ": " << t.error();
     EXPECT_EQ(*t, c.target) << c.link;
@@ -86,28 +109,28 @@ TEST(Url, LinkTargetAcceptsPathsAndSameOriginUrls) {
 
 TEST(Url, LinkTargetRefusesEveryWayToAnotherHost) {
   const Url base = Base("http://bmc:443");
-  for (const char* bad : {
-           "",
-           // userinfo, with and without a scheme
-           "@evil:25900/redfish/v1/Systems", "user@evil/x", "user:pw@evil:1/x", "http://bmc:443@evil/x",
-           "http://user:pw@bmc:443/x", "http://@bmc:443/x", "http://evil#@bmc:443/x",
-           // scheme-relative
-           "//evil:25900/redfish/v1/Systems", "///evil/x", "//bmc:443/x",
-           // other scheme, host or port
-           "http://evil:25900/redfish/v1/Systems", "https://bmc:443/x", "http://bmc/x", "http://bmc:4430/x",
-           "http://bmc.:443/x", "http://bmc.evil:443/x", "ftp://bmc:443/x", "file:///etc/passwd",
-           "javascript:alert(1)",
-           // backslashes
-           "\\\\evil\\x", "/\\evil/x", "\\/evil/x", "http:\\\\evil/x", "http://bmc:443\\@evil/x", "/a\\b",
-           // control characters and spaces
-           "/x\r\nHost: evil", "/x y", "\t/x", "/x\x7f",
-           // percent-encoded tricks
-           "%40evil:25900/x", "%2f%2fevil:25900/x", "/%2f%2fevil/x", "/%2F%5Cevil/x", "/%5cevil/x",
-           "http://bmc%40evil:443/x", "http://%40evil@bmc:443/x", "http:%2f%2fevil/x", "/x%zz", "/x%4",
-           // relative paths that do not start with '/'
-           "redfish/v1/Systems", "evil:25900/x", "?x=1", "#frag", ".", "../x",
-           // IPv6 hosts
-           "http://[::1]:443/x", "http://[::1]/x", "http://[fe80::1%25eth0]:443/x"}) {
+  for (const char* bad :
+       {"",
+        // userinfo, with and without a scheme
+        "@evil:25900/redfish/v1/Systems", "user@evil/x", "user:pw@evil:1/x", "http://bmc:443@evil/x",
+        "http://user:pw@bmc:443/x", "http://@bmc:443/x", "http://evil#@bmc:443/x",
+        // scheme-relative
+        "//evil:25900/redfish/v1/Systems", "///evil/x", "//bmc:443/x",
+        // other scheme, host or port
+        "http://evil:25900/redfish/v1/Systems", "https://bmc:443/x", "http://bmc/x", "http://bmc:4430/x",
+        "http://bmc.:443/x", "http://bmc.evil:443/x", "ftp://bmc:443/x", "file:///etc/passwd",
+        "javascript:alert(1)",
+        // backslashes
+        "\\\\evil\\x", "/\\evil/x", "\\/evil/x", "http:\\\\evil/x", "http://bmc:443\\@evil/x", "/a\\b",
+        // control characters and spaces
+        "/x\r\nHost: evil", "/x y", "\t/x", "/x\x7f",
+        // percent-encoded tricks
+        "%40evil:25900/x", "%2f%2fevil:25900/x", "/%2f%2fevil/x", "/%2F%5Cevil/x", "/%5cevil/x",
+        "http://bmc%40evil:443/x", "http://%40evil@bmc:443/x", "http:%2f%2fevil/x", "/x%zz", "/x%4",
+        // relative paths that do not start with '/'
+        "redfish/v1/Systems", "evil:25900/x", "?x=1", "#frag", ".", "../x",
+        // IPv6 hosts
+        "http://[::1]:443/x", "http://[::1]/x", "http://[fe80::1%25eth0]:443/x"}) {
     EXPECT_FALSE(LinkTarget(base, bad).ok()) << bad;
   }
   EXPECT_FALSE(LinkTarget(base, std::string_view("/x\0@evil/y", 11)).ok());
@@ -151,7 +174,8 @@ TEST(Url, ErrorsNeverShowUserinfo) {
   }
   auto other = LinkTarget(base, "http://evil:25900/redfish/v1/Systems");
   ASSERT_FALSE(other.ok());
-  EXPECT_NE(other.error().find("leaves http://bmc:443 for http://evil:25900"), std::string::npos) << other.error();
+  EXPECT_NE(other.error().find("leaves http://bmc:443 for http://evil:25900"), std::string::npos)
+      << other.error();
   EXPECT_EQ(Describe("/a\r\nb"), "\"/a??b\"");
   EXPECT_EQ(Describe(std::string(200, 'a')).size(), 96u + 3u + 1u);
 }

@@ -128,8 +128,12 @@ Result<Topology> RedfishCollector::Discover(const std::string& api_root) {
     t.chassis.push_back(std::move(c));
   }
 
-  Json system = TryGet(t.systems.front());
-  if (system.is_null()) return MakeError("computer system " + t.systems.front() + " unreadable");
+  auto system_body = Get(t.systems.front());
+  if (!system_body) {
+    return MakeError("computer system " + url::Describe(t.systems.front()) +
+                     " unreadable: " + system_body.error());
+  }
+  const Json& system = *system_body;
   if (std::string storage = redfish::FindLink(system, "Storage"); !storage.empty()) {
     for (const auto& m : ReadMembers(storage, 0, false)) t.storage.push_back(m.uri);
   }
@@ -371,7 +375,8 @@ Result<url::Url> RedfishClient::UrlFor(const std::string& link, std::string_view
   auto u = url::Resolve(settings_.base_url, link);
   if (!u) {
     // A BMC that hands out links to other hosts is misconfigured or compromised; the credentials stay here.
-    log::Warn("refused a link from the BMC", {{"target", settings_.options.source}, {"where", where}, {"err", u.error()}});
+    log::Warn("refused a link from the BMC",
+              {{"target", settings_.options.source}, {"where", where}, {"err", u.error()}});
   }
   return u;
 }
@@ -443,7 +448,8 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
   // The session's own URI, for the DELETE that ends it (with its token): the Location header, else the body's
   // @odata.id; one that leaves the BMC is refused, and without any the session simply times out on the BMC.
   session_uri_.clear();
-  if (std::string location = resp->Header("location"); !location.empty() && UrlFor(location, "session Location")) {
+  if (std::string location = resp->Header("location");
+      !location.empty() && UrlFor(location, "session Location")) {
     session_uri_ = std::move(location);
   } else if (auto body = redfish::ParseBody(resp->body)) {
     std::string self = redfish::Str(*body, "@odata.id");

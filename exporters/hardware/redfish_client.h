@@ -1,18 +1,19 @@
 // Redfish collection for one BMC, in two layers:
 //
-//  * RedfishCollector walks the Redfish tree (DMTF, HPE iLO 4 "/rest/v1" and iLO 5/6, Dell, Lenovo, Supermicro)
-//    through a Getter and fills the hardware model. It owns the request economy: topology discovery runs only
-//    on the slow cycle and is reused by the fast one, collections are read with $expand where the service
-//    advertises it, event logs are read incrementally (only entries not seen before), and a body fetched once in
-//    a cycle is never fetched again. It does no I/O itself, so tests can drive it from a fixture tree.
+//  * RedfishCollector walks the Redfish tree (DMTF, HPE iLO 4 "/rest/v1" and iLO 5/6, Dell, Lenovo,
+//    Supermicro) through a Getter and fills the hardware model. It owns the request economy: topology
+//    discovery runs only on the slow cycle and is reused by the fast one, collections are read with $expand
+//    where the service advertises it, event logs are read incrementally (only entries not seen before), and a
+//    body fetched once in a cycle is never fetched again. It does no I/O itself, so tests can drive it from a
+//    fixture tree.
 //  * RedfishClient is the transport: every request goes through estate::http::HttpClient, with a Redfish
-//    session (POST SessionService/Sessions, X-Auth-Token) created once and reused across polls, a new login on
-//    401 (after a best-effort DELETE of the old session), a fall back to basic auth only when the service has
-//    no session support (a refused login fails the poll and is retried with a session on the next one), and
-//    DELETE of the session on Logout(). It counts requests for the per-poll request metrics. Every URL it requests
-//    comes from url::Resolve against the configured base URL: a link from the BMC (@odata.id, Links.Sessions,
-//    a session's Location) that leaves the BMC's scheme, host and port is refused and logged, so neither the
-//    session token nor the user name and password can be sent anywhere else.
+//    session (POST SessionService/Sessions, X-Auth-Token) created once and reused across polls, a new login
+//    on 401 (after a best-effort DELETE of the old session), a fall back to basic auth only when the service
+//    has no session support (a refused login fails the poll and is retried with a session on the next one),
+//    and DELETE of the session on Logout(). It counts requests for the per-poll request metrics. Every URL it
+//    requests comes from url::Resolve against the configured base URL: a link from the BMC (@odata.id,
+//    Links.Sessions, a session's Location) that leaves the BMC's scheme, host and port is refused and logged,
+//    so neither the session token nor the user name and password can be sent anywhere else.
 //
 // Thread-safety: RedfishClient is thread-safe (the fast and slow jobs of a target share one). A
 // RedfishCollector is used by one poll at a time; the LogCursors it updates belong to the caller.

@@ -28,15 +28,15 @@ std::string IdentityBase(const std::string& auth_url) {
   return StripTrailingSlashes(url);
 }
 
-// "https://host:5000/identity" -> "https://host:5000"; the URL itself when it does not parse (every request to
-// it then fails with the reason).
+// "https://host:5000/identity" -> "https://host:5000"; the URL itself when it does not parse (every request
+// to it then fails with the reason).
 std::string Origin(const std::string& url) {
   auto u = url::Parse(url);
   return u ? u->Origin() : url;
 }
 
-// The URL to request: `path_query` (a path of ours, or a link from the upstream) on `base`, or why not. A link
-// that leaves base's origin is refused and logged: the token goes nowhere else.
+// The URL to request: `path_query` (a path of ours, or a link from the upstream) on `base`, or why not. A
+// link that leaves base's origin is refused and logged: the token goes nowhere else.
 Result<url::Url> UrlFor(const std::string& base, const std::string& path_query, const std::string& cloud) {
   auto u = url::Resolve(base, path_query);
   if (!u) log::Warn("refused a link from OpenStack", {{"source", cloud}, {"err", u.error()}});
@@ -286,10 +286,12 @@ Result<std::map<std::string, Text, std::less<>>> OpenStackClient::ListProjects(b
     if (!page) return MakeError("keystone " + what + ": " + page.error());
     for (auto& [id, name] : page->projects) names[std::move(id)] = std::move(name);
     if (page->next.empty()) return names;
-    // The link is followed only on the origin of the Keystone we authenticated against (Get refuses any other).
+    // The link is followed only on the origin of the Keystone we authenticated against (Get refuses any
+    // other).
     std::string next = std::move(page->next);
     if (!seen.insert(next).second) {
-      return MakeError("keystone projects: next link " + url::Describe(next) + " returned twice (paging loop)");
+      return MakeError("keystone projects: next link " + url::Describe(next) +
+                       " returned twice (paging loop)");
     }
     service = Service::kIdentityRoot;
     path = std::move(next);

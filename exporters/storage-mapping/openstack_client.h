@@ -9,9 +9,9 @@
 // it never returns a partial listing.
 //
 // Where the token goes: to the configured auth_url, and to the Cinder and Nova endpoints of the catalog that
-// Keystone returns with the token, for the configured interface (and region), which must be well-formed http(s)
-// URLs without userinfo. Keystone's links.next is followed only on the auth_url's scheme, host and port; a link
-// anywhere else is refused (estate/url.h) and logged, and fails the collect.
+// Keystone returns with the token, for the configured interface (and region), which must be well-formed
+// http(s) URLs without userinfo. Keystone's links.next is followed only on the auth_url's scheme, host and
+// port; a link anywhere else is refused (estate/url.h) and logged, and fails the collect.
 //
 // Thread-safety: Collect must not run concurrently with itself on one instance (the refresher never does);
 // RevokeToken and last_requests may be called from any thread at any time.

@@ -70,8 +70,8 @@ class PureClient {
   // The URL of `path` on the array (url::Resolve against the address); refused and logged when the path (it
   // holds the API version the array offered) would leave it.
   Result<url::Url> UrlFor(const std::string& path) const;
-  // One request through the HTTP client, waiting out 429s as described above; `what` ("GET /api/...") names it
-  // in errors.
+  // One request through the HTTP client, waiting out 429s as described above; `what` ("GET /api/...") names
+  // it in errors.
   Result<http::Response> Send(const http::Request& request, const std::string& what,
                               const http::ClientOptions& options, const Budget& budget);
   // GET of /api/<version><path_query> with the session; logs in again once on 401. Returns any other status;

@@ -1,6 +1,6 @@
-// Small helpers shared by the OpenStack and Pure clients and parsers: JSON parsing that never echoes the body,
-// moving strings out of a parsed document, percent-encoding, and error messages for HTTP statuses and budgets.
-// Pure functions; thread-safe.
+// Small helpers shared by the OpenStack and Pure clients and parsers: JSON parsing that never echoes the
+// body, moving strings out of a parsed document, percent-encoding, and error messages for HTTP statuses and
+// budgets. Pure functions; thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>

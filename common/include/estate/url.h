@@ -2,11 +2,11 @@
 // links.next, ...) that the exporters follow with credentials attached; such a link must never take those
 // credentials to a host nobody configured. Everything here is strict on purpose: a link is followed only when
 // it is a plain path ("/a/b?c") or an absolute http(s) URL of the very origin (scheme, host, port) it is
-// resolved against. Userinfo ("@host", "user@host"), scheme-relative "//host", backslashes, control characters
-// and spaces, hosts spelt with percent-encoding, IPv6 zone ids and relative paths are refused, as is anything
-// that is not one of those two forms. Hosts compare case-insensitively and a default port equals its absence;
-// nothing else is normalised ("127.1" is not "127.0.0.1", "[::1]" is not "[0::1]"): a refusal is cheap, a
-// leak is not.
+// resolved against. Userinfo ("@host", "user@host"), scheme-relative "//host", backslashes, control
+// characters and spaces, hosts spelt with percent-encoding, IPv6 zone ids and relative paths are refused, as
+// is anything that is not one of those two forms. Hosts compare case-insensitively and a default port equals
+// its absence; nothing else is normalised ("127.1" is not "127.0.0.1", "[::1]" is not "[0::1]"): a refusal is
+// cheap, a leak is not.
 //
 // Errors describe the link without its userinfo, so they may be logged. Pure functions; thread-safe.
 #pragma once
@@ -40,13 +40,14 @@ Result<Url> Parse(std::string_view text);
 
 bool SameOrigin(const Url& a, const Url& b);
 
-// The request target ("/redfish/v1/Systems/1?$expand=.") of an upstream-supplied link, when the link is a path
-// starting with a single '/' or an absolute URL of the same origin as `base`. base's own path plays no part.
+// The request target ("/redfish/v1/Systems/1?$expand=.") of an upstream-supplied link, when the link is a
+// path starting with a single '/' or an absolute URL of the same origin as `base`. base's own path plays no
+// part.
 Result<std::string> LinkTarget(const Url& base, std::string_view link);
 
 // The URL to request for an upstream-supplied link: the configured base URL's origin and path prefix (as in
-// "https://proxy/bmc1", trailing '/' dropped; its query dropped) followed by LinkTarget(Parse(base_url), link).
-// An error when base_url does not parse or the link is refused. Request ToString(), report Target().
+// "https://proxy/bmc1", trailing '/' dropped; its query dropped) followed by LinkTarget(Parse(base_url),
+// link). An error when base_url does not parse or the link is refused. Request ToString(), report Target().
 Result<Url> Resolve(std::string_view base_url, std::string_view link);
 
 // A link shortened for messages (at most 96 bytes, non-printable bytes as '?') with any userinfo left out.
