@@ -173,7 +173,7 @@ Result<Url> LinkParts(const Url& base, std::string_view link) {
   if (SchemeLength(link) == 0 || link.find("//") != SchemeLength(link) + 1) {
     const bool userinfo = link.substr(0, link.find_first_of("/?#")).find('@') != std::string_view::npos;
     return MakeError(Refused(link, userinfo
-                                       ? "userinfo ('@') before a host"
+                                       ? "userinfo ('@') before the host"
                                        : "neither a path starting with '/' nor an absolute http(s) URL"));
   }
   auto u = ParseChecked(link);

@@ -6,24 +6,25 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "estate/http_client.h"
-#include "estate/testing/capture_listener.h"
 #include "estate/testing/fake_upstream.h"
+#include "estate/testing/link_traps.h"
 #include "hardware_exporter.h"
 
 namespace estate::hardware {
 namespace {
 
-using estate::testing::CaptureListener;
+using estate::testing::Captures;
+using estate::testing::EvilLinkForms;
 using estate::testing::FakeRequest;
 using estate::testing::FakeResponse;
 using estate::testing::FakeUpstream;
 using estate::testing::Fault;
+using estate::testing::FillLinkForm;
 
 Budget Seconds(double s) {
   Budget b;
@@ -50,53 +51,6 @@ std::string JsonString(const std::string& s) {
   return out;
 }
 
-FakeUpstream::Options Small(const std::string& listen = "127.0.0.1:0") {
-  FakeUpstream::Options o;
-  o.listen = listen;
-  o.threads = 4;
-  return o;
-}
-
-// Two capture servers: a fake upstream on 127.0.0.1 (it would log a leaked request with its headers) and a
-// listener on [::1] that counts connections (civetweb cannot bind IPv6 here). The IPv6 one is skipped, with a
-// note, on a machine without IPv6 loopback.
-struct Captures {
-  FakeUpstream v4{Small()};
-  CaptureListener v6;
-  bool have_v6 = false;
-  Captures() {
-    EXPECT_TRUE(v4.Start().ok());
-    auto started = v6.Start("::1");
-    have_v6 = started.ok();
-    if (!have_v6) std::cerr << "no IPv6 capture: " << started.error() << "\n";
-  }
-  std::size_t Seen() const { return v4.RequestCount() + static_cast<std::size_t>(v6.connections()); }
-};
-
-// Every spelling of "somewhere else" for a path; {C} is the IPv4 capture "127.0.0.1:<port>", {B} the BMC's
-// own "127.0.0.1:<port>", {6} the IPv6 capture "[::1]:<port>".
-std::vector<std::string> EvilForms(const std::string& path) {
-  std::string back = path;
-  for (char& c : back) c = c == '/' ? '\\' : c;
-  return {"@{C}" + path,           "monitor:s3cret@{C}" + path,
-          "//{C}" + path,          "http://{C}" + path,
-          "http://{B}@{C}" + path, "\\\\{C}" + back,
-          "/\\{C}" + path,         "%40{C}" + path,
-          "%2f%2f{C}" + path,      "/%2f%2f{C}" + path,
-          "http://{6}" + path};
-}
-
-std::string Fill(std::string form, const std::string& bmc, const Captures& captures) {
-  auto put = [&](const std::string& key, const std::string& value) {
-    for (auto at = form.find(key); at != std::string::npos; at = form.find(key))
-      form.replace(at, key.size(), value);
-  };
-  put("{C}", "127.0.0.1:" + std::to_string(captures.v4.port()));
-  put("{6}", captures.have_v6 ? captures.v6.authority() : "[::1]:9");
-  put("{B}", bmc);
-  return form;
-}
-
 // A small Redfish service: root, one system, a chassis, no managers, a session service. The links it hands
 // out are set by the test.
 class FakeBmc {
@@ -109,7 +63,7 @@ class FakeBmc {
   std::atomic<int> logins{0};
   std::atomic<int> deletes{0};
 
-  FakeUpstream fake{Small()};
+  FakeUpstream fake{estate::testing::SmallUpstream()};
 
   FakeBmc() {
     fake.Route("GET", "/redfish/v1", [this](const FakeRequest&) {
@@ -178,7 +132,8 @@ class FakeBmc {
 class LinkOrigin : public ::testing::TestWithParam<int> {
  protected:
   std::string Form(const std::string& path, const FakeBmc& bmc) const {
-    return Fill(EvilForms(path).at(static_cast<std::size_t>(GetParam())), bmc.HostPort(), captures_);
+    return FillLinkForm(EvilLinkForms(path).at(static_cast<std::size_t>(GetParam())), bmc.HostPort(),
+                        captures_);
   }
   Captures captures_;
   http::CurlHttpClient http_;
@@ -263,7 +218,7 @@ TEST_P(LinkOrigin, SessionLocationElsewhereGetsNoToken) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EverySpelling, LinkOrigin,
-                         ::testing::Range(0, static_cast<int>(EvilForms("/x").size())));
+                         ::testing::Range(0, static_cast<int>(EvilLinkForms("/x").size())));
 
 // Same-origin absolute links (some BMCs return them) are still followed.
 TEST(LinkOriginSameHost, AbsoluteLinksToTheBmcAreFollowed) {

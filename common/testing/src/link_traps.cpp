@@ -1,4 +1,4 @@
-#include "estate/testing/capture_listener.h"
+#include "estate/testing/link_traps.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 
 namespace estate::testing {
 
@@ -66,6 +67,45 @@ void CaptureListener::Stop() {
 std::string CaptureListener::authority() const {
   const bool v6 = address_.find(':') != std::string::npos;
   return (v6 ? "[" + address_ + "]" : address_) + ":" + std::to_string(port_);
+}
+
+FakeUpstream::Options SmallUpstream(const std::string& listen) {
+  FakeUpstream::Options o;
+  o.listen = listen;
+  o.threads = 4;
+  return o;
+}
+
+Captures::Captures() : v4(SmallUpstream()) {
+  auto started = v4.Start();
+  if (!started.ok()) std::cerr << "IPv4 capture: " << started.error() << "\n";
+  auto v6_started = v6.Start("::1");
+  have_v6 = v6_started.ok();
+  if (!have_v6) std::cerr << "no IPv6 capture: " << v6_started.error() << "\n";
+}
+
+std::size_t Captures::Seen() const { return v4.RequestCount() + static_cast<std::size_t>(v6.connections()); }
+
+std::vector<std::string> EvilLinkForms(const std::string& path) {
+  std::string back = path;
+  for (char& c : back) c = c == '/' ? '\\' : c;
+  return {"@{C}" + path,           "monitor:s3cret@{C}" + path,
+          "//{C}" + path,          "http://{C}" + path,
+          "http://{B}@{C}" + path, "\\\\{C}" + back,
+          "/\\{C}" + path,         "%40{C}" + path,
+          "%2f%2f{C}" + path,      "/%2f%2f{C}" + path,
+          "http://{6}" + path};
+}
+
+std::string FillLinkForm(std::string form, const std::string& upstream_host_port, const Captures& captures) {
+  auto put = [&](const std::string& key, const std::string& value) {
+    for (auto at = form.find(key); at != std::string::npos; at = form.find(key))
+      form.replace(at, key.size(), value);
+  };
+  put("{C}", "127.0.0.1:" + std::to_string(captures.v4.port()));
+  put("{6}", captures.have_v6 ? captures.v6.authority() : "[::1]:9");
+  put("{B}", upstream_host_port);
+  return form;
 }
 
 }  // namespace estate::testing
