@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "estate/log.h"
+#include "estate/url.h"
+
 namespace estate::hardware {
 
 using redfish::Json;
@@ -14,12 +17,13 @@ std::string Join(const std::string& base, const std::string& leaf) {
   return base.back() == '/' ? base + leaf : base + "/" + leaf;
 }
 
-// Strips "scheme://host" from absolute links some BMCs return; keeps path and query.
-std::string PathAndQuery(const std::string& uri) {
-  auto scheme = uri.find("://");
-  if (scheme == std::string::npos) return uri;
-  auto slash = uri.find('/', scheme + 3);
-  return slash == std::string::npos ? "/" : uri.substr(slash);
+// A link without its query, fragment and trailing '/', ready for a query of our own. Unlike
+// redfish::NormalisePath it keeps the origin of an absolute link: whether that may be followed is for the
+// transport to decide (RedfishClient refuses any origin but the BMC's own).
+std::string Bare(const std::string& uri) {
+  std::string s = uri.substr(0, uri.find_first_of("?#"));
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
 }
 
 }  // namespace
@@ -27,10 +31,15 @@ std::string PathAndQuery(const std::string& uri) {
 RedfishCollector::RedfishCollector(Getter get, Options options) : get_(std::move(get)), options_(options) {}
 
 std::string RedfishCollector::Resolve(const std::string& uri) const {
-  std::string u = PathAndQuery(uri);
-  // iLO 4's HP REST resources carry Redfish-style @odata.id values next to their /rest/v1 links.
-  if (hp_rest_ && u.rfind("/redfish/v1", 0) == 0) u = "/rest/v1" + u.substr(11);
-  return u;
+  // iLO 4's HP REST resources carry Redfish-style @odata.id values next to their /rest/v1 links. Links are
+  // otherwise passed on as they are, absolute ones too: the transport decides whether they may be followed.
+  if (!hp_rest_) return uri;
+  if (uri.rfind("/redfish/v1", 0) == 0) return "/rest/v1" + uri.substr(11);
+  if (auto u = url::Parse(uri); u && u->path.rfind("/redfish/v1", 0) == 0) {
+    u->path = "/rest/v1" + u->path.substr(11);
+    return u->ToString();
+  }
+  return uri;
 }
 
 Result<Json> RedfishCollector::Get(const std::string& uri) {
@@ -55,7 +64,7 @@ Json RedfishCollector::TryGet(const std::string& uri) {
 
 std::vector<Member> RedfishCollector::ReadMembers(const std::string& collection_uri, int levels, bool fetch_bodies) {
   if (collection_uri.empty()) return {};
-  std::string uri = redfish::NormalisePath(Resolve(collection_uri));
+  std::string uri = Bare(Resolve(collection_uri));
   const int use = std::min(levels, expand_levels_);
   if (use == 1) uri += "?$expand=.";
   else if (use > 1) uri += "?$expand=.($levels=" + std::to_string(use) + ")";
@@ -119,8 +128,12 @@ Result<Topology> RedfishCollector::Discover(const std::string& api_root) {
     t.chassis.push_back(std::move(c));
   }
 
-  Json system = TryGet(t.systems.front());
-  if (system.is_null()) return MakeError("computer system " + t.systems.front() + " unreadable");
+  auto system_body = Get(t.systems.front());
+  if (!system_body) {
+    return MakeError("computer system " + url::Describe(t.systems.front()) +
+                     " unreadable: " + system_body.error());
+  }
+  const Json& system = *system_body;
   if (std::string storage = redfish::FindLink(system, "Storage"); !storage.empty()) {
     for (const auto& m : ReadMembers(storage, 0, false)) t.storage.push_back(m.uri);
   }
@@ -242,7 +255,7 @@ void RedfishCollector::ReadStorage(const Topology& t, Findings& f) {
     }
   } else {
     for (const auto& uri : t.storage) {
-      std::string query = redfish::NormalisePath(Resolve(uri));
+      std::string query = Bare(Resolve(uri));
       if (expand_levels_ > 0) query += "?$expand=.";
       Json body = TryGet(query);
       if (body.is_null()) continue;
@@ -279,7 +292,7 @@ void RedfishCollector::ReadLogs(const Topology& t, std::map<std::string, LogCurs
   for (const auto& [name, entries_uri] : t.logs) {
     LogCursor& cursor = logs[redfish::PathKey(entries_uri)];
     cursor.totals.log = name;
-    std::string uri = redfish::NormalisePath(Resolve(entries_uri));
+    std::string uri = Bare(Resolve(entries_uri));
     if (expand_levels_ > 0) uri += "?$expand=.";
     Json body = TryGet(uri);
     if (!body.is_null()) {
@@ -358,9 +371,20 @@ RedfishClient::RedfishClient(http::HttpClient& http, RedfishSettings settings)
   basic_ = !settings_.use_sessions;
 }
 
+Result<url::Url> RedfishClient::UrlFor(const std::string& link, std::string_view where) const {
+  auto u = url::Resolve(settings_.base_url, link);
+  if (!u) {
+    // A BMC that hands out links to other hosts is misconfigured or compromised; the credentials stay here.
+    log::Warn("refused a link from the BMC",
+              {{"target", settings_.options.source}, {"where", where}, {"err", u.error()}});
+  }
+  return u;
+}
+
 void RedfishClient::SetSessionsPath(const std::string& path) {
+  if (path.empty() || !UrlFor(path, "Links.Sessions")) return;  // the previous (default) path stays
   std::lock_guard<std::mutex> lock(mu_);
-  if (!path.empty()) settings_.sessions_path = PathAndQuery(path);
+  settings_.sessions_path = path;
 }
 
 bool RedfishClient::has_session() const {
@@ -380,9 +404,11 @@ Result<http::Response> RedfishClient::Send(http::Request request, const http::Cl
 }
 
 Result<Ok> RedfishClient::Login(const Budget& budget) {
+  auto sessions = UrlFor(settings_.sessions_path, "sessions path");
+  if (!sessions) return MakeError("session login: " + sessions.error());
   http::Request req;
   req.method = "POST";
-  req.url = settings_.base_url + settings_.sessions_path;
+  req.url = sessions->ToString();
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   req.body = Json{{"UserName", settings_.username}, {"Password", settings_.password}}.dump();
   http::ClientOptions options = settings_.options;
@@ -419,19 +445,26 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
     return MakeError("session login: HTTP " + std::to_string(resp->status));
   }
   token_ = token;
-  session_uri_ = PathAndQuery(resp->Header("location"));
-  if (session_uri_.empty()) {
-    auto body = redfish::ParseBody(resp->body);
-    if (body) session_uri_ = redfish::Str(*body, "@odata.id");
+  // The session's own URI, for the DELETE that ends it (with its token): the Location header, else the body's
+  // @odata.id; one that leaves the BMC is refused, and without any the session simply times out on the BMC.
+  session_uri_.clear();
+  if (std::string location = resp->Header("location");
+      !location.empty() && UrlFor(location, "session Location")) {
+    session_uri_ = std::move(location);
+  } else if (auto body = redfish::ParseBody(resp->body)) {
+    std::string self = redfish::Str(*body, "@odata.id");
+    if (!self.empty() && UrlFor(self, "session @odata.id")) session_uri_ = std::move(self);
   }
   return Ok{};
 }
 
 void RedfishClient::DeleteSession(const std::string& token, const std::string& uri, const Budget& budget) {
   if (token.empty() || uri.empty()) return;
+  auto target = UrlFor(uri, "session");
+  if (!target) return;
   http::Request req;
   req.method = "DELETE";
-  req.url = settings_.base_url + uri;
+  req.url = target->ToString();
   http::ClientOptions options = settings_.options;
   options.auth.kind = http::Auth::Kind::kHeader;
   options.auth.header_name = "X-Auth-Token";
@@ -441,7 +474,9 @@ void RedfishClient::DeleteSession(const std::string& token, const std::string& u
 }
 
 Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& budget) {
-  const std::string path = PathAndQuery(uri);
+  auto target = UrlFor(uri, "link");
+  if (!target) return MakeError("GET refused: " + target.error());
+  const std::string path = target->Target();
   for (int attempt = 0; attempt < 2; ++attempt) {
     http::ClientOptions options = settings_.options;
     std::string used_token;
@@ -463,7 +498,7 @@ Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& b
       }
     }
     http::Request req;
-    req.url = settings_.base_url + path;
+    req.url = target->ToString();
     req.headers = {{"Accept", "application/json"}};
     auto resp = Send(req, options, budget);
     if (!resp) return MakeError("GET " + path + ": " + resp.error());
@@ -494,8 +529,10 @@ Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& b
 }
 
 Result<http::Response> RedfishClient::GetAnonymous(const std::string& uri, const Budget& budget) {
+  auto target = UrlFor(uri, "API root");
+  if (!target) return MakeError("GET refused: " + target.error());
   http::Request req;
-  req.url = settings_.base_url + PathAndQuery(uri);
+  req.url = target->ToString();
   req.headers = {{"Accept", "application/json"}};
   http::ClientOptions options = settings_.options;
   options.auth = http::Auth{};

@@ -1,15 +1,19 @@
 // Redfish collection for one BMC, in two layers:
 //
-//  * RedfishCollector walks the Redfish tree (DMTF, HPE iLO 4 "/rest/v1" and iLO 5/6, Dell, Lenovo, Supermicro)
-//    through a Getter and fills the hardware model. It owns the request economy: topology discovery runs only
-//    on the slow cycle and is reused by the fast one, collections are read with $expand where the service
-//    advertises it, event logs are read incrementally (only entries not seen before), and a body fetched once in
-//    a cycle is never fetched again. It does no I/O itself, so tests can drive it from a fixture tree.
+//  * RedfishCollector walks the Redfish tree (DMTF, HPE iLO 4 "/rest/v1" and iLO 5/6, Dell, Lenovo,
+//    Supermicro) through a Getter and fills the hardware model. It owns the request economy: topology
+//    discovery runs only on the slow cycle and is reused by the fast one, collections are read with $expand
+//    where the service advertises it, event logs are read incrementally (only entries not seen before), and a
+//    body fetched once in a cycle is never fetched again. It does no I/O itself, so tests can drive it from a
+//    fixture tree.
 //  * RedfishClient is the transport: every request goes through estate::http::HttpClient, with a Redfish
-//    session (POST SessionService/Sessions, X-Auth-Token) created once and reused across polls, a new login on
-//    401 (after a best-effort DELETE of the old session), a fall back to basic auth only when the service has
-//    no session support (a refused login fails the poll and is retried with a session on the next one), and
-//    DELETE of the session on Logout(). It counts requests for the per-poll request metrics.
+//    session (POST SessionService/Sessions, X-Auth-Token) created once and reused across polls, a new login
+//    on 401 (after a best-effort DELETE of the old session), a fall back to basic auth only when the service
+//    has no session support (a refused login fails the poll and is retried with a session on the next one),
+//    and DELETE of the session on Logout(). It counts requests for the per-poll request metrics. Every URL it
+//    requests comes from url::Resolve against the configured base URL: a link from the BMC (@odata.id,
+//    Links.Sessions, a session's Location) that leaves the BMC's scheme, host and port is refused and logged,
+//    so neither the session token nor the user name and password can be sent anywhere else.
 //
 // Thread-safety: RedfishClient is thread-safe (the fast and slow jobs of a target share one). A
 // RedfishCollector is used by one poll at a time; the LogCursors it updates belong to the caller.
@@ -26,6 +30,7 @@
 #include "estate/cancel.h"
 #include "estate/http_client.h"
 #include "estate/result.h"
+#include "estate/url.h"
 #include "hardware_model.h"
 #include "redfish_parse.h"
 
@@ -123,6 +128,7 @@ class RedfishClient {
   // Deletes the session, if any. Safe to call repeatedly; the next Get logs in again.
   void Logout(const Budget& budget);
 
+  // The service root's Links.Sessions; ignored (and logged) when it leaves the BMC.
   void SetSessionsPath(const std::string& path);
   bool has_session() const;
   bool basic_fallback() const;
@@ -137,6 +143,9 @@ class RedfishClient {
   // DELETE of a session with its own token; best effort, no-op when either is empty. Caller does not hold mu_.
   void DeleteSession(const std::string& token, const std::string& uri, const Budget& budget);
   Result<http::Response> Send(http::Request request, const http::ClientOptions& options, const Budget& budget);
+  // The URL of a link on this BMC (url::Resolve against base_url); a link to anywhere else is refused and
+  // logged as a warning naming `where` it came from.
+  Result<url::Url> UrlFor(const std::string& link, std::string_view where) const;
 
   http::HttpClient& http_;
   RedfishSettings settings_;

@@ -5,6 +5,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "estate/log.h"
+#include "estate/url.h"
 #include "upstream_util.h"
 
 namespace estate::storage {
@@ -26,18 +28,28 @@ std::string IdentityBase(const std::string& auth_url) {
   return StripTrailingSlashes(url);
 }
 
-// "https://host:5000/identity" -> "https://host:5000".
+// "https://host:5000/identity" -> "https://host:5000"; the URL itself when it does not parse (every request
+// to it then fails with the reason).
 std::string Origin(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto slash = url.find('/', scheme + 3);
-  return slash == std::string::npos ? url : url.substr(0, slash);
+  auto u = url::Parse(url);
+  return u ? u->Origin() : url;
+}
+
+// The URL to request: `path_query` (a path of ours, or a link from the upstream) on `base`, or why not. A
+// link that leaves base's origin is refused and logged: the token goes nowhere else.
+Result<url::Url> UrlFor(const std::string& base, const std::string& path_query, const std::string& cloud) {
+  auto u = url::Resolve(base, path_query);
+  if (!u) log::Warn("refused a link from OpenStack", {{"source", cloud}, {"err", u.error()}});
+  return u;
 }
 
 }  // namespace
 
 OpenStackClient::OpenStackClient(http::HttpClient& http, OpenStackOptions options)
-    : http_(http), options_(std::move(options)), identity_url_(IdentityBase(options_.auth_url)) {
+    : http_(http),
+      options_(std::move(options)),
+      identity_url_(IdentityBase(options_.auth_url)),
+      identity_origin_(Origin(identity_url_)) {
   if (options_.page_size <= 0) options_.page_size = 1000;
   if (options_.cinder_microversion.empty()) options_.cinder_microversion = "3.21";
   if (options_.nova_microversion.empty()) options_.nova_microversion = "2.47";
@@ -49,10 +61,12 @@ int OpenStackClient::MaxPages() const {
 }
 
 Result<OpenStackClient::Session> OpenStackClient::Authenticate(const Budget& budget) {
-  const std::string what = "POST " + PathOf(identity_url_ + "/v3/auth/tokens");
+  auto target = UrlFor(identity_url_, "/v3/auth/tokens", options_.cloud);
+  if (!target) return MakeError("POST /v3/auth/tokens: " + target.error());
+  const std::string what = "POST " + target->Target();
   http::Request req;
   req.method = "POST";
-  req.url = identity_url_ + "/v3/auth/tokens";
+  req.url = target->ToString();
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   req.body = BuildKeystoneAuthRequest(options_.auth);
   http::ClientOptions http_options = options_.http;
@@ -81,6 +95,15 @@ Result<OpenStackClient::Session> OpenStackClient::Authenticate(const Budget& bud
   if (!volume) return MakeError(what + ": " + volume.error());
   auto compute = SelectEndpoint(token->catalog, kComputeServiceTypes, options_.interface, options_.region);
   if (!compute) return MakeError(what + ": " + compute.error());
+  // The catalog Keystone gives with the token decides where the token goes (Cinder and Nova usually live on
+  // other hosts), but only endpoints of the configured interface and region are used, and only well-formed
+  // http(s) URLs without userinfo.
+  for (const std::string* endpoint : {&*volume, &*compute}) {
+    if (auto u = url::Parse(*endpoint); !u) {
+      log::Warn("refused a catalog endpoint", {{"source", options_.cloud}, {"err", u.error()}});
+      return MakeError(what + ": catalog endpoint refused: " + u.error());
+    }
+  }
   session.volume_url = std::move(*volume);
   session.compute_url = std::move(*compute);
   std::lock_guard<std::mutex> lock(mu_);
@@ -113,7 +136,7 @@ Result<http::Response> OpenStackClient::Get(Service service, const std::string& 
         base = identity_url_;
         break;
       case Service::kIdentityRoot:
-        base = Origin(identity_url_);
+        base = identity_origin_;
         break;
       case Service::kVolume:
         base = session->volume_url;
@@ -122,12 +145,14 @@ Result<http::Response> OpenStackClient::Get(Service service, const std::string& 
         base = session->compute_url;
         break;
     }
+    auto target = UrlFor(base, path_query, options_.cloud);
+    if (requested != nullptr) *requested = "GET " + (target ? target->Target() : url::Describe(path_query));
+    if (!target) return MakeError("GET refused: " + target.error());
     http::Request req;
-    req.url = base + path_query;
+    req.url = target->ToString();
     req.headers = headers;
     req.headers.emplace_back("Accept", "application/json");
-    const std::string what = "GET " + PathOf(req.url);
-    if (requested != nullptr) *requested = what;
+    const std::string what = "GET " + target->Target();
     http::ClientOptions http_options = options_.http;
     http_options.auth.kind = http::Auth::Kind::kHeader;
     http_options.auth.header_name = "X-Auth-Token";
@@ -261,10 +286,12 @@ Result<std::map<std::string, Text, std::less<>>> OpenStackClient::ListProjects(b
     if (!page) return MakeError("keystone " + what + ": " + page.error());
     for (auto& [id, name] : page->projects) names[std::move(id)] = std::move(name);
     if (page->next.empty()) return names;
-    // The link is absolute; only its path is followed, on the Keystone we authenticated against.
-    std::string next = PathOf(page->next);
+    // The link is followed only on the origin of the Keystone we authenticated against (Get refuses any
+    // other).
+    std::string next = std::move(page->next);
     if (!seen.insert(next).second) {
-      return MakeError("keystone projects: next link " + next + " returned twice (paging loop)");
+      return MakeError("keystone projects: next link " + url::Describe(next) +
+                       " returned twice (paging loop)");
     }
     service = Service::kIdentityRoot;
     path = std::move(next);
@@ -303,9 +330,11 @@ void OpenStackClient::RevokeToken(const Budget& budget) {
     session_ = Session{};
   }
   if (token.empty()) return;
+  auto target = UrlFor(identity_url_, "/v3/auth/tokens", options_.cloud);
+  if (!target) return;
   http::Request req;
   req.method = "DELETE";
-  req.url = identity_url_ + "/v3/auth/tokens";
+  req.url = target->ToString();
   req.headers = {{"X-Subject-Token", token}};
   http::ClientOptions http_options = options_.http;
   http_options.auth.kind = http::Auth::Kind::kHeader;

@@ -8,6 +8,11 @@
 // the Budget runs out. Collect returns a complete snapshot or an Error (the caller keeps its last good one);
 // it never returns a partial listing.
 //
+// Where the token goes: to the configured auth_url, and to the Cinder and Nova endpoints of the catalog that
+// Keystone returns with the token, for the configured interface (and region), which must be well-formed
+// http(s) URLs without userinfo. Keystone's links.next is followed only on the auth_url's scheme, host and
+// port; a link anywhere else is refused (estate/url.h) and logged, and fails the collect.
+//
 // Thread-safety: Collect must not run concurrently with itself on one instance (the refresher never does);
 // RevokeToken and last_requests may be called from any thread at any time.
 #pragma once
@@ -84,7 +89,8 @@ class OpenStackClient {
 
   http::HttpClient& http_;
   OpenStackOptions options_;
-  std::string identity_url_;  // auth_url without /v3 and trailing '/'
+  std::string identity_url_;     // auth_url without /v3 and trailing '/'
+  std::string identity_origin_;  // its scheme://host[:port], where Keystone's links.next must stay
 
   mutable std::mutex mu_;  // guards session_
   Session session_;

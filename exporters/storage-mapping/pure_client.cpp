@@ -7,6 +7,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "estate/log.h"
+#include "estate/url.h"
 #include "upstream_util.h"
 
 namespace estate::storage {
@@ -59,9 +61,14 @@ PureClient::PureClient(http::HttpClient& http, PureOptions options)
 
 int PureClient::MaxPages() const { return std::max(1, options_.max_items / options_.page_size) + 10; }
 
-Result<http::Response> PureClient::Send(const http::Request& request, const http::ClientOptions& options,
-                                        const Budget& budget) {
-  const std::string what = request.method + " " + PathOf(request.url);
+Result<url::Url> PureClient::UrlFor(const std::string& path) const {
+  auto u = url::Resolve(base_url_, path);
+  if (!u) log::Warn("refused a request path", {{"source", options_.array}, {"err", u.error()}});
+  return u;
+}
+
+Result<http::Response> PureClient::Send(const http::Request& request, const std::string& what,
+                                        const http::ClientOptions& options, const Budget& budget) {
   for (int waits = 0;; ++waits) {
     ++requests_;
     auto resp = http_.Do(request, options, budget);
@@ -91,12 +98,14 @@ Result<PureClient::Session> PureClient::Login(const Budget& budget) {
   }
   if (session.version.empty()) session.version = options_.api_version;
   if (session.version.empty()) {
+    auto target = UrlFor("/api/api_version");
+    if (!target) return MakeError("GET /api/api_version: " + target.error());
     http::Request req;
-    req.url = base_url_ + "/api/api_version";
+    req.url = target->ToString();
     req.headers = {{"Accept", "application/json"}};
     http::ClientOptions http_options = options_.http;
     http_options.auth = http::Auth{};
-    auto resp = Send(req, http_options, budget);
+    auto resp = Send(req, "GET " + target->Target(), http_options, budget);
     if (!resp) return MakeError(resp.error());
     if (!Ok2xx(*resp)) return MakeError(StatusError("GET /api/api_version", *resp));
     auto versions = ParsePureApiVersions(resp->body);
@@ -106,17 +115,20 @@ Result<PureClient::Session> PureClient::Login(const Budget& budget) {
     session.version = std::move(*picked);
   }
 
+  // The version comes from the array: it is checked like any upstream link.
+  auto target = UrlFor("/api/" + session.version + "/login");
+  if (!target) return MakeError("POST login: " + target.error());
   http::Request req;
   req.method = "POST";
-  req.url = base_url_ + "/api/" + session.version + "/login";
+  req.url = target->ToString();
   req.headers = {{"Accept", "application/json"}};
-  const std::string what = "POST " + PathOf(req.url);
+  const std::string what = "POST " + target->Target();
   http::ClientOptions http_options = options_.http;
   http_options.auth.kind = http::Auth::Kind::kHeader;
   http_options.auth.header_name = "api-token";
   http_options.auth.header_value = options_.api_token;
   ++logins_;
-  auto resp = Send(req, http_options, budget);
+  auto resp = Send(req, what, http_options, budget);
   if (!resp) return MakeError(resp.error());
   if (resp->status == 401 || resp->status == 403) {
     return MakeError(what + ": HTTP " + std::to_string(resp->status) + " (API token refused)");
@@ -142,16 +154,18 @@ Result<http::Response> PureClient::Get(const std::string& path_query, const Budg
   Result<Session> session = CurrentSession(budget);
   for (int attempt = 0;; ++attempt) {
     if (!session) return MakeError(session.error());
+    auto target = UrlFor("/api/" + session->version + path_query);
+    if (!target) return MakeError("GET refused: " + target.error());
     http::Request req;
-    req.url = base_url_ + "/api/" + session->version + path_query;
+    req.url = target->ToString();
     req.headers = {{"Accept", "application/json"}};
-    const std::string what = "GET " + PathOf(req.url);
+    const std::string what = "GET " + target->Target();
     if (requested != nullptr) *requested = what;
     http::ClientOptions http_options = options_.http;
     http_options.auth.kind = http::Auth::Kind::kHeader;
     http_options.auth.header_name = "x-auth-token";
     http_options.auth.header_value = session->token;
-    auto resp = Send(req, http_options, budget);
+    auto resp = Send(req, what, http_options, budget);
     if (!resp) return resp;
     if (resp->status == 401) {
       if (attempt > 0) return MakeError(what + ": HTTP 401 even with a new session");
@@ -264,9 +278,11 @@ void PureClient::Logout(const Budget& budget) {
     session_.token.clear();
   }
   if (session.token.empty()) return;
+  auto target = UrlFor("/api/" + session.version + "/logout");
+  if (!target) return;
   http::Request req;
   req.method = "POST";
-  req.url = base_url_ + "/api/" + session.version + "/logout";
+  req.url = target->ToString();
   http::ClientOptions http_options = options_.http;
   http_options.auth.kind = http::Auth::Kind::kHeader;
   http_options.auth.header_name = "x-auth-token";

@@ -9,7 +9,9 @@
 // and tries again; a wait longer than the Budget allows is an error naming the quota. Paging follows
 // continuation_token (body, else the x-next-token header) and stops with an error when a token repeats or the
 // page count exceeds what max_items allows. A missing tags endpoint (404/400, Purity before 6.x) means no
-// tags. Collect returns a complete snapshot or an Error, never a partial listing.
+// tags. Collect returns a complete snapshot or an Error, never a partial listing. Continuation tokens go into
+// the query percent-encoded, and every URL is built by url::Resolve on the configured address, so nothing the
+// array returns can send the API token or the session elsewhere.
 //
 // Thread-safety: Collect must not run concurrently with itself on one instance (the refresher never does);
 // Logout and last_requests may be called from any thread at any time.
@@ -23,6 +25,7 @@
 #include "estate/cancel.h"
 #include "estate/http_client.h"
 #include "estate/result.h"
+#include "estate/url.h"
 #include "pure_parse.h"
 #include "storage_model.h"
 
@@ -64,9 +67,13 @@ class PureClient {
   };
   Result<Session> CurrentSession(const Budget& budget);
   Result<Session> Login(const Budget& budget);
-  // One request through the HTTP client, waiting out 429s as described above.
-  Result<http::Response> Send(const http::Request& request, const http::ClientOptions& options,
-                              const Budget& budget);
+  // The URL of `path` on the array (url::Resolve against the address); refused and logged when the path (it
+  // holds the API version the array offered) would leave it.
+  Result<url::Url> UrlFor(const std::string& path) const;
+  // One request through the HTTP client, waiting out 429s as described above; `what` ("GET /api/...") names
+  // it in errors.
+  Result<http::Response> Send(const http::Request& request, const std::string& what,
+                              const http::ClientOptions& options, const Budget& budget);
   // GET of /api/<version><path_query> with the session; logs in again once on 401. Returns any other status;
   // *requested gets "GET <path>" for messages.
   Result<http::Response> Get(const std::string& path_query, const Budget& budget, std::string* requested);

@@ -23,13 +23,6 @@ double NowUnix() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string PathOf(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const auto slash = url.find('/', scheme + 3);
-  return slash == std::string::npos ? "/" : url.substr(slash);
-}
-
 std::string UrlEncode(const std::string& s) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -1,6 +1,6 @@
-// Small helpers shared by the OpenStack and Pure clients and parsers: JSON parsing that never echoes the body,
-// moving strings out of a parsed document, URL pieces, and error messages for HTTP statuses and budgets.
-// Pure functions; thread-safe.
+// Small helpers shared by the OpenStack and Pure clients and parsers: JSON parsing that never echoes the
+// body, moving strings out of a parsed document, percent-encoding, and error messages for HTTP statuses and
+// budgets. Pure functions; thread-safe.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,8 +24,6 @@ Result<nlohmann::json> ParseJson(std::string_view body);
 std::string Take(nlohmann::json& object, const char* key);
 
 double NowUnix();
-// The path and query of a URL ("https://h:5000/v3/x?y" -> "/v3/x?y"), for error messages and for following links.
-std::string PathOf(const std::string& url);
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string UrlEncode(const std::string& s);
 // "<what>: HTTP <status>[: <first 160 printable characters of the body>]". Upstreams explain refusals there.
