@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "estate/json_util.h"
+
 namespace estate::hardware {
 
 using redfish::Json;
@@ -384,7 +386,7 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
   req.method = "POST";
   req.url = settings_.base_url + settings_.sessions_path;
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  req.body = Json{{"UserName", settings_.username}, {"Password", settings_.password}}.dump();
+  req.body = DumpJson(Json{{"UserName", settings_.username}, {"Password", settings_.password}});
   http::ClientOptions options = settings_.options;
   options.auth = http::Auth{};
   options.max_retries = 0;  // not idempotent: a retry could leave a second session behind
