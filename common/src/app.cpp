@@ -1,6 +1,8 @@
 #include "estate/app.h"
 
 #include <malloc.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,9 +15,12 @@
 #include <iostream>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
+#include "estate/config.h"
 #include "estate/log.h"
 #include "estate/process_metrics.h"
 #include "estate/web_config.h"
@@ -38,6 +43,8 @@ struct Flags {
   int max_requests = 16;
   int max_connections = 512;
   int refresh_workers = 4;
+  double probe_max_timeout = 120;  // seconds
+  int probe_max_per_target = 2;
   bool version = false;
   bool help = false;
 };
@@ -59,11 +66,12 @@ std::string Usage(const ExporterInfo& info) {
     << "                               concurrent /probe.\n"
     << "      --web.max-connections=512\n"
     << "                               Connections served at once, idle ones included (one thread each).\n"
+    << "      --probe.max-timeout=120s Longest a /probe may run, whatever the scrape timeout header asks.\n"
+    << "      --probe.max-per-target=2 Probes of one target that may run at once (more get 503).\n"
     << "      --config.file=\"" << info.default_config << "\"\n"
     << "                               Path to the exporter's configuration file.\n"
     << "      --[no-]config.check      Validate the configuration file(s) and exit.\n"
-    << "      --refresh.workers=" << info.refresh_workers
-    << "     Background collection worker threads.\n"
+    << "      --refresh.workers=" << info.refresh_workers << "     Background collection worker threads.\n"
     << "      --log.level=info         Only log messages with the given severity or above. One of:\n"
     << "                               [debug, info, warn, error]\n"
     << "      --log.format=logfmt      Output format of log messages. One of: [logfmt, json]\n"
@@ -108,10 +116,12 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
     else if (name == "version") ok = boolean(f.version);
     else if (name == "config.check") ok = boolean(f.config_check);
     else if (name == "no-config.check") f.config_check = false;
-    else if (name == "no-help" || name == "no-version") {}
-    else if (name == "web.listen-address" || name == "web.telemetry-path" || name == "web.config.file" ||
-             name == "config.file" || name == "log.level" || name == "log.format" ||
-             name == "web.max-requests" || name == "web.max-connections" || name == "refresh.workers") {
+    else if (name == "no-help" || name == "no-version") {
+    } else if (name == "web.listen-address" || name == "web.telemetry-path" || name == "web.config.file" ||
+               name == "config.file" || name == "log.level" || name == "log.format" ||
+               name == "web.max-requests" || name == "web.max-connections" ||
+               name == "refresh.workers" || name == "probe.max-timeout" ||
+               name == "probe.max-per-target") {
       auto v = take();
       if (!v) return MakeError(v.error());
       if (name == "web.listen-address") {
@@ -128,6 +138,12 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
         f.log_level = *v;
       } else if (name == "log.format") {
         f.log_format = *v;
+      } else if (name == "probe.max-timeout") {
+        double secs = 0;
+        if (!config::ParseDuration(*v, &secs) || secs <= 0 || secs > 86400) {
+          return MakeError("--probe.max-timeout takes a duration from 1ms to 1d, such as 120s or 2m");
+        }
+        f.probe_max_timeout = secs;
       } else {
         char* end = nullptr;
         long n = std::strtol(v->c_str(), &end, 10);
@@ -137,7 +153,8 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
         }
         (name == "web.max-requests"      ? f.max_requests
          : name == "web.max-connections" ? f.max_connections
-                                         : f.refresh_workers) = static_cast<int>(n);
+         : name == "refresh.workers"     ? f.refresh_workers
+                                         : f.probe_max_per_target) = static_cast<int>(n);
       }
     } else {
       return MakeError("unknown flag --" + name);
@@ -192,6 +209,19 @@ class App {
         refresher_(Refresher::Options{info.ns, info.source_label, flags_.refresh_workers, 0.1, false}) {
     services_.http = &http_;
     services_.registry = &registry_;
+    auto& refused = prometheus::BuildCounter()
+                        .Name(info.ns + "_probes_refused_total")
+                        .Help(
+                            "Probes answered 503 without running: target_busy = --probe.max-per-target "
+                            "probes of that target were running, too_many = half of --web.max-requests were.")
+                        .Register(registry_);
+    probes_refused_target_ = &refused.Add({{"reason", "target_busy"}});
+    probes_refused_total_ = &refused.Add({{"reason", "too_many"}});
+    probes_in_flight_gauge_ = &prometheus::BuildGauge()
+                                   .Name(info.ns + "_probes_in_flight")
+                                   .Help("Probes running now.")
+                                   .Register(registry_)
+                                   .Add({});
   }
 
   int Run();
@@ -202,6 +232,9 @@ class App {
   web::HttpResponse Metrics(const web::HttpRequest& req);
   web::HttpResponse Landing();
   web::HttpResponse Probe(const web::HttpRequest& req);
+  // Takes a probe slot for the target; empty when the target or the exporter has too many probes running.
+  std::optional<std::string> AcquireProbe(const std::string& target);
+  void ReleaseProbe(const std::string& target);
   std::string SelfMetricsText();
   // The status and self metrics, rendered and gzipped. With thousands of sources this is ~10k series, so a
   // render that took over 5 ms is redone by a keeper thread every second while scrapes read it, and scrapes
@@ -227,7 +260,12 @@ class App {
   std::shared_ptr<const Plan> plan_;
   std::atomic<bool> last_reload_ok_{false};
   std::atomic<double> last_reload_success_unix_{0};
-  std::atomic<int> probes_in_flight_{0};
+  std::mutex probes_mu_;
+  int probes_in_flight_ = 0;
+  std::unordered_map<std::string, int> probes_by_target_;
+  prometheus::Counter* probes_refused_target_ = nullptr;
+  prometheus::Counter* probes_refused_total_ = nullptr;
+  prometheus::Gauge* probes_in_flight_gauge_ = nullptr;
   std::mutex self_mu_;
   std::shared_ptr<const std::string> self_text_;
   std::shared_ptr<const web::DeflatePiece> self_gzip_;  // the last piece of /metrics' gzip stream
@@ -439,6 +477,35 @@ web::HttpResponse App::Landing() {
   return r;
 }
 
+std::optional<std::string> App::AcquireProbe(const std::string& target) {
+  const int limit = std::max(1, flags_.max_requests / 2);
+  std::lock_guard<std::mutex> lock(probes_mu_);
+  int& of_target = probes_by_target_[target];
+  if (of_target >= flags_.probe_max_per_target) {  // the limit is at least 1, so the entry stays
+    probes_refused_target_->Increment();
+    return "target busy: " + std::to_string(flags_.probe_max_per_target) +
+           " probe(s) of this target are already running (--probe.max-per-target)";
+  }
+  if (probes_in_flight_ >= limit) {
+    if (of_target == 0) probes_by_target_.erase(target);
+    probes_refused_total_->Increment();
+    return "too many concurrent probes: " + std::to_string(limit) +
+           " are already running (half of --web.max-requests)";
+  }
+  ++of_target;
+  ++probes_in_flight_;
+  probes_in_flight_gauge_->Set(probes_in_flight_);
+  return std::nullopt;
+}
+
+void App::ReleaseProbe(const std::string& target) {
+  std::lock_guard<std::mutex> lock(probes_mu_);
+  auto it = probes_by_target_.find(target);
+  if (it != probes_by_target_.end() && --it->second <= 0) probes_by_target_.erase(it);
+  --probes_in_flight_;
+  probes_in_flight_gauge_->Set(probes_in_flight_);
+}
+
 web::HttpResponse App::Probe(const web::HttpRequest& req) {
   web::HttpResponse r;
   std::shared_ptr<const Plan> plan;
@@ -463,22 +530,14 @@ web::HttpResponse App::Probe(const web::HttpRequest& req) {
     r.body = "unknown target or module: only targets in the configuration can be probed\n";
     return r;
   }
-  double timeout = 10;
-  std::string header = req.Header("x-prometheus-scrape-timeout-seconds");
-  if (!header.empty()) {
-    char* end = nullptr;
-    double v = std::strtod(header.c_str(), &end);
-    if (end != header.c_str() && v > 0 && std::isfinite(v)) timeout = v;
-  }
-  // Leave room to send the answer before Prometheus gives up.
-  timeout = std::max(0.2, timeout - 0.5);
-  int limit = std::max(1, flags_.max_requests / 2);
-  if (probes_in_flight_.fetch_add(1) >= limit) {
-    probes_in_flight_.fetch_sub(1);
+  if (auto refused = AcquireProbe(target)) {
+    log::Warn("probe refused", {{"target", target}, {"module", module}, {"reason", *refused}});
     r.status = 503;
-    r.body = "too many concurrent probes\n";
+    r.body = *refused + "\n";
     return r;
   }
+  const double timeout =
+      ProbeTimeoutSeconds(req.Header("x-prometheus-scrape-timeout-seconds"), flags_.probe_max_timeout);
   Budget budget;
   budget.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
   budget.cancel = shutdown_;
@@ -488,8 +547,10 @@ web::HttpResponse App::Probe(const web::HttpRequest& req) {
     result = plan->probe(target, module, budget);
   } catch (const std::exception& e) {
     result = MakeError(e.what());
+  } catch (...) {
+    result = MakeError("probe threw a non-standard exception");
   }
-  probes_in_flight_.fetch_sub(1);
+  ReleaseProbe(target);
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   metrics::Families fams;
   if (result.ok()) fams = std::move(*result);
@@ -634,6 +695,25 @@ Result<Plan> LoadPlan(Exporter& exporter, const std::string& config_path, const 
   } catch (...) {
     return MakeError(config_path + ": loading failed unexpectedly");
   }
+}
+
+double ProbeTimeoutSeconds(std::string_view header, double max_seconds) {
+  constexpr double kDefault = 10;  // Prometheus' default scrape_timeout
+  double asked = kDefault;
+  while (!header.empty() && (header.front() == ' ' || header.front() == '\t')) header.remove_prefix(1);
+  while (!header.empty() && (header.back() == ' ' || header.back() == '\t')) header.remove_suffix(1);
+  // A decimal number as Prometheus writes it ("10", "9.5"; an exponent is accepted). strtod alone would also
+  // take "inf", "nan", hex and trailing garbage.
+  const bool numeric = !header.empty() && header.size() <= 64 &&
+                       header.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
+  if (numeric) {
+    const std::string text(header);
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() + text.size() && v > 0) asked = v;  // 1e400 is +inf: capped below
+  }
+  // Leave room to send the answer before Prometheus gives up, but never beyond the configured maximum.
+  return std::min(std::max(0.2, asked - 0.5), max_seconds);
 }
 
 int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& exporter) {

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "estate/json_util.h"
+
 namespace estate::log {
 namespace {
 
@@ -45,28 +47,6 @@ void AppendLogfmtValue(std::string& out, std::string_view v) {
     out.append(v);
     return;
   }
-  out.push_back('"');
-  for (char c : v) {
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out.append(buf);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-void AppendJsonString(std::string& out, std::string_view v) {
   out.push_back('"');
   for (char c : v) {
     switch (c) {

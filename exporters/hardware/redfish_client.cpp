@@ -4,6 +4,7 @@
 
 #include "estate/log.h"
 #include "estate/url.h"
+#include "estate/json_util.h"
 
 namespace estate::hardware {
 
@@ -410,7 +411,7 @@ Result<Ok> RedfishClient::Login(const Budget& budget) {
   req.method = "POST";
   req.url = sessions->ToString();
   req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  req.body = Json{{"UserName", settings_.username}, {"Password", settings_.password}}.dump();
+  req.body = DumpJson(Json{{"UserName", settings_.username}, {"Password", settings_.password}});
   http::ClientOptions options = settings_.options;
   options.auth = http::Auth{};
   options.max_retries = 0;  // not idempotent: a retry could leave a second session behind

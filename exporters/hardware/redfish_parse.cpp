@@ -1,9 +1,12 @@
-#include "text_util.h"
 #include "redfish_parse.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
+
+#include "estate/json_util.h"
+#include "text_util.h"
 
 namespace estate::hardware::redfish {
 namespace {
@@ -95,9 +98,9 @@ BatteryState BatteryStateFrom(std::string_view text, Health health) {
 }  // namespace
 
 Result<Json> ParseBody(std::string_view body) {
-  Json j = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return MakeError("response is not valid JSON");
-  if (!j.is_object() && !j.is_array()) return MakeError("response is not a JSON object");
+  auto j = ParseJsonText(body);
+  if (!j) return MakeError("response is not valid JSON: " + j.error());
+  if (!j->is_object() && !j->is_array()) return MakeError("response is not a JSON object");
   return j;
 }
 
@@ -145,7 +148,8 @@ std::optional<double> Num(const Json& obj, std::string_view key) {
     const std::string s = Trim(v->get<std::string>());
     char* end = nullptr;
     double d = std::strtod(s.c_str(), &end);
-    if (!s.empty() && end != nullptr && *end == '\0') return d;
+    // strtod also reads "nan", "inf" and "1e400" (inf): not readings.
+    if (!s.empty() && end != nullptr && *end == '\0' && std::isfinite(d)) return d;
   }
   return std::nullopt;
 }
@@ -257,7 +261,8 @@ ServiceRoot ParseServiceRoot(const Json& root) {
     if (const Json* eq = Child(*pf, "ExpandQuery")) {
       // $expand=.($levels=n) needs both "Levels" and "NoLinks" support.
       if (Bool(*eq, "NoLinks").value_or(false) && Bool(*eq, "Levels").value_or(false)) {
-        r.expand_levels = static_cast<int>(Num(*eq, "MaxLevels").value_or(1));
+        // Clamped before the cast: a double outside int's range (1e300) makes static_cast<int> undefined.
+        r.expand_levels = static_cast<int>(std::clamp(Num(*eq, "MaxLevels").value_or(1), 0.0, 6.0));
       }
     }
   }
@@ -444,7 +449,9 @@ void ParseThermal(const Json& thermal, Findings& f) {
 
 static std::string PsuKey(const Json& j) {
   if (const Json* hpe = HpeOem(j)) {
-    if (auto bay = Num(*hpe, "BayNumber")) return "Bay " + std::to_string(static_cast<int>(*bay));
+    if (auto bay = Num(*hpe, "BayNumber"); bay && *bay >= 0 && *bay < 1e6) {
+      return "Bay " + std::to_string(static_cast<int>(*bay));
+    }
   }
   std::string label = ServiceLabel(j);
   if (!label.empty()) return label;

@@ -1,11 +1,12 @@
-#include "text_util.h"
 #include "ribcl_parse.h"
-
-#include <pugixml.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
+#include <pugixml.hpp>
+
+#include "text_util.h"
 
 namespace estate::hardware::ribcl {
 namespace {
@@ -17,12 +18,21 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return Lower(s).rfind(Lower(prefix), 0) == 0;
 }
 
-Node Convert(const pugi::xml_node& x) {
+// Real RIBCL is about 6 levels deep. Converting (and later walking and destroying) the tree recurses once a
+// level, so a response nested a hundred thousand deep would exhaust the stack: deeper ones are refused.
+constexpr int kMaxDepth = 64;
+
+Node Convert(const pugi::xml_node& x, int depth, bool& too_deep) {
   Node n;
   n.name = x.name();
   for (const auto& a : x.attributes()) n.attrs[a.name()] = a.value();
   for (const auto& c : x.children()) {
-    if (c.type() == pugi::node_element) n.children.push_back(Convert(c));
+    if (c.type() != pugi::node_element) continue;
+    if (depth >= kMaxDepth) {
+      too_deep = true;
+      break;
+    }
+    n.children.push_back(Convert(c, depth + 1, too_deep));
   }
   // Text content (RIMP uses <SBSN>serial</SBSN>) is kept as a "#text" attribute.
   std::string text = Trim(x.text().get());
@@ -30,9 +40,10 @@ Node Convert(const pugi::xml_node& x) {
   return n;
 }
 
-void ConvertJson(const std::string& name, const nlohmann::json& j, Node& parent) {
+void ConvertJson(const std::string& name, const nlohmann::json& j, Node& parent, int depth = 0) {
+  if (depth > kMaxDepth) return;  // as Convert: deeper levels are not RIBCL
   if (j.is_array()) {
-    for (const auto& item : j) ConvertJson(name, item, parent);
+    for (const auto& item : j) ConvertJson(name, item, parent, depth + 1);
     return;
   }
   if (j.is_object()) {
@@ -41,7 +52,8 @@ void ConvertJson(const std::string& name, const nlohmann::json& j, Node& parent)
     for (const auto& [k, v] : j.items()) {
       if (v.is_string()) n.attrs[k] = v.get<std::string>();
       else if (v.is_number()) n.attrs[k] = v.dump();
-      else ConvertJson(k, v, n);
+      else
+        ConvertJson(k, v, n, depth + 1);
     }
     parent.children.push_back(std::move(n));
     return;
@@ -290,6 +302,7 @@ Result<Response> ParseResponse(std::string_view body) {
   }
   Response out;
   int malformed = 0;
+  bool too_deep = false;
   for (std::string_view part : parts) {
     pugi::xml_document doc;
     pugi::xml_parse_result r =
@@ -299,9 +312,11 @@ Result<Response> ParseResponse(std::string_view body) {
       continue;
     }
     for (const auto& top : doc.children()) {
-      if (top.type() == pugi::node_element) out.documents.push_back(Convert(top));
+      if (top.type() == pugi::node_element) out.documents.push_back(Convert(top, 0, too_deep));
     }
   }
+  if (too_deep)
+    return MakeError("RIBCL response nested deeper than " + std::to_string(kMaxDepth) + " levels");
   if (out.documents.empty()) {
     return MakeError(malformed > 0 ? "RIBCL response is not valid XML" : "RIBCL response is empty");
   }
@@ -342,7 +357,7 @@ std::optional<double> ParseNumber(std::string_view text) {
   if (s.empty()) return std::nullopt;
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
-  if (end == s.c_str()) return std::nullopt;
+  if (end == s.c_str() || !std::isfinite(v)) return std::nullopt;  // "nan", "inf", "1e400" are not readings
   return v;
 }
 

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "estate/json_util.h"
 #include "upstream_util.h"
 
 namespace estate::storage {
@@ -107,7 +108,7 @@ std::string BuildKeystoneAuthRequest(const OpenStackAuth& auth) {
   }
   Json body = {{"auth", {{"identity", std::move(identity)}}}};
   if (!scope.is_null()) body["auth"]["scope"] = std::move(scope);
-  return body.dump();
+  return DumpJson(body);  // user names and passwords from the config: not necessarily UTF-8
 }
 
 Result<double> ParseIsoTimestamp(std::string_view text) {

@@ -1,14 +1,15 @@
 #include "storage_api.h"
 
-#include <cctype>
-
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <mutex>
 #include <vector>
+
+#include "estate/json_util.h"
 
 namespace estate::storage {
 namespace {
@@ -19,40 +20,6 @@ constexpr std::size_t kMaxIdLength = 1024;
 constexpr std::size_t kStreamAbove = 2000;
 constexpr std::array<std::string_view, 6> kFilters = {"host", "server", "array", "cloud", "project", "state"};
 constexpr std::array<std::string_view, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 void AppendNumber(std::string& out, double v) {
   if (!std::isfinite(v)) {
@@ -115,7 +82,7 @@ web::HttpResponse JsonError(int status, std::string_view message, const std::str
                             const Mapping* m = nullptr) {
   std::string body = "{";
   Field(body, "error", message, true);
-  if (id != nullptr) Field(body, "id", *id);
+  if (id != nullptr) Field(body, "id", Utf8Excerpt(*id));
   if (m != nullptr) AppendCompleteness(body, *m);
   body.append("}\n");
   return Json(status, std::move(body));
@@ -203,7 +170,8 @@ Filters ParseFilters(std::string_view query) {
     bool known = false;
     for (auto k : kFilters) known = known || k == key;
     if (!known) {
-      f.error = "unknown query parameter \"" + key + "\" (known: host, server, array, cloud, project, state)";
+      f.error = "unknown query parameter \"" + Utf8Excerpt(key, 64) +
+                "\" (known: host, server, array, cloud, project, state)";
       return f;
     }
     if (value.empty()) {
@@ -214,7 +182,8 @@ Filters ParseFilters(std::string_view query) {
       bool valid = false;
       for (auto s : kStates) valid = valid || s == value;
       if (!valid) {
-        f.error = "invalid state \"" + value + "\" (valid: current, orphan, missing_on_array, past)";
+        f.error = "invalid state \"" + Utf8Excerpt(value, 64) +
+                  "\" (valid: current, orphan, missing_on_array, past)";
         return f;
       }
     }
@@ -579,7 +548,7 @@ void AddApiRoutes(web::HttpServer& server, MappingSource current) {
     std::string out;
     out.reserve(256 + rows.size() * 700);
     out.push_back('{');
-    Field(out, "id", id, true);
+    Field(out, "id", Utf8Excerpt(id), true);
     Field(out, "generated_at", Rfc3339(m->generated_unix));
     AppendCompleteness(out, *m);
     FieldNumber(out, "count", static_cast<double>(rows.size()));

@@ -14,6 +14,8 @@
 #include <streambuf>
 #include <unordered_set>
 
+#include "estate/json_util.h"
+
 namespace estate::storage {
 namespace {
 
@@ -62,56 +64,6 @@ bool SameMapping(const VolumeRow& a, const VolumeRow& b) {
          a.project_id == b.project_id && a.project == b.project && a.server_id == b.server_id &&
          a.server_name == b.server_name && a.host_name == b.host_name && a.hypervisor == b.hypervisor &&
          a.device == b.device && a.bootable == b.bootable && a.match == b.match && a.complete == b.complete;
-}
-
-// JSON string with invalid UTF-8 replaced by U+FFFD (names come from upstream APIs, and Load() must be able
-// to read back whatever Save() wrote).
-void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  for (std::size_t i = 0; i < n;) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
-      } else if (c < 0x20) {
-        out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
-      } else {
-        out.push_back(static_cast<char>(c));
-      }
-      ++i;
-      continue;
-    }
-    // Well-formed sequences per RFC 3629 (no overlongs, no surrogates, nothing above U+10FFFF).
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    }
-    bool ok = len > 0 && i + len <= n && p[i + 1] >= lo && p[i + 1] <= hi;
-    for (std::size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xBF;
-    if (ok) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out.append("\xEF\xBF\xBD");
-      ++i;
-    }
-  }
-  out.push_back('"');
 }
 
 void AppendNumber(std::string& out, double v) {

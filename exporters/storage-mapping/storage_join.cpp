@@ -206,9 +206,10 @@ bool ArrayNameMatches(std::string_view array_name, std::string_view cinder_name)
 std::string NormalizeLookupId(std::string_view id) {
   while (!id.empty() && std::isspace(static_cast<unsigned char>(id.front()))) id.remove_prefix(1);
   while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back()))) id.remove_suffix(1);
-  std::string s = Lower(id);
+  const std::string lower = Lower(id);
+  std::string_view s = lower;
   auto strip = [&s](std::string_view prefix) {
-    if (s.rfind(prefix, 0) == 0) s.erase(0, prefix.size());
+    if (s.starts_with(prefix)) s.remove_prefix(prefix.size());
   };
   // The HTTP server hands over a decoded, normalised path, so "/dev/disk/by-id/x" (or its %2F form) in
   // /api/cvm/v1.0/volumes/<id> arrives without its leading slash.
@@ -220,9 +221,13 @@ std::string NormalizeLookupId(std::string_view id) {
   strip("0qemu_qemu_harddisk_");
   strip("wwn-0x");
   strip("naa.");
-  if (s.size() == 32 && s.rfind("624a9370", 0) == 0 && std::all_of(s.begin(), s.end(), IsHex))
-    s.insert(0, "3");
-  return s;
+  // A new string built front to back: std::string::insert(0, "3") here made GCC 12 report a bogus
+  // -Wrestrict overlap at -O2 (GCC bugs 105329 and 105651), which -Werror turned into a failed Release build.
+  std::string out;
+  if (s.size() == 32 && s.starts_with("624a9370") && std::all_of(s.begin(), s.end(), IsHex))
+    out.push_back('3');
+  out.append(s);
+  return out;
 }
 
 // ---- Mapping ---------------------------------------------------------------------------------------------

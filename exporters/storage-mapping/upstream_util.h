@@ -16,8 +16,9 @@
 
 namespace estate::storage {
 
-// Parses a JSON body. Errors give the byte position only: the body may be binary garbage or carry data that does
-// not belong in a log line.
+// Parses a JSON body; never throws (ParseJsonText: a number overflowing a double or nesting deeper than 128
+// levels is an error too). Errors give the byte position only: the body may be binary garbage or carry data
+// that does not belong in a log line.
 Result<nlohmann::json> ParseJson(std::string_view body);
 // Moves a string member out of a parsed document that is thrown away afterwards, so large listings are not copied
 // string by string. Anything but a string (null, absent, a number) gives "".

@@ -321,6 +321,64 @@ TEST(Foundation, ProbeDeadlineComesFromTheScrapeTimeoutHeader) {
   EXPECT_GT(r.seconds, 0.8);
 }
 
+TEST(Foundation, ProbeDeadlineIsCappedByProbeMaxTimeout) {
+  // Upstream slower than the target's own timeout would allow: only the probe budget can cut it short.
+  auto slow = StartUpstream(30);
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"s", slow->base_url() + "/status"}}, "1h", "60s")),
+                      {"--probe.max-timeout=1s"}));
+  for (const char* header : {"1e9", "1e400"}) {
+    auto r = HttpGet(e.base + "/probe?target=s", 25,
+                     {std::string("X-Prometheus-Scrape-Timeout-Seconds: ") + header});
+    EXPECT_EQ(r.status, 200) << header << ": " << r.error;
+    EXPECT_NE(r.body.find("estate_example_probe_success 0\n"), std::string::npos) << r.body;
+    double took = MetricValue("\n" + r.body, "estate_example_probe_duration_seconds");
+    EXPECT_GE(took, 0.9) << "the probe had its capped budget, 1 s";
+    EXPECT_LT(took, 25) << "and no more: the upstream answers after 30 s";
+  }
+}
+
+TEST(Foundation, ProbesOfOneTargetAreBoundedAndRefusalsCounted) {
+  auto slow = StartUpstream(30);
+  auto fast = StartUpstream();
+  TempDir dir;
+  Exporter e;
+  ASSERT_TRUE(e.Start(dir, dir.Write("c.yml", Config({{"s", slow->base_url() + "/status"},
+                                                      {"f", fast->base_url() + "/status"}},
+                                                     "1h", "60s"))));
+  // Two probes of s (the default --probe.max-per-target) run until their 20 s budget or shutdown.
+  std::vector<std::thread> running;
+  for (int i = 0; i < 2; ++i) {
+    running.emplace_back(
+        [&] { HttpGet(e.base + "/probe?target=s", 30, {"X-Prometheus-Scrape-Timeout-Seconds: 20"}); });
+  }
+  double in_flight = -1;
+  for (auto deadline = std::chrono::steady_clock::now() + 15s; std::chrono::steady_clock::now() < deadline;) {
+    in_flight = MetricValue(HttpGet(e.base + "/metrics").body, "estate_example_probes_in_flight");
+    if (in_flight == 2) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(in_flight, 2);
+  auto third = HttpGet(e.base + "/probe?target=s", 10, {"X-Prometheus-Scrape-Timeout-Seconds: 20"});
+  EXPECT_EQ(third.status, 503);
+  EXPECT_NE(third.body.find("target busy"), std::string::npos) << third.body;
+  EXPECT_NE(third.body.find("--probe.max-per-target"), std::string::npos) << third.body;
+  auto other = HttpGet(e.base + "/probe?target=f");
+  EXPECT_EQ(other.status, 200) << "another target is still served";
+  EXPECT_NE(other.body.find("estate_example_probe_success 1\n"), std::string::npos) << other.body;
+  double refused = -1;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+    refused = MetricValue(HttpGet(e.base + "/metrics").body,
+                          "estate_example_probes_refused_total{reason=\"target_busy\"}");
+    if (refused == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(refused, 1);
+  e.proc.Stop();  // cancels the two running probes
+  for (auto& t : running) t.join();
+}
+
 TEST(Foundation, BrokenConfigOnSighupKeepsTheOldOne) {
   auto up = StartUpstream();
   TempDir dir;

@@ -3,6 +3,8 @@
 #include <mutex>
 #include <random>
 
+#include "estate/json_util.h"
+
 namespace estate::simestate {
 namespace {
 
@@ -96,7 +98,7 @@ std::string WithoutQueryParam(const std::string& query, const std::string& name)
 testing::FakeResponse Json(int status, const nlohmann::json& body) {
   testing::FakeResponse resp;
   resp.status = status;
-  resp.body = body.dump() + "\n";
+  resp.body = DumpJson(body) + "\n";  // messages may carry a request's path: any bytes
   return resp;
 }
 

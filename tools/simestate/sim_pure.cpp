@@ -188,12 +188,12 @@ void InstallPure(testing::FakeUpstream& server, const PureOptions& options,
         ++sessions->second_count;
         ++sessions->minute_count;
       }
-      headers->emplace_back("X-RateLimit-Limit-second", std::to_string(per_second));
-      headers->emplace_back("X-RateLimit-Remaining-second",
-                            std::to_string(per_second - sessions->second_count));
-      headers->emplace_back("X-RateLimit-Limit-minute", std::to_string(per_minute));
-      headers->emplace_back("X-RateLimit-Remaining-minute",
-                            std::to_string(per_minute - sessions->minute_count));
+      // Assigned whole: four emplace_back calls into the caller's empty vector made GCC 12 report a bogus
+      // -Warray-bounds at -O2 (a zero-length array), which -Werror turned into a failed Release build.
+      *headers = {{"X-RateLimit-Limit-second", std::to_string(per_second)},
+                  {"X-RateLimit-Remaining-second", std::to_string(per_second - sessions->second_count)},
+                  {"X-RateLimit-Limit-minute", std::to_string(per_minute)},
+                  {"X-RateLimit-Remaining-minute", std::to_string(per_minute - sessions->minute_count)}};
       if (over_second || over_minute) {
         ++sessions->rate_limited;
         *refusal = PureError(429, "Rate limit exceeded. Too many requests.");

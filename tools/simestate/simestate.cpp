@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "estate/json_util.h"
 #include "estate/log.h"
 #include "sim_http.h"
 #include "sim_openstack.h"
@@ -287,7 +288,7 @@ void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg, std::shared
       auto body = nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
       if (body.is_object()) {
         ExpandLinks(body, *index);
-        resp.body = body.dump(2) + "\n";
+        resp.body = DumpJson(body, 2) + "\n";
       }
     }
     return resp;

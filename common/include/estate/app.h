@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "estate/http_client.h"
@@ -69,6 +70,12 @@ Result<Plan> LoadPlan(Exporter& exporter, const std::string& config_path, const 
 
 // Parses flags, runs until SIGTERM/SIGINT, returns the process exit code.
 int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& exporter);
+
+// The time budget of one /probe, in seconds: the X-Prometheus-Scrape-Timeout-Seconds header less 0.5 s (to
+// send the answer before Prometheus gives up), at least 0.2 s, and never more than max_seconds
+// (--probe.max-timeout). A missing, non-numeric, zero or negative header counts as 10 s; one too large for a
+// double counts as max_seconds.
+double ProbeTimeoutSeconds(std::string_view header, double max_seconds);
 
 // The version string compiled in (project version and git revision).
 const char* Version();

@@ -25,6 +25,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "estate/json_util.h"
+
 // From common/sslcompat: referencing it keeps the OpenSSL 1.1 name shim linked in, without which civetweb
 // 1.15 crashes on the first TLS handshake under OpenSSL 3.
 extern "C" int estate_sslcompat_loaded(void);
@@ -98,7 +100,7 @@ bool IsRegularFile(const fs::path& file) {
 
 std::string ErrorBody(int status, std::string_view message) {
   nlohmann::json body = {{"error", {{"code", status}, {"message", message}}}};
-  return body.dump();
+  return DumpJson(body);  // the message may carry a request's path: any bytes
 }
 
 // Bytes that are neither JSON nor valid UTF-8: stray continuation bytes, an overlong encoding, a NUL.

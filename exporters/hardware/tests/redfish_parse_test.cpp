@@ -138,6 +138,199 @@ TEST(RedfishParse, BadBodiesAreErrorsNotExceptions) {
   SUCCEED();
 }
 
+TEST(RedfishParse, OverflowingNumbersAndDeepNestingAreErrorsNotExceptions) {
+  for (const char* body :
+       {"[1e400]", "{\"a\":1e400}", "{\"Reading\": -1e400}", "{\"a\": [1, {\"b\": 1e99999}]}"}) {
+    Result<redfish::Json> r = MakeError("not run");
+    EXPECT_NO_THROW(r = redfish::ParseBody(body)) << body;
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_NE(r.error().find("not valid JSON"), std::string::npos) << r.error();
+  }
+  EXPECT_FALSE(redfish::ParseBody(std::string(200000, '[') + std::string(200000, ']')).ok());
+  EXPECT_FALSE(redfish::ParseBody("{\"a\":" + std::string(100000, '{')).ok());
+  // Numbers some BMCs quote: "nan", "inf" and "1e400" are not readings.
+  const redfish::Json quoted = {{"a", "nan"}, {"b", "inf"}, {"c", "1e400"}, {"d", " 12.5 "}};
+  EXPECT_FALSE(redfish::Num(quoted, "a").has_value());
+  EXPECT_FALSE(redfish::Num(quoted, "b").has_value());
+  EXPECT_FALSE(redfish::Num(quoted, "c").has_value());
+  EXPECT_EQ(redfish::Num(quoted, "d"), 12.5);
+}
+
+// Every key the Redfish parsers read, given every wrong type (and numbers too large for an int): no parser
+// throws, and none casts an out-of-range double to an integer (UBSan, in the asan preset, would stop there).
+TEST(RedfishParse, EveryKeyWithEveryWrongTypeIsSurvived) {
+  const std::vector<std::string> keys = {"@odata.id",
+                                         "AggregateHealthStatus",
+                                         "BackupPowerSourceStatus",
+                                         "Battery",
+                                         "BayNumber",
+                                         "Bios",
+                                         "BiosVersion",
+                                         "CacheMemorySizeMiB",
+                                         "CacheModuleStatus",
+                                         "CacheSummary",
+                                         "CapacityBytes",
+                                         "CapacityGB",
+                                         "CapacityMiB",
+                                         "ChargeLevelPercent",
+                                         "ChargePercent",
+                                         "ChargeState",
+                                         "Chassis",
+                                         "Condition",
+                                         "Created",
+                                         "Current",
+                                         "CurrentReading",
+                                         "DIMMStatus",
+                                         "DataSourceUri",
+                                         "Dell",
+                                         "DellControllerBattery",
+                                         "DeviceLocator",
+                                         "DiskDriveStatusReasons",
+                                         "Drives",
+                                         "ExpandQuery",
+                                         "FQDD",
+                                         "FailurePredicted",
+                                         "FanName",
+                                         "Fans",
+                                         "Firmware",
+                                         "FirmwareVersion",
+                                         "Health",
+                                         "HealthRollUp",
+                                         "HealthRollup",
+                                         "HostName",
+                                         "Hp",
+                                         "Hpe",
+                                         "Id",
+                                         "Index",
+                                         "Info",
+                                         "InputPowerWatts",
+                                         "InterfaceType",
+                                         "Items",
+                                         "LastPowerOutputWatts",
+                                         "Levels",
+                                         "Links",
+                                         "Location",
+                                         "LogicalDriveName",
+                                         "LogicalDrives",
+                                         "Manager",
+                                         "ManagerFirmwareVersion",
+                                         "ManagerType",
+                                         "Managers",
+                                         "Manufacturer",
+                                         "MaxLevels",
+                                         "MediaType",
+                                         "Members",
+                                         "MemberId",
+                                         "Model",
+                                         "Name",
+                                         "NoLinks",
+                                         "Oem",
+                                         "OutputPowerWatts",
+                                         "PartLocation",
+                                         "PhysicalContext",
+                                         "PhysicalDrives",
+                                         "PhysicalLocation",
+                                         "Power",
+                                         "PowerCapacityWatts",
+                                         "PowerConsumedWatts",
+                                         "PowerControl",
+                                         "PowerInputWatts",
+                                         "PowerOutputWatts",
+                                         "PowerState",
+                                         "PowerSupplies",
+                                         "PowerSupplyRedundancy",
+                                         "PredictedMediaLifeLeftPercent",
+                                         "Present",
+                                         "PrimaryStatus",
+                                         "Protocol",
+                                         "ProtocolFeaturesSupported",
+                                         "RAIDType",
+                                         "Reading",
+                                         "ReadingCelsius",
+                                         "ReadingUnits",
+                                         "Redundancy",
+                                         "RemainingChargeTimeSeconds",
+                                         "SerialNumber",
+                                         "ServiceLabel",
+                                         "Sessions",
+                                         "Severity",
+                                         "SmartStorageBattery",
+                                         "SpeedPercent",
+                                         "SpeedRPM",
+                                         "State",
+                                         "Status",
+                                         "StorageControllers",
+                                         "Systems",
+                                         "Temperatures",
+                                         "Thresholds",
+                                         "TotalCacheSizeMiB",
+                                         "UpperCritical",
+                                         "UpperThresholdCritical",
+                                         "UUID",
+                                         "Version",
+                                         "VolumeType",
+                                         "Volumes",
+                                         "href",
+                                         "links",
+                                         "self"};
+  const std::vector<redfish::Json> values = {nullptr,
+                                             true,
+                                             1e300,
+                                             -1e300,
+                                             4294967296.0,
+                                             -1,
+                                             "nan",
+                                             "1e400",
+                                             "",
+                                             redfish::Json::array(),
+                                             redfish::Json::array({nullptr, 1, "x"}),
+                                             redfish::Json::object(),
+                                             {{"x", {{"y", 1}}}}};
+  auto all = [](const redfish::Json& j) {
+    Findings f;
+    (void)redfish::ParseServiceRoot(j);
+    (void)redfish::ParseStatus(j);
+    redfish::ParseSystem(j, f);
+    redfish::ParseChassis(j, f);
+    redfish::ParseManager(j, f);
+    redfish::ParseThermal(j, f);
+    redfish::ParsePower(j, f);
+    (void)redfish::ParseFan(j);
+    (void)redfish::ParseTemperatureSensor(j);
+    (void)redfish::ParsePowerSupply(j, j);
+    redfish::ParsePowerSubsystem(j, f);
+    (void)redfish::ParseBattery(j, j);
+    (void)redfish::ParseStorage(j, f);
+    (void)redfish::ParseDrive(j, "c");
+    (void)redfish::ParseVolume(j, "c");
+    (void)redfish::ParseArrayController(j, f);
+    (void)redfish::ParseMemory(j);
+    (void)redfish::ParseProcessor(j);
+    (void)redfish::ParseFirmwareItem(j);
+    (void)redfish::ParseLogEntry(j);
+    (void)redfish::FindLink(j, "Systems");
+  };
+  for (const auto& key : keys) {
+    for (const auto& v : values) {
+      // The key at the top, in Oem.Hpe / Oem.Hp / Oem.Dell, under Status and in a one-member array.
+      for (const redfish::Json& j :
+           {redfish::Json{{key, v}}, redfish::Json{{"Oem", {{"Hpe", {{key, v}}}}}},
+            redfish::Json{{"Oem", {{"Hp", {{key, v}}}}}}, redfish::Json{{"Oem", {{"Dell", {{key, v}}}}}},
+            redfish::Json{{"Status", {{key, v}}}}, redfish::Json{{"Members", {{{key, v}}}}},
+            redfish::Json{{"ProtocolFeaturesSupported",
+                           {{"ExpandQuery", {{"NoLinks", true}, {"Levels", true}, {key, v}}}}}}}) {
+        EXPECT_NO_THROW(all(j)) << j.dump();
+      }
+    }
+  }
+  // $expand levels come from the BMC: clamped, not cast from 1e300.
+  auto root = redfish::ParseServiceRoot(
+      {{"ProtocolFeaturesSupported",
+        {{"ExpandQuery", {{"NoLinks", true}, {"Levels", true}, {"MaxLevels", 1e300}}}}}});
+  EXPECT_GE(root.expand_levels, 0);
+  EXPECT_LE(root.expand_levels, 6);
+}
+
 TEST(RedfishParse, RaidTypesNormalise) {
   EXPECT_EQ(NormaliseRaid("RAID 1/RAID 1+0"), "RAID10");
   EXPECT_EQ(NormaliseRaid("0"), "RAID0");

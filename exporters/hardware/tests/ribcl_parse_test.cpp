@@ -78,6 +78,28 @@ TEST(RibclParse, GarbageIsAnErrorNotACrash) {
   EXPECT_NE(ribcl::FindIn(*r, "GET_HOST_POWER"), nullptr);
 }
 
+TEST(RibclParse, DeepNestingIsAnErrorNotAStackOverflow) {
+  auto nested = [](int depth) {
+    std::string open, close;
+    for (int i = 0; i < depth; ++i) {
+      open += "<A>";
+      close = "</A>" + close;
+    }
+    return "<?xml version=\"1.0\"?><RIBCL>" + open + close + "</RIBCL>";
+  };
+  EXPECT_TRUE(ribcl::ParseResponse(nested(60)).ok());
+  auto deep = ribcl::ParseResponse(nested(200000));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.error().find("nested deeper than 64 levels"), std::string::npos) << deep.error();
+  // The JSON rendering (iLO 4) stops at the same depth.
+  auto json = nlohmann::json::parse(std::string(200000, '[') + "{\"A\": 1}" + std::string(200000, ']'));
+  ribcl::Node root = ribcl::FromJson(json);
+  EXPECT_TRUE(root.children.empty());
+  EXPECT_FALSE(ribcl::ParseNumber("nan").has_value());
+  EXPECT_FALSE(ribcl::ParseNumber("inf").has_value());
+  EXPECT_FALSE(ribcl::ParseNumber("1e400 Watts").has_value());
+}
+
 TEST(RibclParse, NumbersAndSizes) {
   EXPECT_EQ(ribcl::ParseNumber("1200 Watts").value_or(0), 1200);
   EXPECT_FALSE(ribcl::ParseNumber("N/A Watts").has_value());

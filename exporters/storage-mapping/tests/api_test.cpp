@@ -316,6 +316,68 @@ TEST_F(ApiTest, UnknownIdIs404Json) {
   EXPECT_EQ(Get("/api/cvm/v1.0/volumes/").status, 404);
 }
 
+// Percent-decoded ids and query parameters can be any bytes, and an id can be 60 KB: every answer is valid
+// UTF-8 (invalid sequences become U+FFFD) and echoes at most 256 bytes of what it was sent. (Requests of
+// 16 KiB and more are refused by the HTTP server before they get here.)
+TEST_F(ApiTest, AnswersAreValidUtf8AndEchoBoundedInput) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  Mapping m = *MakeMapping();
+  m.warnings.push_back("array pure-a said \xff\xfe");  // text the exporter did not write itself
+  for (auto& r : m.rows) {
+    if (r.cinder_id == kVol1) r.cinder_name = "bad \xc0\xaf name";
+  }
+  Set(std::make_shared<const Mapping>(std::move(m)));
+  struct Case {
+    std::string path;
+    long status;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/api/cvm/v1.0/volumes/%FF%FE", 404},
+           {"/api/cvm/v1.0/volumes/a%C0%AFb", 404},
+           {"/api/cvm/v1.0/volumes/%ED%A0%80", 404},
+           {"/api/cvm/v1.0/volumes/x%80", 404},
+           {"/api/cvm/v1.0/volumes/" + std::string(5000, 'x'), 400},
+           {"/api/cvm/v1.0/volumes/" + std::string(1100, 'x') + "%FF", 400},
+           {"/api/cvm/v1.0/volumes/" + std::string(250, 'x') + "%E2%82%AC%E2%82%AC", 404},
+           {"/api/cvm/v1.0/volumes?st%FFate=x", 400},
+           {"/api/cvm/v1.0/volumes?state=%FF", 400},
+           {"/api/cvm/v1.0/volumes?state=" + std::string(5000, 'y'), 400},
+           {"/api/cvm/v1.0/volumes?" + std::string(5000, 'z') + "=1", 400},
+           {"/api/cvm/v1.0/volumes", 200},
+           {"/api/cvm/v1.0/volumes?cloud=prod", 200},
+           {"/api/cvm/v1.0/volumes/" + kVol1, 200},
+       }) {
+    auto r = Get(c.path);
+    const std::string what = c.path.substr(0, 80);
+    EXPECT_EQ(r.status, c.status) << what << ": " << r.body.substr(0, 300);
+    EXPECT_LT(r.body.size(), c.status == 200 ? 100000u : 1024u) << what;
+    // nlohmann's parser refuses invalid UTF-8 in strings: a discarded value means the answer had some.
+    json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << what << ": " << r.body.substr(0, 300);
+    if (c.status != 200) {
+      ASSERT_TRUE(j["error"].is_string()) << what;
+      EXPECT_LE(j["error"].get<std::string>().size(), 256u) << what;
+    }
+    if (j.contains("id")) {
+      const auto id = j["id"].get<std::string>();
+      EXPECT_LE(id.size(), 256u) << what;
+      if (c.path.size() < 300 && c.path.find('%') != std::string::npos &&
+          c.path.find("%E2") == std::string::npos) {
+        EXPECT_NE(id.find(fffd), std::string::npos) << what << ": " << id;
+      }
+      if (c.path.size() > 300) {
+        EXPECT_EQ(id.substr(id.size() - 3), "\xE2\x80\xA6") << what << ": ends with …";
+      }
+    }
+  }
+  json listed = GetJson("/api/cvm/v1.0/volumes", 200);
+  EXPECT_EQ(listed["warnings"].back(), "array pure-a said " + fffd + fffd);
+  json found = GetJson("/api/cvm/v1.0/volumes/" + kVol1, 200);
+  EXPECT_EQ(found["volumes"][0]["cinder_name"], "bad " + fffd + fffd + " name");
+  json missing = GetJson("/api/cvm/v1.0/volumes/%FF", 404);
+  EXPECT_EQ(missing["id"], fffd);
+}
+
 // A lookup carries the mapping's completeness, so that a missing row in an incomplete mapping is not taken as
 // "this volume does not exist".
 TEST_F(ApiTest, LookupSaysWhetherTheMappingIsComplete) {

@@ -14,6 +14,7 @@
 #include "estate/http_client.h"
 #include "estate/testing/fake_upstream.h"
 #include "estate/testing/golden.h"
+#include "estate/testing/json_variants.h"
 #include "openstack_client.h"
 #include "openstack_parse.h"
 
@@ -256,6 +257,64 @@ TEST(OpenStackParse, BadBodiesAreClearErrors) {
   EXPECT_NE(no_id.error().find("volumes[1]"), std::string::npos);
   EXPECT_FALSE(ParseProjectsPage("").ok());
   EXPECT_FALSE(ParseKeystoneToken(R"({"error":{}})").ok());
+}
+
+// A number that overflows a double used to throw nlohmann's out_of_range out of every parser.
+TEST(OpenStackParse, OverflowingNumbersAndDeepNestingAreErrorsNotExceptions) {
+  for (const std::string& body : std::vector<std::string>{
+           "[1e400]", R"({"a":1e400})", R"({"volumes":[{"id":"v1","size":1e400}]})",
+           R"({"token":{"expires_at":-1e400}})", std::string(100000, '[') + std::string(100000, ']'),
+           R"({"servers":)" + std::string(100000, '{')}) {
+    EXPECT_NO_THROW({
+      EXPECT_FALSE(ParseKeystoneToken(body).ok());
+      EXPECT_FALSE(ParseCinderVolumesPage(body).ok());
+      EXPECT_FALSE(ParseNovaServersPage(body).ok());
+      EXPECT_FALSE(ParseProjectsPage(body).ok());
+    }) << body.substr(0, 60);
+  }
+  auto overflow = ParseCinderVolumesPage(R"({"volumes":[{"id":"v1","size":1e400}]})");
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_NE(overflow.error().find("invalid JSON: a number too large for a double"), std::string::npos)
+      << overflow.error();
+  auto deep = ParseNovaServersPage(std::string(100000, '['));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error(), "JSON nested deeper than 128 levels");
+}
+
+// Every value of a sample page replaced by every other type: errors or odd data, never an exception.
+TEST(OpenStackParse, WrongTypesAnywhereAreSurvived) {
+  const Json token =
+      Json::parse(R"({"token":{"expires_at":"2027-01-01T00:00:00.000000Z","project":{"id":"p1"},
+      "roles":[{"name":"admin"}],"catalog":[{"type":"volumev3","endpoints":[{"interface":"public",
+      "region_id":"r1","region":"r1","url":"http://x/v3"}]}]}})");
+  const Json volumes = Json::parse(R"({"volumes":[{"id":"v1","name":"n","status":"in-use","size":10,
+      "volume_type":"t","os-vol-tenant-attr:tenant_id":"p1","os-vol-host-attr:host":"h@b#p",
+      "os-vol-mig-status-attr:name_id":null,"provider_id":"x","metadata":{"array_volume_name":"a",
+      "array_name":"b"},"bootable":"true","multiattach":false,"attachments":[{"server_id":"s1","host_name":"h",
+      "device":"/dev/vdb"}]}],"volumes_links":[{"rel":"next","href":"http://x/volumes?marker=v1"}]})");
+  const Json servers = Json::parse(R"({"servers":[{"id":"s1","name":"web","tenant_id":"p1","status":"ACTIVE",
+      "OS-EXT-SRV-ATTR:hostname":"web","OS-EXT-SRV-ATTR:host":"cmp","OS-EXT-SRV-ATTR:hypervisor_hostname":"c"}],
+      "servers_links":[{"rel":"next","href":"http://x/servers?marker=s1"}]})");
+  const Json projects =
+      Json::parse(R"({"projects":[{"id":"p1","name":"a"}],"links":{"next":"http://x/projects?marker=p1"}})");
+  std::size_t n = 0;
+  for (const auto& body : estate::testing::WrongTypeVariants(token)) {
+    EXPECT_NO_THROW((void)ParseKeystoneToken(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(volumes)) {
+    EXPECT_NO_THROW((void)ParseCinderVolumesPage(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(servers)) {
+    EXPECT_NO_THROW((void)ParseNovaServersPage(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(projects)) {
+    EXPECT_NO_THROW((void)ParseProjectsPage(body)) << body;
+    ++n;
+  }
+  EXPECT_GT(n, 900u);
 }
 
 TEST(OpenStackParse, ProjectsAndQueryParams) {

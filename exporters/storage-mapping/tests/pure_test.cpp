@@ -13,6 +13,7 @@
 #include "estate/http_client.h"
 #include "estate/testing/fake_upstream.h"
 #include "estate/testing/golden.h"
+#include "estate/testing/json_variants.h"
 #include "openstack_parse.h"  // QueryParam
 #include "pure_client.h"
 #include "pure_parse.h"
@@ -167,6 +168,61 @@ TEST(PureParse, TagsOfTheOpenStackNamespace) {
   ApplyPureTags(volumes, page->tags);
   EXPECT_EQ(volumes[0].tags, (std::map<std::string, std::string>{{"VmId", "srv-1"}}));
   EXPECT_EQ(volumes[1].tags, (std::map<std::string, std::string>{{"ProjectId", "p1"}}));
+}
+
+// A number that overflows a double used to throw nlohmann's out_of_range out of every parser.
+TEST(PureParse, OverflowingNumbersAndDeepNestingAreErrorsNotExceptions) {
+  for (const std::string& body : std::vector<std::string>{
+           "[1e400]", R"({"a":1e400})", R"({"items":[{"name":"v","provisioned":1e400}]})",
+           R"({"version":[1e400]})", std::string(100000, '[') + std::string(100000, ']'),
+           R"({"items":)" + std::string(100000, '{')}) {
+    EXPECT_NO_THROW({
+      EXPECT_FALSE(ParsePureApiVersions(body).ok());
+      EXPECT_FALSE(ParsePureVolumesPage(body).ok());
+      EXPECT_FALSE(ParsePureConnectionsPage(body).ok());
+      EXPECT_FALSE(ParsePureTagsPage(body).ok());
+      EXPECT_FALSE(ParsePureArrays(body).ok());
+    }) << body.substr(0, 60);
+  }
+  auto overflow = ParsePureVolumesPage(R"({"items":[{"name":"v","provisioned":1e400}]})");
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_NE(overflow.error().find("invalid JSON: a number too large for a double"), std::string::npos)
+      << overflow.error();
+}
+
+// Every value of a sample page replaced by every other type: errors or odd data, never an exception.
+TEST(PureParse, WrongTypesAnywhereAreSurvived) {
+  const Json versions = Json::parse(R"({"version":["2.0","2.15"]})");
+  const Json volumes = Json::parse(R"({"items":[{"name":"v","id":"i","serial":"ABC","pod":{"name":"p"},
+      "provisioned":1,"space":{"total_provisioned":1,"total_physical":2,"unique":1,"snapshots":1},"created":1,
+      "destroyed":false,"time_remaining":null}],"continuation_token":"t","more_items_remaining":true})");
+  const Json connections = Json::parse(
+      R"({"items":[{"volume":{"name":"v","id":"i"},"host":{"name":"h"},"host_group":{"name":"g"}}]})");
+  const Json tags =
+      Json::parse(R"({"items":[{"resource":{"name":"v","id":"i"},"key":"k","namespace":"n","value":"x"}]})");
+  const Json arrays = Json::parse(R"({"items":[{"name":"a"}]})");
+  std::size_t n = 0;
+  for (const auto& body : estate::testing::WrongTypeVariants(versions)) {
+    EXPECT_NO_THROW((void)ParsePureApiVersions(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(volumes)) {
+    EXPECT_NO_THROW((void)ParsePureVolumesPage(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(connections)) {
+    EXPECT_NO_THROW((void)ParsePureConnectionsPage(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(tags)) {
+    EXPECT_NO_THROW((void)ParsePureTagsPage(body)) << body;
+    ++n;
+  }
+  for (const auto& body : estate::testing::WrongTypeVariants(arrays)) {
+    EXPECT_NO_THROW((void)ParsePureArrays(body)) << body;
+    ++n;
+  }
+  EXPECT_GT(n, 500u);
 }
 
 TEST(PureParse, BadBodiesAreClearErrors) {
