@@ -10,6 +10,8 @@ Result<nlohmann::json> ParseJson(std::string_view body) {
     return nlohmann::json::parse(body);
   } catch (const nlohmann::json::parse_error& e) {
     return MakeError("invalid JSON at byte " + std::to_string(e.byte) + " of " + std::to_string(body.size()));
+  } catch (const nlohmann::json::exception& e) {  // out_of_range: a number beyond a double ([1e400])
+    return MakeError(std::string("invalid JSON: ") + e.what());
   }
 }
 
