@@ -171,6 +171,10 @@ void MapReader::Get(const std::string& key, std::map<std::string, std::string>& 
   }
   std::map<std::string, std::string> values;
   for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) {  // as<std::string>() would throw
+      errors_->Add(kv.first.Mark(), Sub(key), "keys must be strings");
+      return;
+    }
     std::string k = kv.first.as<std::string>();
     std::string v;
     if (!Convert(kv.second, v)) {
@@ -236,6 +240,10 @@ std::vector<std::pair<std::string, MapReader>> MapReader::Entries(const std::str
     return out;
   }
   for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) {
+      errors_->Add(kv.first.Mark(), Sub(key), "names must be strings");
+      continue;
+    }
     std::string name = kv.first.as<std::string>();
     out.emplace_back(name, MapReader(kv.second, Sub(key) + "." + name, *errors_));
   }
@@ -245,6 +253,10 @@ std::vector<std::pair<std::string, MapReader>> MapReader::Entries(const std::str
 void MapReader::Finish() {
   if (!node_ || !node_.IsMap()) return;
   for (const auto& kv : node_) {
+    if (!kv.first.IsScalar()) {
+      errors_->Add(kv.first.Mark(), path_.empty() ? "(top level)" : path_, "keys must be strings");
+      continue;
+    }
     std::string k = kv.first.as<std::string>();
     if (read_.count(k) == 0) errors_->Add(kv.first.Mark(), Sub(k), "unknown key");
   }
