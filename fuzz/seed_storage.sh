@@ -27,10 +27,10 @@ curl -sS -o $out/keystone/token_appcred.json -H 'Content-Type: application/json'
 curl -sS -o $out/keystone/projects.json -H "X-Auth-Token: $token" "$os/identity/v3/projects"
 get() { curl -sS -H "X-Auth-Token: $token" -H "OpenStack-API-Version: $2" "$os$1"; }
 get "/compute/v2.1/servers/detail?all_tenants=1&limit=4" "compute 2.1" > $out/nova/servers_page1.json
-get "/compute/v2.1/servers/detail?all_tenants=1" "compute 2.96" > $out/nova/servers_all_2.96.json
-get "/compute/v2.1/servers/detail?all_tenants=1&limit=1000&marker=zzzz" "compute 2.1" > $out/nova/servers_empty.json
+get "/compute/v2.1/servers/detail?all_tenants=1&limit=3&marker=345b52d1-3dc1-45bf-8987-80e8bf872c77" "compute 2.96" > $out/nova/servers_page2_2.96.json
+get "/compute/v2.1/servers/detail?all_tenants=1&limit=1000&marker=zzzz" "compute 2.1" > $out/nova/servers_bad_marker.json
 get "/volume/v3/volumes/detail?all_tenants=1&limit=4" "volume 3.0" > $out/cinder/volumes_page1.json
-get "/volume/v3/volumes/detail?all_tenants=1" "volume 3.70" > $out/cinder/volumes_all_3.70.json
+get "/volume/v3/volumes/detail?all_tenants=1&limit=3&marker=0828583a-c6de-46f6-82cb-b362ebbc1d63" "volume 3.70" > $out/cinder/volumes_page2_3.70.json
 
 for array in pure-a pure-b; do
   p="http://127.0.0.1:$(port $array)"

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <set>
 
 namespace estate::hardware::redfish {
@@ -257,7 +258,8 @@ ServiceRoot ParseServiceRoot(const Json& root) {
     if (const Json* eq = Child(*pf, "ExpandQuery")) {
       // $expand=.($levels=n) needs both "Levels" and "NoLinks" support.
       if (Bool(*eq, "NoLinks").value_or(false) && Bool(*eq, "Levels").value_or(false)) {
-        r.expand_levels = static_cast<int>(Num(*eq, "MaxLevels").value_or(1));
+        // Clamped before the cast: a double beyond int's range (1e300) is undefined behaviour.
+        r.expand_levels = static_cast<int>(std::clamp(Num(*eq, "MaxLevels").value_or(1), 0.0, 1000.0));
       }
     }
   }
@@ -444,7 +446,9 @@ void ParseThermal(const Json& thermal, Findings& f) {
 
 static std::string PsuKey(const Json& j) {
   if (const Json* hpe = HpeOem(j)) {
-    if (auto bay = Num(*hpe, "BayNumber")) return "Bay " + std::to_string(static_cast<int>(*bay));
+    if (auto bay = Num(*hpe, "BayNumber"); bay && std::abs(*bay) < 1e9) {
+      return "Bay " + std::to_string(static_cast<int>(*bay));
+    }
   }
   std::string label = ServiceLabel(j);
   if (!label.empty()) return label;
