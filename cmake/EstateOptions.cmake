@@ -13,6 +13,15 @@ if(ESTATE_SANITIZE)
     -fno-sanitize-recover=undefined)
   target_link_options(estate_options INTERFACE -fsanitize=address,undefined)
 endif()
+if(ESTATE_BUILD_FUZZERS)
+  # libFuzzer's coverage instrumentation on our code; the harnesses themselves link -fsanitize=fuzzer
+  # (fuzz/CMakeLists.txt). Needs clang: the fuzz preset (docs/fuzzing.md).
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ESTATE_BUILD_FUZZERS needs clang (cmake --preset fuzz)")
+  endif()
+  target_compile_options(estate_options INTERFACE -fsanitize=fuzzer-no-link)
+  target_link_options(estate_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 
 # Where the source tree and the shared fixtures are, for tests.
 set(ESTATE_SOURCE_DIR "${PROJECT_SOURCE_DIR}")

@@ -16,6 +16,8 @@ packages=(
   prometheus prometheus-alertmanager
   # headless browser for page tests
   chromium
+  # fuzzing: the fuzz preset (clang, libFuzzer, ASan+UBSan; docs/fuzzing.md)
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

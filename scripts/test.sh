@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The one test command (README, .ci/run): installs dependencies, builds the dev and asan presets and runs
-# their tests. Its last line is the summary CI reads: "N passed, N failed". Exits non-zero on any failure.
+# their tests, builds the release preset, and runs every fuzz harness briefly. Its last line is the summary CI
+# reads: "N passed, N failed". Exits non-zero on any failure.
 #
-#   dev build:   every test except label bench; e2e tests (real Prometheus/Alertmanager) one at a time
-#   asan build:  label unit only (see CMakePresets.json)
+#   dev build:     every test except label bench; e2e tests (real Prometheus/Alertmanager) one at a time
+#   asan build:    label unit only (see CMakePresets.json)
+#   release build: builds (one step)
+#   fuzz build:    each harness for ESTATE_FUZZ_SECONDS (default 30), two at a time; one test per harness
 #
 # Benchmarks are not part of this run: `ctest --preset dev -L bench` after this script has built dev.
-# Environment: ESTATE_TEST_JOBS (parallel ctest jobs, default nproc), ESTATE_SKIP_ASAN=1 (dev only).
+# Environment: ESTATE_TEST_JOBS (parallel ctest jobs, default nproc), ESTATE_SKIP_ASAN=1 (no asan build),
+# ESTATE_SKIP_FUZZ=1 (no fuzz build), ESTATE_FUZZ_SECONDS (per harness, default 30).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -72,6 +76,28 @@ fi
 if [ "${ESTATE_SKIP_ASAN:-0}" != "1" ]; then
   if step configure-asan cmake --preset asan && step build-asan cmake --build --preset asan -j"$jobs"; then
     run_ctest asan --preset asan -j"$jobs" --timeout 600
+  fi
+fi
+
+step configure-release cmake --preset release && step build-release cmake --build --preset release -j"$jobs"
+
+# Each harness over a copy of its corpus for a bounded time (scripts/fuzz.sh, docs/fuzzing.md): a crash, leak,
+# sanitizer report or timeout fails that harness's test.
+if [ "${ESTATE_SKIP_FUZZ:-0}" != "1" ]; then
+  if step configure-fuzz cmake --preset fuzz && step build-fuzz cmake --build --preset fuzz -j"$jobs"; then
+    echo "==> scripts/fuzz.sh ${ESTATE_FUZZ_SECONDS:-30}"
+    ESTATE_FUZZ_NO_BUILD=1 ESTATE_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${ESTATE_FUZZ_SECONDS:-30}" \
+      2>&1 | tee "$log_dir/fuzz.log"
+    fuzz_rows=0
+    while read -r name execs rate crashes seconds; do
+      fuzz_rows=$((fuzz_rows + 1))
+      if [ "$crashes" = "0" ]; then
+        passed=$((passed + 1))
+      else
+        failed=$((failed + 1)); step_failures+=("fuzz-$name")
+      fi
+    done < <(awk 'seen && NF == 5 && $4 ~ /^[0-9]+$/ {print} $1 == "harness" {seen = 1}' "$log_dir/fuzz.log")
+    if [ "$fuzz_rows" -eq 0 ]; then failed=$((failed + 1)); step_failures+=("fuzz(no results)"); fi
   fi
 fi
 

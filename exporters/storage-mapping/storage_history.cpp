@@ -319,10 +319,12 @@ Result<History> History::Load(const std::string& path, HistoryOptions options) {
     const auto j = nlohmann::json::parse(in, take);
     if (reader.error() != 0) return MakeError(Errno("cannot read history state file", path, reader.error()));
     if (!j.is_object()) return MakeError("history state file " + path + ": not a JSON object");
-    int version = j.at("schema_version").get<int>();
+    // As a double: get<int>() of one beyond int's range is undefined behaviour ({"schema_version":1e300}).
+    const double version = j.at("schema_version").get<double>();
     if (version != kSchemaVersion) {
-      return MakeError("history state file " + path + ": unsupported schema_version " +
-                       std::to_string(version));
+      char shown[32];
+      std::snprintf(shown, sizeof shown, "%g", version);
+      return MakeError("history state file " + path + ": unsupported schema_version " + shown);
     }
     h.last_saved_ = j.at("saved_unix").get<double>();
     h.last_observed_ = h.last_saved_;
