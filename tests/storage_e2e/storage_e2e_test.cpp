@@ -261,8 +261,12 @@ class StorageExporter {
         why += "API status " + std::to_string(status) + "; ";
       } else if (want_complete && !list.value("complete", false)) {
         why += "API complete=false: " + list.value("warnings", json::array()).dump() + "; ";
-      } else if (!want_complete && list.value("warnings", json::array()).dump().find("snapshot") != std::string::npos) {
-        why += "API warnings: " + list.value("warnings", json::array()).dump() + "; ";
+      } else if (const std::string warnings = list.value("warnings", json::array()).dump();
+                 !want_complete && (warnings.find("snapshot") != std::string::npos ||
+                                    warnings.find("no data yet") != std::string::npos)) {
+        // Incomplete only for the missing fields: every source's data already joined (the join runs after
+        // the sources, so on a busy machine the arrays can be up while the mapping does not have them yet).
+        why += "API warnings: " + warnings + "; ";
       }
       // Incomplete for the right reason: the cloud's data is in, and it lacks fields.
       if (!want_complete && (Value(samples, "estate_storage_mapping_missing_field_info", {{"field", "snapshot"}}) ||
