@@ -48,7 +48,6 @@ bool PollLimiter::Acquire(const Budget& budget) {
 TargetState::TargetState(const HardwareConfig& config, const TargetConfig& target, http::HttpClient& http,
                          std::shared_ptr<PollLimiter> limiter)
     : target_(target),
-      request_timeout_(config.request_timeout_seconds),
       use_expand_(config.use_expand),
       limiter_(std::move(limiter)) {
   base_.emplace_back("target", target.name);

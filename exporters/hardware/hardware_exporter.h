@@ -57,7 +57,6 @@ class TargetState {
   Findings MergedView() const;
 
   TargetConfig target_;
-  double request_timeout_;
   bool use_expand_;
   std::shared_ptr<PollLimiter> limiter_;
   metrics::Labels base_;
