@@ -366,9 +366,11 @@ ScanStats ReportStore::Scan(const Budget& budget) {
       ++it;
     }
   }
+  bool out_of_time = false;
   for (Work& w : work) {
     if (w.outcome == Work::kPending || w.outcome == Work::kDeferred) {
       ++stats.deferred;
+      out_of_time = out_of_time || w.outcome == Work::kPending;
       continue;
     }
     ++stats.read;
@@ -404,10 +406,10 @@ ScanStats ReportStore::Scan(const Budget& budget) {
       // Changing files and those left for lack of time: look again soon; settling ones when they are ready.
       const double soon = now + std::min(options_.interval_seconds, std::max(1.0, options_.settle_seconds));
       due = std::min(due, next_settle > 0 ? std::max(next_settle, now + 0.5) : soon);
-      if (stats.deferred > 0 && next_settle == 0) due = std::min(due, soon);
     }
     next_due_unix_ = due;
   }
+  if (out_of_time) dirty_ = true;  // carry on at the next tick
   Publish(now, stats.deferred);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Parsing 1,000s of reports leaves freed pages in the heap: hand them back.
