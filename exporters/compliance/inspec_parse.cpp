@@ -485,6 +485,18 @@ void Collector::EndControl(const Json& j) {
   c.description = Bounded(Trim(desc), kMaxDescriptionBytes);
   c.impact = Impact(j);
   c.severity = c.impact < 0 ? Severity::kUnknown : SeverityFromImpact(c.impact);
+  // Chef Infra's compliance phase truncates long result lists and counts what it removed.
+  if (const Json* removed = Member(j, "removed_results_counts"); removed != nullptr && removed->is_object()) {
+    auto count = [&](const char* k) {
+      const double n = Num(*removed, k);
+      return std::isfinite(n) && n > 0 ? static_cast<int>(std::min(n, 1e6)) : 0;
+    };
+    const int failed = count("failed"), skipped = count("skipped"), passed = count("passed");
+    fold_.failed += failed;
+    fold_.skipped += skipped;
+    fold_.passed += passed;
+    fold_.total += failed + skipped + passed;
+  }
   c.duration_seconds = fold_.run_time;
   c.status = StatusOf(fold_, c.impact);
   if (const Json* w = Member(j, "waiver_data"); w != nullptr && w->is_object() && !w->empty()) {

@@ -691,6 +691,18 @@ TEST(InspecParse, OverlayAndRepeatedProfiles) {
   EXPECT_EQ(Find(r, "own")->profile, "wrapper");
 }
 
+TEST(InspecParse, ResultsTruncatedByChefCount) {
+  // Chef Infra's compliance phase keeps the first results and counts the ones it removed.
+  const Report r = MustParse(
+      Exec(Ctl("cut-failed", 0.5, kPass, R"(,"removed_results_counts":{"failed":2,"skipped":0,"passed":5})") +
+           "," +
+           Ctl("cut-passed", 0.5, kPass, R"(,"removed_results_counts":{"failed":0,"skipped":1,"passed":5})") +
+           "," + Ctl("none", 0.5, kSkip, R"(,"removed_results_counts":null)")));
+  EXPECT_EQ(Find(r, "cut-failed")->status, Status::kFailed);
+  EXPECT_EQ(Find(r, "cut-passed")->status, Status::kPassed);
+  EXPECT_EQ(Find(r, "none")->status, Status::kNotReviewed);
+}
+
 TEST(InspecParse, AutomateEnvelope) {
   const Report r = MustParse(
       R"({"type":"inspec_report","node_uuid":"u","report_uuid":"r","job_uuid":"j","node_name":"web-1",)"
