@@ -342,13 +342,13 @@ class Collector {
     if (error) {
       ++fold.errors;
       std::string m = exception.empty() ? std::string("error") : exception;
-      const std::string_view msg = Trim(Str(r, "message"));
+      const std::string msg(Trim(Str(r, "message")));
       if (!msg.empty()) m.append(": ").append(msg);
       if (!code_desc.empty()) m = code_desc + ": " + m;
       fold.AddMessage(std::move(m));
     } else if (status == "failed") {
       ++fold.failed;
-      const std::string_view msg = Trim(Str(r, "message"));
+      const std::string msg(Trim(Str(r, "message")));
       std::string m = code_desc;
       if (!msg.empty()) m.append(m.empty() ? "" : ": ").append(msg);
       fold.AddMessage(std::move(m));
