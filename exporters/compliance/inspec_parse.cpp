@@ -171,7 +171,7 @@ struct ResultFold {
 };
 
 struct RawProfile {
-  std::string name, version, sha256, title, status, status_message, parent;
+  std::string name, version, title, status, status_message, parent;
   std::vector<std::string> depends;
 };
 
@@ -370,7 +370,6 @@ class Collector {
     RawProfile rp;
     rp.name = Str(p, "name");
     rp.version = Str(p, "version");
-    rp.sha256 = Str(p, "sha256");
     rp.title = Bounded(Str(p, "title"), kMaxTitleBytes);
     rp.status = Str(p, "status");
     rp.status_message = Str(p, "status_message");
@@ -555,9 +554,9 @@ void Collector::EndRow(const Json& row) {
 
 // --- after parsing: identity, de-duplication ---------------------------------------------------------------
 
-std::string ProfileKey(const RawProfile& p) {
-  return p.name + '\n' + (p.sha256.empty() ? p.version : p.sha256);
-}
+// A profile listed twice has the same name and version (compliance_model.h); hand-edited reports give
+// different profiles the same sha256, so it is not part of the key.
+std::string ProfileKey(const RawProfile& p) { return p.name + '\n' + p.version; }
 
 std::string ProfileLabel(const RawProfile& p) {
   if (!p.name.empty()) return p.name;
@@ -565,7 +564,7 @@ std::string ProfileLabel(const RawProfile& p) {
   return "unnamed";
 }
 
-// Only leaf controls with results count. A profile listed twice (same name and sha256) counts once: the key
+// Only leaf controls with results count. A profile listed twice (same name and version) counts once: the key
 // of a control is (profile, id). A copy without results is dropped when the id has results anywhere (the
 // overlay and wrapper copies). Otherwise it is not_reviewed, once: in a dependency profile it is kept only
 // through a wrapper that lists it (a dependency's control no wrapper includes was not selected), and a
