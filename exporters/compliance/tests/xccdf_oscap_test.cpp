@@ -41,9 +41,10 @@ TEST(OscapEval, OurContentGivesEveryOutcome) {
   dir.Write("root/etc/estate-scap/sshd_config", "Port 22\nPermitRootLogin no\nCiphers aes128-ctr\n");
   dir.Write("root/etc/hostname", "scap-test-host\n");
   const std::string results = dir.path() + "/results.xml", arf = dir.path() + "/arf.xml";
-  const testing::CommandResult run = testing::RunCommand(
-      {"env", "OSCAP_PROBE_ROOT=" + root, oscap, "xccdf", "eval", "--profile", "xccdf_org.estate_profile_demo",
-       "--results", results, "--results-arf", arf, testing::SourceDir() + "/tests/scap/estate-xccdf.xml"});
+  const testing::CommandResult run =
+      testing::RunCommand({testing::BinaryPath("env"), "OSCAP_PROBE_ROOT=" + root, oscap, "xccdf", "eval",
+                           "--profile", "xccdf_org.estate_profile_demo", "--results", results,
+                           "--results-arf", arf, testing::SourceDir() + "/tests/scap/estate-xccdf.xml"});
   ASSERT_EQ(run.exit_code, 2) << run.error << run.output;  // 2: at least one rule failed
 
   const std::map<std::string, Status> want = {
