@@ -85,13 +85,14 @@ TEST(OscapEval, SsgDebianContentOnThisDebianIsNotApplicable) {
   const std::string ds = "/usr/share/xml/scap/ssg/content/ssg-debian11-ds.xml";
   if (oscap.empty() || !fs::exists(ds)) GTEST_SKIP() << "oscap or ssg-debian absent";
   const std::string os_release = Read("/etc/os-release");
-  if (os_release.find("VERSION_ID=\"11\"") != std::string::npos) GTEST_SKIP() << "Debian 11: SSG's rules apply";
+  if (os_release.find("VERSION_ID=\"11\"") != std::string::npos)
+    GTEST_SKIP() << "Debian 11: SSG's rules apply";
   testing::TempDir dir;
   const std::string results = dir.path() + "/results.xml";
   // The standard profile (44 rules) costs about as much as one rule: loading the data stream dominates.
-  const testing::CommandResult run = testing::RunCommand(
-      {oscap, "xccdf", "eval", "--profile", "xccdf_org.ssgproject.content_profile_standard", "--results", results,
-       ds});
+  const testing::CommandResult run =
+      testing::RunCommand({oscap, "xccdf", "eval", "--profile",
+                           "xccdf_org.ssgproject.content_profile_standard", "--results", results, ds});
   ASSERT_EQ(run.exit_code, 0) << run.error << run.output;
   auto r = ParseReport(Read(results));
   ASSERT_TRUE(r.ok()) << r.error();
