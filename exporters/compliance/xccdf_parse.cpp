@@ -67,8 +67,9 @@ bool Contains(std::string_view s, std::string_view p) { return s.find(p) != std:
 // ---- the prolog, read by hand: refusal comes before pugixml sees the document ----
 
 struct Prolog {
-  bool doctype = false;                       // <!DOCTYPE (and with it any <!ENTITY) before the root element
-  bool entity = false;                        // a bare <!ENTITY outside a DOCTYPE
+  bool doctype = false;  // <!DOCTYPE (and with it any <!ENTITY) before the root element
+  bool entity = false;   // a bare <!ENTITY outside a DOCTYPE
+  bool other = false;    // another declaration (<![CDATA[, <!ELEMENT) before the root: not a results file
   std::size_t root = std::string_view::npos;  // offset of the root element's '<'
   std::string_view encoding;                  // from <?xml ... encoding="..."?>, empty when not declared
 };
@@ -103,12 +104,13 @@ Prolog ScanProlog(std::string_view s) {
       // <!DOCTYPE in any case: XML's is upper case, but a lower-case one is no less an attempt.
       std::string word(rest.substr(2, 7));
       for (char& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (StartsWith(word, "DOCTYPE"))
+      if (StartsWith(word, "DOCTYPE")) {
         p.doctype = true;
-      else if (StartsWith(word, "ENTITY"))
+      } else if (StartsWith(word, "ENTITY")) {
         p.entity = true;
-      else
-        p.doctype = true;  // <![CDATA[ or another declaration before the root: not a results file either
+      } else {
+        p.other = true;
+      }
       return p;
     } else {
       p.root = i;
@@ -175,26 +177,33 @@ std::string TextOf(xml_node n, std::size_t max) {
   return Utf8Excerpt(Trim(out), max);
 }
 
-std::size_t MaxDepth(const pugi::xml_document& doc, std::size_t limit) {
-  std::size_t depth = 0, deepest = 0;
+// The deepest nesting (counting stops past limit) and whether pugixml found a DOCTYPE anywhere: the prolog
+// check refuses the usual place; one after the root element is harmless but no less refused.
+struct Shape {
+  std::size_t depth = 0;
+  bool doctype = false;
+};
+
+Shape ShapeOf(const pugi::xml_document& doc, std::size_t limit) {
+  Shape shape;
   xml_node n = doc.first_child();
-  if (!n) return 0;
-  depth = 1;
-  deepest = 1;
+  std::size_t depth = 1;
+  if (n) shape.depth = 1;
   while (n) {
+    if (n.type() == pugi::node_doctype) shape.doctype = true;
     if (n.first_child()) {
       n = n.first_child();
-      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+      if (++depth > shape.depth && (shape.depth = depth) > limit) return shape;
       continue;
     }
     while (n && !n.next_sibling()) {
       n = n.parent();
       --depth;
-      if (n == doc) return deepest;
+      if (n == doc) return shape;
     }
     if (n) n = n.next_sibling();
   }
-  return deepest;
+  return shape;
 }
 
 // ---- time ----
@@ -685,6 +694,7 @@ Result<Report> ParseDocument(const char* data, std::size_t size, char* mutable_d
         "external entity)");
   }
   if (prolog.entity) return MakeError("XCCDF: ENTITY declaration refused (XML bomb, external entity)");
+  if (prolog.other) return MakeError("XCCDF: a declaration before the root element (not XML results)");
   if (prolog.root == std::string_view::npos) {
     return MakeError(Trim(text).empty() ? "XCCDF: empty document" : "XCCDF: no root element (not XML)");
   }
@@ -705,7 +715,9 @@ Result<Report> ParseDocument(const char* data, std::size_t size, char* mutable_d
   }
 
   pugi::xml_document doc;
-  const unsigned options = pugi::parse_default;  // no parse_doctype: never needed after the refusal above
+  // parse_doctype keeps a DOCTYPE as a node (never expanded: pugixml has no entity support) so that ShapeOf
+  // finds one wherever it is.
+  const unsigned options = pugi::parse_default | pugi::parse_doctype;
   const pugi::xml_parse_result r =
       mutable_data != nullptr ? doc.load_buffer_inplace(mutable_data, size, options, pugi::encoding_utf8)
                               : doc.load_buffer(data, size, options, pugi::encoding_utf8);
@@ -714,7 +726,9 @@ Result<Report> ParseDocument(const char* data, std::size_t size, char* mutable_d
     return MakeError(std::string("XCCDF: malformed XML at byte ") + std::to_string(r.offset) + " of " +
                      std::to_string(size) + ": " + r.description() + (at_end ? " (truncated?)" : ""));
   }
-  if (MaxDepth(doc, limits.max_depth) > limits.max_depth) {
+  const Shape shape = ShapeOf(doc, limits.max_depth);
+  if (shape.doctype) return MakeError("XCCDF: DOCTYPE refused (found after the root element)");
+  if (shape.depth > limits.max_depth) {
     return MakeError("XCCDF: XML nested deeper than " + std::to_string(limits.max_depth) + " levels");
   }
 
@@ -807,7 +821,7 @@ Result<Report> Guarded(const char* data, std::size_t size, char* mutable_data, c
 
 Format SniffXml(std::string_view text) {
   const Prolog p = ScanProlog(text);
-  if (p.doctype || p.entity || p.root == std::string_view::npos) return Format::kUnknown;
+  if (p.doctype || p.entity || p.other || p.root == std::string_view::npos) return Format::kUnknown;
   std::string_view tag = text.substr(p.root + 1);
   const std::size_t end = tag.find('>');
   if (end == std::string_view::npos) return Format::kUnknown;

@@ -473,9 +473,13 @@ TEST(XccdfParse, ExternalEntityRefused) {
 }
 
 TEST(XccdfParse, DoctypeInsideTheDocumentIsNotAccepted) {
-  auto r = ParseReport(
-      R"(<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2" id="t"><!DOCTYPE x [<!ENTITY a "b">]><target>&a;</target></TestResult>)");
-  EXPECT_FALSE(r.ok());
+  const std::string open = R"(<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2" id="t">)";
+  EXPECT_FALSE(ParseReport(open + R"(<!DOCTYPE x [<!ENTITY a "b">]><target>&a;</target></TestResult>)").ok());
+  EXPECT_FALSE(ParseReport(open + R"(<target>h</target></TestResult><!DOCTYPE x [<!ENTITY a "b">]>)").ok());
+  EXPECT_FALSE(ParseReport(open + R"(<!ENTITY a "b"><target>h</target></TestResult>)").ok());
+  auto cdata = ParseReport("<![CDATA[x]]>" + open + "</TestResult>");
+  ASSERT_FALSE(cdata.ok());
+  EXPECT_NE(cdata.error().find("declaration before the root"), std::string::npos) << cdata.error();
 }
 
 TEST(XccdfParse, TruncatedGarbageEmptyAndNonUtf8) {
