@@ -291,6 +291,12 @@ TEST(XccdfParse, IdentityTimeToolAndProfile) {
   EXPECT_TRUE(r->notes.empty());
 }
 
+TEST(XccdfParse, ByteOrderMarkAndLeadingBlanks) {
+  auto r = ParseReport("\xEF\xBB\xBF\n  " + Xccdf12(RuleResult("xccdf_t_rule_a", "pass")));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->controls.size(), 1u);
+}
+
 TEST(XccdfParse, SeverityFallsBackToTheRule) {
   auto r = ParseReport(Xccdf12("<rule-result idref=\"xccdf_t_rule_a\"><result>pass</result></rule-result>"));
   ASSERT_TRUE(r.ok()) << r.error();
@@ -576,6 +582,7 @@ TEST(DetectFormat, ByContent) {
   EXPECT_EQ(DetectFormat(SmallArf()), Format::kArf);
   EXPECT_EQ(DetectFormat(Bzip2(SmallArf())), Format::kArf);
   EXPECT_EQ(DetectFormat("<html/>"), Format::kUnknown);
+  EXPECT_EQ(DetectFormat(Bzip2(R"({"profiles": []})")), Format::kUnknown);  // only XML is read compressed
   EXPECT_EQ(
       DetectFormat(R"({"platform": {"name": "debian"}, "profiles": [{"controls": []}], "version": "4.1"})"),
       Format::kInspecJson);
