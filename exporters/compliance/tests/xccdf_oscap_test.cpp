@@ -88,21 +88,26 @@ TEST(OscapEval, SsgDebianContentOnThisDebianIsNotApplicable) {
   if (os_release.find("VERSION_ID=\"11\"") != std::string::npos)
     GTEST_SKIP() << "Debian 11: SSG's rules apply";
   testing::TempDir dir;
-  const std::string results = dir.path() + "/results.xml";
+  const std::string results = dir.path() + "/results.xml", arf = dir.path() + "/arf.xml";
   // The standard profile (44 rules) costs about as much as one rule: loading the data stream dominates.
-  const testing::CommandResult run =
-      testing::RunCommand({oscap, "xccdf", "eval", "--profile",
-                           "xccdf_org.ssgproject.content_profile_standard", "--results", results, ds});
+  const testing::CommandResult run = testing::RunCommand({oscap, "xccdf", "eval", "--profile",
+                                                          "xccdf_org.ssgproject.content_profile_standard",
+                                                          "--results", results, "--results-arf", arf, ds});
   ASSERT_EQ(run.exit_code, 0) << run.error << run.output;
-  auto r = ParseReport(Read(results));
-  ASSERT_TRUE(r.ok()) << r.error();
-  ASSERT_FALSE(r->controls.empty());
-  for (const Control& c : r->controls) {
-    EXPECT_EQ(c.status, Status::kNotApplicable) << c.id;
-    EXPECT_FALSE(c.title.empty()) << c.id;
+  for (const std::string& file : {results, arf}) {
+    SCOPED_TRACE(file);
+    auto r = ParseReport(Read(file));
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_FALSE(r->controls.empty());
+    for (const Control& c : r->controls) {
+      EXPECT_EQ(c.status, Status::kNotApplicable) << c.id;
+      EXPECT_FALSE(c.title.empty()) << c.id;
+    }
+    ASSERT_EQ(r->profiles.size(), 1u);
+    EXPECT_EQ(r->profiles[0].name, "xccdf_org.ssgproject.content_profile_standard");
+    EXPECT_EQ(r->profiles[0].controls, static_cast<int>(r->controls.size()));
+    ASSERT_FALSE(r->notes.empty());  // the rules outside the profile, dropped
   }
-  EXPECT_EQ(r->profiles[0].name, "xccdf_org.ssgproject.content_profile_standard");
-  ASSERT_FALSE(r->notes.empty());  // the rules outside the profile, dropped
 }
 
 }  // namespace
