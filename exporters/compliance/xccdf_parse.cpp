@@ -305,7 +305,12 @@ std::string PlainText(xml_node n, const SetValues& set_values, const RuleIndex& 
   while (c && raw.size() < max * 4) {
     bool descend = false;
     if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+      // Line breaks in the source are layout, not text, except inside <pre>.
+      bool pre = false;
+      for (xml_node a = c.parent(); a && a != n && !pre; a = a.parent()) pre = Local(a.name()) == "pre";
+      const std::size_t from = raw.size();
       raw += c.value();
+      if (!pre) std::replace(raw.begin() + static_cast<std::ptrdiff_t>(from), raw.end(), '\n', ' ');
     } else if (c.type() == pugi::node_element) {
       const std::string_view local = Local(c.name());
       if (local == "br") {
@@ -722,7 +727,11 @@ Result<Report> ParseDocument(const char* data, std::size_t size, char* mutable_d
       mutable_data != nullptr ? doc.load_buffer_inplace(mutable_data, size, options, pugi::encoding_utf8)
                               : doc.load_buffer(data, size, options, pugi::encoding_utf8);
   if (!r) {
-    const bool at_end = static_cast<std::size_t>(r.offset) + 1 >= size;
+    // A document cut short fails at its end or leaves text that does not end a tag (pugixml reports the start
+    // of the construct it could not finish, so the offset alone does not tell).
+    const std::string_view trimmed = Trim(text);
+    const bool at_end =
+        static_cast<std::size_t>(r.offset) + 1 >= size || trimmed.empty() || trimmed.back() != '>';
     return MakeError(std::string("XCCDF: malformed XML at byte ") + std::to_string(r.offset) + " of " +
                      std::to_string(size) + ": " + r.description() + (at_end ? " (truncated?)" : ""));
   }

@@ -65,7 +65,9 @@ std::string Xccdf12(const std::string& rule_results, const std::string& extra_ru
   <Group id="xccdf_t_group_g">
     <Rule id="xccdf_t_rule_a" severity="high">
       <title>Rule A</title>
-      <description>Set <xhtml:code>X</xhtml:code> to <sub idref="xccdf_t_value_v"/>.<xhtml:br/>Then   restart.</description>
+      <description>Set <xhtml:code>X</xhtml:code>
+        to <sub idref="xccdf_t_value_v"/>.<xhtml:br/>Then   restart:<xhtml:pre>a
+b</xhtml:pre></description>
       <reference href="https://www.cisecurity.org/benchmark/debian_linux/">1.2.3</reference>
       <ident system="https://nvd.nist.gov/cce/index.cfm">CCE-1234-5</ident>
     </Rule>
@@ -282,7 +284,7 @@ TEST(XccdfParse, IdentityTimeToolAndProfile) {
   ASSERT_EQ(r->controls.size(), 1u);
   const Control& c = r->controls[0];
   EXPECT_EQ(c.title, "Rule A");
-  EXPECT_EQ(c.description, "Set X to 9.\nThen restart.");  // the scan's set-value, not the default
+  EXPECT_EQ(c.description, "Set X to 9.\nThen restart:\na\nb");  // the scan's set-value, not the default
   EXPECT_EQ(c.severity, Severity::kMedium);                // rule-result's severity wins over the Rule's
   EXPECT_TRUE(HasId(c, "cis", "1.2.3"));
   EXPECT_TRUE(HasId(c, "cce", "CCE-1234-5"));
