@@ -403,19 +403,29 @@ void AddIdent(std::vector<std::pair<std::string, std::string>>& ids, xml_node id
   }
 }
 
-// <reference href="...">text</reference> of SSG rules: the href names the standard, the text the item.
+// <reference href="...">text</reference> of SSG rules: the href names the standard, the text the item. Kinds
+// for documentation links: cis (a CIS Benchmark recommendation), cis_controls, stig_id (a STIG rule id such
+// as RHEL-08-010010), srg, cci, nist (SP 800-53), anssi, pcidss; other standards are not kept.
 void AddReference(std::vector<std::pair<std::string, std::string>>& ids, xml_node ref) {
   const std::string_view href = Attr(ref, "href");
   const std::string text = TextOf(ref, kMaxIdBytes);
   if (text.empty() || Contains(text, "\n")) return;
-  if (Contains(href, "cisecurity.org")) {
+  if (StartsWith(text, "CCI-")) {
+    AddId(ids, "cci", text);
+  } else if (StartsWith(text, "SRG-")) {
+    AddId(ids, "srg", text);
+  } else if (Contains(href, "cisecurity.org/controls")) {
+    AddId(ids, "cis_controls", text);
+  } else if (Contains(href, "cisecurity.org")) {
     AddId(ids, "cis", text);
   } else if (Contains(href, "cyber.mil/stigs") || Contains(href, "iase.disa.mil/stigs")) {
     AddId(ids, "stig_id", text);
   } else if (Contains(href, "nist.gov") && Contains(href, "800-53")) {
     AddId(ids, "nist", text);
-  } else if (StartsWith(text, "CCI-")) {
-    AddId(ids, "cci", text);
+  } else if (Contains(href, "ssi.gouv.fr")) {
+    AddId(ids, "anssi", text);
+  } else if (Contains(href, "pcisecuritystandards.org")) {
+    AddId(ids, "pcidss", text);
   }
 }
 

@@ -69,6 +69,13 @@ std::string Xccdf12(const std::string& rule_results, const std::string& extra_ru
         to <sub idref="xccdf_t_value_v"/>.<xhtml:br/>Then   restart:<xhtml:pre>a
 b</xhtml:pre></description>
       <reference href="https://www.cisecurity.org/benchmark/debian_linux/">1.2.3</reference>
+      <reference href="https://www.cisecurity.org/controls/">4.8</reference>
+      <reference href="https://public.cyber.mil/stigs/cci/">CCI-000366</reference>
+      <reference href="https://public.cyber.mil/stigs/downloads/?_dl_facet_stigs=operating-systems%2Cunix-linux">RHEL-08-010550</reference>
+      <reference href="https://public.cyber.mil/stigs/downloads/?_dl_facet_stigs=operating-systems%2Cgeneral-purpose-os">SRG-OS-000480-GPOS-00227</reference>
+      <reference href="http://nvlpubs.nist.gov/nistpubs/SpecialPublications/NIST.SP.800-53r4.pdf">CM-6(a)</reference>
+      <reference href="http://www.ssi.gouv.fr/administration/bonnes-pratiques/">BP28(R10)</reference>
+      <reference href="https://www.iso.org/standard/54534.html">4.3.3.5.8</reference>
       <ident system="https://nvd.nist.gov/cce/index.cfm">CCE-1234-5</ident>
     </Rule>
     <Value id="xccdf_t_value_v"><value>7</value><value selector="long">30</value></Value>
@@ -285,8 +292,17 @@ TEST(XccdfParse, IdentityTimeToolAndProfile) {
   const Control& c = r->controls[0];
   EXPECT_EQ(c.title, "Rule A");
   EXPECT_EQ(c.description, "Set X to 9.\nThen restart:\na\nb");  // the scan's set-value, not the default
-  EXPECT_EQ(c.severity, Severity::kMedium);                // rule-result's severity wins over the Rule's
-  EXPECT_TRUE(HasId(c, "cis", "1.2.3"));
+  EXPECT_EQ(c.severity, Severity::kMedium);  // rule-result's severity wins over the Rule's
+  const std::vector<std::pair<std::string, std::string>> ids = {{"xccdf", "xccdf_t_rule_a"},
+                                                                {"cce", "CCE-1234-5"},
+                                                                {"cis", "1.2.3"},
+                                                                {"cis_controls", "4.8"},
+                                                                {"cci", "CCI-000366"},
+                                                                {"stig_id", "RHEL-08-010550"},
+                                                                {"srg", "SRG-OS-000480-GPOS-00227"},
+                                                                {"nist", "CM-6(a)"},
+                                                                {"anssi", "BP28(R10)"}};
+  EXPECT_EQ(c.ids, ids);  // ISO 27001 is not kept
   EXPECT_TRUE(HasId(c, "cce", "CCE-1234-5"));
   EXPECT_TRUE(HasId(c, "xccdf", "xccdf_t_rule_a"));
   EXPECT_EQ(c.messages, std::vector<std::string>{"X is 3"});
