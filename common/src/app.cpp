@@ -21,6 +21,7 @@
 #include <unordered_map>
 
 #include "estate/config.h"
+#include "estate/html.h"
 #include "estate/log.h"
 #include "estate/process_metrics.h"
 #include "estate/web_config.h"
@@ -166,21 +167,6 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
     return MakeError("--web.telemetry-path must start with /");
   }
   return f;
-}
-
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string IsoTime(double unix_seconds) {
@@ -470,6 +456,7 @@ web::HttpResponse App::Landing() {
   }
   h << "</table>";
   if (plan) h << plan->landing_html;
+  if (plan && plan->landing_dynamic_html) h << plan->landing_dynamic_html();
   h << "</body></html>\n";
   web::HttpResponse r;
   r.content_type = "text/html; charset=utf-8";
