@@ -699,6 +699,9 @@ Result<Report> Build(Collector& col, const Json& root) {
         return MakeError("a Chef Infra data-collector message (" + Bounded(Str(root, "message_type"), 64) +
                          "), not a compliance report");
       }
+      if (Member(root, "examples") != nullptr && Member(root, "summary") != nullptr) {
+        return MakeError("an RSpec report (--reporter json-rspec), not InSpec results: use --reporter json");
+      }
       if (Member(root, "$schema") != nullptr || Member(root, "definitions") != nullptr) {
         return MakeError("a JSON Schema, not a compliance report");
       }
@@ -761,6 +764,11 @@ Result<Report> ParseInspecFamily(std::string_view body, const ParseLimits& limit
                      std::to_string(limits.max_bytes));
   }
   if (Trim(body).empty()) return MakeError(family + ": empty");
+  if (body.size() >= 2 &&
+      ((body[0] == '\xff' && body[1] == '\xfe') || (body[0] == '\xfe' && body[1] == '\xff'))) {
+    // PowerShell's ">" writes UTF-16: InSpec's own --reporter json:<file> writes UTF-8.
+    return MakeError(family + ": UTF-16 text, not UTF-8 (write the report with --reporter json:<file>)");
+  }
   try {
     Collector col;
     auto root = ParseJsonText(body, limits.max_depth, [&col](int depth, Event event, Json& parsed) {

@@ -788,6 +788,11 @@ TEST(InspecParse, BadInputIsAnErrorWithAReason) {
   EXPECT_NE(MustFail(R"({"a":1})").find("not an InSpec"), std::string::npos);
   EXPECT_NE(MustFail(R"({"message_type":"run_converge","node_name":"n"})").find("data-collector"),
             std::string::npos);
+  EXPECT_NE(MustFail(R"({"version":"3.7","examples":[],"summary":{}})").find("json-rspec"),
+            std::string::npos);
+  EXPECT_NE(MustFail(std::string("\xff\xfe{\0\"\0", 6)).find("UTF-16"), std::string::npos);
+  // A UTF-8 byte order mark is fine.
+  EXPECT_EQ(MustParse("\xef\xbb\xbf" + body).controls.size(), 1u);
   // Deep nesting is refused before parsing.
   std::string deep = R"({"profiles":[{"controls":[{"tags":)";
   for (int i = 0; i < 200; ++i) deep += "[";
