@@ -619,5 +619,20 @@ TEST(DetectFormat, ByContent) {
   EXPECT_EQ(DetectFormat(R"({"x": "\"profiles\": ", "controls": []})"), Format::kJsonMin);
 }
 
+// The sniff and the parsers agree on every shared fixture, JSON included; what no parser reads is unknown.
+TEST(DetectFormat, AgreesWithTheParsersOnEveryFixture) {
+  if (!testing::HaveFixtures("compliance")) GTEST_SKIP() << "no shared fixtures";
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(testing::FixturesDir() + "/compliance")) {
+    if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
+    SCOPED_TRACE(entry.path().string());
+    const std::string body = Read(entry.path());
+    auto r = ParseReport(body);
+    EXPECT_EQ(DetectFormat(body), r.ok() ? r->format : Format::kUnknown) << (r.ok() ? "" : r.error());
+    ++files;
+  }
+  EXPECT_GT(files, 40);
+}
+
 }  // namespace
 }  // namespace estate::compliance
