@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -18,12 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Read(const std::string& path) { return testing::ReadFileOrDie(path); }
 
 std::string Bzip2(const std::string& in) {
   unsigned int size = static_cast<unsigned int>(in.size() + in.size() / 100 + 600);
@@ -617,6 +611,21 @@ TEST(DetectFormat, ByContent) {
   // Keys nested inside values are not top-level keys.
   EXPECT_EQ(DetectFormat(R"({"x": {"profiles": [], "node_name": "n"}, "controls": []})"), Format::kJsonMin);
   EXPECT_EQ(DetectFormat(R"({"x": "\"profiles\": ", "controls": []})"), Format::kJsonMin);
+}
+
+// The sniff and the parsers agree on every shared fixture, JSON included; what no parser reads is unknown.
+TEST(DetectFormat, AgreesWithTheParsersOnEveryFixture) {
+  if (!testing::HaveFixtures("compliance")) GTEST_SKIP() << "no shared fixtures";
+  int files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(testing::FixturesDir() + "/compliance")) {
+    if (!entry.is_regular_file() || entry.path().extension() == ".md") continue;
+    SCOPED_TRACE(entry.path().string());
+    const std::string body = Read(entry.path());
+    auto r = ParseReport(body);
+    EXPECT_EQ(DetectFormat(body), r.ok() ? r->format : Format::kUnknown) << (r.ok() ? "" : r.error());
+    ++files;
+  }
+  EXPECT_GT(files, 40);
 }
 
 }  // namespace
