@@ -168,6 +168,7 @@ Result<Plan> ComplianceExporter::Load(const std::string& config_path, const Serv
   push.tokens_file = config->push_tokens_file;
   push.spool_dir = config->push_spool_dir;
   push.max_body_bytes = config->push_max_body_bytes;
+  push.retention_seconds = config->retention_seconds;
   if (auto ok = push_->Configure(push); !ok) return MakeError(ok.error());
   return BuildPlan(*config);
 }

@@ -4,6 +4,7 @@
 #include "data_collector.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -409,6 +410,28 @@ TEST(DataCollectorNames, SpoolStemIsSafeAndKeyedByHostAndProfileSet) {
   EXPECT_EQ(DataCollector::SpoolExtension("BZh91AY", Format::kArf), "xml.bz2");
   EXPECT_EQ(DataCollector::SpoolExtension("<x/>", Format::kXccdf12), "xml");
   EXPECT_EQ(DataCollector::SpoolExtension("{}", Format::kHdf), "json");
+}
+
+TEST(DataCollectorSpool, FilesPastTheRetentionAreDeleted) {
+  TempDir dir;
+  DataCollectorOptions options;
+  options.enabled = true;
+  options.tokens_file = dir.Write("tokens", "t\n");
+  options.spool_dir = dir.path() + "/spool";
+  ASSERT_EQ(mkdir(options.spool_dir.c_str(), 0750), 0);
+  const std::string old_file = options.spool_dir + "/gone.example.com_0123.json";
+  const std::string fresh_file = options.spool_dir + "/kept.example.com_4567.json";
+  std::ofstream(old_file) << "{}";
+  std::ofstream(fresh_file) << "{}";
+  const timespec ten_days_ago[2] = {{std::time(nullptr) - 10 * 86400, 0},
+                                    {std::time(nullptr) - 10 * 86400, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, old_file.c_str(), ten_days_ago, 0), 0);
+  DataCollector collector(TestParser);
+  ASSERT_TRUE(collector.Configure(options));  // retention 0: kept
+  EXPECT_EQ(ListDir(options.spool_dir).size(), 2u);
+  options.retention_seconds = 7 * 86400;
+  ASSERT_TRUE(collector.Configure(options));
+  EXPECT_EQ(ListDir(options.spool_dir), std::vector<std::string>{"kept.example.com_4567.json"});
 }
 
 // With the real parser (compliance::ParseReport): a recorded Automate envelope is stored under its node_name,
