@@ -85,6 +85,15 @@ std::string RawExchange(int port, const std::string& request) {
   return estate::testing::RawHttpExchange(port, request);
 }
 
+// Push enabled with the token "t" and the spool <dir>/spool (not created).
+DataCollectorOptions EnabledIn(const TempDir& dir) {
+  DataCollectorOptions options;
+  options.enabled = true;
+  options.tokens_file = dir.Write("tokens", "t\n");
+  options.spool_dir = dir.path() + "/spool";
+  return options;
+}
+
 class DataCollectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -365,10 +374,7 @@ TEST_F(DataCollectorTest, TokensAreReadAgainOnReload) {
 
 TEST(DataCollectorSpool, LeftoverTemporaryFilesAreRemovedAtTheFirstConfigureOnly) {
   TempDir dir;
-  DataCollectorOptions options;
-  options.enabled = true;
-  options.tokens_file = dir.Write("tokens", "t\n");
-  options.spool_dir = dir.path() + "/spool";
+  DataCollectorOptions options = EnabledIn(dir);
   ASSERT_EQ(mkdir(options.spool_dir.c_str(), 0750), 0);
   std::ofstream(options.spool_dir + "/.push-web-1_abc-1-1.tmp") << "half a rep";
   DataCollector collector(TestParser);
@@ -414,10 +420,7 @@ TEST(DataCollectorNames, SpoolStemIsSafeAndKeyedByHostAndProfileSet) {
 
 TEST(DataCollectorSpool, FilesPastTheRetentionAreDeleted) {
   TempDir dir;
-  DataCollectorOptions options;
-  options.enabled = true;
-  options.tokens_file = dir.Write("tokens", "t\n");
-  options.spool_dir = dir.path() + "/spool";
+  DataCollectorOptions options = EnabledIn(dir);
   ASSERT_EQ(mkdir(options.spool_dir.c_str(), 0750), 0);
   const std::string old_file = options.spool_dir + "/gone.example.com_0123.json";
   const std::string fresh_file = options.spool_dir + "/kept.example.com_4567.json";
@@ -439,10 +442,7 @@ TEST(DataCollectorSpool, FilesPastTheRetentionAreDeleted) {
 TEST(DataCollectorRealParser, StoresAnAutomateEnvelopeAndRefusesAProfile) {
   if (!estate::testing::HaveFixtures("compliance/inspec/automate")) GTEST_SKIP() << "no fixtures";
   TempDir dir;
-  DataCollectorOptions options;
-  options.enabled = true;
-  options.tokens_file = dir.Write("tokens", "t\n");
-  options.spool_dir = dir.path() + "/spool";
+  DataCollectorOptions options = EnabledIn(dir);
   DataCollector collector(ReportParser(options.max_body_bytes));
   ASSERT_TRUE(collector.Configure(options));
   web::HttpRequest req;
