@@ -123,6 +123,7 @@ Result<Plan> ComplianceExporter::BuildPlan(const ComplianceConfig& config, const
   push.tokens_file = config.push_tokens_file;
   push.spool_dir = config.push_spool_dir;
   push.max_body_bytes = config.push_max_body_bytes;
+  push.retention_seconds = config.retention_seconds;
   if (auto ok = push_->Configure(push); !ok) return MakeError("push: " + ok.error());
 
   auto shared = std::make_shared<const ComplianceConfig>(config);

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -25,6 +27,7 @@ struct DataCollector::Settings {
   std::vector<std::string> tokens;
   std::string spool_dir;
   std::size_t max_body_bytes = 0;
+  double retention_seconds = 0;
 };
 
 namespace {
@@ -166,6 +169,7 @@ Result<Ok> DataCollector::Configure(const DataCollectorOptions& options) {
   s->spool_dir = options.spool_dir;
   while (s->spool_dir.size() > 1 && s->spool_dir.back() == '/') s->spool_dir.pop_back();
   s->max_body_bytes = options.max_body_bytes;
+  s->retention_seconds = options.retention_seconds;
   if (s->enabled) {
     if (options.max_body_bytes == 0) return MakeError("push.max_body_bytes must be above 0");
     auto tokens = ReadTokens(options.tokens_file);
@@ -205,6 +209,7 @@ Result<Ok> DataCollector::Configure(const DataCollectorOptions& options) {
   }
   // The routes carry the body limit the server reads up to: a reload that changes it re-adds them.
   if (server != nullptr && limit_changed) RegisterRoutes(*server, limit);
+  if (auto current = settings(); current->enabled) PruneSpool(*current, true);
   return Ok{};
 }
 
@@ -359,6 +364,7 @@ web::HttpResponse DataCollector::HandleBody(const Settings& s, const web::HttpRe
   const std::string file = stored->substr(stored->rfind('/') + 1);
   log::Debug("push: stored a report",
              {{"host", report->host}, {"file", file}, {"superseded", superseded ? "true" : "false"}});
+  PruneSpool(s, false);
   if (!superseded) {
     OnStored on_stored;
     {
@@ -427,6 +433,52 @@ Result<std::string> DataCollector::Store(const Settings& s, std::string_view bod
     newest_[s.spool_dir + "/" + stem] = report.time_unix;
   }
   return path;
+}
+
+std::size_t DataCollector::PruneSpool(const Settings& s, bool now) {
+  if (s.retention_seconds <= 0) return 0;
+  const auto steady =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  std::int64_t last = last_prune_.load();
+  if (!now && steady - last < 3600) return 0;
+  if (!now && !last_prune_.compare_exchange_strong(last, steady)) return 0;  // another thread does it
+  if (now) last_prune_ = steady;
+  const double cutoff = static_cast<double>(std::time(nullptr)) - s.retention_seconds;
+  std::size_t removed = 0;
+  DIR* d = ::opendir(s.spool_dir.c_str());
+  if (d == nullptr) return 0;
+  std::vector<std::string> old;
+  while (dirent* e = ::readdir(d)) {
+    struct stat st {};
+    if (e->d_name[0] == '.' || ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISREG(st.st_mode) && static_cast<double>(st.st_mtim.tv_sec) < cutoff) old.emplace_back(e->d_name);
+  }
+  ::closedir(d);
+  for (const auto& name : old) {
+    std::string stem = name;
+    for (std::string_view ext : {".xml.bz2", ".json", ".xml"}) {
+      if (stem.size() > ext.size() && stem.compare(stem.size() - ext.size(), ext.size(), ext) == 0) {
+        stem.resize(stem.size() - ext.size());
+        break;
+      }
+    }
+    // Under the file's key lock, and checked again: a push may have just replaced it.
+    std::lock_guard<std::mutex> key_lock(key_mu_[std::hash<std::string>{}(stem) % key_mu_.size()]);
+    const std::string path = s.spool_dir + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<double>(st.st_mtim.tv_sec) < cutoff && ::unlink(path.c_str()) == 0) {
+      ++removed;
+      std::lock_guard<std::mutex> lock(mu_);
+      newest_.erase(s.spool_dir + "/" + stem);
+    }
+  }
+  if (removed > 0) {
+    log::Info("push: deleted spool files past the retention", {{"files", std::to_string(removed)}});
+    FsyncDir(s.spool_dir);
+  }
+  return removed;
 }
 
 web::HttpResponse DataCollector::HandleMetasearch(const web::HttpRequest& req) {

@@ -54,6 +54,9 @@ struct DataCollectorOptions {
   std::string tokens_file;  // one token per line; blank lines and lines starting with # are ignored
   std::string spool_dir;    // created if missing
   std::size_t max_body_bytes = std::size_t{64} << 20;  // as sent and after inflating gzip
+  // Spool files not rewritten for this long are deleted (a host that stopped pushing); 0 keeps them. Checked
+  // at the first Configure and then at most hourly, after a push.
+  double retention_seconds = 0;
 };
 
 class DataCollector {
@@ -73,8 +76,9 @@ class DataCollector {
   DataCollector& operator=(const DataCollector&) = delete;
 
   // Applies a (re)loaded config: reads the tokens file, creates the spool directory, checks that it can write
-  // there and (the first time) removes leftover temporary files. On an error (enabled, and the file is
-  // unreadable or holds no token, or the spool is unusable) nothing changes. Disabled: no file is touched.
+  // there, (the first time) removes leftover temporary files, and deletes spool files past the retention. On
+  // an error (enabled, and the file is unreadable or holds no token, or the spool is unusable) nothing
+  // changes. Disabled: no file is touched.
   Result<Ok> Configure(const DataCollectorOptions& options);
   void SetOnStored(OnStored on_stored);
 
@@ -106,6 +110,8 @@ class DataCollector {
                            std::string content_type = "text/plain; charset=utf-8");
   web::HttpResponse HandleBody(const Settings& s, const web::HttpRequest& req);
   void RegisterRoutes(web::HttpServer& server, std::size_t max_body_bytes);
+  // Deletes spool files older than the retention (at most hourly unless `now`); returns how many.
+  std::size_t PruneSpool(const Settings& s, bool now);
   Result<std::string> Store(const Settings& s, std::string_view body, const Report& report, bool* superseded);
 
   Parser parser_;
@@ -120,7 +126,9 @@ class DataCollector {
   std::map<std::string, double> newest_;  // spool path -> the report time stored there
   std::array<std::mutex, 64> key_mu_;     // serialises writes of one spool file
   std::atomic<std::uint64_t> temp_seq_{0};
-  std::atomic<bool> cleaned_{false};  // leftover temporary files removed (at the first enabled Configure)
+  std::atomic<bool> cleaned_{false};
+  std::atomic<std::int64_t> last_prune_{
+      0};  // steady clock, seconds  // leftover temporary files removed (at the first enabled Configure)
 };
 
 // compliance::ParseReport as a DataCollector::Parser, with max_bytes raised to max_body_bytes.

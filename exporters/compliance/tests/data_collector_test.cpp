@@ -4,6 +4,7 @@
 #include "data_collector.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,6 +83,15 @@ std::string Gzip(const std::string& text) { return web::GzipCompress(text); }
 
 std::string RawExchange(int port, const std::string& request) {
   return estate::testing::RawHttpExchange(port, request);
+}
+
+// Push enabled with the token "t" and the spool <dir>/spool (not created).
+DataCollectorOptions EnabledIn(const TempDir& dir) {
+  DataCollectorOptions options;
+  options.enabled = true;
+  options.tokens_file = dir.Write("tokens", "t\n");
+  options.spool_dir = dir.path() + "/spool";
+  return options;
 }
 
 class DataCollectorTest : public ::testing::Test {
@@ -364,10 +374,7 @@ TEST_F(DataCollectorTest, TokensAreReadAgainOnReload) {
 
 TEST(DataCollectorSpool, LeftoverTemporaryFilesAreRemovedAtTheFirstConfigureOnly) {
   TempDir dir;
-  DataCollectorOptions options;
-  options.enabled = true;
-  options.tokens_file = dir.Write("tokens", "t\n");
-  options.spool_dir = dir.path() + "/spool";
+  DataCollectorOptions options = EnabledIn(dir);
   ASSERT_EQ(mkdir(options.spool_dir.c_str(), 0750), 0);
   std::ofstream(options.spool_dir + "/.push-web-1_abc-1-1.tmp") << "half a rep";
   DataCollector collector(TestParser);
@@ -411,15 +418,31 @@ TEST(DataCollectorNames, SpoolStemIsSafeAndKeyedByHostAndProfileSet) {
   EXPECT_EQ(DataCollector::SpoolExtension("{}", Format::kHdf), "json");
 }
 
+TEST(DataCollectorSpool, FilesPastTheRetentionAreDeleted) {
+  TempDir dir;
+  DataCollectorOptions options = EnabledIn(dir);
+  ASSERT_EQ(mkdir(options.spool_dir.c_str(), 0750), 0);
+  const std::string old_file = options.spool_dir + "/gone.example.com_0123.json";
+  const std::string fresh_file = options.spool_dir + "/kept.example.com_4567.json";
+  std::ofstream(old_file) << "{}";
+  std::ofstream(fresh_file) << "{}";
+  const timespec ten_days_ago[2] = {{std::time(nullptr) - 10 * 86400, 0},
+                                    {std::time(nullptr) - 10 * 86400, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, old_file.c_str(), ten_days_ago, 0), 0);
+  DataCollector collector(TestParser);
+  ASSERT_TRUE(collector.Configure(options));  // retention 0: kept
+  EXPECT_EQ(ListDir(options.spool_dir).size(), 2u);
+  options.retention_seconds = 7 * 86400;
+  ASSERT_TRUE(collector.Configure(options));
+  EXPECT_EQ(ListDir(options.spool_dir), std::vector<std::string>{"kept.example.com_4567.json"});
+}
+
 // With the real parser (compliance::ParseReport): a recorded Automate envelope is stored under its node_name,
 // gzipped or not; an InSpec profile (not results) is refused with the parser's own words.
 TEST(DataCollectorRealParser, StoresAnAutomateEnvelopeAndRefusesAProfile) {
   if (!estate::testing::HaveFixtures("compliance/inspec/automate")) GTEST_SKIP() << "no fixtures";
   TempDir dir;
-  DataCollectorOptions options;
-  options.enabled = true;
-  options.tokens_file = dir.Write("tokens", "t\n");
-  options.spool_dir = dir.path() + "/spool";
+  DataCollectorOptions options = EnabledIn(dir);
   DataCollector collector(ReportParser(options.max_body_bytes));
   ASSERT_TRUE(collector.Configure(options));
   web::HttpRequest req;
