@@ -20,6 +20,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "estate/json_util.h"
 #include "estate/log.h"
 #include "tls_setup.h"
 
@@ -267,6 +268,7 @@ bool InflatePieceTo(const DeflatePiece& piece, const std::function<bool(std::str
 struct RouteEntry {
   std::vector<std::string> methods;
   Handler handler;
+  RouteOptions options;
 };
 
 struct HttpServer::Impl {
@@ -525,6 +527,30 @@ std::string ListeningPort(const std::string& address, bool tls) {
   return tls ? a + "s" : a;
 }
 
+// Reads a POST/PUT body up to `limit` bytes; a longer one (by its Content-Length, then nothing is read, or as
+// it arrives) sets body_too_large, and fewer bytes than the Content-Length set body_incomplete.
+void ReadBody(mg_connection* conn, const mg_request_info& ri, std::size_t limit, HttpRequest& req) {
+  if (ri.content_length > 0 && static_cast<unsigned long long>(ri.content_length) > limit) {
+    req.body_too_large = true;
+    return;
+  }
+  if (ri.content_length > 0) req.body.reserve(static_cast<std::size_t>(ri.content_length));
+  char buf[16384];
+  int n = 0;
+  while ((n = mg_read(conn, buf, sizeof buf)) > 0) {
+    const auto got = static_cast<std::size_t>(n);
+    if (req.body.size() + got > limit) {
+      req.body.append(buf, limit - req.body.size());
+      req.body_too_large = true;
+      return;
+    }
+    req.body.append(buf, got);
+  }
+  if (ri.content_length >= 0 ? req.body.size() < static_cast<std::size_t>(ri.content_length) : n < 0) {
+    req.body_incomplete = true;
+  }
+}
+
 }  // namespace
 
 void HttpServer::Impl::Serve(mg_connection* conn) {
@@ -569,6 +595,7 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
     }
   }
   HttpResponse resp;
+  bool early_answer = false;
   if (!route.handler) {
     resp.status = 404;
     resp.body = "404 page not found\n";
@@ -582,14 +609,28 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
       resp.headers.push_back({"Allow", allow});
       resp.body = "405 method not allowed\n";
     } else {
+      std::optional<HttpResponse> early;
       if (req.method == "POST" || req.method == "PUT") {
-        char buf[8192];
-        int n;
-        while (req.body.size() < (1u << 20) && (n = mg_read(conn, buf, sizeof buf)) > 0) {
-          req.body.append(buf, static_cast<std::size_t>(n));
+        if (route.options.precheck) {
+          try {
+            early = route.options.precheck(req);
+          } catch (...) {
+            early = HttpResponse{};
+            early->status = 500;
+            early->body = "internal error\n";
+          }
         }
+        if (!early) ReadBody(conn, *ri, route.options.max_body_bytes, req);
       }
-      if (!AcquireHandlerSlot()) {
+      if (early || req.body_too_large) {
+        // The body is left (partly) unread: close the connection after the answer rather than let civetweb
+        // read and discard the rest (or take it for the next request).
+        mg_disable_connection_keep_alive(conn);
+      }
+      if (early) {
+        early_answer = true;
+        resp = std::move(*early);
+      } else if (!AcquireHandlerSlot()) {
         resp.status = 503;
         resp.body = "too many requests in flight\n";
         resp.headers.push_back({"Retry-After", "1"});
@@ -610,6 +651,7 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
       }
     }
   }
+  if (req.body_too_large || early_answer) resp.headers.push_back({"Connection", "close"});
   Send(conn, req, resp, options.web_config.headers);
 }
 
@@ -685,9 +727,10 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Route(const std::string& path, std::vector<std::string> methods, Handler handler) {
+void HttpServer::Route(const std::string& path, std::vector<std::string> methods, Handler handler,
+                       RouteOptions route_options) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->routes[path] = RouteEntry{std::move(methods), std::move(handler)};
+  impl_->routes[path] = RouteEntry{std::move(methods), std::move(handler), std::move(route_options)};
 }
 
 Result<Ok> HttpServer::Start(const ServerOptions& options) {
@@ -791,5 +834,55 @@ std::vector<int> HttpServer::Ports() const {
 }
 
 bool HttpServer::tls() const { return impl_->tls; }
+
+void AppendHtmlEscaped(std::string& out, std::string_view s) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  out.reserve(out.size() + s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Report and upstream text may be any bytes; the page stays valid UTF-8.
+      const std::size_t n = Utf8SequenceLength(s, i);
+      out.append(n == 0 ? kReplacement : s.substr(i, n));
+      i += n == 0 ? 1 : n;
+      continue;
+    }
+    switch (c) {
+      case '&':
+        out.append("&amp;");
+        break;
+      case '<':
+        out.append("&lt;");
+        break;
+      case '>':
+        out.append("&gt;");
+        break;
+      case '"':
+        out.append("&quot;");
+        break;
+      case '\'':
+        out.append("&#39;");
+        break;
+      case '\t':
+      case '\n':
+      case '\r':
+        out.push_back(static_cast<char>(c));
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          out.append(kReplacement);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  AppendHtmlEscaped(out, s);
+  return out;
+}
 
 }  // namespace estate::web
