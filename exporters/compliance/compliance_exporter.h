@@ -16,6 +16,7 @@
 
 #include "compliance_config.h"
 #include "compliance_metrics.h"
+#include "data_collector.h"
 #include "estate/app.h"
 #include "report_store.h"
 
@@ -52,14 +53,16 @@ class ComplianceExporter final : public Exporter {
   Result<Plan> Load(const std::string& config_path, const Services& services) override;
   void AddRoutes(web::HttpServer& server, const Services& services) override;
 
-  // Everything Load() does after reading the file (tests build configs in memory).
-  Plan BuildPlan(const ComplianceConfig& config);
+  // Everything Load() does after reading the file (tests build configs in memory); an error when the push
+  // endpoint cannot use its tokens file or spool directory.
+  Result<Plan> BuildPlan(const ComplianceConfig& config, const Services& services = {});
   const std::shared_ptr<SharedState>& state() const { return state_; }
 
  private:
   struct Render;
   std::shared_ptr<SharedState> state_;
   std::shared_ptr<Render> render_;
+  std::unique_ptr<DataCollector> push_;  // made by the first Load (it registers its counters there)
 };
 
 ExporterInfo ComplianceExporterInfo();
