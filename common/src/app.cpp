@@ -168,20 +168,7 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
   return f;
 }
 
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
+using web::HtmlEscape;
 
 std::string IsoTime(double unix_seconds) {
   if (unix_seconds <= 0) return "never";
@@ -470,6 +457,7 @@ web::HttpResponse App::Landing() {
   }
   h << "</table>";
   if (plan) h << plan->landing_html;
+  if (plan && plan->landing_dynamic_html) h << plan->landing_dynamic_html();
   h << "</body></html>\n";
   web::HttpResponse r;
   r.content_type = "text/html; charset=utf-8";

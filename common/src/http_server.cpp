@@ -267,6 +267,7 @@ bool InflatePieceTo(const DeflatePiece& piece, const std::function<bool(std::str
 struct RouteEntry {
   std::vector<std::string> methods;
   Handler handler;
+  RouteOptions options;
 };
 
 struct HttpServer::Impl {
@@ -525,6 +526,30 @@ std::string ListeningPort(const std::string& address, bool tls) {
   return tls ? a + "s" : a;
 }
 
+// Reads a POST/PUT body up to `limit` bytes; a longer one (by its Content-Length, then nothing is read, or as
+// it arrives) sets body_too_large, and fewer bytes than the Content-Length set body_incomplete.
+void ReadBody(mg_connection* conn, const mg_request_info& ri, std::size_t limit, HttpRequest& req) {
+  if (ri.content_length > 0 && static_cast<unsigned long long>(ri.content_length) > limit) {
+    req.body_too_large = true;
+    return;
+  }
+  if (ri.content_length > 0) req.body.reserve(static_cast<std::size_t>(ri.content_length));
+  char buf[16384];
+  int n = 0;
+  while ((n = mg_read(conn, buf, sizeof buf)) > 0) {
+    const auto got = static_cast<std::size_t>(n);
+    if (req.body.size() + got > limit) {
+      req.body.append(buf, limit - req.body.size());
+      req.body_too_large = true;
+      return;
+    }
+    req.body.append(buf, got);
+  }
+  if (ri.content_length >= 0 ? req.body.size() < static_cast<std::size_t>(ri.content_length) : n < 0) {
+    req.body_incomplete = true;
+  }
+}
+
 }  // namespace
 
 void HttpServer::Impl::Serve(mg_connection* conn) {
@@ -569,6 +594,7 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
     }
   }
   HttpResponse resp;
+  bool early_answer = false;
   if (!route.handler) {
     resp.status = 404;
     resp.body = "404 page not found\n";
@@ -582,14 +608,28 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
       resp.headers.push_back({"Allow", allow});
       resp.body = "405 method not allowed\n";
     } else {
+      std::optional<HttpResponse> early;
       if (req.method == "POST" || req.method == "PUT") {
-        char buf[8192];
-        int n;
-        while (req.body.size() < (1u << 20) && (n = mg_read(conn, buf, sizeof buf)) > 0) {
-          req.body.append(buf, static_cast<std::size_t>(n));
+        if (route.options.precheck) {
+          try {
+            early = route.options.precheck(req);
+          } catch (...) {
+            early = HttpResponse{};
+            early->status = 500;
+            early->body = "internal error\n";
+          }
         }
+        if (!early) ReadBody(conn, *ri, route.options.max_body_bytes, req);
       }
-      if (!AcquireHandlerSlot()) {
+      if (early || req.body_too_large) {
+        // The body is left (partly) unread: close the connection after the answer rather than let civetweb
+        // read and discard the rest (or take it for the next request).
+        mg_disable_connection_keep_alive(conn);
+      }
+      if (early) {
+        early_answer = true;
+        resp = std::move(*early);
+      } else if (!AcquireHandlerSlot()) {
         resp.status = 503;
         resp.body = "too many requests in flight\n";
         resp.headers.push_back({"Retry-After", "1"});
@@ -610,6 +650,7 @@ void HttpServer::Impl::Serve(mg_connection* conn) {
       }
     }
   }
+  if (req.body_too_large || early_answer) resp.headers.push_back({"Connection", "close"});
   Send(conn, req, resp, options.web_config.headers);
 }
 
@@ -685,9 +726,10 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Route(const std::string& path, std::vector<std::string> methods, Handler handler) {
+void HttpServer::Route(const std::string& path, std::vector<std::string> methods, Handler handler,
+                       RouteOptions route_options) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->routes[path] = RouteEntry{std::move(methods), std::move(handler)};
+  impl_->routes[path] = RouteEntry{std::move(methods), std::move(handler), std::move(route_options)};
 }
 
 Result<Ok> HttpServer::Start(const ServerOptions& options) {
@@ -791,5 +833,32 @@ std::vector<int> HttpServer::Ports() const {
 }
 
 bool HttpServer::tls() const { return impl_->tls; }
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
 
 }  // namespace estate::web

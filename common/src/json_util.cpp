@@ -37,13 +37,23 @@ std::string At(std::size_t byte, std::size_t size) {
 }  // namespace
 
 Result<nlohmann::json> ParseJsonText(std::string_view text, std::size_t max_depth) {
+  return ParseJsonText(text, max_depth, nullptr);
+}
+
+Result<nlohmann::json> ParseJsonText(std::string_view text, std::size_t max_depth,
+                                     const nlohmann::json::parser_callback_t& callback) {
   if (NestingDepth(text, max_depth) > max_depth) {
     return MakeError("JSON nested deeper than " + std::to_string(max_depth) + " levels");
   }
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, callback);
   } catch (const nlohmann::json::parse_error& e) {
-    return MakeError("invalid JSON" + At(e.byte, text.size()));
+    std::string why;
+    if (e.byte > text.size())
+      why = " (truncated)";
+    else if (std::string_view(e.what()).find("ill-formed UTF-8") != std::string_view::npos)
+      why = " (invalid UTF-8)";
+    return MakeError("invalid JSON" + At(e.byte, text.size()) + why);
   } catch (const nlohmann::json::out_of_range&) {
     // 406, a number that overflows a double: nlohmann gives no position, and its message echoes the number.
     return MakeError("invalid JSON: a number too large for a double (" + std::to_string(text.size()) + " bytes)");

@@ -482,24 +482,9 @@ int ConnectLoopback(int port) {
   return s;
 }
 
-// Sends a raw request and reads until the server closes the connection or `deadline` passes without a byte.
-// closed tells which of the two happened.
 std::string RawExchangeWithDeadline(int port, const std::string& request, bool* closed,
                                     int deadline_ms = 10000) {
-  *closed = false;
-  int s = ConnectLoopback(port);
-  if (s < 0) return {};
-  timeval tv{deadline_ms / 1000, (deadline_ms % 1000) * 1000};
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  if (write(s, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(s, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    *closed = n == 0;
-  }
-  close(s);
-  return out;
+  return estate::testing::RawHttpExchange(port, request, closed, deadline_ms);
 }
 
 // True when the server closes `s` (read returns 0 or an error other than a timeout) within `deadline`.
@@ -674,6 +659,85 @@ TEST_F(ServerTest, AmbiguousFramingIsRefusedWith400BeforeAnyHandler) {
   EXPECT_EQ(ok.rfind("HTTP/1.1 200 ", 0), 0u) << ok.substr(0, 200);
   EXPECT_NE(ok.find("body=hello"), std::string::npos);
   EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(ServerTest, RouteBodyLimitAndPrecheck) {
+  std::atomic<int> calls{0};
+  RouteOptions opts;
+  opts.max_body_bytes = 3u << 20;  // above the 1 MiB default
+  opts.precheck = [](const HttpRequest& req) -> std::optional<HttpResponse> {
+    if (req.Header("x-token") == "good") return std::nullopt;
+    EXPECT_TRUE(req.body.empty());
+    HttpResponse r;
+    r.status = 401;
+    r.body = "no\n";
+    return r;
+  };
+  server_.Route(
+      "/upload", {"POST"},
+      [&calls](const HttpRequest& req) {
+        ++calls;
+        HttpResponse r;
+        r.body = "size=" + std::to_string(req.body.size()) +
+                 " too_large=" + std::to_string(req.body_too_large) +
+                 " incomplete=" + std::to_string(req.body_incomplete);
+        return r;
+      },
+      opts);
+  const int port = server_.Ports().at(0);
+  const std::string two_mib(2u << 20, 'x');
+  auto ok = estate::testing::HttpPost(base_ + "/upload", two_mib, 10, {"X-Token: good"});
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "size=2097152 too_large=0 incomplete=0");
+  // Over the limit by Content-Length: nothing is read, the handler is told, the connection closes.
+  const std::string smuggled = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+  bool closed = false;
+  std::string raw = RawExchangeWithDeadline(
+      port, "POST /upload HTTP/1.1\r\nHost: x\r\nX-Token: good\r\nContent-Length: 4000000\r\n\r\n" + smuggled,
+      &closed);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200 ", 0), 0u) << raw.substr(0, 200);
+  EXPECT_NE(raw.find("size=0 too_large=1 incomplete=0"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("HTTP/1.1", 1), std::string::npos) << "bytes after the headers were read as a request";
+  EXPECT_TRUE(closed);
+  // Over the limit while reading a chunked body: the first max_body_bytes, flagged.
+  const std::string chunk(1u << 20, 'c');
+  std::string chunked =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nX-Token: good\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) chunked += "100000\r\n" + chunk + "\r\n";
+  chunked += "0\r\n\r\n";
+  raw = RawExchangeWithDeadline(port, chunked, &closed);
+  EXPECT_NE(raw.find("size=3145728 too_large=1 incomplete=0"), std::string::npos) << raw.substr(0, 300);
+  EXPECT_TRUE(closed);
+  // A body shorter than its Content-Length (the client stops sending): incomplete.
+  int s = ConnectLoopback(port);
+  ASSERT_GE(s, 0);
+  const std::string partial =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nX-Token: good\r\nContent-Length: 100\r\n\r\nabc";
+  ASSERT_EQ(write(s, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  shutdown(s, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(s, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  close(s);
+  EXPECT_NE(out.find("size=3 too_large=0 incomplete=1"), std::string::npos) << out;
+  // The precheck refuses on the headers alone: no handler, the body unread, the connection closed.
+  const int before = calls.load();
+  raw = RawExchangeWithDeadline(port,
+                                "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                    std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled,
+                                &closed);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 401 ", 0), 0u) << raw.substr(0, 200);
+  EXPECT_EQ(raw.find("HTTP/1.1", 1), std::string::npos) << "the unread body was read as a request";
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(calls.load(), before);
+  // Other routes keep the 1 MiB default: a longer announced body is flagged and not read.
+  server_.Route("/small", {"POST"}, [](const HttpRequest& req) {
+    HttpResponse r;
+    r.body = std::to_string(req.body.size()) + " " + std::to_string(req.body_too_large);
+    return r;
+  });
+  EXPECT_EQ(estate::testing::HttpPost(base_ + "/small", two_mib).body, "0 1");
 }
 
 }  // namespace

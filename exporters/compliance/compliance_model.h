@@ -113,6 +113,17 @@ struct StoredReport {
   double file_mtime_unix = 0;
   double time_unix = 0;           // report.time_unix, else the file's mtime
   std::string html_report_file;   // an OpenSCAP HTML report next to the results file (same stem, .html)
+  // Leaf controls per (leaf) profile by status and severity, counted before the store slims the report (so
+  // metrics and the /report index never need report.controls in full). Filled by the store.
+  struct Counts {
+    std::string profile;
+    std::array<std::array<int, kSeverityCount>, kStatusCount> n{};  // [Status][Severity]
+  };
+  std::vector<Counts> counts;
+  // true: report.controls keeps only the controls that need a per-control view (not passed and not
+  // not_applicable, or with a waiver expiry), without description and messages, so that 10,000 reports fit in
+  // memory; ReportStore::ReadFull(source_file) parses the file again for the whole report (the host page).
+  bool slim = false;
 };
 using ReportSet = std::vector<std::shared_ptr<const StoredReport>>;
 

@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <memory>
 #include <numeric>
-#include <tuple>
-#include <initializer_list>
 #include <string_view>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 
 #include "estate/http_server.h"
+#include "estate/rendered_writer.h"
 
 namespace estate::storage {
 namespace {
@@ -143,97 +144,11 @@ void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, 
 
 const std::array<std::string, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
 
-// Writes sample lines into RenderedData::samples, one family after the other, exactly as metrics::Render does
-// for gauges (labels in the given order, values escaped, metrics::FormatValue).
-class Writer {
+// The mapping's families written straight to text (estate::RenderedWriter), opened by table id.
+class Writer : public RenderedWriter {
  public:
-  explicit Writer(RenderedData& data) : data_(data) {}
-  Writer(const Writer&) = delete;
-  Writer& operator=(const Writer&) = delete;
-
-  void Begin(Id id) {
-    Finish();
-    RenderedData::Family f;
-    f.name = kDefs[id].name;
-    f.help = kDefs[id].help;
-    f.type = "gauge";
-    f.offset = data_.samples.size();
-    data_.families.push_back(std::move(f));
-    open_ = true;
-  }
-
-  void Sample(std::initializer_list<std::pair<const char*, std::string_view>> labels, double value) {
-    std::string& s = data_.samples;
-    s.append(data_.families.back().name);
-    if (labels.size() != 0) {
-      s.push_back('{');
-      bool first = true;
-      for (const auto& [name, v] : labels) {
-        if (!first) s.push_back(',');
-        first = false;
-        s.append(name).append("=\"");
-        if (v.find_first_of("\\\"\n") == std::string_view::npos) {
-          s.append(v);
-        } else {
-          s.append(metrics::EscapeLabelValue(v));
-        }
-        s.push_back('"');
-      }
-      s.push_back('}');
-    }
-    s.push_back(' ');
-    s.append(metrics::FormatValue(value));
-    s.push_back('\n');
-    // A family that grows large is compressed as it is written (its own deflate piece, as the refresher would
-    // make it), so that its text (~50 MB for the volume rows at 100k volumes) is never held whole.
-    const std::size_t pending = s.size() - data_.families.back().offset;
-    if (gzip_ ? pending >= kFeed : pending >= kOwnMemberBytes) Feed();
-  }
-
-  // Ends the last family's slice.
-  void Finish() {
-    if (!open_) return;
-    auto& f = data_.families.back();
-    if (gzip_) {
-      Feed();
-      gzip_->Finish();
-      compressed_->bytes.shrink_to_fit();
-      compressed_->crc = gzip_->crc();
-      compressed_->length = gzip_->length();
-      gzip_.reset();
-      f.length = compressed_->length;
-      f.gzip = std::move(compressed_);
-    } else {
-      f.length = data_.samples.size() - f.offset;
-    }
-    open_ = false;
-  }
-
- private:
-  static constexpr std::size_t kFeed = 256 << 10;
-
-  // Moves the current family's text written so far into its deflate piece.
-  void Feed() {
-    auto& f = data_.families.back();
-    if (!gzip_) {
-      compressed_ = std::make_shared<web::DeflatePiece>();
-      compressed_->bytes.reserve(kOwnMemberBytes);
-      gzip_ = std::make_unique<web::DeflateWriter>(
-          [out = &compressed_->bytes](std::string_view p) {
-            out->append(p);
-            return true;
-          },
-          kOwnMemberLevel);
-    }
-    std::string_view text = std::string_view(data_.samples).substr(f.offset);
-    gzip_->Add(text);
-    data_.samples.resize(f.offset);
-  }
-
-  RenderedData& data_;
-  bool open_ = false;
-  std::unique_ptr<web::DeflateWriter> gzip_;  // the current family is being compressed
-  std::shared_ptr<web::DeflatePiece> compressed_;
+  using RenderedWriter::RenderedWriter;
+  void Begin(Id id) { RenderedWriter::Begin(kDefs[id].name, kDefs[id].help); }
 };
 
 // The order of the info series: by hypervisor, then server, so that a hypervisor's guests and a server's

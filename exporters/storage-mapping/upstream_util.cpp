@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "estate/json_util.h"
+#include "estate/url.h"
 
 namespace estate::storage {
 
@@ -21,22 +22,7 @@ double NowUnix() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string UrlEncode(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string UrlEncode(const std::string& s) { return url::EncodeComponent(s); }
 
 std::string StatusError(const std::string& what, const http::Response& response) {
   std::string message = what + ": HTTP " + std::to_string(response.status);

@@ -49,6 +49,9 @@ struct Plan {
       probe;
   // Rows for the landing page beyond the job table (optional): a short HTML fragment.
   std::string landing_html;
+  // The same, computed each time the page is served (optional; after landing_html), e.g. a summary of
+  // current errors. Called from HTTP worker threads: must be thread-safe and quick.
+  std::function<std::string()> landing_dynamic_html;
   // A plan without jobs is refused (an empty or truncated config must not stop all collection) unless the
   // config said so explicitly (allow_empty: true).
   bool allow_empty = false;

@@ -35,7 +35,13 @@ struct HttpRequest {
   std::string path;          // without the query string
   std::string query;         // raw query string
   std::map<std::string, std::string> headers;  // lower-cased names
-  std::string body;          // read only for POST/PUT, up to 1 MiB
+  std::string body;  // read only for POST/PUT, up to the route's max_body_bytes (1 MiB by default)
+  // The body was longer than the route's max_body_bytes (by its Content-Length, refused before reading any
+  // of it, or while reading): `body` holds at most the first max_body_bytes and the rest is never read (the
+  // connection then closes after the answer).
+  bool body_too_large = false;
+  // Fewer bytes than the Content-Length arrived (the client went away or stalled past the request timeout).
+  bool body_incomplete = false;
 
   // Value of a query parameter (URL-decoded), or empty.
   std::string Param(const std::string& name) const;
@@ -76,6 +82,16 @@ struct HttpResponse {
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+struct RouteOptions {
+  // Bytes of a POST/PUT body read before the handler runs (HttpRequest::body_too_large beyond).
+  std::size_t max_body_bytes = std::size_t{1} << 20;
+  // Runs on the headers alone, before any of a POST/PUT body is read and without taking a handler slot (so it
+  // must be cheap: e.g. check a token), with req.body empty. An answer it returns is sent as it is, the body
+  // is never read and the connection closes; nullopt goes on to read the body and run the handler. Must not
+  // throw (an exception becomes a 500).
+  std::function<std::optional<HttpResponse>(const HttpRequest&)> precheck;
+};
+
 struct ServerOptions {
   std::vector<std::string> listen_addresses = {":9100"};  // host:port or :port; port 0 picks a free one
   // Connections served at once (--web.max-connections). civetweb gives each connection a thread of its own
@@ -107,7 +123,8 @@ class HttpServer {
   // Routes match the path exactly (so "/metricsfoo" is a 404). methods e.g. {"GET"}; others get 405.
   // A path ending in "/*" matches every longer path under it ("/api/v/*" matches "/api/v/x" but not "/api/v/");
   // exact routes win over it, and the longest such prefix wins. The handler reads the rest from req.path.
-  void Route(const std::string& path, std::vector<std::string> methods, Handler handler);
+  void Route(const std::string& path, std::vector<std::string> methods, Handler handler,
+             RouteOptions route_options = {});
 
   // Starts listening; fails with a clear message when a port cannot be bound or TLS cannot be set up.
   Result<Ok> Start(const ServerOptions& options);
@@ -202,5 +219,8 @@ class DeflateWriter {
   std::uint32_t crc_ = 0;
   std::uint64_t length_ = 0;
 };
+
+// Escapes & < > " ' for HTML text and attribute values.
+std::string HtmlEscape(std::string_view s);
 
 }  // namespace estate::web

@@ -19,9 +19,14 @@ namespace estate {
 // before parsing, so that no recursive walk, copy or dump of a parsed document can exhaust the stack.
 constexpr std::size_t kMaxJsonDepth = 128;
 
-// Parses untrusted JSON; never throws. Errors: "invalid JSON at byte N of M", "invalid JSON: a number too
+// Parses untrusted JSON; never throws. Errors: "invalid JSON at byte N of M", followed by " (truncated)" when
+// the text ends early and " (invalid UTF-8)" for a string that is not UTF-8, "invalid JSON: a number too
 // large for a double (M bytes)" ([1e400]), "JSON nested deeper than 128 levels".
 Result<nlohmann::json> ParseJsonText(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
+// The same with nlohmann's parser callback, which sees every event and may drop values while parsing (a large
+// document need not be held whole). An exception thrown by the callback is an error too.
+Result<nlohmann::json> ParseJsonText(std::string_view text, std::size_t max_depth,
+                                     const nlohmann::json::parser_callback_t& callback);
 
 // dump() that never throws: invalid UTF-8 in strings becomes U+FFFD.
 std::string DumpJson(const nlohmann::json& j, int indent = -1);

@@ -53,4 +53,8 @@ Result<Url> Resolve(std::string_view base_url, std::string_view link);
 // A link shortened for messages (at most 96 bytes, non-printable bytes as '?') with any userinfo left out.
 std::string Describe(std::string_view link);
 
+// Percent-encodes everything but the unreserved characters (A-Z a-z 0-9 - _ . ~): a query value or one path
+// segment.
+std::string EncodeComponent(std::string_view s);
+
 }  // namespace estate::url

@@ -450,12 +450,38 @@ SimpleResponse HttpGet(const std::string& url, double timeout_seconds,
   return Perform(url, nullptr, timeout_seconds, headers);
 }
 
-SimpleResponse HttpPost(const std::string& url, const std::string& body, double timeout_seconds) {
-  return Perform(url, &body, timeout_seconds, {});
+SimpleResponse HttpPost(const std::string& url, const std::string& body, double timeout_seconds,
+                        const std::vector<std::string>& headers) {
+  return Perform(url, &body, timeout_seconds, headers);
 }
 
 long HttpDelete(const std::string& url, double timeout_seconds) {
   return Perform(url, nullptr, timeout_seconds, {}, "DELETE").status;
+}
+
+std::string RawHttpExchange(int port, const std::string& request, bool* closed, int deadline_ms) {
+  bool dummy = false;
+  if (closed == nullptr) closed = &dummy;
+  *closed = false;
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    timeval tv{deadline_ms / 1000, (deadline_ms % 1000) * 1000};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (write(s, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(s, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+      *closed = n == 0;
+    }
+  }
+  close(s);
+  return out;
 }
 
 bool WaitHttpOk(const std::string& url, milliseconds deadline) {

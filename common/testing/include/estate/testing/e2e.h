@@ -73,9 +73,16 @@ struct SimpleResponse {
 };
 SimpleResponse HttpGet(const std::string& url, double timeout_seconds = 10,
                        const std::vector<std::string>& headers = {});
-SimpleResponse HttpPost(const std::string& url, const std::string& body = "", double timeout_seconds = 10);
+SimpleResponse HttpPost(const std::string& url, const std::string& body = "", double timeout_seconds = 10,
+                        const std::vector<std::string>& headers = {});
 // DELETE; returns the HTTP status, 0 when it failed.
 long HttpDelete(const std::string& url, double timeout_seconds = 5);
+
+// Sends raw bytes to 127.0.0.1:port and reads until the server closes the connection or deadline_ms pass
+// without a byte; *closed (if given) tells which of the two happened. For framing tests no client library
+// would send.
+std::string RawHttpExchange(int port, const std::string& request, bool* closed = nullptr,
+                            int deadline_ms = 10000);
 
 // Decompresses a gzip body of exactly one member (as curl --compressed and browsers read it); "" when it is
 // not valid gzip or anything (a second member) follows the first member.
