@@ -153,17 +153,29 @@ Plan ComplianceExporter::BuildPlan(const ComplianceConfig& config) {
   return plan;
 }
 
-Result<Plan> ComplianceExporter::Load(const std::string& config_path, const Services&) {
+Result<Plan> ComplianceExporter::Load(const std::string& config_path, const Services& services) {
   auto config = LoadConfig(config_path);
   if (!config) return MakeError(config.error());
+  if (!push_) {
+    // The parser's own cap is above any push.max_body_bytes; the endpoint enforces that one.
+    push_ = std::make_unique<DataCollector>(ReportParser(std::size_t{1} << 30), services.registry);
+    auto state = state_;
+    push_->SetOnStored([state](const std::string&, const Report&) { state->store().RequestRescan(); });
+  }
+  // Tokens re-read and the spool checked before anything else changes: a failing reload changes nothing.
+  DataCollectorOptions push;
+  push.enabled = config->push_enabled;
+  push.tokens_file = config->push_tokens_file;
+  push.spool_dir = config->push_spool_dir;
+  push.max_body_bytes = config->push_max_body_bytes;
+  if (auto ok = push_->Configure(push); !ok) return MakeError(ok.error());
   return BuildPlan(*config);
 }
 
 void ComplianceExporter::AddRoutes(web::HttpServer& server, const Services& services) {
-  (void)server;
   (void)services;
-  // [c-push] POST /data-collector/v0/ (and without the trailing slash): DataCollector(state_) spools the
-  // report, then state_->store().RequestRescan(). Wired when hx/c-push is merged.
+  // POST /data-collector/v0/ (and without the trailing slash): spools the report, then asks for a rescan.
+  if (push_) push_->AddRoutes(server);
   // [c-html] GET /report and /report/<host>: ReportHtml(state_). Wired when hx/c-html is merged.
 }
 

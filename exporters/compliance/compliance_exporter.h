@@ -16,6 +16,7 @@
 
 #include "compliance_config.h"
 #include "compliance_metrics.h"
+#include "data_collector.h"
 #include "estate/app.h"
 #include "report_store.h"
 
@@ -60,6 +61,7 @@ class ComplianceExporter final : public Exporter {
   struct Render;
   std::shared_ptr<SharedState> state_;
   std::shared_ptr<Render> render_;
+  std::unique_ptr<DataCollector> push_;  // made by the first Load (it registers its counters there)
 };
 
 ExporterInfo ComplianceExporterInfo();
