@@ -1,11 +1,11 @@
-// The compliance exporter end to end, set up exactly as the demo sets it up: packaging/demo/compliance.before.sh
-// writes the InSpec reports of tools/compliance-demo/make_reports.py (one of them cut off half-way) and, when
-// oscap is installed, the results of a real `oscap xccdf eval` of tests/scap; the exporter reads them with
-// packaging/demo/compliance.yml (rendered as scripts/demo.sh renders it, with a 1 s scan interval);
-// packaging/demo/compliance.after.sh pushes monitoring01's automate envelope to /data-collector/v0/ with a token.
-// Then a real Prometheus evaluates alerts/compliance.rules.yml (every `for:` set to 0s) and a real Alertmanager
-// must receive the critical-control alert of pgdb-main01 with its documentation and report links, and the
-// demo's other alerts.
+// The compliance exporter end to end, set up exactly as the demo sets it up:
+// packaging/demo/compliance.before.sh writes the InSpec reports of tools/compliance-demo/make_reports.py (one
+// of them cut off half-way) and, when oscap is installed, the results of a real `oscap xccdf eval` of
+// tests/scap; the exporter reads them with packaging/demo/compliance.yml (rendered as scripts/demo.sh renders
+// it, with a 1 s scan interval); packaging/demo/compliance.after.sh pushes monitoring01's automate envelope
+// to /data-collector/v0/ with a token. Then a real Prometheus evaluates alerts/compliance.rules.yml (every
+// `for:` set to 0s) and a real Alertmanager must receive the critical-control alert of pgdb-main01 with its
+// documentation and report links, and the demo's other alerts.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -55,9 +55,9 @@ std::string ExporterConfig(const std::string& state_dir, const std::string& addr
 estate::testing::CommandResult RunHook(const std::string& when, const std::string& state,
                                        const std::string& address) {
   const std::string source = estate::testing::SourceDir();
-  return estate::testing::RunCommand(
-      {estate::testing::BinaryPath("bash"), source + "/packaging/demo/compliance." + when + ".sh", state, source,
-       address});
+  return estate::testing::RunCommand({estate::testing::BinaryPath("bash"),
+                                      source + "/packaging/demo/compliance." + when + ".sh", state, source,
+                                      address});
 }
 
 bool HasSample(const std::vector<MetricSample>& samples, const std::string& name,
@@ -88,7 +88,8 @@ TEST(ComplianceE2e, DemoAlertsArriveWithDocAndReportLinks) {
   const std::string rules_path = source + "/alerts/compliance.rules.yml";
   const std::string binary = estate::testing::BinaryPath("estate-compliance-exporter");
   ASSERT_FALSE(binary.empty()) << "estate-compliance-exporter was not built";
-  ASSERT_FALSE(estate::testing::BinaryPath("python3").empty()) << "python3 is needed by the demo's report generator";
+  ASSERT_FALSE(estate::testing::BinaryPath("python3").empty())
+      << "python3 is needed by the demo's report generator";
   const bool have_oscap = !estate::testing::BinaryPath("oscap").empty();
   if (!have_oscap) std::printf("oscap is not installed: the OpenSCAP part is left out\n");
 
@@ -99,9 +100,10 @@ TEST(ComplianceE2e, DemoAlertsArriveWithDocAndReportLinks) {
   ASSERT_EQ(before.exit_code, 0) << before.error << before.output;
 
   estate::testing::ChildProcess exporter;
-  auto started = exporter.Start({binary, "--config.file=" + dir.Write("compliance.yml", ExporterConfig(dir.path(), address)),
-                                 "--web.listen-address=" + address},
-                                dir.path() + "/exporter.log");
+  auto started = exporter.Start(
+      {binary, "--config.file=" + dir.Write("compliance.yml", ExporterConfig(dir.path(), address)),
+       "--web.listen-address=" + address},
+      dir.path() + "/exporter.log");
   ASSERT_TRUE(started) << started.error();
   ASSERT_TRUE(estate::testing::WaitHttpOk(base + "/metrics", 30s)) << exporter.Log();
   const auto after = RunHook("after", dir.path(), address);
@@ -116,12 +118,15 @@ TEST(ComplianceE2e, DemoAlertsArriveWithDocAndReportLinks) {
     samples = estate::testing::ParseMetricSamples(HttpGet(base + "/metrics", 5).body);
     why.clear();
     if (!HasSample(samples, "estate_compliance_control_status",
-                   {{"host", kCriticalHost}, {"control", kCriticalControl}, {"status", "failed"},
-                    {"severity", "critical"}}, 1)) {
+                   {{"host", kCriticalHost},
+                    {"control", kCriticalControl},
+                    {"status", "failed"},
+                    {"severity", "critical"}},
+                   1)) {
       why += "no failed critical ssh-01 on pgdb-main01; ";
     }
-    if (!HasSample(samples, "estate_compliance_control_info", {{"control", kCriticalControl}, {"doc_url", kCriticalDoc}},
-                   1)) {
+    if (!HasSample(samples, "estate_compliance_control_info",
+                   {{"control", kCriticalControl}, {"doc_url", kCriticalDoc}}, 1)) {
       why += "no control_info with the doc link of ssh-01; ";
     }
     if (!HasSample(samples, "estate_compliance_host_info",
@@ -156,9 +161,9 @@ TEST(ComplianceE2e, DemoAlertsArriveWithDocAndReportLinks) {
 
   // Prometheus with the shipped rules (for: 0s) and Alertmanager.
   ASSERT_TRUE(std::filesystem::exists(rules_path)) << rules_path;
-  const std::string rules = dir.Write(
-      "compliance.rules.yml",
-      std::regex_replace(estate::testing::ReadFileOrDie(rules_path), std::regex(R"((\n\s+for:\s*)\S+)"), "$010s"));
+  const std::string rules =
+      dir.Write("compliance.rules.yml", std::regex_replace(estate::testing::ReadFileOrDie(rules_path),
+                                                           std::regex(R"((\n\s+for:\s*)\S+)"), "$010s"));
   estate::testing::AlertmanagerServer am;
   auto am_started = am.Start(dir);
   ASSERT_TRUE(am_started) << am_started.error();
@@ -206,14 +211,16 @@ TEST(ComplianceE2e, DemoAlertsArriveWithDocAndReportLinks) {
     }
     if (missing.empty()) break;
   }
-  EXPECT_TRUE(missing.empty()) << "missing in Alertmanager:" << missing << "\nAlertmanager: " << alerts.dump(1)
+  EXPECT_TRUE(missing.empty()) << "missing in Alertmanager:" << missing
+                               << "\nAlertmanager: " << alerts.dump(1)
                                << "\nPrometheus: " << HttpGet(prometheus.url() + "/api/v1/alerts").body;
 
   // The critical control's alert says where to read about the control and where the host's report is.
   auto critical = find(alerts, expected[0]);
   ASSERT_TRUE(critical.has_value());
   std::string annotations;
-  for (const auto& [key, value] : critical->value("annotations", nlohmann::json::object()).items()) {
+  const nlohmann::json annotation_map = critical->value("annotations", nlohmann::json::object());
+  for (const auto& [key, value] : annotation_map.items()) {
     annotations += key + ": " + value.get<std::string>() + "\n";
   }
   EXPECT_NE(annotations.find(kCriticalDoc), std::string::npos) << annotations;
