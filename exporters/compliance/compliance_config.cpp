@@ -55,7 +55,9 @@ Result<ComplianceConfig> ParseConfig(const std::string& yaml, const std::string&
       scan.Error("paths", "a path with a NUL byte");
     }
   }
-  if (!cfg.host_from_path.empty()) {
+  if (cfg.host_from_path.size() > 512) {
+    scan.Error("host_from_path", "longer than 512 characters");
+  } else if (!cfg.host_from_path.empty()) {
     try {
       std::regex re(cfg.host_from_path, std::regex::ECMAScript);
       if (re.mark_count() < 1)

@@ -3,12 +3,15 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <sstream>
 #include <utility>
 
+#include "estate/html.h"
 #include "estate/http_server.h"
 #include "estate/log.h"
+#include "report_html.h"
 
 namespace estate::compliance {
 
@@ -96,7 +99,7 @@ std::string FileErrorsHtml(const ReportStore& store) {
         << " more (estate_compliance_file_up == 0)</td></tr>";
       break;
     }
-    h << "<tr><td>" << web::HtmlEscape(f.path) << "</td><td>" << web::HtmlEscape(f.last_error) << "</td><td>"
+    h << "<tr><td>" << HtmlEscape(f.path) << "</td><td>" << HtmlEscape(f.last_error) << "</td><td>"
       << f.parse_errors << "</td><td>" << (f.report ? "kept" : "none") << "</td></tr>";
   }
   h << "</table>";
@@ -105,7 +108,22 @@ std::string FileErrorsHtml(const ReportStore& store) {
 
 }  // namespace
 
-Plan ComplianceExporter::BuildPlan(const ComplianceConfig& config) {
+Result<Plan> ComplianceExporter::BuildPlan(const ComplianceConfig& config, const Services& services) {
+  // The push endpoint first: a tokens file or spool it cannot use fails the load (the previous config stays).
+  if (!push_) {
+    push_ = std::make_unique<DataCollector>(ReportParser(config.push_max_body_bytes), services.registry);
+    std::weak_ptr<SharedState> weak = state_;
+    push_->SetOnStored([weak](const std::string&, const Report&) {
+      if (auto state = weak.lock()) state->store().RequestRescan();
+    });
+  }
+  DataCollectorOptions push;
+  push.enabled = config.push_enabled;
+  push.tokens_file = config.push_tokens_file;
+  push.spool_dir = config.push_spool_dir;
+  push.max_body_bytes = config.push_max_body_bytes;
+  if (auto ok = push_->Configure(push); !ok) return MakeError("push: " + ok.error());
+
   auto shared = std::make_shared<const ComplianceConfig>(config);
   state_->SetConfig(shared);
   state_->store().Configure(StoreOptionsFrom(config));
@@ -156,27 +174,50 @@ Plan ComplianceExporter::BuildPlan(const ComplianceConfig& config) {
 Result<Plan> ComplianceExporter::Load(const std::string& config_path, const Services& services) {
   auto config = LoadConfig(config_path);
   if (!config) return MakeError(config.error());
-  if (!push_) {
-    // The parser's own cap is above any push.max_body_bytes; the endpoint enforces that one.
-    push_ = std::make_unique<DataCollector>(ReportParser(std::size_t{1} << 30), services.registry);
-    auto state = state_;
-    push_->SetOnStored([state](const std::string&, const Report&) { state->store().RequestRescan(); });
-  }
-  // Tokens re-read and the spool checked before anything else changes: a failing reload changes nothing.
-  DataCollectorOptions push;
-  push.enabled = config->push_enabled;
-  push.tokens_file = config->push_tokens_file;
-  push.spool_dir = config->push_spool_dir;
-  push.max_body_bytes = config->push_max_body_bytes;
-  if (auto ok = push_->Configure(push); !ok) return MakeError(ok.error());
-  return BuildPlan(*config);
+  return BuildPlan(*config, services);
 }
 
-void ComplianceExporter::AddRoutes(web::HttpServer& server, const Services& services) {
-  (void)services;
-  // POST /data-collector/v0/ (and without the trailing slash): spools the report, then asks for a rescan.
+namespace {
+
+// The reports the HTML pages show. The store keeps reports slim (counts and the controls that need a view);
+// the host page shows every control with descriptions and messages, so that host's files are parsed again.
+ReportSet PageReports(SharedState& state, const std::string& path) {
+  ReportSet reports = state.store().Snapshot()->reports;
+  constexpr std::string_view kPrefix = "/report/";
+  if (path.rfind(kPrefix, 0) != 0) return reports;
+  std::string host = path.substr(kPrefix.size());
+  if (host.size() > 9 && host.compare(host.size() - 9, 9, "/openscap") == 0) return reports;
+  for (auto& r : reports) {
+    if (r->host != host || !r->slim) continue;
+    auto full = state.store().ReadFull(r->source_file);
+    if (!full) continue;  // changed meanwhile: the slim report is what there is
+    auto whole = std::make_shared<StoredReport>(*r);
+    whole->report = std::move(*full);
+    whole->slim = false;
+    r = std::move(whole);
+  }
+  return reports;
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+void ComplianceExporter::AddRoutes(web::HttpServer& server, const Services&) {
+  // POST /data-collector/v0/ (and without the slash): spooled before the 200, then a rescan is requested.
   if (push_) push_->AddRoutes(server);
-  // [c-html] GET /report and /report/<host>: ReportHtml(state_). Wired when hx/c-html is merged.
+  // GET /report and /report/<host>.
+  auto state = state_;
+  auto handler = [state](const web::HttpRequest& req) {
+    auto config = state->config();
+    LinkSettings links;
+    if (config) links = MetricsOptionsFrom(*config).links;
+    return HandleReportRequest(req, PageReports(*state, req.path), links, UnixNow());
+  };
+  server.Route("/report", {"GET"}, handler);
+  server.Route("/report/*", {"GET"}, handler);
 }
 
 ExporterInfo ComplianceExporterInfo() {

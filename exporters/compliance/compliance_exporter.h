@@ -53,8 +53,9 @@ class ComplianceExporter final : public Exporter {
   Result<Plan> Load(const std::string& config_path, const Services& services) override;
   void AddRoutes(web::HttpServer& server, const Services& services) override;
 
-  // Everything Load() does after reading the file (tests build configs in memory).
-  Plan BuildPlan(const ComplianceConfig& config);
+  // Everything Load() does after reading the file (tests build configs in memory); an error when the push
+  // endpoint cannot use its tokens file or spool directory.
+  Result<Plan> BuildPlan(const ComplianceConfig& config, const Services& services = {});
   const std::shared_ptr<SharedState>& state() const { return state_; }
 
  private:

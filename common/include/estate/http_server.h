@@ -220,7 +220,4 @@ class DeflateWriter {
   std::uint64_t length_ = 0;
 };
 
-// Escapes & < > " ' for HTML text and attribute values.
-std::string HtmlEscape(std::string_view s);
-
 }  // namespace estate::web

@@ -226,7 +226,7 @@ TEST(ReportStore, HostFromThePathThenTheReportThenTheFileName) {
   f.options.host_from_path = "/ci/([^/]+)/";
   Put(f.dir, "ci/db-7/inspec.json", Report("reported-name", kNow - 10));
   Put(f.dir, "reports/named.json", Report("from-report", kNow - 10));
-  Put(f.dir, "reports/anonymous.xccdf.xml", "time 5\ncontrol c1 p failed low\n");
+  Put(f.dir, "reports/anonymous.xccdf.xml", "time 1799999999\ncontrol c1 p failed low\n");
   auto store = f.Make();
   store->Scan();
   auto snap = store->Snapshot();
@@ -255,7 +255,7 @@ TEST(ReportStore, SkipsTemporaryFilesAndNotesOpenScapHtml) {
 TEST(ReportStore, SlimReportsKeepCountsAndOnlyControlsThatNeedAView) {
   Fixture f;
   Put(f.dir, "reports/a.json",
-      "host a\ntime 100\nprofile base 1\ncontrol c1 base failed high\ncontrol c2 base passed low\n"
+      "host a\ntime 1799999999\nprofile base 1\ncontrol c1 base failed high\ncontrol c2 base passed low\n"
       "control c3 base not_applicable none\ncontrol c4 base passed medium expires=2000000000\n"
       "control c5 base waived high waived\ncontrol c6 other passed high\n");
   auto store = f.Make();
@@ -321,6 +321,7 @@ TEST(ReportStore, AFileReplacedWhileReadIsReadAgainLater) {
   EXPECT_EQ(s.deferred, 1u);
   EXPECT_EQ(f.calls.load(), 0);  // the old version was not parsed
   EXPECT_TRUE(store->Snapshot()->files.empty());
+  f.now += 2;  // a file that was changing is looked at again after the settle time
   EXPECT_TRUE(store->ScanDue());
   store->Scan();
   EXPECT_EQ(f.calls.load(), 1);
