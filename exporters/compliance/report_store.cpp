@@ -205,6 +205,9 @@ void ReportStore::Configure(StoreOptions options) {
 }
 
 void ReportStore::Apply(StoreOptions options) {
+  // Hosts may resolve differently, or reports be kept whole: read everything again. Other changes (paths,
+  // settle, retention) need no new read.
+  const bool reread = options.host_from_path != options_.host_from_path || options.slim != options_.slim;
   options_ = std::move(options);
   host_re_.reset();
   if (!options_.host_from_path.empty()) {
@@ -215,8 +218,9 @@ void ReportStore::Apply(StoreOptions options) {
     }
   }
   if (options_.parse_threads < 1) options_.parse_threads = 1;
-  // Hosts may resolve differently now: read everything again.
-  for (auto& [path, e] : files_) e.id = FileId{};
+  if (reread) {
+    for (auto& [path, e] : files_) e.id = FileId{};
+  }
   dirty_ = true;
 }
 

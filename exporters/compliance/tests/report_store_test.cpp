@@ -381,3 +381,29 @@ TEST(ReportStore, ABudgetSpentKeepsWhatWasReadAndLeavesTheRest) {
 
 }  // namespace
 }  // namespace estate::compliance
+
+namespace estate::compliance {
+namespace {
+
+TEST(ReportStoreReload, OnlyANewHostPatternReadsEverythingAgain) {
+  Fixture f;
+  Put(f.dir, "reports/a.json", Report("a", kNow - 100));
+  auto store = f.Make();
+  store->Scan();
+  EXPECT_EQ(f.calls.load(), 1);
+  StoreOptions more = f.options;
+  more.retention_seconds = 86400;
+  more.settle_seconds = 5;
+  store->Configure(more);
+  EXPECT_TRUE(store->ScanDue());
+  store->Scan();
+  EXPECT_EQ(f.calls.load(), 1);
+  more.host_from_path = "/(reports)/";
+  store->Configure(more);
+  store->Scan();
+  EXPECT_EQ(f.calls.load(), 2);
+  EXPECT_EQ(store->Snapshot()->reports[0]->host, "reports");
+}
+
+}  // namespace
+}  // namespace estate::compliance
