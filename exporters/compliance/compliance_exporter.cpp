@@ -111,7 +111,8 @@ std::string FileErrorsHtml(const ReportStore& store) {
 Result<Plan> ComplianceExporter::BuildPlan(const ComplianceConfig& config, const Services& services) {
   // The push endpoint first: a tokens file or spool it cannot use fails the load (the previous config stays).
   if (!push_) {
-    push_ = std::make_unique<DataCollector>(ReportParser(config.push_max_body_bytes), services.registry);
+    // The parser's own cap is above any push.max_body_bytes; the endpoint enforces that one.
+    push_ = std::make_unique<DataCollector>(ReportParser(std::size_t{1} << 30), services.registry);
     std::weak_ptr<SharedState> weak = state_;
     push_->SetOnStored([weak](const std::string&, const Report&) {
       if (auto state = weak.lock()) state->store().RequestRescan();

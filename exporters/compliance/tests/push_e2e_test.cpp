@@ -5,16 +5,17 @@
 #include <signal.h>
 
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "estate/testing/e2e.h"
+#include "push_report.h"
 
 namespace {
 
+using estate::compliance::testing::AutomateReport;
 using estate::testing::BinaryPath;
 using estate::testing::ChildProcess;
 using estate::testing::FreePort;
@@ -22,30 +23,6 @@ using estate::testing::HttpGet;
 using estate::testing::HttpPost;
 using estate::testing::TempDir;
 using estate::testing::WaitHttpOk;
-
-std::string NowIso() {
-  char buf[32];
-  std::time_t t = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-// An InSpec report in the automate reporter's envelope: one failing critical control, one passing.
-std::string AutomateReport(const std::string& host) {
-  const std::string now = NowIso();
-  return R"({"platform":{"name":"debian","release":"12","target_id":")" + host +
-         R"("},"profiles":[{"name":"push-profile","version":"1.0.0","sha256":"abc","status":"loaded","controls":[)"
-         R"({"id":"ctl-1","impact":0.9,"title":"critical","tags":{},"refs":[],"results":[{"status":"failed",)"
-         R"("code_desc":"x","message":"y","start_time":")" +
-         now +
-         R"(","run_time":0.01}]},{"id":"ctl-2","impact":0.5,"title":"ok","tags":{},"refs":[],"results":[)"
-         R"({"status":"passed","code_desc":"z","start_time":")" +
-         now +
-         R"(","run_time":0.01}]}]}],"statistics":{"duration":0.5},"version":"4.18.5","type":"inspec_report",)"
-         R"("node_name":")" +
-         host + R"(","node_uuid":"u-)" + host + R"(","report_uuid":"r-)" + host + R"(","end_time":")" + now +
-         R"("})";
-}
 
 int CountRatioSeries(const std::string& metrics) {
   int n = 0;
