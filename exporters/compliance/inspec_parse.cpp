@@ -592,11 +592,15 @@ void BuildControls(Collector& col, Report& report) {
   };
 
   std::set<std::string> with_results;
-  std::map<std::string, std::size_t> dependency_of;  // control id -> first dependency profile listing it
+  // control id -> the dependency profile listing it, a leaf (one without depends) rather than a middle layer
+  std::map<std::string, std::size_t> dependency_of;
   for (const RawControl& rc : col.controls) {
     if (rc.results > 0) with_results.insert(rc.control.id);
     const std::size_t p = canon[rc.profile];
-    if (is_dependency(p)) dependency_of.emplace(rc.control.id, p);
+    if (!is_dependency(p)) continue;
+    auto [it, fresh] = dependency_of.emplace(rc.control.id, p);
+    if (!fresh && !col.profiles[it->second].depends.empty() && col.profiles[p].depends.empty())
+      it->second = p;
   }
 
   std::set<std::pair<std::size_t, std::string>> seen;
@@ -645,7 +649,10 @@ void BuildControls(Collector& col, Report& report) {
         " overlay/wrapper control copies without results dropped (their results are the leaf's)");
   }
   if (repeated > 0) report.notes.push_back(std::to_string(repeated) + " repeated control(s) counted once");
-  (void)unselected;
+  if (unselected > 0) {
+    report.notes.push_back(std::to_string(unselected) +
+                           " control(s) of dependency profiles that no wrapper ran (no results) not counted");
+  }
 }
 
 void BuildFromRows(Collector& col, Report& report) {

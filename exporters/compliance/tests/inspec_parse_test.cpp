@@ -691,6 +691,24 @@ TEST(InspecParse, OverlayAndRepeatedProfiles) {
   EXPECT_EQ(Find(r, "own")->profile, "wrapper");
 }
 
+TEST(InspecParse, ThreeLayersCreditTheLeaf) {
+  // top -> middle -> leaf; "m" has no results anywhere: it is the leaf's, not the middle layer's.
+  const std::string body =
+      R"({"platform":{"name":"x","release":"1"},"version":"4.52.9","statistics":{"duration":1},"profiles":[)"
+      R"({"name":"top","version":"1","depends":[{"name":"middle"}],"controls":[)" +
+      Ctl("m", 0.7, "") +
+      R"(]},{"name":"middle","version":"1","parent_profile":"top","depends":[{"name":"leaf"}],)"
+      R"("controls":[)" +
+      Ctl("m", 0.7, "") +
+      R"(]},{"name":"leaf","version":"1","parent_profile":"middle",)"
+      R"("controls":[)" +
+      Ctl("m", 0.7, "") + "]}]}";
+  const Report r = MustParse(body);
+  ASSERT_EQ(r.controls.size(), 1u);
+  EXPECT_EQ(r.controls[0].profile, "leaf");
+  EXPECT_EQ(r.controls[0].status, Status::kNotReviewed);
+}
+
 TEST(InspecParse, ResultsTruncatedByChefCount) {
   // Chef Infra's compliance phase keeps the first results and counts the ones it removed.
   const Report r = MustParse(
