@@ -146,6 +146,23 @@ std::vector<const StoredReport*> ReportsOf(const ReportSet& reports, std::string
   return out;
 }
 
+using CountMatrix = std::array<std::array<int, kSeverityCount>, kStatusCount>;  // [Status][Severity]
+
+// The store's counts (made before it slimmed the report), else the controls'.
+CountMatrix CountsOf(const StoredReport& sr) {
+  CountMatrix n{};
+  if (!sr.counts.empty()) {
+    for (const auto& per_profile : sr.counts) {
+      for (std::size_t st = 0; st < kStatusCount; ++st) {
+        for (std::size_t sev = 0; sev < kSeverityCount; ++sev) n[st][sev] += per_profile.n[st][sev];
+      }
+    }
+    return n;
+  }
+  for (const Control& c : sr.report.controls) ++n[Index(c.status)][Index(c.severity)];
+  return n;
+}
+
 class Html {
  public:
   Html& Raw(std::string_view s) {
@@ -481,6 +498,12 @@ void ReportCard(Html& h, const StoredReport& sr, int openscap_index, double now_
   h.Raw("</dd></dl>");
   if (r.degraded) h.Raw("<p class=\"warn\">Degraded format: fewer details than a full report.</p>");
   for (const auto& n : r.notes) h.Raw("<p class=\"muted\">").Text(n).Raw("</p>");
+  if (sr.slim) {
+    h.Raw(
+        "<p class=\"warn unavailable\">Details unavailable (the result file could not be read again): only "
+        "the "
+        "controls that are not passing are listed, without descriptions and messages.</p>");
+  }
   if (openscap_index >= 0) {
     h.Raw("<p><a id=\"openscap-")
         .Int(openscap_index)
@@ -587,26 +610,15 @@ std::vector<HostSummary> SummarizeHosts(const ReportSet& reports, const SortOrde
     std::string tool = sr->report.tool.empty() ? std::string("unknown") : sr->report.tool;
     if (!sr->report.tool_version.empty()) tool += " " + sr->report.tool_version;
     if (std::find(h.tools.begin(), h.tools.end(), tool) == h.tools.end()) h.tools.push_back(std::move(tool));
-    if (sr->slim) {  // the store's slim reports: passed controls are only counted (c-core)
-      for (const auto& k : sr->counts) {
-        for (Status st : kAllStatuses) {
-          for (Severity sev : kAllSeverities) {
-            const int n = k.n[Index(st)][Index(sev)];
-            h.by_status[Index(st)] += n;
-            if (st == Status::kFailed || st == Status::kError) {
-              h.failing += n;
-              h.failing_by_severity[Index(sev)] += n;
-            }
-          }
+    const CountMatrix n = CountsOf(*sr);
+    for (Status st : kAllStatuses) {
+      for (Severity sev : kAllSeverities) {
+        const int k = n[Index(st)][Index(sev)];
+        h.by_status[Index(st)] += k;
+        if (st == Status::kFailed || st == Status::kError) {
+          h.failing += k;
+          h.failing_by_severity[Index(sev)] += k;
         }
-      }
-      continue;
-    }
-    for (const Control& c : sr->report.controls) {
-      ++h.by_status[Index(c.status)];
-      if (c.status == Status::kFailed || c.status == Status::kError) {
-        ++h.failing;
-        ++h.failing_by_severity[Index(c.severity)];
       }
     }
   }
@@ -717,12 +729,18 @@ std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_
       .Text(host)
       .Raw("</h1>\n");
 
+  // Counts are the store's (a slim report keeps only its non-passing controls, without descriptions and
+  // messages, unless the caller read the whole report again), so the page agrees with /report and the
+  // metrics.
   std::array<int, kStatusCount> by_status{};
   std::vector<const Control*> controls;
   std::vector<std::string_view> profiles;
   for (const StoredReport* sr : mine) {
+    const CountMatrix n = CountsOf(*sr);
+    for (Status st : kAllStatuses) {
+      for (int k : n[Index(st)]) by_status[Index(st)] += k;
+    }
     for (const Control& c : sr->report.controls) {
-      ++by_status[Index(c.status)];
       controls.push_back(&c);
       if (std::find(profiles.begin(), profiles.end(), c.profile) == profiles.end())
         profiles.push_back(c.profile);
@@ -770,6 +788,7 @@ std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_
     }
     h.Raw(StatusHeading(s)).Raw(" (").Int(count).Raw(")");
     h.Raw(collapsed ? "</summary>\n" : "</h2>\n");
+    int shown = 0;
     for (Severity sev : kSeverityOrder) {
       bool opened = false;
       for (const Control* c : controls) {
@@ -780,13 +799,19 @@ std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_
           opened = true;
         }
         ControlCard(h, *c, show_profile, links, now_unix);
+        ++shown;
       }
       if (opened) h.Raw("</div>\n");
+    }
+    if (shown < count) {
+      h.Raw("<p class=\"muted\">").Int(count - shown).Raw(" not listed: details unavailable.</p>\n");
     }
     if (collapsed) h.Raw("</details>\n");
     h.Raw("</section>\n");
   }
-  if (controls.empty()) h.Raw("<p>The reports of this host have no controls with results.</p>\n");
+  if (std::all_of(by_status.begin(), by_status.end(), [](int n) { return n == 0; })) {
+    h.Raw("<p>The reports of this host have no controls with results.</p>\n");
+  }
   h.Raw("</body>\n</html>\n");
   return h.Take();
 }

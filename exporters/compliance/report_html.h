@@ -89,10 +89,14 @@ struct HostSummary {
   double newest_unix = 0;
   std::vector<std::string> tools;  // "inspec 5.22.3", distinct, in report order
 };
-// Hosts of the set, sorted by `order`; reports with an empty host are left out.
+// Hosts of the set, sorted by `order`; reports with an empty host are left out. Counts come from
+// StoredReport::counts when the store filled them (a slim report keeps only some controls), else from the
+// controls.
 std::vector<HostSummary> SummarizeHosts(const ReportSet& reports, const SortOrder& order);
 
-// The pages' HTML. RenderHostPage: nullopt when no report names that host.
+// The pages' HTML. RenderHostPage: nullopt when no report names that host. It lists the controls the reports
+// hold: the caller replaces a slim report by the whole one (ReportStore::ReadFull) first; one still slim is
+// shown with a note that its passing controls, descriptions and messages are unavailable.
 std::string RenderIndexPage(const ReportSet& reports, const SortOrder& order, double now_unix);
 std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_view host,
                                           const LinkSettings& links, double now_unix);

@@ -244,6 +244,41 @@ TEST(ReportHtml, AControlShowsItsDetailsAndDocLinks) {
   EXPECT_EQ(DocUrlFor(bad, {}), "HTTPS://ok.example/");
 }
 
+// The store keeps 10,000 reports by slimming them (only non-passing controls, no descriptions or messages)
+// and counting before it does: /report and the host page use the counts; a host page whose report could not
+// be read again whole says what is missing.
+TEST(ReportHtml, SlimReportsUseTheStoreCounts) {
+  auto slim = std::make_shared<StoredReport>(
+      *MakeReport("h", {MakeControl("f-1", Status::kFailed, Severity::kHigh)}));
+  slim->slim = true;
+  StoredReport::Counts counts;
+  counts.profile = "base-linux";
+  counts.n[static_cast<std::size_t>(Status::kFailed)][static_cast<std::size_t>(Severity::kHigh)] = 1;
+  counts.n[static_cast<std::size_t>(Status::kPassed)][static_cast<std::size_t>(Severity::kLow)] = 3;
+  slim->counts = {counts};
+  ReportSet set = {slim};
+  // 3 / (3 + 1), from the counts, not from the one control stored.
+  Pos(RenderIndexPage(set, {}, kNow), "data-value=\"0.75\">75.0%</td>");
+  const std::string page = *RenderHostPage(set, "h", {}, kNow);
+  Pos(page, "<strong id=\"score\" class=\"score-low\">75.0%</strong>");
+  Pos(page, "Details unavailable (the result file could not be read again)");
+  Pos(page, "data-control=\"f-1\"");
+  Pos(page, "<summary>Passed (3)</summary>");
+  Pos(page, "3 not listed: details unavailable.");
+
+  // The whole report read again (the exporter's host page): every control, no note; counts unchanged.
+  auto whole = std::make_shared<StoredReport>(*slim);
+  whole->slim = false;
+  whole->report.controls = {MakeControl("f-1", Status::kFailed, Severity::kHigh),
+                            MakeControl("p-1", Status::kPassed, Severity::kLow),
+                            MakeControl("p-2", Status::kPassed, Severity::kLow),
+                            MakeControl("p-3", Status::kPassed, Severity::kLow)};
+  const std::string full = *RenderHostPage({whole}, "h", {}, kNow);
+  EXPECT_EQ(full.find("Details unavailable"), std::string::npos);
+  EXPECT_EQ(full.find("not listed"), std::string::npos);
+  Pos(full, "data-control=\"p-3\"");
+}
+
 TEST(ReportHtml, WaiversShowTheirJustificationAndExpiry) {
   Control waived = MakeControl("w", Status::kWaived, Severity::kHigh);
   waived.waived = true;
