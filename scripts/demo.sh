@@ -13,7 +13,8 @@
 # Ports (127.0.0.1 only; the demo uses 19090-19199 by default), each overridable from the environment:
 #   ESTATE_DEMO_PROMETHEUS_PORT=19090   ESTATE_DEMO_ALERTMANAGER_PORT=19093
 #   ESTATE_DEMO_SIMESTATE_PORT=19099    (the simulated estate's control API)
-#   ESTATE_DEMO_EXPORTER_PORT=19100     (first exporter; the others follow in name order: 19101, ...)
+#   ESTATE_DEMO_EXPORTER_PORT=19100     (hardware; storage-mapping 19101, compliance 19102, any other after them;
+#                                        an exporter that was not built keeps its port unused)
 # Other settings: DEMO_STATUS_INTERVAL=15 (seconds between alert listings), DEMO_KEEP=1 (keep the state dir),
 # ESTATE_DEMO_BUILD_DIR (where the binaries are, default build/dev; the e2e test "demo_check" points it at its
 # own build tree).
@@ -155,17 +156,19 @@ fi
 
 # ---- exporters ----------------------------------------------------------------------------------------------
 # packaging/demo/<name>.yml is the exporter's config, with placeholders (see packaging/demo/README.md):
-# {{simestate:<upstream>}} -> 127.0.0.1:<port of that simulated upstream>, {{state_dir}}, {{source_dir}}.
+# {{simestate:<upstream>}} -> 127.0.0.1:<port of that simulated upstream>, {{state_dir}}, {{source_dir}},
+# {{exporter_address}} -> the exporter's own 127.0.0.1:<port>.
 render() {
-  python3 - "$1" "$2" "$ports_file" "$state" "$root" <<'PY'
+  python3 - "$1" "$2" "$ports_file" "$state" "$root" "$3" <<'PY'
 import json, re, sys
-src, dst, ports_path, state_dir, source_dir = sys.argv[1:6]
+src, dst, ports_path, state_dir, source_dir, exporter_address = sys.argv[1:7]
 ports = json.load(open(ports_path))
 text = open(src).read()
 def sub(m):
     key = m.group(1).strip()
     if key == "state_dir": return state_dir
     if key == "source_dir": return source_dir
+    if key == "exporter_address": return exporter_address
     if key.startswith("simestate:"):
         name = key[len("simestate:"):]
         if name not in ports:
@@ -176,23 +179,43 @@ open(dst, "w").write(re.sub(r"\{\{([^}]*)\}\}", sub, text))
 PY
 }
 
-scrape_configs=""
-exporter_urls=()
-port="$exporter_port"
+# run_hook NAME WHEN: runs packaging/demo/<name>.<when>.sh (when it exists) with the state directory, the
+# repository and the exporter's address as arguments; "before" runs ahead of the exporter (e.g. to write the
+# files it reads), "after" once it answers (e.g. to push data to it). A failing hook stops the demo.
+run_hook() {
+  local hook="packaging/demo/$1.$2.sh"
+  [ -f "$hook" ] || return 0
+  bash "$hook" "$state" "$root" "$host:$port" >"$state/$1.$2.log" 2>&1 \
+    || { show_log "$state/$1.$2.log"; die "$hook failed"; }
+  sed 's/^/  /' "$state/$1.$2.log"
+}
+
+# Exporters in a fixed order, so that each keeps its port whichever others were built: the first three, then
+# any other exporter with a demo config, in name order.
+exporter_names=(hardware storage-mapping compliance)
 for dir in exporters/*/; do
   name="$(basename "$dir")"
+  [[ " ${exporter_names[*]} " == *" $name "* ]] || exporter_names+=("$name")
+done
+scrape_configs=""
+exporter_urls=()
+port=$((exporter_port - 1))
+for name in "${exporter_names[@]}"; do
+  port=$((port + 1))
   demo_config="packaging/demo/$name.yml"
-  [ -f "$demo_config" ] || continue
+  [ -d "exporters/$name" ] && [ -f "$demo_config" ] || continue
   binary="$bin/exporters/$name/estate-$name-exporter"
   if [ ! -x "$binary" ]; then
     log "skipping $name: $binary was not built"
     continue
   fi
   check_port "$port" "$name exporter" ESTATE_DEMO_EXPORTER_PORT
-  render "$demo_config" "$state/$name.yml" || die "cannot render $demo_config"
+  render "$demo_config" "$state/$name.yml" "$host:$port" || die "cannot render $demo_config"
+  run_hook "$name" before
   log "starting the $name exporter on $host:$port"
   start "$name" "$state/$name.log" "$binary" --config.file="$state/$name.yml" --web.listen-address="$host:$port"
   wait_http "$name exporter" "http://$host:$port/metrics" "$state/$name.log"
+  run_hook "$name" after
   # packaging/demo/<name>.scrape.yml replaces the default job (e.g. for /probe); @ADDRESS@ is the exporter.
   if [ -f "packaging/demo/$name.scrape.yml" ]; then
     scrape_configs+="$(sed "s/@ADDRESS@/$host:$port/g" "packaging/demo/$name.scrape.yml")"$'\n'
@@ -200,7 +223,6 @@ for dir in exporters/*/; do
     scrape_configs+="  - job_name: $name"$'\n'"    static_configs:"$'\n'"      - targets: [\"$host:$port\"]"$'\n'
   fi
   exporter_urls+=("$name exporter:  http://$host:$port/  (metrics: http://$host:$port/metrics)")
-  port=$((port + 1))
 done
 
 # ---- Alertmanager -------------------------------------------------------------------------------------------
