@@ -10,10 +10,12 @@ packages=(
   # libraries (Debian 12 only; see README "Dependencies")
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libcrypt-dev
   libpugixml-dev nlohmann-json3-dev libyaml-cpp-dev
+  libbz2-dev  # bzip2-compressed ARF (compliance exporter)
   # tests
   googletest libgtest-dev libgmock-dev curl openssl python3 python3-yaml
   # real end-to-end tests and the demo
   prometheus prometheus-alertmanager
+  openscap-scanner ssg-debian  # a real oscap xccdf eval (compliance tests and demo)
   # headless browser for page tests
   chromium
   # fuzzing: the fuzz preset (clang, libFuzzer, ASan+UBSan; docs/fuzzing.md)

@@ -43,6 +43,33 @@ TEST(ParseJsonText, InvalidJsonSaysWhere) {
   EXPECT_EQ((*ok)["a"][1], "x");
 }
 
+TEST(ParseJsonText, SaysTruncatedAndInvalidUtf8) {
+  auto cut = ParseJsonText("{\"a\": [1, 2");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().find("(truncated)"), std::string::npos) << cut.error();
+  auto latin1 = ParseJsonText("{\"a\": \"caf\xe9\"}");
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_NE(latin1.error().find("(invalid UTF-8)"), std::string::npos) << latin1.error();
+  EXPECT_EQ(latin1.error().find("caf"), std::string::npos) << "the input is not echoed: " << latin1.error();
+  auto wrong = ParseJsonText("{\"a\": x}");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().find("truncated"), std::string::npos) << wrong.error();
+}
+
+TEST(ParseJsonText, ACallbackDropsValuesWhileParsing) {
+  auto r = ParseJsonText(R"({"keep": 1, "code": "a long text", "nested": {"code": [1, 2], "x": 2}})", 8,
+                         [](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+                           return !(event == nlohmann::json::parse_event_t::key && parsed == "code");
+                         });
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->dump(), R"({"keep":1,"nested":{"x":2}})");
+  auto thrown = ParseJsonText("[1]", 8, [](int, nlohmann::json::parse_event_t, nlohmann::json&) -> bool {
+    throw nlohmann::json::other_error::create(501, "callback gave up", nullptr);
+  });
+  EXPECT_FALSE(thrown.ok());
+  EXPECT_FALSE(ParseJsonText("[[[1]]]", 2, nullptr).ok()) << "the depth limit holds with a callback too";
+}
+
 TEST(ParseJsonText, DeepNestingIsRefusedBeforeParsing) {
   auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
   EXPECT_TRUE(ParseJsonText(nested(estate::kMaxJsonDepth)).ok());

@@ -121,8 +121,9 @@ struct StoredReport {
   };
   std::vector<Counts> counts;
   // true: report.controls keeps only the controls that need a per-control view (not passed and not
-  // not_applicable, or with a waiver expiry), without description and messages, so that 10,000 reports fit in
-  // memory; ReportStore::ReadFull(source_file) parses the file again for the whole report (the host page).
+  // not_applicable, or with a waiver expiry), without description and messages (and without ids when doc_url
+  // is set), so that 10,000 reports fit in memory; ReportStore::ReadFull(source_file) parses the file again
+  // for the whole report (the host page).
   bool slim = false;
 };
 using ReportSet = std::vector<std::shared_ptr<const StoredReport>>;

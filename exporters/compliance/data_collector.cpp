@@ -174,8 +174,11 @@ Result<Ok> DataCollector::Configure(const DataCollectorOptions& options) {
     if (!MakeDirs(s->spool_dir)) {
       return MakeError("push.spool_dir " + s->spool_dir + ": cannot create: " + std::strerror(errno));
     }
-    // Leftovers of a crash between writing and renaming; and a probe that the directory is writable.
-    if (DIR* d = ::opendir(s->spool_dir.c_str())) {
+    // Leftovers of a crash between writing and renaming, removed once, before the first push can arrive (a
+    // reload must not remove the temporary file of a push in flight); and a probe that the directory is
+    // writable.
+    DIR* d = cleaned_.exchange(true) ? nullptr : ::opendir(s->spool_dir.c_str());
+    if (d != nullptr) {
       while (dirent* e = ::readdir(d)) {
         if (std::strncmp(e->d_name, kTempPrefix, std::strlen(kTempPrefix)) == 0) {
           ::unlinkat(::dirfd(d), e->d_name, 0);

@@ -22,7 +22,7 @@
 // the 200: a restart or kill -9 loses nothing acknowledged. One file per (host, profile set), so the newest
 // report replaces the older one; a report whose own time is older than the one stored (in this process's
 // lifetime) does not replace it. Temporary files start with ".push-" (the store skips dot-files; leftovers of
-// a crash are removed at Configure).
+// a crash are removed by the first Configure that enables push).
 //
 // Thread-safe: handlers run on server worker threads; Configure may run concurrently (reload).
 #pragma once
@@ -73,8 +73,8 @@ class DataCollector {
   DataCollector& operator=(const DataCollector&) = delete;
 
   // Applies a (re)loaded config: reads the tokens file, creates the spool directory, checks that it can write
-  // there and removes leftover temporary files. On an error (enabled, and the file is unreadable or holds no
-  // token, or the spool is unusable) nothing changes. Disabled: no file is touched.
+  // there and (the first time) removes leftover temporary files. On an error (enabled, and the file is
+  // unreadable or holds no token, or the spool is unusable) nothing changes. Disabled: no file is touched.
   Result<Ok> Configure(const DataCollectorOptions& options);
   void SetOnStored(OnStored on_stored);
 
@@ -120,6 +120,7 @@ class DataCollector {
   std::map<std::string, double> newest_;  // spool path -> the report time stored there
   std::array<std::mutex, 64> key_mu_;     // serialises writes of one spool file
   std::atomic<std::uint64_t> temp_seq_{0};
+  std::atomic<bool> cleaned_{false};  // leftover temporary files removed (at the first enabled Configure)
 };
 
 // compliance::ParseReport as a DataCollector::Parser, with max_bytes raised to max_body_bytes.

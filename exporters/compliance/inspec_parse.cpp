@@ -171,7 +171,7 @@ struct ResultFold {
 };
 
 struct RawProfile {
-  std::string name, version, sha256, title, status, status_message, parent;
+  std::string name, version, title, status, status_message, parent;
   std::vector<std::string> depends;
 };
 
@@ -342,13 +342,13 @@ class Collector {
     if (error) {
       ++fold.errors;
       std::string m = exception.empty() ? std::string("error") : exception;
-      const std::string_view msg = Trim(Str(r, "message"));
+      const std::string msg(Trim(Str(r, "message")));
       if (!msg.empty()) m.append(": ").append(msg);
       if (!code_desc.empty()) m = code_desc + ": " + m;
       fold.AddMessage(std::move(m));
     } else if (status == "failed") {
       ++fold.failed;
-      const std::string_view msg = Trim(Str(r, "message"));
+      const std::string msg(Trim(Str(r, "message")));
       std::string m = code_desc;
       if (!msg.empty()) m.append(m.empty() ? "" : ": ").append(msg);
       fold.AddMessage(std::move(m));
@@ -370,7 +370,6 @@ class Collector {
     RawProfile rp;
     rp.name = Str(p, "name");
     rp.version = Str(p, "version");
-    rp.sha256 = Str(p, "sha256");
     rp.title = Bounded(Str(p, "title"), kMaxTitleBytes);
     rp.status = Str(p, "status");
     rp.status_message = Str(p, "status_message");
@@ -485,6 +484,18 @@ void Collector::EndControl(const Json& j) {
   c.description = Bounded(Trim(desc), kMaxDescriptionBytes);
   c.impact = Impact(j);
   c.severity = c.impact < 0 ? Severity::kUnknown : SeverityFromImpact(c.impact);
+  // Chef Infra's compliance phase truncates long result lists and counts what it removed.
+  if (const Json* removed = Member(j, "removed_results_counts"); removed != nullptr && removed->is_object()) {
+    auto count = [&](const char* k) {
+      const double n = Num(*removed, k);
+      return std::isfinite(n) && n > 0 ? static_cast<int>(std::min(n, 1e6)) : 0;
+    };
+    const int failed = count("failed"), skipped = count("skipped"), passed = count("passed");
+    fold_.failed += failed;
+    fold_.skipped += skipped;
+    fold_.passed += passed;
+    fold_.total += failed + skipped + passed;
+  }
   c.duration_seconds = fold_.run_time;
   c.status = StatusOf(fold_, c.impact);
   if (const Json* w = Member(j, "waiver_data"); w != nullptr && w->is_object() && !w->empty()) {
@@ -543,9 +554,9 @@ void Collector::EndRow(const Json& row) {
 
 // --- after parsing: identity, de-duplication ---------------------------------------------------------------
 
-std::string ProfileKey(const RawProfile& p) {
-  return p.name + '\n' + (p.sha256.empty() ? p.version : p.sha256);
-}
+// A profile listed twice has the same name and version (compliance_model.h); hand-edited reports give
+// different profiles the same sha256, so it is not part of the key.
+std::string ProfileKey(const RawProfile& p) { return p.name + '\n' + p.version; }
 
 std::string ProfileLabel(const RawProfile& p) {
   if (!p.name.empty()) return p.name;
@@ -553,7 +564,7 @@ std::string ProfileLabel(const RawProfile& p) {
   return "unnamed";
 }
 
-// Only leaf controls with results count. A profile listed twice (same name and sha256) counts once: the key
+// Only leaf controls with results count. A profile listed twice (same name and version) counts once: the key
 // of a control is (profile, id). A copy without results is dropped when the id has results anywhere (the
 // overlay and wrapper copies). Otherwise it is not_reviewed, once: in a dependency profile it is kept only
 // through a wrapper that lists it (a dependency's control no wrapper includes was not selected), and a

@@ -195,7 +195,7 @@ Result<Report> ParseReport(std::string_view body, const ParseLimits& limits) {
     const std::string_view s = SkipBomAndSpace(body);
     if (s.empty())
       return MakeError(body.empty() ? "empty report (0 bytes)" : "empty report (only whitespace)");
-    if (s.front() == '{' || s.front() == '[') return ParseInspecFamily(body, limits);
+    if (s.front() == '{' || s.front() == '[') return ParseInspecFamily(s, limits);
     if (s.front() == '<') return ParseXccdfFamily(body, limits);
     if (IsBzip2(s)) {
       auto text = Bunzip2(s, limits.max_bytes);

@@ -182,6 +182,11 @@ StoredReport MakeStored(Report report, const std::string& path, bool pushed, dou
     for (Control& c : report.controls) {
       std::string().swap(c.description);
       std::vector<std::string>().swap(c.messages);
+      // The ids only serve to fill a doc link from the config's templates: not needed when the control has
+      // one.
+      if (c.doc_url.rfind("https://", 0) == 0 || c.doc_url.rfind("http://", 0) == 0) {
+        std::vector<std::pair<std::string, std::string>>().swap(c.ids);
+      }
     }
     report.controls.shrink_to_fit();
     s.slim = true;
@@ -405,11 +410,13 @@ ScanStats ReportStore::Scan(const Budget& budget) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (changed) ++generation_;
-    double due = now + options_.interval_seconds;
+    // The next scan an interval after this one ended (a first scan of thousands of files takes a while).
+    const double end = Now();
+    double due = end + options_.interval_seconds;
     if (stats.deferred > 0) {
       // Changing files and those left for lack of time: look again soon; settling ones when they are ready.
-      const double soon = now + std::min(options_.interval_seconds, std::max(1.0, options_.settle_seconds));
-      due = std::min(due, next_settle > 0 ? std::max(next_settle, now + 0.5) : soon);
+      const double soon = end + std::min(options_.interval_seconds, std::max(1.0, options_.settle_seconds));
+      due = std::min(due, next_settle > 0 ? std::max(next_settle, end + 0.5) : soon);
     }
     next_due_unix_ = due;
   }

@@ -67,8 +67,9 @@ bool Contains(std::string_view s, std::string_view p) { return s.find(p) != std:
 // ---- the prolog, read by hand: refusal comes before pugixml sees the document ----
 
 struct Prolog {
-  bool doctype = false;                       // <!DOCTYPE (and with it any <!ENTITY) before the root element
-  bool entity = false;                        // a bare <!ENTITY outside a DOCTYPE
+  bool doctype = false;  // <!DOCTYPE (and with it any <!ENTITY) before the root element
+  bool entity = false;   // a bare <!ENTITY outside a DOCTYPE
+  bool other = false;    // another declaration (<![CDATA[, <!ELEMENT) before the root: not a results file
   std::size_t root = std::string_view::npos;  // offset of the root element's '<'
   std::string_view encoding;                  // from <?xml ... encoding="..."?>, empty when not declared
 };
@@ -103,12 +104,13 @@ Prolog ScanProlog(std::string_view s) {
       // <!DOCTYPE in any case: XML's is upper case, but a lower-case one is no less an attempt.
       std::string word(rest.substr(2, 7));
       for (char& c : word) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (StartsWith(word, "DOCTYPE"))
+      if (StartsWith(word, "DOCTYPE")) {
         p.doctype = true;
-      else if (StartsWith(word, "ENTITY"))
+      } else if (StartsWith(word, "ENTITY")) {
         p.entity = true;
-      else
-        p.doctype = true;  // <![CDATA[ or another declaration before the root: not a results file either
+      } else {
+        p.other = true;
+      }
       return p;
     } else {
       p.root = i;
@@ -175,26 +177,33 @@ std::string TextOf(xml_node n, std::size_t max) {
   return Utf8Excerpt(Trim(out), max);
 }
 
-std::size_t MaxDepth(const pugi::xml_document& doc, std::size_t limit) {
-  std::size_t depth = 0, deepest = 0;
+// The deepest nesting (counting stops past limit) and whether pugixml found a DOCTYPE anywhere: the prolog
+// check refuses the usual place; one after the root element is harmless but no less refused.
+struct Shape {
+  std::size_t depth = 0;
+  bool doctype = false;
+};
+
+Shape ShapeOf(const pugi::xml_document& doc, std::size_t limit) {
+  Shape shape;
   xml_node n = doc.first_child();
-  if (!n) return 0;
-  depth = 1;
-  deepest = 1;
+  std::size_t depth = 1;
+  if (n) shape.depth = 1;
   while (n) {
+    if (n.type() == pugi::node_doctype) shape.doctype = true;
     if (n.first_child()) {
       n = n.first_child();
-      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+      if (++depth > shape.depth && (shape.depth = depth) > limit) return shape;
       continue;
     }
     while (n && !n.next_sibling()) {
       n = n.parent();
       --depth;
-      if (n == doc) return deepest;
+      if (n == doc) return shape;
     }
     if (n) n = n.next_sibling();
   }
-  return deepest;
+  return shape;
 }
 
 // ---- time ----
@@ -296,7 +305,12 @@ std::string PlainText(xml_node n, const SetValues& set_values, const RuleIndex& 
   while (c && raw.size() < max * 4) {
     bool descend = false;
     if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
+      // Line breaks in the source are layout, not text, except inside <pre>.
+      bool pre = false;
+      for (xml_node a = c.parent(); a && a != n && !pre; a = a.parent()) pre = Local(a.name()) == "pre";
+      const std::size_t from = raw.size();
       raw += c.value();
+      if (!pre) std::replace(raw.begin() + static_cast<std::ptrdiff_t>(from), raw.end(), '\n', ' ');
     } else if (c.type() == pugi::node_element) {
       const std::string_view local = Local(c.name());
       if (local == "br") {
@@ -389,19 +403,29 @@ void AddIdent(std::vector<std::pair<std::string, std::string>>& ids, xml_node id
   }
 }
 
-// <reference href="...">text</reference> of SSG rules: the href names the standard, the text the item.
+// <reference href="...">text</reference> of SSG rules: the href names the standard, the text the item. Kinds
+// for documentation links: cis (a CIS Benchmark recommendation), cis_controls, stig_id (a STIG rule id such
+// as RHEL-08-010010), srg, cci, nist (SP 800-53), anssi, pcidss; other standards are not kept.
 void AddReference(std::vector<std::pair<std::string, std::string>>& ids, xml_node ref) {
   const std::string_view href = Attr(ref, "href");
   const std::string text = TextOf(ref, kMaxIdBytes);
   if (text.empty() || Contains(text, "\n")) return;
-  if (Contains(href, "cisecurity.org")) {
+  if (StartsWith(text, "CCI-")) {
+    AddId(ids, "cci", text);
+  } else if (StartsWith(text, "SRG-")) {
+    AddId(ids, "srg", text);
+  } else if (Contains(href, "cisecurity.org/controls")) {
+    AddId(ids, "cis_controls", text);
+  } else if (Contains(href, "cisecurity.org")) {
     AddId(ids, "cis", text);
   } else if (Contains(href, "cyber.mil/stigs") || Contains(href, "iase.disa.mil/stigs")) {
     AddId(ids, "stig_id", text);
   } else if (Contains(href, "nist.gov") && Contains(href, "800-53")) {
     AddId(ids, "nist", text);
-  } else if (StartsWith(text, "CCI-")) {
-    AddId(ids, "cci", text);
+  } else if (Contains(href, "ssi.gouv.fr")) {
+    AddId(ids, "anssi", text);
+  } else if (Contains(href, "pcisecuritystandards.org")) {
+    AddId(ids, "pcidss", text);
   }
 }
 
@@ -685,6 +709,7 @@ Result<Report> ParseDocument(const char* data, std::size_t size, char* mutable_d
         "external entity)");
   }
   if (prolog.entity) return MakeError("XCCDF: ENTITY declaration refused (XML bomb, external entity)");
+  if (prolog.other) return MakeError("XCCDF: a declaration before the root element (not XML results)");
   if (prolog.root == std::string_view::npos) {
     return MakeError(Trim(text).empty() ? "XCCDF: empty document" : "XCCDF: no root element (not XML)");
   }
@@ -705,16 +730,24 @@ Result<Report> ParseDocument(const char* data, std::size_t size, char* mutable_d
   }
 
   pugi::xml_document doc;
-  const unsigned options = pugi::parse_default;  // no parse_doctype: never needed after the refusal above
+  // parse_doctype keeps a DOCTYPE as a node (never expanded: pugixml has no entity support) so that ShapeOf
+  // finds one wherever it is.
+  const unsigned options = pugi::parse_default | pugi::parse_doctype;
   const pugi::xml_parse_result r =
       mutable_data != nullptr ? doc.load_buffer_inplace(mutable_data, size, options, pugi::encoding_utf8)
                               : doc.load_buffer(data, size, options, pugi::encoding_utf8);
   if (!r) {
-    const bool at_end = static_cast<std::size_t>(r.offset) + 1 >= size;
+    // A document cut short fails at its end or leaves text that does not end a tag (pugixml reports the start
+    // of the construct it could not finish, so the offset alone does not tell).
+    const std::string_view trimmed = Trim(text);
+    const bool at_end =
+        static_cast<std::size_t>(r.offset) + 1 >= size || trimmed.empty() || trimmed.back() != '>';
     return MakeError(std::string("XCCDF: malformed XML at byte ") + std::to_string(r.offset) + " of " +
                      std::to_string(size) + ": " + r.description() + (at_end ? " (truncated?)" : ""));
   }
-  if (MaxDepth(doc, limits.max_depth) > limits.max_depth) {
+  const Shape shape = ShapeOf(doc, limits.max_depth);
+  if (shape.doctype) return MakeError("XCCDF: DOCTYPE refused (found after the root element)");
+  if (shape.depth > limits.max_depth) {
     return MakeError("XCCDF: XML nested deeper than " + std::to_string(limits.max_depth) + " levels");
   }
 
@@ -807,7 +840,7 @@ Result<Report> Guarded(const char* data, std::size_t size, char* mutable_data, c
 
 Format SniffXml(std::string_view text) {
   const Prolog p = ScanProlog(text);
-  if (p.doctype || p.entity || p.root == std::string_view::npos) return Format::kUnknown;
+  if (p.doctype || p.entity || p.other || p.root == std::string_view::npos) return Format::kUnknown;
   std::string_view tag = text.substr(p.root + 1);
   const std::size_t end = tag.find('>');
   if (end == std::string_view::npos) return Format::kUnknown;

@@ -101,12 +101,6 @@ std::vector<estate::testing::MetricSample> Samples(const std::string& base) {
   return estate::testing::ParseMetricSamples(estate::testing::HttpGet(base + "/metrics", 60).body);
 }
 
-double Value(const std::vector<estate::testing::MetricSample>& s, const std::string& name,
-             const std::map<std::string, std::string>& labels) {
-  auto v = estate::testing::SampleValue(s, name, labels);
-  return v ? *v : -1;
-}
-
 std::size_t Count(const std::vector<estate::testing::MetricSample>& s, const std::string& name) {
   std::size_t n = 0;
   for (const auto& x : s) n += x.name == name ? 1 : 0;
@@ -165,12 +159,10 @@ int main() {
   }
   // The first full scan: until every host has its host_info (read, parsed and rendered).
   double first_scan = -1;
-  double scan_refresh = -1;
   for (auto until = start + 30min; Clock::now() < until; std::this_thread::sleep_for(500ms)) {
     auto s = Samples(base);
     if (Count(s, "estate_compliance_host_info") >= static_cast<std::size_t>(hosts)) {
       first_scan = Seconds(Clock::now() - start);
-      scan_refresh = Value(s, "estate_compliance_source_refresh_duration_seconds", {{"source", "scan"}});
       break;
     }
   }
@@ -179,7 +171,17 @@ int main() {
     return estate::bench::kExitBroken;
   }
   Figure("compliance_first_scan_seconds", first_scan, "s", "target < 120 s for 10,000 hosts on 2 cores");
-  Figure("compliance_first_scan_refresh_seconds", scan_refresh, "s", "the scan job's own refresh duration");
+  {
+    // The store's own time for that scan (reading and parsing every file), from its log line.
+    static const std::regex kFirst(
+        R"(msg=scanned files=\d+ read=(\d+) failed=\d+ deferred=\d+ removed=\d+ seconds=([0-9.]+))");
+    const std::string log = process.Log();
+    double parse_seconds = 0;
+    for (std::sregex_iterator it(log.begin(), log.end(), kFirst), end; it != end; ++it) {
+      if (std::stoi((*it)[1]) > 0) parse_seconds += std::stod((*it)[2]);
+    }
+    Figure("compliance_first_scan_store_seconds", parse_seconds, "s", "the store's scans that read files");
+  }
 
   // A rescan with nothing changed (the interval is 10 s): the store logs each scan's own time at debug.
   double rescan = -1;

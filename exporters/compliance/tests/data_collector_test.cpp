@@ -18,6 +18,7 @@
 
 #include "estate/http_server.h"
 #include "estate/testing/e2e.h"
+#include "estate/testing/golden.h"
 
 namespace estate::compliance {
 namespace {
@@ -361,10 +362,21 @@ TEST_F(DataCollectorTest, TokensAreReadAgainOnReload) {
   EXPECT_NE(r.body.find("push is disabled"), std::string::npos);
 }
 
-TEST_F(DataCollectorTest, LeftoverTemporaryFilesAreRemovedAtConfigure) {
-  std::ofstream(spool_ + "/.push-web-1_abc-1-1.tmp") << "half a rep";
-  ASSERT_TRUE(collector_.Configure(options_));
-  EXPECT_TRUE(Spool().empty());
+TEST(DataCollectorSpool, LeftoverTemporaryFilesAreRemovedAtTheFirstConfigureOnly) {
+  TempDir dir;
+  DataCollectorOptions options;
+  options.enabled = true;
+  options.tokens_file = dir.Write("tokens", "t\n");
+  options.spool_dir = dir.path() + "/spool";
+  ASSERT_EQ(mkdir(options.spool_dir.c_str(), 0750), 0);
+  std::ofstream(options.spool_dir + "/.push-web-1_abc-1-1.tmp") << "half a rep";
+  DataCollector collector(TestParser);
+  ASSERT_TRUE(collector.Configure(options));
+  EXPECT_TRUE(ListDir(options.spool_dir).empty());
+  // A reload leaves them: one may be a push in flight.
+  std::ofstream(options.spool_dir + "/.push-web-2_abc-1-2.tmp") << "being written";
+  ASSERT_TRUE(collector.Configure(options));
+  EXPECT_EQ(ListDir(options.spool_dir), std::vector<std::string>{".push-web-2_abc-1-2.tmp"});
 }
 
 TEST_F(DataCollectorTest, MetasearchSaysEveryProfileIsMissing) {
@@ -397,6 +409,40 @@ TEST(DataCollectorNames, SpoolStemIsSafeAndKeyedByHostAndProfileSet) {
   EXPECT_EQ(DataCollector::SpoolExtension("BZh91AY", Format::kArf), "xml.bz2");
   EXPECT_EQ(DataCollector::SpoolExtension("<x/>", Format::kXccdf12), "xml");
   EXPECT_EQ(DataCollector::SpoolExtension("{}", Format::kHdf), "json");
+}
+
+// With the real parser (compliance::ParseReport): a recorded Automate envelope is stored under its node_name,
+// gzipped or not; an InSpec profile (not results) is refused with the parser's own words.
+TEST(DataCollectorRealParser, StoresAnAutomateEnvelopeAndRefusesAProfile) {
+  if (!estate::testing::HaveFixtures("compliance/inspec/automate")) GTEST_SKIP() << "no fixtures";
+  TempDir dir;
+  DataCollectorOptions options;
+  options.enabled = true;
+  options.tokens_file = dir.Write("tokens", "t\n");
+  options.spool_dir = dir.path() + "/spool";
+  DataCollector collector(ReportParser(options.max_body_bytes));
+  ASSERT_TRUE(collector.Configure(options));
+  web::HttpRequest req;
+  req.method = "POST";
+  req.path = "/data-collector/v0/";
+  req.headers["x-data-collector-token"] = "t";
+  req.body = estate::testing::ReadFileOrDie(
+      estate::testing::FixturesDir() +
+      "/compliance/inspec/automate/2018-04-01_osx(2)-omega-pro1(f)-pro2(w)-failed.json");
+  auto r = collector.Handle(req);
+  EXPECT_EQ(r.status, 200) << r.body;
+  req.headers["content-encoding"] = "gzip";
+  req.body = Gzip(req.body);
+  r = collector.Handle(req);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ListDir(options.spool_dir).size(), 1u);  // the same host and profiles: replaced
+  req.headers.erase("content-encoding");
+  req.body =
+      R"({"name":"linux-baseline","title":"x","version":"1.0.0","supports":[],"controls":[{"id":"c","code":"x"}],"groups":[],"sha256":"s"})";
+  r = collector.Handle(req);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("not a compliance report: "), std::string::npos) << r.body;
+  EXPECT_EQ(ListDir(options.spool_dir).size(), 1u);
 }
 
 }  // namespace

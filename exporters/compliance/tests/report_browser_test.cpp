@@ -68,7 +68,7 @@ class ReportBrowserTest : public ::testing::Test {
     LinkSettings links;
     links.doc_url_templates = {{"stig", "https://stigviewer.example/stig/{id}"}};
     AddReportRoutes(
-        server_, [reports] { return reports; }, links);
+        server_, [reports] { return reports; }, {}, [links] { return links; });
     web::ServerOptions options;
     options.listen_addresses = {"127.0.0.1:0"};
     auto started = server_.Start(options);

@@ -65,12 +65,22 @@ std::string Xccdf12(const std::string& rule_results, const std::string& extra_ru
   <Group id="xccdf_t_group_g">
     <Rule id="xccdf_t_rule_a" severity="high">
       <title>Rule A</title>
-      <description>Set <xhtml:code>X</xhtml:code> to <sub idref="xccdf_t_value_v"/>.<xhtml:br/>Then   restart.</description>
+      <description>Set <xhtml:code>X</xhtml:code>
+        to <sub idref="xccdf_t_value_v"/>.<xhtml:br/>Then   restart:<xhtml:pre>a
+b</xhtml:pre></description>
       <reference href="https://www.cisecurity.org/benchmark/debian_linux/">1.2.3</reference>
+      <reference href="https://www.cisecurity.org/controls/">4.8</reference>
+      <reference href="https://public.cyber.mil/stigs/cci/">CCI-000366</reference>
+      <reference href="https://public.cyber.mil/stigs/downloads/?_dl_facet_stigs=operating-systems%2Cunix-linux">RHEL-08-010550</reference>
+      <reference href="https://public.cyber.mil/stigs/downloads/?_dl_facet_stigs=operating-systems%2Cgeneral-purpose-os">SRG-OS-000480-GPOS-00227</reference>
+      <reference href="http://nvlpubs.nist.gov/nistpubs/SpecialPublications/NIST.SP.800-53r4.pdf">CM-6(a)</reference>
+      <reference href="http://www.ssi.gouv.fr/administration/bonnes-pratiques/">BP28(R10)</reference>
+      <reference href="https://www.iso.org/standard/54534.html">4.3.3.5.8</reference>
       <ident system="https://nvd.nist.gov/cce/index.cfm">CCE-1234-5</ident>
     </Rule>
     <Value id="xccdf_t_value_v"><value>7</value><value selector="long">30</value></Value>
-  </Group>)" + extra_rules +
+  </Group>)" +
+         extra_rules +
          R"(
   <TestResult id="xccdf_org.open-scap_testresult_xccdf_t_profile_p" start-time="2026-12-04T10:00:00+01:00"
       end-time="2026-12-04T10:00:42+01:00" test-system="cpe:/a:redhat:openscap:1.3.7" version="2.1">
@@ -79,7 +89,8 @@ std::string Xccdf12(const std::string& rule_results, const std::string& extra_ru
     <target>web-01.example</target>
     <target-address>127.0.0.1</target-address>
     <set-value idref="xccdf_t_value_v">9</set-value>
-)" + rule_results + R"(
+)" + rule_results +
+         R"(
   </TestResult>
 </Benchmark>
 )";
@@ -107,7 +118,8 @@ std::map<std::string, std::map<std::string, int>> ManifestResultCounts() {
     while (std::getline(row, cell, '|')) cells.push_back(cell);
     // cells[0] is before the first '|': file is 1, result status 10.
     if (cells.size() < 11) continue;
-    const std::string name = cells[1].substr(cells[1].find('`') + 1, cells[1].rfind('`') - cells[1].find('`') - 1);
+    const std::string name =
+        cells[1].substr(cells[1].find('`') + 1, cells[1].rfind('`') - cells[1].find('`') - 1);
     const std::string file = section.substr(0, section.find_last_not_of(" /") + 1) + "/" + name;
     auto& counts = out[file];
     for (std::sregex_iterator it(cells[10].begin(), cells[10].end(), pair), end; it != end; ++it) {
@@ -119,10 +131,15 @@ std::map<std::string, std::map<std::string, int>> ManifestResultCounts() {
 
 // XCCDF result -> our status (xccdf_parse.cpp's table; notselected is dropped).
 const char* OurStatus(const std::string& xccdf) {
-  static const std::map<std::string, const char*> kMap = {
-      {"pass", "passed"},         {"fixed", "passed"},          {"fail", "failed"},
-      {"error", "error"},         {"unknown", "error"},         {"notapplicable", "not_applicable"},
-      {"notchecked", "not_reviewed"}, {"informational", "not_reviewed"}, {"notselected", nullptr}};
+  static const std::map<std::string, const char*> kMap = {{"pass", "passed"},
+                                                          {"fixed", "passed"},
+                                                          {"fail", "failed"},
+                                                          {"error", "error"},
+                                                          {"unknown", "error"},
+                                                          {"notapplicable", "not_applicable"},
+                                                          {"notchecked", "not_reviewed"},
+                                                          {"informational", "not_reviewed"},
+                                                          {"notselected", nullptr}};
   auto it = kMap.find(xccdf);
   return it == kMap.end() ? "error" : it->second;
 }
@@ -157,7 +174,8 @@ TEST(XccdfFixtures, EveryFileMatchesItsManifestCounts) {
 
 TEST(XccdfFixtures, ArfResolvesRulesFromTheEmbeddedDataStream) {
   if (!testing::HaveFixtures("compliance/xccdf/openscap")) GTEST_SKIP() << "no shared fixtures";
-  auto r = ParseReport(Read(testing::FixturesDir() + "/compliance/xccdf/openscap/test_xccdf_overrides.arf.xml"));
+  auto r =
+      ParseReport(Read(testing::FixturesDir() + "/compliance/xccdf/openscap/test_xccdf_overrides.arf.xml"));
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->format, Format::kArf);
   EXPECT_EQ(r->host, "localhost.localdomain");
@@ -180,8 +198,9 @@ TEST(XccdfFixtures, ArfResolvesRulesFromTheEmbeddedDataStream) {
     ++severities[SeverityName(c.severity)];
   }
   EXPECT_GT(severities["high"] + severities["medium"] + severities["low"], 0);
-  EXPECT_EQ(DetectFormat(Read(testing::FixturesDir() + "/compliance/xccdf/openscap/test_xccdf_overrides.arf.xml")),
-            Format::kArf);
+  EXPECT_EQ(
+      DetectFormat(Read(testing::FixturesDir() + "/compliance/xccdf/openscap/test_xccdf_overrides.arf.xml")),
+      Format::kArf);
 }
 
 TEST(XccdfFixtures, Xccdf11BenchmarkWithResults) {
@@ -236,9 +255,9 @@ TEST(XccdfParse, MapsEveryResultValue) {
   auto r = ParseReport(doc);
   ASSERT_TRUE(r.ok()) << r.error();
   const std::map<std::string, Status> want = {
-      {"r_pass", Status::kPassed},       {"r_fail", Status::kFailed},        {"r_error", Status::kError},
-      {"r_unknown", Status::kError},     {"r_na", Status::kNotApplicable},  {"r_nc", Status::kNotReviewed},
-      {"r_info", Status::kNotReviewed},  {"r_fixed", Status::kPassed},      {"r_bogus", Status::kError}};
+      {"r_pass", Status::kPassed},      {"r_fail", Status::kFailed},      {"r_error", Status::kError},
+      {"r_unknown", Status::kError},    {"r_na", Status::kNotApplicable}, {"r_nc", Status::kNotReviewed},
+      {"r_info", Status::kNotReviewed}, {"r_fixed", Status::kPassed},     {"r_bogus", Status::kError}};
   EXPECT_EQ(r->controls.size(), want.size());
   for (const auto& [id, status] : want) {
     const Control* c = Find(*r, id);
@@ -254,14 +273,15 @@ TEST(XccdfParse, MapsEveryResultValue) {
 }
 
 TEST(XccdfParse, IdentityTimeToolAndProfile) {
-  auto r = ParseReport(Xccdf12(RuleResult("xccdf_t_rule_a", "fail", "<message severity=\"info\">X is 3</message>")));
+  auto r = ParseReport(
+      Xccdf12(RuleResult("xccdf_t_rule_a", "fail", "<message severity=\"info\">X is 3</message>")));
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->format, Format::kXccdf12);
   EXPECT_EQ(r->host, "web-01.example");
   EXPECT_EQ(r->host_source, "xccdf_target");
   EXPECT_EQ(r->tool, "oscap");
   EXPECT_EQ(r->tool_version, "1.3.7");
-  EXPECT_DOUBLE_EQ(r->time_unix, 1796378442);  // 2026-12-04T09:00:42Z
+  EXPECT_DOUBLE_EQ(r->time_unix, 1796374842);  // 2026-12-04T09:00:42Z
   EXPECT_DOUBLE_EQ(r->duration_seconds, 42);
   ASSERT_EQ(r->profiles.size(), 1u);
   EXPECT_EQ(r->profiles[0].name, "xccdf_t_profile_p");
@@ -271,13 +291,28 @@ TEST(XccdfParse, IdentityTimeToolAndProfile) {
   ASSERT_EQ(r->controls.size(), 1u);
   const Control& c = r->controls[0];
   EXPECT_EQ(c.title, "Rule A");
-  EXPECT_EQ(c.description, "Set X to 9.\nThen restart.");  // the scan's set-value, not the default
-  EXPECT_EQ(c.severity, Severity::kMedium);                 // rule-result's severity wins over the Rule's
-  EXPECT_TRUE(HasId(c, "cis", "1.2.3"));
+  EXPECT_EQ(c.description, "Set X to 9.\nThen restart:\na\nb");  // the scan's set-value, not the default
+  EXPECT_EQ(c.severity, Severity::kMedium);  // rule-result's severity wins over the Rule's
+  const std::vector<std::pair<std::string, std::string>> ids = {{"xccdf", "xccdf_t_rule_a"},
+                                                                {"cce", "CCE-1234-5"},
+                                                                {"cis", "1.2.3"},
+                                                                {"cis_controls", "4.8"},
+                                                                {"cci", "CCI-000366"},
+                                                                {"stig_id", "RHEL-08-010550"},
+                                                                {"srg", "SRG-OS-000480-GPOS-00227"},
+                                                                {"nist", "CM-6(a)"},
+                                                                {"anssi", "BP28(R10)"}};
+  EXPECT_EQ(c.ids, ids);  // ISO 27001 is not kept
   EXPECT_TRUE(HasId(c, "cce", "CCE-1234-5"));
   EXPECT_TRUE(HasId(c, "xccdf", "xccdf_t_rule_a"));
   EXPECT_EQ(c.messages, std::vector<std::string>{"X is 3"});
   EXPECT_TRUE(r->notes.empty());
+}
+
+TEST(XccdfParse, ByteOrderMarkAndLeadingBlanks) {
+  auto r = ParseReport("\xEF\xBB\xBF\n  " + Xccdf12(RuleResult("xccdf_t_rule_a", "pass")));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->controls.size(), 1u);
 }
 
 TEST(XccdfParse, SeverityFallsBackToTheRule) {
@@ -297,7 +332,8 @@ TEST(XccdfParse, RepeatedRuleResultsTakeTheWorst) {
 }
 
 TEST(XccdfParse, StandaloneTestResultWithFallbackHost) {
-  const std::string doc = R"(<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2" id="tr1" end-time="2026-01-01T00:00:00Z">
+  const std::string doc =
+      R"(<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2" id="tr1" end-time="2026-01-01T00:00:00Z">
   <benchmark id="xccdf_x_benchmark_y"/>
   <target-address>127.0.0.1</target-address><target-address>10.1.2.3</target-address>
   <target-facts><fact name="urn:xccdf:fact:asset:identifier:fqdn" type="string">db-7.example</fact></target-facts>
@@ -365,16 +401,19 @@ TEST(XccdfParse, SeveralTestResultsKeepTheNewestPerProfile) {
 }
 
 TEST(XccdfParse, ContentThatIsNotResults) {
-  auto benchmark = ParseReport(R"(<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="b"><Rule id="r"/></Benchmark>)");
+  auto benchmark = ParseReport(
+      R"(<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="b"><Rule id="r"/></Benchmark>)");
   ASSERT_FALSE(benchmark.ok());
   EXPECT_NE(benchmark.error().find("without TestResult"), std::string::npos) << benchmark.error();
-  auto ds = ParseReport(R"(<ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2"/>)");
+  auto ds =
+      ParseReport(R"(<ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2"/>)");
   ASSERT_FALSE(ds.ok());
   EXPECT_NE(ds.error().find("data stream"), std::string::npos) << ds.error();
   auto other = ParseReport("<html><body>hi</body></html>");
   ASSERT_FALSE(other.ok());
   EXPECT_NE(other.error().find("<html>"), std::string::npos) << other.error();
-  auto arf = ParseReport(R"(<arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1"><arf:reports/></arf:asset-report-collection>)");
+  auto arf = ParseReport(
+      R"(<arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1"><arf:reports/></arf:asset-report-collection>)");
   ASSERT_FALSE(arf.ok());
   EXPECT_NE(arf.error().find("no XCCDF TestResult"), std::string::npos) << arf.error();
 }
@@ -458,8 +497,13 @@ TEST(XccdfParse, ExternalEntityRefused) {
 }
 
 TEST(XccdfParse, DoctypeInsideTheDocumentIsNotAccepted) {
-  auto r = ParseReport(R"(<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2" id="t"><!DOCTYPE x [<!ENTITY a "b">]><target>&a;</target></TestResult>)");
-  EXPECT_FALSE(r.ok());
+  const std::string open = R"(<TestResult xmlns="http://checklists.nist.gov/xccdf/1.2" id="t">)";
+  EXPECT_FALSE(ParseReport(open + R"(<!DOCTYPE x [<!ENTITY a "b">]><target>&a;</target></TestResult>)").ok());
+  EXPECT_FALSE(ParseReport(open + R"(<target>h</target></TestResult><!DOCTYPE x [<!ENTITY a "b">]>)").ok());
+  EXPECT_FALSE(ParseReport(open + R"(<!ENTITY a "b"><target>h</target></TestResult>)").ok());
+  auto cdata = ParseReport("<![CDATA[x]]>" + open + "</TestResult>");
+  ASSERT_FALSE(cdata.ok());
+  EXPECT_NE(cdata.error().find("declaration before the root"), std::string::npos) << cdata.error();
 }
 
 TEST(XccdfParse, TruncatedGarbageEmptyAndNonUtf8) {
@@ -532,7 +576,8 @@ TEST(XccdfParse, BrokenBzip2) {
   ASSERT_FALSE(truncated.ok());
   EXPECT_NE(truncated.error().find("bzip2"), std::string::npos) << truncated.error();
   std::string corrupt = compressed;
-  for (std::size_t i = 20; i < 60 && i < corrupt.size(); ++i) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+  for (std::size_t i = 20; i < 60 && i < corrupt.size(); ++i)
+    corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
   auto bad = ParseReport(corrupt);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("bzip2"), std::string::npos) << bad.error();
@@ -555,8 +600,10 @@ TEST(DetectFormat, ByContent) {
   EXPECT_EQ(DetectFormat(SmallArf()), Format::kArf);
   EXPECT_EQ(DetectFormat(Bzip2(SmallArf())), Format::kArf);
   EXPECT_EQ(DetectFormat("<html/>"), Format::kUnknown);
-  EXPECT_EQ(DetectFormat(R"({"platform": {"name": "debian"}, "profiles": [{"controls": []}], "version": "4.1"})"),
-            Format::kInspecJson);
+  EXPECT_EQ(DetectFormat(Bzip2(R"({"profiles": []})")), Format::kUnknown);  // only XML is read compressed
+  EXPECT_EQ(
+      DetectFormat(R"({"platform": {"name": "debian"}, "profiles": [{"controls": []}], "version": "4.1"})"),
+      Format::kInspecJson);
   EXPECT_EQ(DetectFormat(R"({"profiles": [], "report_uuid": "x", "node_name": "n"})"), Format::kAutomate);
   EXPECT_EQ(DetectFormat(R"({"platform": {"name": "Heimdall Tools", "release": "2.10"}, "profiles": []})"),
             Format::kHdf);
@@ -565,7 +612,8 @@ TEST(DetectFormat, ByContent) {
             Format::kJsonMin);
   EXPECT_EQ(DetectFormat(R"([{"id": "a", "status": "passed"}])"), Format::kJsonMin);
   // `inspec json`: a profile, not results.
-  EXPECT_EQ(DetectFormat(R"({"name": "p", "controls": [], "sha256": "ab", "supports": []})"), Format::kUnknown);
+  EXPECT_EQ(DetectFormat(R"({"name": "p", "controls": [], "sha256": "ab", "supports": []})"),
+            Format::kUnknown);
   // Keys nested inside values are not top-level keys.
   EXPECT_EQ(DetectFormat(R"({"x": {"profiles": [], "node_name": "n"}, "controls": []})"), Format::kJsonMin);
   EXPECT_EQ(DetectFormat(R"({"x": "\"profiles\": ", "controls": []})"), Format::kJsonMin);
