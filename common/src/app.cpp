@@ -21,7 +21,6 @@
 #include <unordered_map>
 
 #include "estate/config.h"
-#include "estate/html.h"
 #include "estate/log.h"
 #include "estate/process_metrics.h"
 #include "estate/web_config.h"
@@ -168,6 +167,8 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
   }
   return f;
 }
+
+using web::HtmlEscape;
 
 std::string IsoTime(double unix_seconds) {
   if (unix_seconds <= 0) return "never";

@@ -1,25 +1,25 @@
 #include "estate/http_server.h"
 
-#include <civetweb.h>
-#include <zlib.h>
-
 #include <arpa/inet.h>
+#include <civetweb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
+#include "estate/json_util.h"
 #include "estate/log.h"
 #include "tls_setup.h"
 
@@ -833,5 +833,55 @@ std::vector<int> HttpServer::Ports() const {
 }
 
 bool HttpServer::tls() const { return impl_->tls; }
+
+void AppendHtmlEscaped(std::string& out, std::string_view s) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  out.reserve(out.size() + s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // Report and upstream text may be any bytes; the page stays valid UTF-8.
+      const std::size_t n = Utf8SequenceLength(s, i);
+      out.append(n == 0 ? kReplacement : s.substr(i, n));
+      i += n == 0 ? 1 : n;
+      continue;
+    }
+    switch (c) {
+      case '&':
+        out.append("&amp;");
+        break;
+      case '<':
+        out.append("&lt;");
+        break;
+      case '>':
+        out.append("&gt;");
+        break;
+      case '"':
+        out.append("&quot;");
+        break;
+      case '\'':
+        out.append("&#39;");
+        break;
+      case '\t':
+      case '\n':
+      case '\r':
+        out.push_back(static_cast<char>(c));
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          out.append(kReplacement);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+}
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  AppendHtmlEscaped(out, s);
+  return out;
+}
 
 }  // namespace estate::web

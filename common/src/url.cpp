@@ -262,19 +262,18 @@ std::string Describe(std::string_view link) {
   return out + "\"";
 }
 
-std::string PercentEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
+std::string EncodeComponent(std::string_view s) {
+  static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out.push_back(ch);
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
+      out.push_back(kHex[c & 15]);
     }
   }
   return out;

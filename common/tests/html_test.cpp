@@ -1,12 +1,12 @@
 // HtmlEscape: markup, quotes, invalid UTF-8 and control characters from upstream data never reach a page as
 // anything but text.
-#include "estate/html.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace estate {
+#include "estate/http_server.h"
+
+namespace estate::web {
 namespace {
 
 TEST(HtmlEscape, EscapesMarkupAndBothQuotes) {
@@ -45,4 +45,4 @@ TEST(HtmlEscape, AppendsToWhatIsThere) {
 }
 
 }  // namespace
-}  // namespace estate
+}  // namespace estate::web

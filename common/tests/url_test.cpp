@@ -180,11 +180,11 @@ TEST(Url, ErrorsNeverShowUserinfo) {
   EXPECT_EQ(Describe(std::string(200, 'a')).size(), 96u + 3u + 1u);
 }
 
-TEST(Url, PercentEncodeLeavesOnlyUnreservedCharacters) {
-  EXPECT_EQ(PercentEncode("web-01.example_a~b"), "web-01.example_a~b");
-  EXPECT_EQ(PercentEncode("a/b c?d#e&f=g%h"), "a%2Fb%20c%3Fd%23e%26f%3Dg%25h");
-  EXPECT_EQ(PercentEncode("caf\xC3\xA9\xFF"), "caf%C3%A9%FF");
-  EXPECT_EQ(PercentEncode(std::string("\0<\"", 3)), "%00%3C%22");
+TEST(Url, EncodeComponentLeavesOnlyUnreservedCharacters) {
+  EXPECT_EQ(EncodeComponent("web-01.example_a~b"), "web-01.example_a~b");
+  EXPECT_EQ(EncodeComponent("a/b c?d#e&f=g%h"), "a%2Fb%20c%3Fd%23e%26f%3Dg%25h");
+  EXPECT_EQ(EncodeComponent("caf\xC3\xA9\xFF"), "caf%C3%A9%FF");
+  EXPECT_EQ(EncodeComponent(std::string("\0<\"", 3)), "%00%3C%22");
 }
 
 }  // namespace

@@ -3,12 +3,10 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <sstream>
 #include <utility>
 
-#include "estate/html.h"
 #include "estate/http_server.h"
 #include "estate/log.h"
 #include "report_html.h"
@@ -99,7 +97,7 @@ std::string FileErrorsHtml(const ReportStore& store) {
         << " more (estate_compliance_file_up == 0)</td></tr>";
       break;
     }
-    h << "<tr><td>" << HtmlEscape(f.path) << "</td><td>" << HtmlEscape(f.last_error) << "</td><td>"
+    h << "<tr><td>" << web::HtmlEscape(f.path) << "</td><td>" << web::HtmlEscape(f.last_error) << "</td><td>"
       << f.parse_errors << "</td><td>" << (f.report ? "kept" : "none") << "</td></tr>";
   }
   h << "</table>";
@@ -179,47 +177,19 @@ Result<Plan> ComplianceExporter::Load(const std::string& config_path, const Serv
   return BuildPlan(*config, services);
 }
 
-namespace {
-
-// The reports the HTML pages show. The store keeps reports slim (counts and the controls that need a view);
-// the host page shows every control with descriptions and messages, so that host's files are parsed again.
-ReportSet PageReports(SharedState& state, const std::string& path) {
-  ReportSet reports = state.store().Snapshot()->reports;
-  constexpr std::string_view kPrefix = "/report/";
-  if (path.rfind(kPrefix, 0) != 0) return reports;
-  std::string host = path.substr(kPrefix.size());
-  if (host.size() > 9 && host.compare(host.size() - 9, 9, "/openscap") == 0) return reports;
-  for (auto& r : reports) {
-    if (r->host != host || !r->slim) continue;
-    auto full = state.store().ReadFull(r->source_file);
-    if (!full) continue;  // changed meanwhile: the slim report is what there is
-    auto whole = std::make_shared<StoredReport>(*r);
-    whole->report = std::move(*full);
-    whole->slim = false;
-    r = std::move(whole);
-  }
-  return reports;
-}
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 void ComplianceExporter::AddRoutes(web::HttpServer& server, const Services&) {
   // POST /data-collector/v0/ (and without the slash): spooled before the 200, then a rescan is requested.
   if (push_) push_->AddRoutes(server);
-  // GET /report and /report/<host>.
+  // GET /report and /report/<host>: the host page reads each slim report of the host whole again.
   auto state = state_;
-  auto handler = [state](const web::HttpRequest& req) {
-    auto config = state->config();
-    LinkSettings links;
-    if (config) links = MetricsOptionsFrom(*config).links;
-    return HandleReportRequest(req, PageReports(*state, req.path), links, UnixNow());
-  };
-  server.Route("/report", {"GET"}, handler);
-  server.Route("/report/*", {"GET"}, handler);
+  AddReportRoutes(
+      server, [state] { return state->store().Snapshot()->reports; },
+      [state](const std::string& file) { return state->store().ReadFull(file); },
+      [state] {
+        LinkSettings links;
+        if (auto config = state->config()) links.doc_url_templates = config->doc_url_templates;
+        return links;
+      });
 }
 
 ExporterInfo ComplianceExporterInfo() {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "estate/rendered_writer.h"
+#include "estate/url.h"
 
 namespace estate::compliance {
 namespace {
@@ -120,9 +121,29 @@ MetricsOptions MetricsOptionsFrom(const ComplianceConfig& c) {
   o.control_series = c.control_series;
   o.severity_floor = c.severity_floor;
   o.profiles = c.profiles;
-  o.links.report_base_url = c.report_base_url;
-  o.links.doc_url_templates = c.doc_url_templates;
+  o.report_base_url = c.report_base_url;
+  o.doc_url_templates = c.doc_url_templates;
   return o;
+}
+
+std::string ReportUrl(const std::string& base, const std::string& host) {
+  return base + "/report/" + url::EncodeComponent(host);
+}
+
+std::string DocUrl(const Control& control, const std::map<std::string, std::string>& templates) {
+  if (!control.doc_url.empty()) return control.doc_url;
+  for (const auto& [kind, id] : control.ids) {
+    auto it = templates.find(kind);
+    if (it == templates.end() || id.empty()) continue;
+    std::string out = it->second;
+    const std::string encoded = url::EncodeComponent(id);
+    for (std::size_t pos = out.find("{id}"); pos != std::string::npos;
+         pos = out.find("{id}", pos + encoded.size())) {
+      out.replace(pos, 4, encoded);
+    }
+    return out;
+  }
+  return "";
 }
 
 bool WantsControlSeries(const Control& c, const MetricsOptions& o) {
@@ -193,7 +214,7 @@ RenderedData RenderReports(const StoreSnapshot& snap, const MetricsOptions& opti
                1);
       auto key = std::make_pair(c.profile, c.id);
       if (infos.find(key) == infos.end()) {
-        infos.emplace(std::move(key), Info{c.severity, c.title, DocUrlFor(c, options.links)});
+        infos.emplace(std::move(key), Info{c.severity, c.title, DocUrl(c, options.doc_url_templates)});
       }
     }
   }
@@ -235,7 +256,7 @@ RenderedData RenderReports(const StoreSnapshot& snap, const MetricsOptions& opti
       if (last != nullptr && last->host == r->host) continue;
       last = r.get();
       w.Sample({{"host", r->host},
-                {"report_url", ReportUrl(options.links, r->host)},
+                {"report_url", ReportUrl(options.report_base_url, r->host)},
                 {"platform", r->report.platform_name},
                 {"platform_release", r->report.platform_release}},
                1);

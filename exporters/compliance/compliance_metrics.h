@@ -30,7 +30,6 @@
 #include "compliance_config.h"
 #include "compliance_model.h"
 #include "estate/refresher.h"
-#include "report_html.h"
 #include "report_store.h"
 
 namespace estate::compliance {
@@ -39,13 +38,20 @@ struct MetricsOptions {
   ControlSeries control_series = ControlSeries::kNotPassing;
   int severity_floor = 0;             // SeverityRank; 0 = every severity
   std::vector<std::string> profiles;  // allow-list for per-control series; empty = all
-  LinkSettings links;                 // report URLs and doc URL templates (report_html.h)
+  std::string report_base_url;        // "" = relative
+  std::map<std::string, std::string> doc_url_templates;
 };
 MetricsOptions MetricsOptionsFrom(const ComplianceConfig& config);
 
 RenderedData RenderReports(const StoreSnapshot& snapshot, const MetricsOptions& options);
 RenderedData RenderFiles(const StoreSnapshot& snapshot);
 
+// Whether a control gets a control_status series.
+// <base>/report/<host, percent-encoded>; "/report/<host>" without a base.
+std::string ReportUrl(const std::string& base, const std::string& host);
+// The control's own doc link, else the first of its ids (in order) with a template ({id} replaced by the
+// percent-encoded id), else "".
+std::string DocUrl(const Control& control, const std::map<std::string, std::string>& templates);
 // Whether a control gets a control_status series.
 bool WantsControlSeries(const Control& control, const MetricsOptions& options);
 

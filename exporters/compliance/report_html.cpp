@@ -11,7 +11,7 @@
 #include <system_error>
 #include <tuple>
 
-#include "estate/html.h"
+#include "compliance_metrics.h"
 #include "estate/log.h"
 #include "estate/url.h"
 
@@ -163,6 +163,12 @@ CountMatrix CountsOf(const StoredReport& sr) {
   return n;
 }
 
+int StatusTotal(const CountMatrix& n, Status s) {
+  int total = 0;
+  for (int v : n[Index(s)]) total += v;
+  return total;
+}
+
 class Html {
  public:
   Html& Raw(std::string_view s) {
@@ -170,7 +176,7 @@ class Html {
     return *this;
   }
   Html& Text(std::string_view s) {
-    AppendHtmlEscaped(out_, s);
+    web::AppendHtmlEscaped(out_, s);
     return *this;
   }
   Html& Int(long long v) {
@@ -391,7 +397,8 @@ void WaiverLine(Html& h, const Control& c, double now_unix) {
 }
 
 void DocsLine(Html& h, const Control& c, const LinkSettings& links) {
-  const std::string doc = DocUrlFor(c, links);
+  std::string doc = DocUrl(c, links.doc_url_templates);
+  if (!IsHttpUrl(doc)) doc.clear();  // javascript: and the like never become a link
   if (doc.empty() && c.ids.empty()) return;
   h.Raw("<p class=\"docs\">");
   bool first = true;
@@ -400,21 +407,13 @@ void DocsLine(Html& h, const Control& c, const LinkSettings& links) {
     first = false;
   }
   for (const auto& [kind, value] : c.ids) {
-    if (!first) h.Raw(" &middot; ");
+    h.Raw(first ? "" : " &middot; ")
+        .Raw("<span class=\"ref\">")
+        .Text(kind)
+        .Raw(" ")
+        .Text(value)
+        .Raw("</span>");
     first = false;
-    h.Raw("<span class=\"ref\">").Text(kind).Raw(" ");
-    auto t = links.doc_url_templates.find(kind);
-    std::string url;
-    if (t != links.doc_url_templates.end()) {
-      url = t->second;
-      if (auto at = url.find("{id}"); at != std::string::npos) url.replace(at, 4, url::PercentEncode(value));
-    }
-    if (IsHttpUrl(url)) {
-      h.Raw("<a rel=\"noopener noreferrer\" href=\"").Text(url).Raw("\">").Text(value).Raw("</a>");
-    } else {
-      h.Text(value);
-    }
-    h.Raw("</span>");
   }
   h.Raw("</p>\n");
 }
@@ -453,7 +452,8 @@ void ControlCard(Html& h, const Control& c, bool show_profile, const LinkSetting
   h.Raw("</article>\n");
 }
 
-void ReportCard(Html& h, const StoredReport& sr, int openscap_index, double now_unix) {
+void ReportCard(Html& h, const StoredReport& sr, int openscap_index, std::string_view unavailable,
+                double now_unix) {
   const Report& r = sr.report;
   h.Raw("<div class=\"report\"><dl>");
   for (const auto& p : r.profiles) {
@@ -498,19 +498,18 @@ void ReportCard(Html& h, const StoredReport& sr, int openscap_index, double now_
   h.Raw("</dd></dl>");
   if (r.degraded) h.Raw("<p class=\"warn\">Degraded format: fewer details than a full report.</p>");
   for (const auto& n : r.notes) h.Raw("<p class=\"muted\">").Text(n).Raw("</p>");
-  if (sr.slim) {
-    h.Raw(
-        "<p class=\"warn unavailable\">Details unavailable (the result file could not be read again): only "
-        "the "
-        "controls that are not passing are listed, without descriptions and messages.</p>");
+  if (!unavailable.empty()) {
+    h.Raw("<p class=\"warn unavailable\">Details unavailable (")
+        .Text(unavailable)
+        .Raw("): only the controls that are not passing are listed, without descriptions and messages.</p>");
   }
   if (openscap_index >= 0) {
     h.Raw("<p><a id=\"openscap-")
         .Int(openscap_index)
         .Raw("\" href=\"")
-        .Raw(url::PercentEncode(sr.host))
+        .Raw(url::EncodeComponent(sr.host))
         .Raw("/openscap?file=")
-        .Raw(url::PercentEncode(FileName(sr.html_report_file)))
+        .Raw(url::EncodeComponent(FileName(sr.html_report_file)))
         .Raw("\">OpenSCAP HTML report</a></p>");
   }
   h.Raw("</div>\n");
@@ -558,26 +557,6 @@ double UnixNow() {
 }
 
 }  // namespace
-
-std::string ReportPath(std::string_view host) { return "/report/" + url::PercentEncode(host); }
-
-std::string ReportUrl(const LinkSettings& links, std::string_view host) {
-  std::string_view base = links.report_base_url;
-  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-  return std::string(base) + ReportPath(host);
-}
-
-std::string DocUrlFor(const Control& control, const LinkSettings& links) {
-  if (IsHttpUrl(control.doc_url)) return control.doc_url;
-  for (const auto& [kind, value] : control.ids) {
-    auto t = links.doc_url_templates.find(kind);
-    if (t == links.doc_url_templates.end()) continue;
-    std::string url = t->second;
-    if (auto at = url.find("{id}"); at != std::string::npos) url.replace(at, 4, url::PercentEncode(value));
-    if (IsHttpUrl(url)) return url;
-  }
-  return "";
-}
 
 SortOrder ParseSortOrder(std::string_view sort, std::string_view order) {
   SortOrder o;
@@ -681,7 +660,7 @@ std::string RenderIndexPage(const ReportSet& reports, const SortOrder& order, do
     h.Raw("<tr class=\"host\" data-host=\"")
         .Text(s.host)
         .Raw("\"><td data-field=\"host\"><a href=\"report/")
-        .Raw(url::PercentEncode(s.host))
+        .Raw(url::EncodeComponent(s.host))
         .Raw("\">")
         .Text(s.host)
         .Raw("</a></td><td data-field=\"score\" class=\"num ")
@@ -719,7 +698,8 @@ std::string RenderIndexPage(const ReportSet& reports, const SortOrder& order, do
 }
 
 std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_view host,
-                                          const LinkSettings& links, double now_unix) {
+                                          const LinkSettings& links, double now_unix,
+                                          const FullReportReader& read_full) {
   const std::vector<const StoredReport*> mine = ReportsOf(reports, host);
   if (mine.empty()) return std::nullopt;
 
@@ -729,18 +709,29 @@ std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_
       .Text(host)
       .Raw("</h1>\n");
 
-  // Counts are the store's (a slim report keeps only its non-passing controls, without descriptions and
-  // messages, unless the caller read the whole report again), so the page agrees with /report and the
-  // metrics.
+  // A slim report kept only its non-passing controls, without descriptions and messages: the page reads the
+  // whole report again. Counts stay the store's, so the page agrees with /report and the metrics.
   std::array<int, kStatusCount> by_status{};
+  std::vector<Report> full(mine.size());
+  std::vector<std::string> unavailable(mine.size());  // why a slim report's details are not shown
   std::vector<const Control*> controls;
   std::vector<std::string_view> profiles;
-  for (const StoredReport* sr : mine) {
-    const CountMatrix n = CountsOf(*sr);
-    for (Status st : kAllStatuses) {
-      for (int k : n[Index(st)]) by_status[Index(st)] += k;
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const StoredReport& sr = *mine[i];
+    const CountMatrix n = CountsOf(sr);
+    for (Status st : kAllStatuses) by_status[Index(st)] += StatusTotal(n, st);
+    const std::vector<Control>* list = &sr.report.controls;
+    if (sr.slim) {
+      if (!read_full) {
+        unavailable[i] = "the full report is not available";
+      } else if (Result<Report> r = read_full(sr.source_file); r) {
+        full[i] = std::move(*r);
+        list = &full[i].controls;
+      } else {
+        unavailable[i] = r.error();
+      }
     }
-    for (const Control& c : sr->report.controls) {
+    for (const Control& c : *list) {
       controls.push_back(&c);
       if (std::find(profiles.begin(), profiles.end(), c.profile) == profiles.end())
         profiles.push_back(c.profile);
@@ -765,8 +756,10 @@ std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_
   }
   h.Raw("</ul>\n<h2>Reports</h2>\n<div class=\"reports\">\n");
   int openscap = 0;
-  for (const StoredReport* sr : mine)
-    ReportCard(h, *sr, sr->html_report_file.empty() ? -1 : openscap++, now_unix);
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const StoredReport& sr = *mine[i];
+    ReportCard(h, sr, sr.html_report_file.empty() ? -1 : openscap++, unavailable[i], now_unix);
+  }
   h.Raw("</div>\n");
 
   std::stable_sort(controls.begin(), controls.end(), [](const Control* a, const Control* b) {
@@ -803,15 +796,14 @@ std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_
       }
       if (opened) h.Raw("</div>\n");
     }
-    if (shown < count) {
+    if (shown < count)
       h.Raw("<p class=\"muted\">").Int(count - shown).Raw(" not listed: details unavailable.</p>\n");
-    }
     if (collapsed) h.Raw("</details>\n");
     h.Raw("</section>\n");
   }
-  if (std::all_of(by_status.begin(), by_status.end(), [](int n) { return n == 0; })) {
-    h.Raw("<p>The reports of this host have no controls with results.</p>\n");
-  }
+  int total = 0;
+  for (int n : by_status) total += n;
+  if (total == 0) h.Raw("<p>The reports of this host have no controls with results.</p>\n");
   h.Raw("</body>\n</html>\n");
   return h.Take();
 }
@@ -826,7 +818,8 @@ std::string RenderNotFoundPage(std::string_view what) {
 }
 
 web::HttpResponse HandleReportRequest(const web::HttpRequest& req, const ReportSet& reports,
-                                      const LinkSettings& links, double now_unix) {
+                                      const LinkSettings& links, double now_unix,
+                                      const FullReportReader& read_full) {
   if (req.path == "/report") {
     return Page(200,
                 RenderIndexPage(reports, ParseSortOrder(req.Param("sort"), req.Param("order")), now_unix));
@@ -837,7 +830,8 @@ web::HttpResponse HandleReportRequest(const web::HttpRequest& req, const ReportS
   }
   const std::string_view rest = std::string_view(req.path).substr(kPrefix.size());
   // A host of that exact name wins over "<host>/openscap" (host names may hold a '/', sent as %2F).
-  if (auto page = RenderHostPage(reports, rest, links, now_unix)) return Page(200, std::move(*page));
+  if (auto page = RenderHostPage(reports, rest, links, now_unix, read_full))
+    return Page(200, std::move(*page));
   if (rest.size() > kOpenscapSuffix.size() &&
       rest.substr(rest.size() - kOpenscapSuffix.size()) == kOpenscapSuffix) {
     const std::string_view host = rest.substr(0, rest.size() - kOpenscapSuffix.size());
@@ -847,17 +841,15 @@ web::HttpResponse HandleReportRequest(const web::HttpRequest& req, const ReportS
   return Page(404, RenderNotFoundPage("host \"" + std::string(rest) + "\""));
 }
 
-void AddReportRoutes(web::HttpServer& server, ReportSnapshot snapshot, LinkSource links) {
-  auto handler = [snapshot = std::move(snapshot), links = std::move(links)](const web::HttpRequest& req) {
+void AddReportRoutes(web::HttpServer& server, ReportSnapshot snapshot, FullReportReader read_full,
+                     LinkSource links) {
+  auto handler = [snapshot = std::move(snapshot), read_full = std::move(read_full),
+                  links = std::move(links)](const web::HttpRequest& req) {
     const ReportSet reports = snapshot();
-    return HandleReportRequest(req, reports, links(), UnixNow());
+    return HandleReportRequest(req, reports, links ? links() : LinkSettings{}, UnixNow(), read_full);
   };
   server.Route("/report", {"GET"}, handler);
   server.Route("/report/*", {"GET"}, handler);
-}
-
-void AddReportRoutes(web::HttpServer& server, ReportSnapshot snapshot, LinkSettings links) {
-  AddReportRoutes(server, std::move(snapshot), [links = std::move(links)] { return links; });
 }
 
 }  // namespace estate::compliance

@@ -8,7 +8,7 @@
 //   the server, so the column links work without JavaScript: host A-Z, score worst first (n/a last), failures
 //   worst first (critical, then high, medium, low, other), age oldest first; order= reverses; an unknown
 //   value is the default (host).
-// GET /report/<host>   (<host> percent-encoded, as ReportPath gives it)
+// GET /report/<host>   (<host> percent-encoded, as ReportUrl gives it)
 //   One host: each report (profiles and versions, tool, format, time, age, duration, source, notes, the
 //   OpenSCAP HTML report link), the score, then its controls grouped by status — failed, error, not_reviewed,
 //   waived open; not_applicable and passed collapsed in <details> — and within a status by severity
@@ -48,26 +48,20 @@
 
 #include "compliance_model.h"
 #include "estate/http_server.h"
+#include "estate/result.h"
 
 namespace estate::compliance {
 
-// The config's links: section.
+// What the pages take from the config's links: section. Doc links come from compliance_metrics.h's DocUrl, as
+// on the metrics, and are shown only when they are http(s). The pages link relatively (they work behind a
+// path prefix), so report_base_url plays no part here.
 struct LinkSettings {
-  // e.g. "http://compliance.example:9842" (a trailing '/' is ignored); empty: links are relative.
-  std::string report_base_url;
-  // Id kind ("stig", "cis", "xccdf", ...) -> URL with "{id}" where the (percent-encoded) id goes; used for a
-  // control without a doc_url of its own.
-  std::map<std::string, std::string> doc_url_templates;
+  std::map<std::string, std::string> doc_url_templates;  // id kind -> URL with {id}
 };
 
-// "/report/" + the percent-encoded host.
-std::string ReportPath(std::string_view host);
-// The report URL of a host: report_base_url + ReportPath(host), or ReportPath(host) alone when the base is
-// empty.
-std::string ReportUrl(const LinkSettings& links, std::string_view host);
-// The control's documentation link: its doc_url, else the template of the first of its ids whose kind has one
-// (with "{id}" replaced), else "". Only an http:// or https:// result is returned.
-std::string DocUrlFor(const Control& control, const LinkSettings& links);
+// The whole report behind a slim StoredReport (ReportStore::ReadFull(source_file)): the host page shows every
+// control with its description and messages. Empty, or an error: the stored controls are shown, with a note.
+using FullReportReader = std::function<Result<Report>(const std::string& source_file)>;
 
 enum class SortKey { kHost, kScore, kFailures, kAge };
 struct SortOrder {
@@ -94,23 +88,24 @@ struct HostSummary {
 // controls.
 std::vector<HostSummary> SummarizeHosts(const ReportSet& reports, const SortOrder& order);
 
-// The pages' HTML. RenderHostPage: nullopt when no report names that host. It lists the controls the reports
-// hold: the caller replaces a slim report by the whole one (ReportStore::ReadFull) first; one still slim is
-// shown with a note that its passing controls, descriptions and messages are unavailable.
+// The pages' HTML. RenderHostPage: nullopt when no report names that host.
 std::string RenderIndexPage(const ReportSet& reports, const SortOrder& order, double now_unix);
 std::optional<std::string> RenderHostPage(const ReportSet& reports, std::string_view host,
-                                          const LinkSettings& links, double now_unix);
+                                          const LinkSettings& links, double now_unix,
+                                          const FullReportReader& read_full = {});
 std::string RenderNotFoundPage(std::string_view what);
 
 // Answers a GET of /report or of a path under /report/ (req.path as the server gives it: decoded) with the
 // headers above: 200, 404 (unknown host, no OpenSCAP report) as HTML pages.
 web::HttpResponse HandleReportRequest(const web::HttpRequest& req, const ReportSet& reports,
-                                      const LinkSettings& links, double now_unix);
+                                      const LinkSettings& links, double now_unix,
+                                      const FullReportReader& read_full = {});
 
 using ReportSnapshot = std::function<ReportSet()>;
 using LinkSource = std::function<LinkSettings()>;
-// Registers GET /report and GET /report/*; each request reads snapshot() (and links()) once.
-void AddReportRoutes(web::HttpServer& server, ReportSnapshot snapshot, LinkSource links);
-void AddReportRoutes(web::HttpServer& server, ReportSnapshot snapshot, LinkSettings links);
+// Registers GET /report and GET /report/*; each request reads snapshot() and links() once, and the host page
+// read_full() for each slim report of its host.
+void AddReportRoutes(web::HttpServer& server, ReportSnapshot snapshot, FullReportReader read_full,
+                     LinkSource links);
 
 }  // namespace estate::compliance

@@ -22,7 +22,7 @@ double NowUnix() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string UrlEncode(const std::string& s) { return url::PercentEncode(s); }
+std::string UrlEncode(const std::string& s) { return url::EncodeComponent(s); }
 
 std::string StatusError(const std::string& what, const http::Response& response) {
   std::string message = what + ": HTTP " + std::to_string(response.status);

@@ -649,18 +649,7 @@ TEST_F(StorageE2e, ApiLookupByDiskByIdPath) {
 
 // The DOM after the page's fetch, from headless Chromium; empty output when it failed (message in *error).
 std::string DumpDom(const std::string& url, const TempDir& dir, std::string* error) {
-  const std::string chromium = estate::testing::BinaryPath("chromium");
-  const std::string timeout = estate::testing::BinaryPath("timeout");
-  auto r = estate::testing::RunCommand({timeout, "-k", "5", "60", chromium, "--headless", "--disable-gpu",
-                                        "--no-sandbox", "--disable-dev-shm-usage", "--no-first-run",
-                                        "--disable-extensions", "--disable-background-networking",
-                                        "--user-data-dir=" + dir.path() + "/chromium-profile",
-                                        "--virtual-time-budget=5000", "--dump-dom", url});
-  if (r.exit_code != 0) {
-    *error = "chromium exit " + std::to_string(r.exit_code) + ": " + r.error + "\n" + r.output;
-    return "";
-  }
-  return r.output;
+  return estate::testing::ChromiumDumpDom(url, dir, error);
 }
 
 // The text of the element with this opening tag pattern (tags inside it included), or "".

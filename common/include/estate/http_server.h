@@ -220,4 +220,10 @@ class DeflateWriter {
   std::uint64_t length_ = 0;
 };
 
+// s as HTML text or as a quoted attribute value: & < > " ' become entities; bytes that are not well-formed
+// UTF-8 and control characters other than tab, line feed and carriage return (NUL included) become U+FFFD,
+// so that a page stays valid UTF-8 whatever the upstream or report sent.
+std::string HtmlEscape(std::string_view s);
+void AppendHtmlEscaped(std::string& out, std::string_view s);
+
 }  // namespace estate::web

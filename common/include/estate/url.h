@@ -50,11 +50,11 @@ Result<std::string> LinkTarget(const Url& base, std::string_view link);
 // link). An error when base_url does not parse or the link is refused. Request ToString(), report Target().
 Result<Url> Resolve(std::string_view base_url, std::string_view link);
 
-// s with every byte but the unreserved characters (A-Z a-z 0-9 - . _ ~) written as %XX (upper-case hex): fit
-// for one path segment or a query value whatever it holds ("a/b c" -> "a%2Fb%20c").
-std::string PercentEncode(std::string_view s);
-
 // A link shortened for messages (at most 96 bytes, non-printable bytes as '?') with any userinfo left out.
 std::string Describe(std::string_view link);
+
+// Percent-encodes everything but the unreserved characters (A-Z a-z 0-9 - _ . ~): a query value or one path
+// segment.
+std::string EncodeComponent(std::string_view s);
 
 }  // namespace estate::url

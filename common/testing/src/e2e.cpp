@@ -443,6 +443,26 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
+std::string ChromiumDumpDom(const std::string& url, const TempDir& dir, std::string* error,
+                            int virtual_time_ms) {
+  const std::string chromium = BinaryPath("chromium");
+  const std::string timeout = BinaryPath("timeout");
+  if (chromium.empty() || timeout.empty()) {
+    *error = "chromium or timeout (coreutils) is not installed";
+    return "";
+  }
+  auto r =
+      RunCommand({timeout, "-k", "5", "60", chromium, "--headless", "--disable-gpu", "--no-sandbox",
+                  "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
+                  "--disable-background-networking", "--user-data-dir=" + dir.path() + "/chromium-profile",
+                  "--virtual-time-budget=" + std::to_string(virtual_time_ms), "--dump-dom", url});
+  if (r.exit_code != 0) {
+    *error = "chromium exit " + std::to_string(r.exit_code) + ": " + r.error + "\n" + r.output;
+    return "";
+  }
+  return r.output;
+}
+
 // ---- HTTP -----------------------------------------------------------------------------------------------
 
 SimpleResponse HttpGet(const std::string& url, double timeout_seconds,

@@ -123,14 +123,14 @@ TEST(ComplianceMetrics, SeverityFloorAllowListAndNone) {
 
 TEST(ComplianceMetrics, LinksFromTheControlOrATemplate) {
   MetricsOptions o;
-  o.links.doc_url_templates = {{"stig", "https://stig.example/view/{id}"}};
-  o.links.report_base_url = "http://compliance.example:9842";
+  o.doc_url_templates = {{"stig", "https://stig.example/view/{id}"}};
+  o.report_base_url = "http://compliance.example:9842";
   std::string text = Render(Snap({Stored(kWeb1)}), o);
   EXPECT_TRUE(Has(text, R"(estate_compliance_control_info{profile="base",control="c1",severity="high",title="Title of c1",doc_url="https://stig.example/view/V-1"} 1)")) << text;
   EXPECT_TRUE(Has(text, R"(estate_compliance_control_info{profile="base",control="c6",severity="critical",title="Title of c6",doc_url="https://docs.example/c6"} 1)"));
   EXPECT_TRUE(Has(text, R"(estate_compliance_control_info{profile="base",control="c3",severity="medium",title="Title of c3",doc_url=""} 1)"));
   EXPECT_TRUE(Has(text, R"(estate_compliance_host_info{host="web-1",report_url="http://compliance.example:9842/report/web-1",platform="debian",platform_release="12"} 1)"));
-  EXPECT_EQ(ReportUrl(LinkSettings{}, "a b/c"), "/report/a%20b%2Fc");
+  EXPECT_EQ(ReportUrl("", "a b/c"), "/report/a%20b%2Fc");
 }
 
 TEST(ComplianceMetrics, ReportAndProfileSeries) {

@@ -68,7 +68,7 @@ class ReportBrowserTest : public ::testing::Test {
     LinkSettings links;
     links.doc_url_templates = {{"stig", "https://stigviewer.example/stig/{id}"}};
     AddReportRoutes(
-        server_, [reports] { return reports; }, links);
+        server_, [reports] { return reports; }, {}, [links] { return links; });
     web::ServerOptions options;
     options.listen_addresses = {"127.0.0.1:0"};
     auto started = server_.Start(options);
@@ -79,13 +79,10 @@ class ReportBrowserTest : public ::testing::Test {
 
   // The DOM after load, from headless Chromium.
   std::string DumpDom(const std::string& path) {
-    auto r = testing::RunCommand(
-        {testing::BinaryPath("timeout"), "-k", "5", "60", testing::BinaryPath("chromium"), "--headless",
-         "--disable-gpu", "--no-sandbox", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-         "--disable-background-networking", "--user-data-dir=" + dir_.path() + "/chromium-profile",
-         "--virtual-time-budget=2000", "--dump-dom", base_ + path});
-    EXPECT_EQ(r.exit_code, 0) << r.error << "\n" << r.output.substr(0, 2000);
-    return r.exit_code == 0 ? r.output : "";
+    std::string error;
+    std::string dom = testing::ChromiumDumpDom(base_ + path, dir_, &error, 2000);
+    EXPECT_FALSE(dom.empty()) << error;
+    return dom;
   }
 
   testing::TempDir dir_;

@@ -226,30 +226,24 @@ TEST(ReportHtml, AControlShowsItsDetailsAndDocLinks) {
   Pos(page,
       "<a class=\"doc\" rel=\"noopener noreferrer\" href=\"https://stig.example/V-38437\">Documentation</a>");
   Pos(page, "href=\"https://rules.example/r?id=xccdf_org.ssgproject.content_rule_a\"");
-  Pos(page, "<span class=\"ref\">cis 1.1.22</span>");  // its template is not http(s): text only
+  Pos(page, "<span class=\"ref\">stig V-38437</span> &middot; <span class=\"ref\">cis 1.1.22</span>");
   Pos(page, "<span class=\"ref\">nist AC-3</span>");
   Pos(page, "href=\"https://docs.example/own\">Documentation</a>");  // its own link wins over the template
 
-  EXPECT_EQ(DocUrlFor(c, links), "https://stig.example/V-38437");
-  EXPECT_EQ(DocUrlFor(with_own, links), "https://docs.example/own");
-  EXPECT_EQ(DocUrlFor(c, {}), "");
-  Control spaced = MakeControl("s", Status::kFailed, Severity::kLow);
-  spaced.ids = {{"cis", "1.1 a/b"}};
-  EXPECT_EQ(DocUrlFor(spaced, LinkSettings{"", {{"cis", "https://cis.example/{id}"}}}),
-            "https://cis.example/1.1%20a%2Fb");
-  Control bad = MakeControl("b", Status::kFailed, Severity::kLow);
-  bad.doc_url = "JavaScript:alert(1)";
-  EXPECT_EQ(DocUrlFor(bad, {}), "");
-  bad.doc_url = "HTTPS://ok.example/";
-  EXPECT_EQ(DocUrlFor(bad, {}), "HTTPS://ok.example/");
+  // A template that does not make an http(s) link: the id is shown, nothing is linked.
+  Control ftp_only = MakeControl("ftp", Status::kFailed, Severity::kLow);
+  ftp_only.ids = {{"cis", "9.9"}};
+  const std::string other = *RenderHostPage({MakeReport("h", {ftp_only})}, "h", links, kNow);
+  Pos(other, "<p class=\"docs\"><span class=\"ref\">cis 9.9</span></p>");
+  EXPECT_EQ(other.find("ftp://"), std::string::npos);
 }
 
 // The store keeps 10,000 reports by slimming them (only non-passing controls, no descriptions or messages)
-// and counting before it does: /report and the host page use the counts; a host page whose report could not
-// be read again whole says what is missing.
-TEST(ReportHtml, SlimReportsUseTheStoreCounts) {
-  auto slim = std::make_shared<StoredReport>(
-      *MakeReport("h", {MakeControl("f-1", Status::kFailed, Severity::kHigh)}));
+// and counting before it does: /report uses the counts, the host page reads the whole report again.
+TEST(ReportHtml, SlimReportsUseTheStoreCountsAndTheFullReport) {
+  Control failing = MakeControl("f-1", Status::kFailed, Severity::kHigh);
+  Control passing = MakeControl("p-1", Status::kPassed, Severity::kLow);
+  auto slim = std::make_shared<StoredReport>(*MakeReport("h", {failing}));
   slim->slim = true;
   StoredReport::Counts counts;
   counts.profile = "base-linux";
@@ -257,26 +251,39 @@ TEST(ReportHtml, SlimReportsUseTheStoreCounts) {
   counts.n[static_cast<std::size_t>(Status::kPassed)][static_cast<std::size_t>(Severity::kLow)] = 3;
   slim->counts = {counts};
   ReportSet set = {slim};
-  // 3 / (3 + 1), from the counts, not from the one control stored.
-  Pos(RenderIndexPage(set, {}, kNow), "data-value=\"0.75\">75.0%</td>");
-  const std::string page = *RenderHostPage(set, "h", {}, kNow);
-  Pos(page, "<strong id=\"score\" class=\"score-low\">75.0%</strong>");
-  Pos(page, "Details unavailable (the result file could not be read again)");
-  Pos(page, "data-control=\"f-1\"");
-  Pos(page, "<summary>Passed (3)</summary>");
-  Pos(page, "3 not listed: details unavailable.");
 
-  // The whole report read again (the exporter's host page): every control, no note; counts unchanged.
-  auto whole = std::make_shared<StoredReport>(*slim);
-  whole->slim = false;
-  whole->report.controls = {MakeControl("f-1", Status::kFailed, Severity::kHigh),
-                            MakeControl("p-1", Status::kPassed, Severity::kLow),
-                            MakeControl("p-2", Status::kPassed, Severity::kLow),
-                            MakeControl("p-3", Status::kPassed, Severity::kLow)};
-  const std::string full = *RenderHostPage({whole}, "h", {}, kNow);
-  EXPECT_EQ(full.find("Details unavailable"), std::string::npos);
-  EXPECT_EQ(full.find("not listed"), std::string::npos);
-  Pos(full, "data-control=\"p-3\"");
+  const std::string index = RenderIndexPage(set, {}, kNow);
+  Pos(index, "data-value=\"0.75\">75.0%</td>");  // 3 / (3 + 1), from the counts, not the one stored control
+
+  std::vector<std::string> asked;
+  FullReportReader read_full = [&](const std::string& file) -> Result<Report> {
+    asked.push_back(file);
+    Report full = slim->report;
+    failing.description = "full description";
+    failing.messages = {"full message"};
+    full.controls = {failing, passing};
+    return full;
+  };
+  const std::string page = *RenderHostPage(set, "h", {}, kNow, read_full);
+  EXPECT_EQ(asked, std::vector<std::string>{slim->source_file});
+  Pos(page, "<strong id=\"score\" class=\"score-low\">75.0%</strong>");
+  Pos(page, "full description");
+  Pos(page, "<li><pre>full message</pre></li>");
+  Pos(page, "data-control=\"p-1\"");
+  EXPECT_EQ(page.find("Details unavailable"), std::string::npos);
+
+  // The file cannot be read again: the stored controls, and why the rest is missing.
+  FullReportReader failing_reader = [](const std::string&) -> Result<Report> {
+    return MakeError("open: No such file or directory");
+  };
+  for (const std::string& degraded :
+       {*RenderHostPage(set, "h", {}, kNow, failing_reader), *RenderHostPage(set, "h", {}, kNow)}) {
+    Pos(degraded, "Details unavailable (");
+    Pos(degraded, "data-control=\"f-1\"");
+    Pos(degraded, "<summary>Passed (3)</summary>");
+    Pos(degraded, "3 not listed: details unavailable.");
+  }
+  Pos(*RenderHostPage(set, "h", {}, kNow, failing_reader), "(open: No such file or directory)");
 }
 
 TEST(ReportHtml, WaiversShowTheirJustificationAndExpiry) {
@@ -440,10 +447,6 @@ TEST(ReportHtml, UnknownHostIsA404Page) {
 TEST(ReportHtml, HostNamesArePercentEncodedInLinks) {
   const std::string host = "web 01/a?b#c&d";
   ReportSet set = {MakeReport(host, {MakeControl("a", Status::kFailed, Severity::kHigh)})};
-  EXPECT_EQ(ReportPath(host), "/report/web%2001%2Fa%3Fb%23c%26d");
-  EXPECT_EQ(ReportUrl(LinkSettings{"http://compliance.example:9842/", {}}, "h 1"),
-            "http://compliance.example:9842/report/h%201");
-  EXPECT_EQ(ReportUrl({}, "h"), "/report/h");
   Pos(RenderIndexPage(set, {}, kNow), "<a href=\"report/web%2001%2Fa%3Fb%23c%26d\">web 01/a?b#c&amp;d</a>");
   // The server hands the handler the decoded path.
   web::HttpResponse r = HandleReportRequest(Get("/report/" + host), set, {}, kNow);

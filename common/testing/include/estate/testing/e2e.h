@@ -104,6 +104,12 @@ struct CommandResult {
 };
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& stdin_path = "");
 
+// The DOM headless Chromium ends with after loading url (its scripts run for up to virtual_time_ms of virtual
+// time), as --dump-dom prints it; the profile lives under dir. Empty with *error set when chromium or timeout
+// is missing or chromium failed (60 s at most).
+std::string ChromiumDumpDom(const std::string& url, const TempDir& dir, std::string* error,
+                            int virtual_time_ms = 5000);
+
 class PrometheusServer {
  public:
   struct Options {
