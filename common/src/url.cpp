@@ -188,7 +188,11 @@ Result<Url> LinkParts(const Url& base, std::string_view link) {
 
 std::string Url::Origin() const {
   std::string out = scheme + "://" + host;
-  if (port != DefaultPort(scheme)) out += ":" + std::to_string(port);
+  if (port != DefaultPort(scheme)) {
+    // Appended in two steps: ":" + std::to_string() trips GCC 12's bogus -Wrestrict at -O2 (bug 105329).
+    out += ':';
+    out += std::to_string(port);
+  }
   return out;
 }
 
