@@ -80,10 +80,11 @@ TEST(RibclParse, GarbageIsAnErrorNotACrash) {
 
 TEST(RibclParse, DeepNestingIsAnErrorNotAStackOverflow) {
   auto nested = [](int depth) {
+    // Appended, not prepended: prepending made this test quadratic (391 s under ASan at depth 200,000).
     std::string open, close;
     for (int i = 0; i < depth; ++i) {
       open += "<A>";
-      close = "</A>" + close;
+      close += "</A>";
     }
     return "<?xml version=\"1.0\"?><RIBCL>" + open + close + "</RIBCL>";
   };
