@@ -38,7 +38,8 @@ bool SleepWithin(double seconds, const Budget& budget) {
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   while (Clock::now() < until) {
     if (budget.Expired()) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(50)));
   }
   return !budget.Expired();
 }
@@ -137,7 +138,8 @@ Result<http::Response> ServiceNowClient::Get(const std::string& target, const st
                          " times in a row");
       }
       if (wait > options_.max_retry_after_seconds) {
-        return MakeError(what + ": rate limited (HTTP 429, " + why + "), longer than max_retry_after_seconds " +
+        return MakeError(what + ": rate limited (HTTP 429, " + why +
+                         "), longer than max_retry_after_seconds " +
                          FormatSeconds(options_.max_retry_after_seconds));
       }
       if (wait >= budget.SecondsLeft()) {
@@ -272,12 +274,9 @@ Result<CmdbSnapshot> ServiceNowClient::Collect(const Budget& budget) {
   if (!options_.server_table.empty() && !ValidTableName(options_.server_table)) {
     return MakeError("servicenow: invalid server table name " + url::Describe(options_.server_table));
   }
-  std::vector<std::string> app_fields = {"sys_id",
-                                               options_.name_field,
-                                               options_.app_code_field,
-                                               "install_status",
-                                               options_.owner_field,
-                                               options_.support_group_field};
+  std::vector<std::string> app_fields = {
+      "sys_id",         options_.name_field,  options_.app_code_field,
+      "install_status", options_.owner_field, options_.support_group_field};
   std::vector<std::string> server_fields = {"sys_id", options_.server_name_field,
                                             options_.server_support_group_field};
   if (!options_.server_fqdn_field.empty()) server_fields.push_back(options_.server_fqdn_field);
@@ -301,7 +300,8 @@ Result<CmdbSnapshot> ServiceNowClient::Collect(const Budget& budget) {
       record.install_status = std::move(row[3].value);
       record.owner = Shown(row[4]);
       record.support_group = Shown(row[5]);
-      InstallVerdict verdict = ClassifyInstallStatus(record.install_status, options_.unregistered_install_status);
+      InstallVerdict verdict =
+          ClassifyInstallStatus(record.install_status, options_.unregistered_install_status);
       record.registered = verdict.registered;
       record.not_registered_reason = std::move(verdict.reason);
       snapshot.records.push_back(std::move(record));

@@ -1,7 +1,7 @@
 // ServiceNow Table API client of the service-registry exporter: every record of the configured CMDB tables
-// (cmdb_ci_business_app by default), paged by sysparm_offset/sysparm_limit with ORDERBYsys_id so pages neither
-// skip nor repeat while records change, stopping when X-Total-Count or Link rel="next" says it is done; and,
-// when configured, the support group of the hypervisors' cmdb_ci_server records.
+// (cmdb_ci_business_app by default), paged by sysparm_offset/sysparm_limit with ORDERBYsys_id so pages
+// neither skip nor repeat while records change, stopping when X-Total-Count or Link rel="next" says it is
+// done; and, when configured, the support group of the hypervisors' cmdb_ci_server records.
 //
 // Paging: each page after the first starts one record early, at the last record already held (the anchor). A
 // page that begins after the anchor means records before it were deleted and the rest moved down: the client
@@ -18,9 +18,9 @@
 // them with the HTTP client's own retries off (max_retries 0) and repeats 5xx and transport failures itself
 // up to http.max_retries times, so that a 429 is waited out once (never by both layers), each one is counted,
 // and Retry-After is capped by max_retry_after_seconds. A 429 storm ends in an error after
-// max_rate_limit_waits waits, or sooner when the next wait would not fit in the Budget. A 200 whose body is an HTML login page (SSO in front of the
-// instance) is an error, never an empty table. Links (Link headers) are followed only on the configured
-// scheme, host and port (estate/url.h).
+// max_rate_limit_waits waits, or sooner when the next wait would not fit in the Budget. A 200 whose body is
+// an HTML login page (SSO in front of the instance) is an error, never an empty table. Links (Link headers)
+// are followed only on the configured scheme, host and port (estate/url.h).
 //
 // Collect returns a complete snapshot or an Error naming the request; a table that fails fails the collect
 // (the caller keeps its last good snapshot).
@@ -47,8 +47,8 @@ struct ServiceNowOptions {
   std::string query;  // encoded query added to every table request (ORDERBYsys_id is appended)
   std::string app_code_field = "u_app_code";
   std::string name_field = "name";
-  std::string owner_field = "owned_by.user_name";           // dot-walked
-  std::string support_group_field = "support_group.name";  // dot-walked
+  std::string owner_field = "owned_by.user_name";                      // dot-walked
+  std::string support_group_field = "support_group.name";              // dot-walked
   std::vector<std::string> unregistered_install_status = {"7", "22"};  // Retired, Cancelled
   int page_size = 1000;
   // Hypervisor support groups: table and fields of the server records; "" = not looked up.
@@ -58,9 +58,10 @@ struct ServiceNowOptions {
   std::string server_fqdn_field = "fqdn";  // also a key of server_support_groups; "" = not requested
   std::string display_value = "false";     // sysparm_display_value: false, true or all (parsed either way)
   int max_rate_limit_waits = 10;           // 429s in a row for one request before the collect fails
-  int max_records = 1000000;  // per table; more pages than this needs is taken for a paging loop
+  int max_records = 1000000;               // per table; more pages than this needs is taken for a paging loop
   double max_retry_after_seconds = 120;
-  http::ClientOptions http;  // TLS, timeouts, source label, auth (basic or bearer, read from files by the config)
+  http::ClientOptions
+      http;  // TLS, timeouts, source label, auth (basic or bearer, read from files by the config)
 };
 
 class ServiceNowClient {
@@ -71,7 +72,7 @@ class ServiceNowClient {
 
   Result<CmdbSnapshot> Collect(const Budget& budget);
 
-  int last_requests() const { return requests_.load(); }   // requests of the most recent Collect
+  int last_requests() const { return requests_.load(); }      // requests of the most recent Collect
   long rate_limited() const { return rate_limited_.load(); }  // 429s seen since construction
   // Requests since construction by outcome: the HTTP status ("200", "429", ...) or "error" (no response);
   // for estate_registry_servicenow_requests_total{status}. Any thread.

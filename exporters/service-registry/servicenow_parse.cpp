@@ -1,11 +1,10 @@
 #include "servicenow_parse.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "estate/json_util.h"
 
@@ -270,8 +269,9 @@ std::vector<std::string> HostKeys(std::string_view name) {
   const std::string full = Lower(Trim(name));
   if (full.empty()) return keys;
   keys.push_back(full);
-  const bool ip = std::all_of(full.begin(), full.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) ||
-                  full.find(':') != std::string::npos;
+  const bool ip =
+      std::all_of(full.begin(), full.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) ||
+      full.find(':') != std::string::npos;
   if (std::size_t dot = full.find('.'); !ip && dot != std::string::npos && dot > 0) {
     keys.push_back(full.substr(0, dot));
   }
@@ -296,9 +296,9 @@ std::string OrderedQuery(std::string_view query) {
 }
 
 bool ValidTableName(std::string_view name) {
-  return !name.empty() && name.size() <= 80 &&
-         std::all_of(name.begin(), name.end(),
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  return !name.empty() && name.size() <= 80 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
 }
 
 bool ValidFieldName(std::string_view name) {

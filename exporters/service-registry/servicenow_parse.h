@@ -3,8 +3,8 @@
 // SSO-fronted instance answers with 200 instead of JSON, and what a record's install_status means.
 //
 // A field of a record comes back in one of three shapes, depending on sysparm_display_value and
-// sysparm_exclude_reference_link: a plain string ("7"), a reference object {"link": "...", "value": "<sys_id>"},
-// or {"display_value": "Retired", "value": "7"} (sysparm_display_value=all). Dot-walked fields
+// sysparm_exclude_reference_link: a plain string ("7"), a reference object {"link": "...", "value":
+// "<sys_id>"}, or {"display_value": "Retired", "value": "7"} (sysparm_display_value=all). Dot-walked fields
 // ("owned_by.user_name") are plain keys with a dot in them, never nested objects.
 //
 // Nothing here throws, and no error repeats the body it was given: a body may be an HTML login page, binary
