@@ -28,9 +28,9 @@ namespace estate::simestate {
 using SnowRecord = std::map<std::string, std::string>;
 
 struct ServiceNowSimOptions {
-  std::string username;  // Basic auth when set (with password)
-  std::string password;
-  std::string bearer_token;     // Bearer auth when set; with both set either is accepted; neither = open
+  std::string username{};  // Basic auth when set (with password)
+  std::string password{};
+  std::string bearer_token{};   // Bearer auth when set; with both set either is accepted; neither = open
   int default_limit = 10000;    // sysparm_limit when absent (ServiceNow's own default)
   int rate_limit_requests = 0;  // requests per window; 0 = no limit
   double rate_limit_window_seconds = 60;
