@@ -19,12 +19,14 @@
 // up to http.max_retries times, so that a 429 is waited out once (never by both layers), each one is counted,
 // and Retry-After is capped by max_retry_after_seconds. A 429 storm ends in an error after
 // max_rate_limit_waits waits, or sooner when the next wait would not fit in the Budget. A 200 whose body is
-// an HTML login page (SSO in front of the instance) is an error, never an empty table. Links (Link headers)
-// are followed only on the configured scheme, host and port (estate/url.h).
+// an HTML login page (SSO in front of the instance) is an error, never an empty table. Every request goes to
+// the configured scheme, host and port (url::Resolve on options.url); nothing an instance returns is
+// requested.
 //
 // Collect returns a complete snapshot or an Error naming the request; a table that fails fails the collect
 // (the caller keeps its last good snapshot).
-// Thread-safety: Collect must not run concurrently with itself on one instance.
+// Thread-safety: Collect must not run concurrently with itself on one instance; the counters
+// (last_requests, rate_limited, requests_by_status) may be read from any thread.
 #pragma once
 
 #include <atomic>

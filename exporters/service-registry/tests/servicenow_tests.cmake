@@ -17,6 +17,7 @@ estate_snow_test(servicenow_client_test ${_snow_tests_dir}/servicenow_client_tes
 estate_snow_test(servicenow_sim_test ${_snow_tests_dir}/servicenow_sim_test.cpp)
 target_link_libraries(servicenow_sim_test PRIVATE estate_simestate_lib)
 get_target_property(_snow_sim_sources estate_simestate_lib SOURCES)
-if(NOT "sim_servicenow.cpp" IN_LIST _snow_sim_sources)
+list(FILTER _snow_sim_sources INCLUDE REGEX "sim_servicenow\\.cpp$")
+if(NOT _snow_sim_sources)
   target_sources(servicenow_sim_test PRIVATE ${PROJECT_SOURCE_DIR}/tools/simestate/sim_servicenow.cpp)
 endif()
