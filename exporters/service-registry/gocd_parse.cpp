@@ -147,7 +147,7 @@ std::string DisplayUser(std::string_view raw) {
   std::string clean = Clean(name);
   if (clean.empty() && open != std::string_view::npos) clean = clean_email;  // "<jdoe>"
   if (IsPseudoUser(clean)) return {};
-  return clean;
+  return Lower(std::move(clean));  // GoCD's user names are case-insensitive
 }
 
 std::vector<std::string> RunUsers(const Json& entry) {

@@ -18,8 +18,9 @@
 // User display form (DisplayUser), stable across runs and refreshes so that counts add up:
 //   "Jane Doe <Jane.Doe@Example.com>" -> "jane.doe@example.com"  (the e-mail, lower-cased: the same person
 //                                        commits under differently spelt names, rarely under another address)
-//   "Jane Doe <>" / "Jane Doe <jd>"   -> "Jane Doe"               (no usable e-mail: the name part)
-//   "jdoe" (a GoCD login)             -> "jdoe"                   (as sent, trimmed)
+//   "Jane Doe <>" / "Jane Doe <jd>"   -> "jane doe"               (no usable e-mail: the name part)
+//   "JDoe" (a GoCD login)             -> "jdoe"                   (GoCD's user names are case-insensitive)
+// Every form is lower-cased (ASCII letters only), so "Forced by JDoe" and approver "jdoe" are one user.
 // Control characters become spaces, commas (the metrics join user lists with commas) become spaces, runs of
 // spaces collapse, invalid UTF-8 becomes U+FFFD, and the result is cut to at most 128 bytes.
 //
