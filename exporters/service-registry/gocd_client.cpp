@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kDashboardAccept = "application/vnd.go.cd.v4+json";
 constexpr const char* kHistoryAccept = "application/vnd.go.cd.v1+json";
+constexpr int kMaxErrorLines = 20;
 constexpr const char* kLatestAccept = "application/vnd.go.cd+json";  // unpinned: whatever the server has
 
 // "https://ci/", "https://ci/go" and "https://ci/go/" -> "https://ci": the /go prefix is ours to add.
@@ -240,20 +241,22 @@ Result<GocdCollect> GocdClient::Collect(const Budget& budget) {
 
   // 4. Merge into the state and the snapshot.
   GocdCollect result;
+  int failed = 0;
+  auto add_error = [&](std::string line) {
+    result.partial = true;
+    // A GoCD that is down answers every pipeline the same way: a few lines say it, the count says the rest.
+    if (++failed <= kMaxErrorLines) result.errors.push_back(std::move(line));
+  };
   for (auto& t : tasks) {
     Pipeline p = std::move(t.held);
     if (t.fetch) {
       Fetched& f = t.fetched;
       if (!f.error.empty()) {
-        result.partial = true;
-        result.errors.push_back(std::move(f.error));
+        add_error(std::move(f.error));
       } else {
         p.last_counter = std::max(p.last_counter, f.max_counter);
       }
-      if (!f.note.empty()) {
-        result.partial = true;
-        result.errors.push_back(std::move(f.note));
-      }
+      if (!f.note.empty()) add_error(std::move(f.note));
       if (!f.runs.empty()) {
         std::unordered_set<std::int64_t> fresh;
         for (const auto& r : f.runs) fresh.insert(r.counter);
@@ -268,6 +271,9 @@ Result<GocdCollect> GocdClient::Collect(const Budget& budget) {
     PruneWindow(p.runs, cutoff);
     std::string name = p.name;
     state_.emplace(std::move(name), std::move(p));
+  }
+  if (failed > kMaxErrorLines) {
+    result.errors.push_back("... and " + std::to_string(failed - kMaxErrorLines) + " more pipelines failed");
   }
   result.snapshot.pipelines.reserve(state_.size());
   for (const auto& [name, p] : state_) result.snapshot.pipelines.push_back(p);

@@ -61,7 +61,7 @@ struct GocdOptions {
 struct GocdCollect {
   GocdSnapshot snapshot;
   bool partial = false;             // some pipeline histories failed and kept their previous runs
-  std::vector<std::string> errors;  // one line per failed request
+  std::vector<std::string> errors;  // one line per failed pipeline (at most 20, then "... and N more")
 };
 
 class GocdClient {

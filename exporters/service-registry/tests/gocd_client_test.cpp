@@ -295,6 +295,21 @@ TEST_F(GocdClientTest, FailingPipelineKeepsItsRunsAndMarksPartial) {
   EXPECT_EQ(healed->snapshot.requests, 2);
 }
 
+TEST_F(GocdClientTest, ManyFailuresAreCountedNotListed) {
+  for (int i = 0; i < 30; ++i) sim.AddPipeline("abc-f" + std::to_string(i), "abc");
+  Fault down;
+  down.kind = Fault::Kind::kStatus;
+  down.path_prefix = "/go/api/pipelines/";
+  server.AddFault(down);
+  GocdClient client(http, Options());
+  auto got = client.Collect(Seconds(30));
+  ASSERT_TRUE(got.ok()) << got.error();
+  EXPECT_TRUE(got->partial);
+  ASSERT_EQ(got->errors.size(), 21u);
+  EXPECT_EQ(got->errors.back(), "... and 13 more pipelines failed");
+  EXPECT_EQ(got->snapshot.pipelines.size(), 33u);  // each there, without runs
+}
+
 TEST_F(GocdClientTest, DashboardRefusedIsAnError) {
   GocdOptions o = Options();
   o.http.auth.token = "wrong";

@@ -24,3 +24,10 @@ endfunction()
 estate_gocd_test(gocd_parse_test unit ${_gocd_tests_dir}/gocd_parse_test.cpp)
 estate_gocd_test(gocd_client_test unit ${_gocd_tests_dir}/gocd_client_test.cpp)
 estate_gocd_test(gocd_sim_test unit ${_gocd_tests_dir}/gocd_sim_test.cpp)
+
+# gocd_bench: 2,000 simulated pipelines at 50 ms per request (issue #12's GoCD figures); label bench.
+add_executable(gocd_bench ${_gocd_tests_dir}/gocd_bench.cpp)
+target_include_directories(gocd_bench PRIVATE ${PROJECT_SOURCE_DIR}/tests/bench)
+target_link_libraries(gocd_bench PRIVATE ${ESTATE_REGISTRY_GOCD_LIB} estate_sim_gocd estate::options)
+add_test(NAME gocd_bench COMMAND gocd_bench)
+set_tests_properties(gocd_bench PROPERTIES LABELS bench TIMEOUT 600 RUN_SERIAL TRUE)
