@@ -504,6 +504,34 @@ TEST(GocdScripted, HalfReadHistoryIsReadAgain) {
   }
 }
 
+// A server without dashboard v4 answers 404 to it; the unpinned media type is asked for once, in the same
+// pass.
+TEST(GocdScripted, DashboardFallsBackToTheUnpinnedMediaType) {
+  FakeUpstream fake{estate::testing::SmallUpstream()};
+  fake.Route("GET", "/go/api/dashboard", [](const FakeRequest& req) {
+    FakeResponse r;
+    if (req.headers.at("accept") != "application/vnd.go.cd+json") {
+      r.status = 404;
+      r.body = R"({"message": "The url you are trying to reach appears to be incorrect."})";
+    } else {
+      r.body = R"({"_embedded": {"pipelines": []}})";
+    }
+    return r;
+  });
+  ASSERT_TRUE(fake.Start().ok());
+  http::CurlHttpClient http;
+  GocdOptions o;
+  o.url = fake.base_url();
+  o.http.max_retries = 0;
+  GocdClient client(http, o);
+  auto got = client.Collect(Seconds(30));
+  ASSERT_TRUE(got.ok()) << got.error();
+  EXPECT_TRUE(got->snapshot.pipelines.empty());
+  EXPECT_EQ(got->snapshot.requests, 2);
+  ASSERT_EQ(fake.RequestCount(), 2u);
+  EXPECT_EQ(fake.Requests()[0].headers.at("accept"), "application/vnd.go.cd.v4+json");
+}
+
 class GocdEvilLink : public ::testing::TestWithParam<int> {};
 
 TEST_P(GocdEvilLink, ElsewhereGetsNothingAndTheCursorIsUsed) {
