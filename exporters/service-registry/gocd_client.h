@@ -4,22 +4,24 @@
 // and the highest counter seen, and stops paging a history at the first counter it already has.
 //
 // Who ran a pipeline: "Forced by <user>" / build_cause.approver (not "changes"), stages[].approved_by, and
-// the committers of the material revisions (user_name "Name <email>").
+// the committers of the material revisions (user_name "Name <email>"); gocd_parse.h says who counts and how
+// a user is spelt (RankPipelineUsers below counts them).
 //
 // Links (_links.next) are followed only on the configured scheme, host and port (estate/url.h). A pipeline
 // whose history fails keeps its previous runs and makes the collect partial (partial = true in the result),
 // never silently empty.
 //
 // How a Collect goes (gocd_client.cpp):
-//   1. GET /go/api/dashboard (v4; on 404/406 once more with the unpinned application/vnd.go.cd+json).
-//   Pipelines
-//      whose name or group matches a pattern are kept; pipelines no longer on the dashboard leave the state.
+//   1. GET /go/api/dashboard (v4; on 404/406 once more with the unpinned application/vnd.go.cd+json). The
+//      pipelines whose name or group matches a pattern are kept; the others, and pipelines no longer on the
+//      dashboard, leave the state.
 //   2. Per pipeline, up to `concurrency` at once: when the dashboard's latest instance counter is at most the
 //      counter already held, no request at all; else history pages newest first (page_size), each run with a
 //      counter above the one held and scheduled inside the window kept, until a run already held, a run older
 //      than the window, the last page, or max_runs_per_pipeline. The next page is _links.next when it stays
 //      on the configured origin, else the same cursor (its ?after=) on the configured URL; a cursor seen
-//      twice in one pass is a loop and ends that pipeline with an error.
+//      twice in one pass is a loop and ends that pipeline with an error. A run without a scheduled_date
+//      cannot be placed in the window and is left out (paging goes on past it).
 //   3. Merge: new runs before the ones held, runs older than the window dropped. A pipeline whose history
 //      failed keeps the runs it had plus those fetched before the failure, and its last counter stays where
 //      it was, so that the next pass fetches the gap again. A dashboard counter below the one held means the
