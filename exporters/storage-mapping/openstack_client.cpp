@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "estate/openstack/nova.h"
-#include "estate/openstack/paging.h"
 #include "estate/openstack/upstream_util.h"
 
 namespace estate::storage {
@@ -41,22 +40,13 @@ Result<std::vector<CinderVolume>> OpenStackClient::ListVolumes(CinderKeyCounts& 
   openstack::Pages<CinderVolume> volumes;
   const openstack::Headers headers = {{"OpenStack-API-Version", "volume " + options_.cinder_microversion}};
   const std::string first = "/volumes/detail?all_tenants=1&limit=" + std::to_string(options_.page_size);
-  auto fetch = [&](const std::string& marker) -> Result<CinderVolumesPage> {
-    const std::string path = marker.empty() ? first : first + "&marker=" + openstack::UrlEncode(marker);
-    std::string what;
-    auto resp = session_.Get(openstack::kVolume.name, path, headers, budget, &what);
-    if (!resp) return MakeError("cinder " + resp.error());
-    if (!openstack::Ok2xx(*resp)) return MakeError(openstack::StatusError("cinder " + what, *resp));
-    auto page = ParseCinderVolumesPage(resp->body);
-    if (!page) return MakeError("cinder " + what + ": " + page.error());
-    return page;
-  };
   auto consume = [&](CinderVolumesPage&& page) {
     keys.Add(page.keys);
     volumes.Add(std::move(page.volumes));
   };
-  auto done = openstack::FollowMarkers<CinderVolumesPage>("cinder volumes", paging_.MaxPages(), budget, fetch,
-                                                          consume);
+  auto done = openstack::ListMarkerPaged<CinderVolumesPage>(session_, openstack::kVolume.name, "cinder",
+                                                            "cinder volumes", first, headers, paging_, budget,
+                                                            ParseCinderVolumesPage, consume);
   if (!done) return MakeError(done.error());
   return volumes.Take();
 }

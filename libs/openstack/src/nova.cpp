@@ -61,22 +61,12 @@ Result<std::vector<NovaServer>> ListServers(Session& session, const NovaOptions&
   NovaKeyCounts counts;
   const Headers headers = {{"OpenStack-API-Version", "compute " + options.microversion}};
   const std::string first = "/servers/detail?all_tenants=1&limit=" + std::to_string(options.paging.page_size);
-  auto fetch = [&](const std::string& marker) -> Result<NovaServersPage> {
-    const std::string path = marker.empty() ? first : first + "&marker=" + UrlEncode(marker);
-    std::string what;
-    auto resp = session.Get(kCompute.name, path, headers, budget, &what);
-    if (!resp) return MakeError("nova " + resp.error());
-    if (!Ok2xx(*resp)) return MakeError(StatusError("nova " + what, *resp));
-    auto page = ParseNovaServersPage(resp->body);
-    if (!page) return MakeError("nova " + what + ": " + page.error());
-    return page;
-  };
   auto consume = [&](NovaServersPage&& page) {
     counts.Add(page.keys);
     servers.Add(std::move(page.servers));
   };
-  auto done =
-      FollowMarkers<NovaServersPage>("nova servers", options.paging.MaxPages(), budget, fetch, consume);
+  auto done = ListMarkerPaged<NovaServersPage>(session, kCompute.name, "nova", "nova servers", first, headers,
+                                               options.paging, budget, ParseNovaServersPage, consume);
   if (!done) return MakeError(done.error());
   if (keys != nullptr) *keys = counts;
   return servers.Take();
@@ -131,13 +121,7 @@ Result<std::vector<NovaAggregate>> ParseNovaAggregates(std::string_view body) {
 Result<std::vector<NovaAggregate>> ListAggregates(Session& session, const NovaOptions& options,
                                                   const Budget& budget) {
   const Headers headers = {{"OpenStack-API-Version", "compute " + options.microversion}};
-  std::string what;
-  auto resp = session.Get(kCompute.name, "/os-aggregates", headers, budget, &what);
-  if (!resp) return MakeError("nova " + resp.error());
-  if (!Ok2xx(*resp)) return MakeError(StatusError("nova " + what, *resp));
-  auto aggregates = ParseNovaAggregates(resp->body);
-  if (!aggregates) return MakeError("nova " + what + ": " + aggregates.error());
-  return aggregates;
+  return GetParsed(session, kCompute.name, "nova", "/os-aggregates", headers, budget, ParseNovaAggregates);
 }
 
 std::map<std::string, std::vector<AggregateValue>, std::less<>> MetadataByHost(

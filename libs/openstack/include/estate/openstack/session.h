@@ -30,6 +30,7 @@
 #include "estate/openstack/keystone.h"
 #include "estate/openstack/paging.h"
 #include "estate/openstack/text.h"
+#include "estate/openstack/upstream_util.h"
 #include "estate/result.h"
 
 namespace estate::openstack {
@@ -112,6 +113,37 @@ class Session {
   std::atomic<int> authentications_{0};
   std::atomic<int> collects_{0};
 };
+
+// GET through the session, then parse(body) of a 2xx answer: the parsed Result, or an error that starts with
+// `prefix` (e.g. "nova") and names the request: the transport or token failure, "HTTP <status>: <excerpt>",
+// or the parser's error.
+template <typename Parse>
+auto GetParsed(Session& session, std::string_view service, const std::string& prefix,
+               const std::string& path_query, const Headers& headers, const Budget& budget, Parse parse)
+    -> decltype(parse(std::string_view())) {
+  std::string what;
+  auto resp = session.Get(service, path_query, headers, budget, &what);
+  if (!resp) return MakeError(prefix + " " + resp.error());
+  if (!Ok2xx(*resp)) return MakeError(StatusError(prefix + " " + what, *resp));
+  auto parsed = parse(std::string_view(resp->body));
+  if (!parsed) return MakeError(prefix + " " + what + ": " + parsed.error());
+  return parsed;
+}
+
+// A marker-paged listing through the session: GET `first` (a path with its query, e.g.
+// "/servers/detail?all_tenants=1&limit=1000"), then first + "&marker=<marker>" for each next page; every page
+// is parsed by parse(body) -> Result<Page> (GetParsed) and handed to consume(Page&&). FollowMarkers' checks
+// (repeated marker, paging.MaxPages(), the budget between pages) name the listing by `what`.
+template <typename Page, typename Parse, typename Consume>
+Result<Ok> ListMarkerPaged(Session& session, std::string_view service, const std::string& prefix,
+                           const std::string& what, const std::string& first, const Headers& headers,
+                           const Paging& paging, const Budget& budget, Parse parse, Consume consume) {
+  auto fetch = [&](const std::string& marker) -> Result<Page> {
+    const std::string path = marker.empty() ? first : first + "&marker=" + UrlEncode(marker);
+    return GetParsed(session, service, prefix, path, headers, budget, parse);
+  };
+  return FollowMarkers<Page>(what, paging.MaxPages(), budget, fetch, consume);
+}
 
 // GET /v3/projects, every page (links.next followed on the Keystone origin only): project id -> name. When
 // the first page is refused with 403 (no admin or reader role) *forbidden is set and the map is empty; any
