@@ -131,7 +131,7 @@ std::string ReportUrl(const std::string& base, const std::string& host) {
 }
 
 std::string DocUrl(const Control& control, const std::map<std::string, std::string>& templates) {
-  if (!control.doc_url.empty()) return control.doc_url;
+  if (!control.doc_url.empty()) return control.doc_url.str();
   for (const auto& [kind, id] : control.ids) {
     auto it = templates.find(kind);
     if (it == templates.end() || id.empty()) continue;
@@ -214,7 +214,7 @@ RenderedData RenderReports(const StoreSnapshot& snap, const MetricsOptions& opti
                1);
       auto key = std::make_pair(c.profile, c.id);
       if (infos.find(key) == infos.end()) {
-        infos.emplace(std::move(key), Info{c.severity, c.title, DocUrl(c, options.doc_url_templates)});
+        infos.emplace(std::move(key), Info{c.severity, c.title.str(), DocUrl(c, options.doc_url_templates)});
       }
     }
   }

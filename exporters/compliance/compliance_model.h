@@ -1,6 +1,6 @@
 // The compliance exporter's model: one shape for every report format (InSpec exec JSON 1.x-6.x, the Automate
-// envelope, HDF, json-min, OpenSCAP XCCDF 1.1/1.2 results, ARF). Parsers (inspec_parse, xccdf_parse) produce a
-// Report; the store keeps the newest Report per (host, profile set); metrics and the HTML report read it.
+// envelope, HDF, json-min, OpenSCAP XCCDF 1.1/1.2 results, ARF). Parsers (inspec_parse, xccdf_parse) produce
+// a Report; the store keeps the newest Report per (host, profile set); metrics and the HTML report read it.
 // Plain values: copy freely; no locking inside.
 //
 // The status model (docs/compliance.md has the table per format):
@@ -22,20 +22,23 @@
 #include <utility>
 #include <vector>
 
+#include "estate/text.h"
+
 namespace estate::compliance {
 
 enum class Status { kPassed, kFailed, kError, kNotApplicable, kNotReviewed, kWaived };
 inline constexpr std::size_t kStatusCount = 6;
 inline constexpr std::array<Status, kStatusCount> kAllStatuses = {
-    Status::kPassed, Status::kFailed, Status::kError, Status::kNotApplicable, Status::kNotReviewed,
-    Status::kWaived};
+    Status::kPassed,        Status::kFailed,      Status::kError,
+    Status::kNotApplicable, Status::kNotReviewed, Status::kWaived};
 
 // InSpec/Heimdall impact bands: < 0.1 none, < 0.4 low, < 0.7 medium, < 0.9 high, else critical. XCCDF's
 // severity attribute: unknown, info (-> none), low, medium, high; absent -> unknown.
 enum class Severity { kNone, kLow, kMedium, kHigh, kCritical, kUnknown };
 inline constexpr std::size_t kSeverityCount = 6;
 inline constexpr std::array<Severity, kSeverityCount> kAllSeverities = {
-    Severity::kNone, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical, Severity::kUnknown};
+    Severity::kNone, Severity::kLow,      Severity::kMedium,
+    Severity::kHigh, Severity::kCritical, Severity::kUnknown};
 
 // Label values: "passed", "failed", "error", "not_applicable", "not_reviewed", "waived".
 const char* StatusName(Status s);
@@ -49,34 +52,36 @@ int SeverityRank(Severity s);
 
 enum class Format {
   kUnknown,
-  kInspecJson,     // inspec exec --reporter json (1.x-6.x)
-  kAutomate,       // the automate reporter's envelope (report_uuid, node_name, ...)
-  kHdf,            // MITRE HDF, also converted from other tools (passthrough, different generator)
-  kJsonMin,        // inspec json-min: one row per result, no profiles: degraded (documented)
-  kXccdf11,        // XCCDF 1.1 Benchmark/TestResult
-  kXccdf12,        // XCCDF 1.2
-  kArf,            // ARF 1.1 (asset report collection) holding XCCDF 1.2 results; also when bzip2-compressed
+  kInspecJson,  // inspec exec --reporter json (1.x-6.x)
+  kAutomate,    // the automate reporter's envelope (report_uuid, node_name, ...)
+  kHdf,         // MITRE HDF, also converted from other tools (passthrough, different generator)
+  kJsonMin,     // inspec json-min: one row per result, no profiles: degraded (documented)
+  kXccdf11,     // XCCDF 1.1 Benchmark/TestResult
+  kXccdf12,     // XCCDF 1.2
+  kArf,         // ARF 1.1 (asset report collection) holding XCCDF 1.2 results; also when bzip2-compressed
 };
-const char* FormatName(Format f);  // "inspec_json", "automate", "hdf", "json_min", "xccdf_1.1", "xccdf_1.2", "arf"
+const char* FormatName(
+    Format f);  // "inspec_json", "automate", "hdf", "json_min", "xccdf_1.1", "xccdf_1.2", "arf"
 
 struct Control {
   std::string id;           // control id or XCCDF rule idref
   std::string profile;      // name of the (leaf) profile the control's results come from
-  std::string title;
+  Text title;               // shared: the store interns titles and doc links, which every host repeats
   std::string description;  // desc (InSpec) / rule description (XCCDF), plain text, may be long
   double impact = -1;       // InSpec impact 0..1; -1 when the format has none
   Severity severity = Severity::kUnknown;
   Status status = Status::kNotReviewed;
-  bool waived = false;                // a waiver applies: status waived, or failed while waived
-  double waiver_expires_unix = 0;     // 0 = none or no expiry date
+  bool waived = false;             // a waiver applies: status waived, or failed while waived
+  double waiver_expires_unix = 0;  // 0 = none or no expiry date
   std::string waiver_justification;
-  // Messages of non-passing results (failure message, skip message, exception), each at most 1 KiB, at most 8.
+  // Messages of non-passing results (failure message, skip message, exception), each at most 1 KiB, at
+  // most 8.
   std::vector<std::string> messages;
   // Identifiers for documentation links: {"stig", "V-38437"}, {"cis", "1.1.1"}, {"xccdf", "xccdf_org..."},
   // {"nist", "AC-3"}, {"cci", "CCI-000366"}, ... as found in tags, refs and XCCDF idents.
   std::vector<std::pair<std::string, std::string>> ids;
-  std::string doc_url;                // from refs (url) or tags; empty when none (the config's template may fill it)
-  double duration_seconds = 0;        // sum of result run_time, when present
+  Text doc_url;  // from refs (url) or tags; empty when none (the config's template may fill it)
+  double duration_seconds = 0;  // sum of result run_time, when present
 };
 
 struct Profile {
@@ -96,7 +101,7 @@ struct Report {
   std::string host_source;  // "node_name", "target_id", "xccdf_target", "" (none)
   std::string platform_name, platform_release;
   std::string tool, tool_version;  // "inspec" "4.18.5", "oscap" "1.3.7", HDF generator name and version
-  double time_unix = 0;            // the report's own end time (end_time, latest start_time, end-time); 0 = none
+  double time_unix = 0;  // the report's own end time (end_time, latest start_time, end-time); 0 = none
   double duration_seconds = -1;    // statistics.duration or end - start; -1 = unknown
   std::vector<Profile> profiles;   // every profile listed, wrappers included (de-duplicated by name+version)
   std::vector<Control> controls;   // leaf controls with results, de-duplicated (overlays, repeated profiles)
@@ -107,12 +112,12 @@ struct Report {
 // A report as the store keeps it: the parsed report and where it came from. Shared immutable once stored.
 struct StoredReport {
   Report report;
-  std::string host;               // resolved identity: report.host, else the path pattern, else the file stem
-  std::string source_file;        // the result file (a scanned folder's or the push spool's)
-  bool pushed = false;            // arrived through /data-collector/v0/
+  std::string host;         // resolved identity: report.host, else the path pattern, else the file stem
+  std::string source_file;  // the result file (a scanned folder's or the push spool's)
+  bool pushed = false;      // arrived through /data-collector/v0/
   double file_mtime_unix = 0;
-  double time_unix = 0;           // report.time_unix, else the file's mtime
-  std::string html_report_file;   // an OpenSCAP HTML report next to the results file (same stem, .html)
+  double time_unix = 0;          // report.time_unix, else the file's mtime
+  std::string html_report_file;  // an OpenSCAP HTML report next to the results file (same stem, .html)
   // Leaf controls per (leaf) profile by status and severity, counted before the store slims the report (so
   // metrics and the /report index never need report.controls in full). Filled by the store.
   struct Counts {

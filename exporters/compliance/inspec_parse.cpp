@@ -487,8 +487,8 @@ void Collector::EndControl(const Json& j) {
     c.messages = std::move(fold_.messages);
   } else if ((c.status == Status::kPassed || c.status == Status::kNotApplicable) &&
              c.waiver_expires_unix <= 0) {
-    std::string().swap(c.title);
-    std::string().swap(c.doc_url);
+    c.title = estate::Text();
+    c.doc_url = estate::Text();
     std::string().swap(c.waiver_justification);
     std::vector<std::pair<std::string, std::string>>().swap(c.ids);
   }

@@ -143,7 +143,7 @@ bool Newer(const StoredReport& a, const StoredReport& b) {
 }  // namespace
 
 StoredReport MakeStored(Report report, const std::string& path, bool pushed, double mtime_unix,
-                        const std::regex* host_re, bool slim) {
+                        const std::regex* host_re, bool slim, SharedTexts* texts) {
   StoredReport s;
   s.source_file = path;
   s.pushed = pushed;
@@ -184,8 +184,12 @@ StoredReport MakeStored(Report report, const std::string& path, bool pushed, dou
       std::vector<std::string>().swap(c.messages);
       // The ids only serve to fill a doc link from the config's templates: not needed when the control has
       // one.
-      if (c.doc_url.rfind("https://", 0) == 0 || c.doc_url.rfind("http://", 0) == 0) {
+      if (c.doc_url.view().starts_with("https://") || c.doc_url.view().starts_with("http://")) {
         std::vector<std::pair<std::string, std::string>>().swap(c.ids);
+      }
+      if (texts != nullptr) {
+        c.title = texts->Intern(c.title);
+        c.doc_url = texts->Intern(c.doc_url);
       }
     }
     report.controls.shrink_to_fit();
@@ -360,7 +364,7 @@ ScanStats ReportStore::Scan(const Budget& budget) {
       }
       w.report = std::make_shared<const StoredReport>(MakeStored(std::move(*parsed), w.path, w.pushed,
                                                                  static_cast<double>(w.id.mtime_ns) / 1e9,
-                                                                 host_re_.get(), options_.slim));
+                                                                 host_re_.get(), options_.slim, &texts_));
       w.outcome = Work::kOk;
     }
   };
@@ -432,6 +436,9 @@ ScanStats ReportStore::Scan(const Budget& budget) {
   if (out_of_time) dirty_ = true;  // carry on at the next tick
   Publish(now, stats.deferred);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Titles and links of reports replaced or dropped: freed (what an older snapshot still holds goes next
+  // time).
+  if (stats.read > 0 || stats.removed > 0) texts_.Purge();
   // Parsing 1,000s of reports leaves freed pages in the heap: hand them back.
   if (stats.read > 0) malloc_trim(0);
   return stats;

@@ -87,6 +87,29 @@ struct ScanStats {
   double seconds = 0;
 };
 
+// Interns the titles and doc links of slim controls, which every host's report repeats, so that 10,000 hosts
+// hold each once. Thread-safe (the parse threads share one); Purge() after a scan drops what no report uses.
+class SharedTexts {
+ public:
+  Text Intern(const Text& t) {
+    if (t.empty()) return t;
+    std::lock_guard<std::mutex> lock(mu_);
+    return pool_.Intern(t.view());
+  }
+  void Purge() {
+    std::lock_guard<std::mutex> lock(mu_);
+    pool_.Purge();
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pool_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  TextPool pool_;
+};
+
 class ReportStore {
  public:
   explicit ReportStore(StoreOptions options, Parser parser = {});
@@ -143,11 +166,12 @@ class ReportStore {
   std::uint64_t generation_ = 1;
   double next_due_unix_ = 0;
   std::atomic<bool> dirty_{true};
+  SharedTexts texts_;  // slim controls' titles and doc links
 };
 
 // What the store does to a parsed report (exposed for tests and the push path): resolves the host, counts
-// controls per profile, status and severity, and slims it when asked.
+// controls per profile, status and severity, and slims it when asked (interning through `texts` when given).
 StoredReport MakeStored(Report report, const std::string& path, bool pushed, double mtime_unix,
-                        const std::regex* host_re, bool slim);
+                        const std::regex* host_re, bool slim, SharedTexts* texts = nullptr);
 
 }  // namespace estate::compliance

@@ -1,11 +1,11 @@
-#include "estate/openstack/text.h"
+#include "estate/text.h"
 
 #include <cstring>
 #include <limits>
 #include <new>
 #include <stdexcept>
 
-namespace estate::openstack {
+namespace estate {
 
 Text::Text(std::string_view s) {
   if (s.empty()) return;
@@ -33,4 +33,8 @@ Text TextPool::Intern(std::string_view s) {
   return *set_.emplace(s).first;
 }
 
-}  // namespace estate::openstack
+void TextPool::Purge() {
+  std::erase_if(set_, [](const Text& t) { return t.Unique(); });
+}
+
+}  // namespace estate

@@ -1,5 +1,5 @@
-// Text: the shared immutable string of the OpenStack and storage models.
-#include "estate/openstack/text.h"
+// Text: the shared immutable string of the OpenStack, storage and compliance models.
+#include "estate/text.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-namespace estate::openstack {
+namespace estate {
 namespace {
 
 TEST(Text, IsOnePointerAndACopySharesTheBytes) {
@@ -82,6 +82,20 @@ TEST(Text, PoolInternsEqualValuesIntoOneBuffer) {
   EXPECT_EQ(kept, "pure-ssd");
 }
 
+TEST(Text, PurgeDropsOnlyWhatNobodyElseHolds) {
+  TextPool pool;
+  Text held = pool.Intern("still used");
+  (void)pool.Intern("dropped");
+  EXPECT_EQ(pool.size(), 2u);
+  EXPECT_FALSE(held.Unique());
+  pool.Purge();
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_TRUE(pool.Intern("still used").SameBytes(held));
+  held = Text();
+  pool.Purge();
+  EXPECT_EQ(pool.size(), 0u);
+}
+
 TEST(Text, CopiesMayBeMadeAndDroppedOnManyThreadsAtOnce) {
   const Text shared = std::string(100, 'x');
   std::vector<std::thread> threads;
@@ -99,4 +113,4 @@ TEST(Text, CopiesMayBeMadeAndDroppedOnManyThreadsAtOnce) {
 }
 
 }  // namespace
-}  // namespace estate::openstack
+}  // namespace estate
