@@ -42,8 +42,8 @@ Result<std::map<std::string, FirstSeenStore::Entry>> FirstSeenStore::Parse(const
     }
     Entry e;
     e.first_seen = v["first_seen"].get<double>();
-    e.last_seen = v.contains("last_seen") && v["last_seen"].is_number() ? v["last_seen"].get<double>()
-                                                                          : e.first_seen;
+    e.last_seen =
+        v.contains("last_seen") && v["last_seen"].is_number() ? v["last_seen"].get<double>() : e.first_seen;
     if (!std::isfinite(e.first_seen) || !std::isfinite(e.last_seen) || e.first_seen < 0) {
       return MakeError("app \"" + Utf8Excerpt(it.key(), 64) + "\": bad time");
     }
@@ -67,6 +67,8 @@ Result<Ok> FirstSeenStore::Load() {
 }
 
 void FirstSeenStore::Update(std::vector<App>& apps, bool registry_known, double now) {
+  now = std::floor(
+      now);  // whole seconds, as the state file keeps them: the same value before and after a restart
   std::set<std::string> present;
   for (auto& app : apps) {
     present.insert(app.tla);

@@ -3,10 +3,12 @@
 // Update() is given each join's apps:
 //   - an unregistered app not yet known gets first_seen = now; a known one keeps its time (never reset);
 //   - a registered app is dropped (if it becomes unregistered again later, that is a new first-seen);
-//   - an app absent from the join (its VMs gone, or its source down and kept stale) is kept, and forgotten only
+//   - an app absent from the join (its VMs gone, or its source down and kept stale) is kept, and forgotten
+//   only
 //     after `forget_after` seconds without being seen: a source that fails or lists nothing for a while never
 //     makes an app reappear as new;
-//   - with registry_known false (ServiceNow configured but never collected) nothing changes: the apps only get
+//   - with registry_known false (ServiceNow configured but never collected) nothing changes: the apps only
+//   get
 //     their stored times.
 // Each app's first_seen_unregistered_unix is set from the store (0 for registered apps).
 //

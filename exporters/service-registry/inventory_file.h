@@ -2,8 +2,8 @@
 // it). Two formats, told apart by the file name:
 //
 //   *.csv — a header line naming the columns (name required; hypervisor, project and id optional, any order),
-//           then one VM per line. Fields may be double-quoted ("" is a quote inside one); blank lines and lines
-//           starting with '#' are skipped.
+//           then one VM per line. Fields may be double-quoted ("" is a quote inside one); blank lines and
+//           lines starting with '#' are skipped.
 //       name,hypervisor,project
 //       xyz-web-a01,hv-01.example,xyz-prod
 //   anything else — YAML:

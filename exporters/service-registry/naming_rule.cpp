@@ -61,7 +61,8 @@ Result<TranslatedPattern> TranslatePattern(std::string_view p) {
         continue;
       }
       const std::size_t end = p.find('>', name_start);
-      if (end == std::string_view::npos) return MakeError("unterminated group name at offset " + std::to_string(i));
+      if (end == std::string_view::npos)
+        return MakeError("unterminated group name at offset " + std::to_string(i));
       const std::string_view name = p.substr(name_start, end - name_start);
       if (name.empty()) return MakeError("an empty group name at offset " + std::to_string(i));
       for (char n : name) {

@@ -1,5 +1,5 @@
-// Host-name rules of the service-registry exporter: which app (three-letter acronym, TLA) and which deployment
-// colour (A/B) a VM belongs to, read from its host name.
+// Host-name rules of the service-registry exporter: which app (three-letter acronym, TLA) and which
+// deployment colour (A/B) a VM belongs to, read from its host name.
 //
 // A rule is a regex (ECMAScript, as std::regex reads it) with named groups written the Python or PCRE way:
 // (?P<app>...) or (?<app>...) (required) and (?P<colour>...) (optional). std::regex has no named groups, so
@@ -7,8 +7,8 @@
 // Lookbehind ((?<=, (?<!) and named back-references ((?P=name), \k<name>) are refused; other groups are kept.
 //
 // A host name is lower-cased and cut at its first '.' (the rule sees "xyz-web-a01" for
-// "XYZ-web-A01.prod.example") before the rules are tried in order; the first that matches the whole name wins.
-// The app and colour are returned lower-case; a colour other than "a" or "b" is kept as written.
+// "XYZ-web-A01.prod.example") before the rules are tried in order; the first that matches the whole name
+// wins. The app and colour are returned lower-case; a colour other than "a" or "b" is kept as written.
 //
 // The default rule (kDefaultNamingRule), the house convention <tla>-<role>[-<more>][-<colour><nn>]: the app's
 // three-letter acronym, a dash, the role (segments of letters and digits), and for apps deployed blue/green a
@@ -36,7 +36,8 @@ namespace estate::registry {
 inline constexpr const char* kDefaultNamingRule =
     "^(?P<app>[a-z]{3})-[a-z0-9]+(?:-[a-z0-9]+)*?(?:-(?P<colour>[ab])[0-9]*)?$";
 
-// Host names longer than this never match (a DNS name is at most 253 bytes; std::regex recurses per character).
+// Host names longer than this never match (a DNS name is at most 253 bytes; std::regex recurses per
+// character).
 inline constexpr std::size_t kMaxHostNameBytes = 253;
 
 struct NameMatch {

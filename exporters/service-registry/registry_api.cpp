@@ -28,9 +28,10 @@ web::HttpResponse JsonError(int status, const std::string& message) {
   return Json(status, nlohmann::ordered_json{{"error", message}});
 }
 
-nlohmann::ordered_json VmJson(const Vm& vm) {
-  return nlohmann::ordered_json{{"name", vm.name},           {"id", vm.id},         {"hypervisor", vm.hypervisor},
-                                {"project", vm.project},     {"status", vm.status}, {"source", vm.source}};
+nlohmann::ordered_json VmJson(const Vm& vm, const std::string& colour) {
+  return nlohmann::ordered_json{
+      {"name", vm.name},       {"id", vm.id},         {"colour", colour},   {"hypervisor", vm.hypervisor},
+      {"project", vm.project}, {"status", vm.status}, {"source", vm.source}};
 }
 
 nlohmann::ordered_json AppJson(const App& app) {
@@ -51,26 +52,27 @@ nlohmann::ordered_json AppJson(const App& app) {
   } else {
     j["record"] = nullptr;
   }
-  std::size_t count = 0;
-  nlohmann::ordered_json colours = nlohmann::ordered_json::object();
-  for (const auto& [colour, vms] : app.colours) {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const auto& vm : vms) list.push_back(VmJson(vm));
-    colours[colour] = std::move(list);
-    count += vms.size();
-  }
-  j["vm_count"] = count;
-  j["colours"] = std::move(colours);
-  j["hypervisor_teams"] = app.hypervisor_teams;
-  j["pipelines"] = app.pipelines;
-  nlohmann::ordered_json users = nlohmann::ordered_json::array();
-  for (const auto& u : app.pipeline_users) users.push_back({{"user", u.user}, {"runs", u.runs}});
-  j["pipeline_users"] = std::move(users);
   if (!app.registered && app.first_seen_unregistered_unix > 0) {
     j["first_seen"] = Rfc3339(app.first_seen_unregistered_unix);
   } else {
     j["first_seen"] = nullptr;
   }
+  std::size_t count = 0;
+  nlohmann::ordered_json colours = nlohmann::ordered_json::object();
+  nlohmann::ordered_json vms = nlohmann::ordered_json::array();
+  for (const auto& [colour, list] : app.colours) {
+    colours[colour] = list.size();
+    count += list.size();
+    for (const auto& vm : list) vms.push_back(VmJson(vm, colour));
+  }
+  j["vm_count"] = count;
+  j["colours"] = std::move(colours);
+  j["vms"] = std::move(vms);
+  j["hypervisor_teams"] = app.hypervisor_teams;
+  j["pipelines"] = app.pipelines;
+  nlohmann::ordered_json users = nlohmann::ordered_json::array();
+  for (const auto& u : app.pipeline_users) users.push_back({{"user", u.user}, {"runs", u.runs}});
+  j["pipeline_users"] = std::move(users);
   return j;
 }
 
@@ -120,8 +122,8 @@ web::HttpResponse HandleApi(const web::HttpRequest& req, const RegistryView* vie
     }
     nlohmann::ordered_json body = Envelope(*view);
     body["count"] = apps.size();
-    body["vms"] = view->vms;
-    body["unmatched_vms"] = view->unmatched.size();
+    body["vm_count"] = view->vms;
+    body["unmatched_vm_count"] = view->unmatched.size();
     body["apps"] = std::move(apps);
     return Json(200, body);
   }
@@ -133,7 +135,7 @@ web::HttpResponse HandleApi(const web::HttpRequest& req, const RegistryView* vie
   if (view == nullptr) return JsonError(503, "no data yet");
   const App* app = view->Find(tla);
   if (app == nullptr) {
-    return Json(404, nlohmann::ordered_json{{"error", "no app with this name"}, {"app", Utf8Excerpt(tla, 64)}});
+    return Json(404, nlohmann::ordered_json{{"error", "no such app"}, {"app", Utf8Excerpt(tla, 64)}});
   }
   nlohmann::ordered_json body = Envelope(*view);
   body["app"] = AppJson(*app);

@@ -2,22 +2,25 @@
 //
 // GET /api/registry/v1/apps[?registered=true|false]
 //   200 {"schema_version":1, "generated_at":"2026-12-04T10:00:00Z", "registry_known":true, "count":N,
-//        "vms":N, "unmatched_vms":N, "apps":[<app>…]}          apps by TLA
+//        "vm_count":N, "unmatched_vm_count":N, "apps":[<app>…]}          every app, by TLA
 //   400 {"error":"…"} for an unknown parameter or a registered= value other than true/false.
 // GET /api/registry/v1/apps/<tla>       (any case)
 //   200 {"schema_version":1, "generated_at":"…", "registry_known":…, "app":<app>}
-//   404 {"error":"no app with this name", "app":"<tla as given>"}
-// Both: 503 {"error":"no data yet"} before the first join. Content-Type application/json.
+//   404 {"error":"no such app", "app":"<tla as given, cut at 64 bytes, valid UTF-8>"}
+// Both: 503 {"error":"no data yet"} before the first join. Content-Type application/json. registry_known is
+// false while ServiceNow is configured but has not been collected yet: registered is then false for every app
+// and means "not known".
 //
 // <app> — every key always present, in this order:
-//   app (TLA, lower case), registered (bool; false as well while registry_known is false),
-//   reason (why not registered: "no record", "install_status 7 (Retired)", ...; "" when registered),
+//   app (TLA, lower case), registered (bool), reason (why not registered: "no record",
+//   "install_status 7 (Retired)", ...; "" when registered),
 //   record: null or {table, sys_id, name, app_code, install_status, owner, support_group, registered},
-//   vm_count (number), colours: {"a":[<vm>…], "b":[…], "":[…]} (only the colours the app has),
-//   hypervisor_teams: ["team", …] ("unknown" when no source names one),
-//   pipelines: ["name", …], pipeline_users: [{"user":"…","runs":N}, …] (most runs first, at most top_users),
-//   first_seen: RFC 3339 UTC string when the app is unregistered and its first-seen time is known, else null.
-// <vm> — {name, id, hypervisor, project, status, source} (strings, "" when unknown).
+//   first_seen: RFC 3339 UTC string when the app is unregistered and its first-seen time is known, else null,
+//   vm_count (number), colours: {"a":N, "b":N, "":N} (only the colours the app has),
+//   vms: [{name, id, colour, hypervisor, project, status, source}] (by colour, then name; strings, "" when
+//     unknown; source "nova:<cloud>" or "file:<path>"),
+//   hypervisor_teams: ["team", …] (distinct; "unknown" when no source names one),
+//   pipelines: ["name", …], pipeline_users: [{"user":"…","runs":N}, …] (most runs first, at most top_users).
 //
 // Thread-safety: handlers run on HTTP worker threads; `current` must be thread-safe.
 #pragma once

@@ -18,8 +18,8 @@ void ReadDuration(config::MapReader& r, const std::string& key, double& out) {
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -48,7 +48,8 @@ void ReadCloudAuth(config::MapReader r, CloudAuthConfig& a) {
     config::GetSecret(r, "password", a.password, /*required=*/true);
     if (a.username.empty()) r.Error("username", "is required with method password");
     if (a.project_name.empty() && a.project_id.empty()) {
-      r.Error("project_name", "set project_name or project_id: listing all tenants needs a project-scoped token");
+      r.Error("project_name",
+              "set project_name or project_id: listing all tenants needs a project-scoped token");
     }
   } else if (a.method == "application_credential") {
     config::GetSecret(r, "application_credential_secret", a.application_credential_secret, /*required=*/true);
@@ -145,7 +146,8 @@ void ReadGocd(config::MapReader r, GocdConfig& g) {
   r.Get("ca_file", g.ca_file);
   r.Get("insecure", g.insecure);
   r.Finish();
-  if (g.app_pipeline_patterns.empty()) r.Error("app_pipeline_patterns", "name at least one pattern ('^{app}-')");
+  if (g.app_pipeline_patterns.empty())
+    r.Error("app_pipeline_patterns", "name at least one pattern ('^{app}-')");
   for (const auto& p : g.app_pipeline_patterns) {
     auto compiled = CompilePipelinePattern(p);
     if (!compiled) r.Error("app_pipeline_patterns", "\"" + p + "\": " + compiled.error());
@@ -264,8 +266,9 @@ Result<RegistryConfig> ParseConfig(const std::string& yaml, const std::string& o
   root.Finish();
 
   if (cfg.clouds.empty() && cfg.inventory_files.empty() && !cfg.allow_empty && errors.empty()) {
-    root.Error("inventory", "configure at least one cloud or inventory file (an empty or truncated file?); set "
-                            "allow_empty: true to run with none");
+    root.Error("inventory",
+               "configure at least one cloud or inventory file (an empty or truncated file?); set "
+               "allow_empty: true to run with none");
   }
   if (!errors.empty()) return MakeError(errors.Text());
   if (!cfg.servicenow.enabled) {
@@ -286,8 +289,8 @@ Result<RegistryConfig> LoadConfig(const std::string& path) {
   return cfg;
 }
 
-http::ClientOptions HttpOptions(const RegistryConfig& config, const std::string& source, const std::string& ca_file,
-                                bool insecure, const UpstreamAuth& auth) {
+http::ClientOptions HttpOptions(const RegistryConfig& config, const std::string& source,
+                                const std::string& ca_file, bool insecure, const UpstreamAuth& auth) {
   http::ClientOptions o;
   o.source = source;
   o.timeout_seconds = config.request_timeout_seconds;
@@ -312,24 +315,27 @@ std::string Join(const std::vector<std::string>& v) {
   for (const auto& s : v) out += s + '\x1f';
   return out;
 }
-std::string AuthDigest(const UpstreamAuth& a) { return a.username + "|" + Hash(a.password) + "|" + Hash(a.bearer_token); }
+std::string AuthDigest(const UpstreamAuth& a) {
+  return a.username + "|" + Hash(a.password) + "|" + Hash(a.bearer_token);
+}
 }  // namespace
 
 std::string Fingerprint(const RegistryConfig& config, const CloudConfig& c) {
   const auto& a = c.auth;
   return Hash(c.auth_url + "|" + c.region + "|" + c.interface + "|" + a.method + "|" + a.username + "|" +
-              a.user_domain_name + "|" + a.project_name + "|" + a.project_id + "|" + a.project_domain_name + "|" +
-              a.application_credential_id + "|" + a.application_credential_name + "|" + Hash(a.password) + "|" +
-              Hash(a.application_credential_secret) + "|" + std::to_string(c.interval_seconds) + "|" + c.ca_file +
-              (c.insecure ? "|1|" : "|0|") + std::to_string(c.page_size) + "|" + c.nova_microversion + "|" +
+              a.user_domain_name + "|" + a.project_name + "|" + a.project_id + "|" + a.project_domain_name +
+              "|" + a.application_credential_id + "|" + a.application_credential_name + "|" +
+              Hash(a.password) + "|" + Hash(a.application_credential_secret) + "|" +
+              std::to_string(c.interval_seconds) + "|" + c.ca_file + (c.insecure ? "|1|" : "|0|") +
+              std::to_string(c.page_size) + "|" + c.nova_microversion + "|" +
               std::to_string(config.request_timeout_seconds) + "|" + config.teams.aggregate_metadata_key);
 }
 
 std::string Fingerprint(const RegistryConfig& config, const ServiceNowConfig& s) {
-  return Hash(s.url + "|" + AuthDigest(s.auth) + "|" + Join(s.tables) + "|" + s.query + "|" + s.app_code_field +
-              "|" + s.name_field + "|" + s.owner_field + "|" + s.support_group_field + "|" +
-              Join(s.unregistered_install_status) + "|" + std::to_string(s.page_size) + "|" + s.server_table +
-              "|" + s.server_name_field + "|" + s.server_support_group_field + "|" +
+  return Hash(s.url + "|" + AuthDigest(s.auth) + "|" + Join(s.tables) + "|" + s.query + "|" +
+              s.app_code_field + "|" + s.name_field + "|" + s.owner_field + "|" + s.support_group_field +
+              "|" + Join(s.unregistered_install_status) + "|" + std::to_string(s.page_size) + "|" +
+              s.server_table + "|" + s.server_name_field + "|" + s.server_support_group_field + "|" +
               std::to_string(s.interval_seconds) + "|" + s.ca_file + (s.insecure ? "|1|" : "|0|") +
               std::to_string(config.request_timeout_seconds));
 }

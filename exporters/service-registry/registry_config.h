@@ -10,16 +10,14 @@
 //         auth_url: https://keystone.example:5000/v3
 //         region: RegionOne
 //         interface: internal
-//         auth: {method: password, username: monitor, password_file: /etc/estate/os.pass, project_name: admin}
-//         interval: 5m
+//         auth: {method: password, username: monitor, password_file: /etc/estate/os.pass, project_name:
+//         admin} interval: 5m
 //     files: [/etc/estate/inventory.yml]     # inventory_file.h (.csv or YAML)
 //     file_interval: 1m
 //   servicenow:
 //     url: https://example.service-now.com
-//     auth: {basic: {username: monitor, password_file: /etc/estate/snow.pass}}   # or {bearer_token_file: ...}
-//     tables: [cmdb_ci_business_app]
-//     query: 'operational_status=1'
-//     app_code_field: u_app_code
+//     auth: {basic: {username: monitor, password_file: /etc/estate/snow.pass}}   # or {bearer_token_file:
+//     ...} tables: [cmdb_ci_business_app] query: 'operational_status=1' app_code_field: u_app_code
 //     name_field: name
 //     owner_field: owned_by.user_name
 //     support_group_field: support_group.name
@@ -160,8 +158,8 @@ Result<RegistryConfig> ParseConfig(const std::string& yaml, const std::string& o
 Result<RegistryConfig> LoadConfig(const std::string& path);
 
 // HTTP settings of an upstream (timeouts, TLS, auth) with the given source label.
-http::ClientOptions HttpOptions(const RegistryConfig& config, const std::string& source, const std::string& ca_file,
-                                bool insecure, const UpstreamAuth& auth);
+http::ClientOptions HttpOptions(const RegistryConfig& config, const std::string& source,
+                                const std::string& ca_file, bool insecure, const UpstreamAuth& auth);
 
 // Stable digests of what affects a source, for job fingerprints (secrets hashed).
 std::string Fingerprint(const RegistryConfig& config, const CloudConfig& cloud);

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <limits>
 #include <utility>
@@ -17,6 +18,10 @@
 // CMakeLists.txt defines these).
 #ifdef ESTATE_REGISTRY_HAVE_SERVICENOW
 #include "servicenow_client.h"
+#endif
+#ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
+#include "estate/openstack/nova.h"
+#include "estate/openstack/session.h"
 #endif
 
 namespace estate::registry {
@@ -35,7 +40,107 @@ constexpr const char* kFileSource = "inventory_file";
 
 }  // namespace
 
-// ---- the wiring of the real clients ------------------------------------------------------------------------
+// ---- the wiring of the real clients
+// ------------------------------------------------------------------------
+
+#ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
+namespace {
+
+std::string LowerAscii(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// One cloud: the servers of all projects (with project names when Keystone lets us list them) and, when the
+// teams order uses them, the aggregates' metadata. Aggregates or project names that fail keep their last good
+// values and make the refresh partial; the server listing failing fails it (the job keeps its last snapshot).
+Result<NovaCollector> MakeNovaCollector(const RegistryConfig& config, const CloudConfig& c,
+                                        http::HttpClient& http) {
+  openstack::SessionOptions o;
+  o.cloud = c.name;
+  o.auth_url = c.auth_url;
+  o.region = c.region;
+  o.interface = c.interface;
+  o.auth.method = c.auth.method;
+  o.auth.username = c.auth.username;
+  o.auth.user_domain_name = c.auth.user_domain_name;
+  o.auth.password = c.auth.password;
+  o.auth.project_name = c.auth.project_name;
+  o.auth.project_id = c.auth.project_id;
+  o.auth.project_domain_name = c.auth.project_domain_name;
+  o.auth.application_credential_id = c.auth.application_credential_id;
+  o.auth.application_credential_name = c.auth.application_credential_name;
+  o.auth.application_credential_secret = c.auth.application_credential_secret;
+  o.services = {openstack::kCompute};
+  o.http = HttpOptions(config, NovaSource(c), c.ca_file, c.insecure, UpstreamAuth{});
+  auto session = std::make_shared<openstack::Session>(http, std::move(o));
+  openstack::NovaOptions nova;
+  nova.paging.page_size = c.page_size;
+  nova.microversion = c.nova_microversion;
+  const auto& order = config.teams.order;
+  const bool aggregates = std::find(order.begin(), order.end(), "aggregate") != order.end();
+  const std::string key = config.teams.aggregate_metadata_key;
+  struct Kept {
+    std::map<std::string, std::string> projects;  // id -> name
+    std::map<std::string, std::vector<TeamHint>> teams;
+  };
+  auto kept = std::make_shared<Kept>();
+  NovaCollector collector;
+  collector.collect = [session, nova, aggregates, key, kept](const Budget& budget) -> Result<NovaCollect> {
+    session->BeginCollect();
+    auto servers = openstack::ListServers(*session, nova, budget);
+    if (!servers) return MakeError(servers.error());
+    NovaCollect out;
+    bool forbidden = false;
+    auto projects = openstack::ListProjects(*session, nova.paging, budget, &forbidden);
+    if (projects) {
+      kept->projects.clear();
+      for (const auto& [id, name] : *projects) kept->projects[id] = name.str();
+    } else if (!forbidden) {
+      out.partial = true;
+      log::Warn("Keystone project listing failed; last known project names kept",
+                {{"err", projects.error()}});
+    }
+    out.inventory.vms.reserve(servers->size());
+    for (const auto& s : *servers) {
+      Vm vm;
+      vm.id = s.id.str();
+      vm.name = s.host_name.empty() ? s.name.str() : s.host_name.str();
+      vm.hypervisor = s.hypervisor_hostname.empty() ? s.hypervisor.str() : s.hypervisor_hostname.str();
+      vm.status = s.status.str();
+      auto p = kept->projects.find(s.project_id.str());
+      vm.project = p != kept->projects.end() ? p->second : s.project_id.str();
+      out.inventory.vms.push_back(std::move(vm));
+    }
+    if (aggregates) {
+      auto list = openstack::ListAggregates(*session, nova, budget);
+      if (list) {
+        kept->teams.clear();
+        for (const auto& [host, values] : openstack::MetadataByHost(*list, key)) {
+          std::vector<TeamHint> hints;
+          for (const auto& v : values) hints.push_back({v.value, "aggregate:" + v.aggregate});
+          const std::string lower = LowerAscii(std::string(host));
+          kept->teams[lower] = hints;
+          kept->teams.emplace(lower.substr(0, lower.find('.')), hints);
+        }
+      } else {
+        out.partial = true;
+        log::Warn("Nova aggregate listing failed; last known aggregate teams kept", {{"err", list.error()}});
+      }
+      out.aggregate_teams = kept->teams;
+    }
+    return out;
+  };
+  collector.on_remove = [session] {
+    Budget budget;
+    budget.deadline = Clock::now() + std::chrono::seconds(3);
+    session->RevokeToken(budget);
+  };
+  return collector;
+}
+
+}  // namespace
+#endif
 
 SourceFactory DefaultSources() {
   SourceFactory f;
@@ -81,17 +186,24 @@ SourceFactory DefaultSources() {
     return MakeError("gocd: this build has no GoCD client");
 #endif
   };
-  f.nova = [](const RegistryConfig&, const CloudConfig& cloud, http::HttpClient&) -> Result<NovaCollector> {
-    // Wired to estate::openstack (libs/openstack) once it is on main.
+  f.nova = [](const RegistryConfig& config, const CloudConfig& cloud,
+              http::HttpClient& http) -> Result<NovaCollector> {
+#ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
+    return MakeNovaCollector(config, cloud, http);
+#else
+    (void)config;
+    (void)http;
     return MakeError("inventory.clouds[" + cloud.name + "]: this build has no OpenStack client");
+#endif
   };
   return f;
 }
 
-// ---- CountingHttpClient ------------------------------------------------------------------------------------
+// ---- CountingHttpClient
+// ------------------------------------------------------------------------------------
 
-Result<http::Response> CountingHttpClient::Do(const http::Request& request, const http::ClientOptions& options,
-                                              const Budget& budget) {
+Result<http::Response> CountingHttpClient::Do(const http::Request& request,
+                                              const http::ClientOptions& options, const Budget& budget) {
   auto r = inner_.Do(request, options, budget);
   std::lock_guard<std::mutex> lock(mu_);
   by_status_[r ? std::to_string(r->status) : "error"] += 1;
@@ -110,7 +222,8 @@ double CountingHttpClient::Total() const {
   return total;
 }
 
-// ---- SharedState -------------------------------------------------------------------------------------------
+// ---- SharedState
+// -------------------------------------------------------------------------------------------
 
 void SharedState::SetInventory(const std::string& source, std::shared_ptr<const InventorySnapshot> snapshot,
                                std::map<std::string, std::vector<TeamHint>> aggregate_teams) {
@@ -195,7 +308,8 @@ void SharedState::Publish(std::shared_ptr<const RegistryView> view) {
   }
 }
 
-// ---- the join job ------------------------------------------------------------------------------------------
+// ---- the join job
+// ------------------------------------------------------------------------------------------
 
 // Owns the first-seen store (one writer: the join job, which the refresher never runs twice at once).
 struct RegistryExporter::Join {
@@ -215,7 +329,8 @@ struct RegistryExporter::Join {
       if (!loaded) {
         auto aside = SetAsideCorruptFile(state_file, now);
         const std::string kept = aside ? *aside : aside.error();
-        log::Error("first-seen state file unusable; starting empty", {{"err", loaded.error()}, {"kept_as", kept}});
+        log::Error("first-seen state file unusable; starting empty",
+                   {{"err", loaded.error()}, {"kept_as", kept}});
       } else if (!state_file.empty()) {
         log::Info("first-seen state loaded",
                   {{"file", state_file}, {"apps", std::to_string(store->entries().size())}});
@@ -244,10 +359,13 @@ struct RegistryExporter::Join {
   }
 };
 
-// ---- the exporter ------------------------------------------------------------------------------------------
+// ---- the exporter
+// ------------------------------------------------------------------------------------------
 
 RegistryExporter::RegistryExporter(SourceFactory sources)
-    : sources_(std::move(sources)), state_(std::make_shared<SharedState>()), join_(std::make_shared<Join>()) {}
+    : sources_(std::move(sources)),
+      state_(std::make_shared<SharedState>()),
+      join_(std::make_shared<Join>()) {}
 RegistryExporter::~RegistryExporter() = default;
 
 Result<Plan> RegistryExporter::BuildPlan(const RegistryConfig& config, http::HttpClient& http) {
@@ -403,9 +521,9 @@ Result<Plan> RegistryExporter::BuildPlan(const RegistryConfig& config, http::Htt
     plan.jobs.push_back(std::move(job));
   }
 
-  const bool teams_file = !config.teams.file.empty() &&
-                          std::find(config.teams.order.begin(), config.teams.order.end(), "file") !=
-                              config.teams.order.end();
+  const bool teams_file =
+      !config.teams.file.empty() &&
+      std::find(config.teams.order.begin(), config.teams.order.end(), "file") != config.teams.order.end();
   if (teams_file) {
     JobSpec job;
     job.source = "teams_file";
@@ -444,7 +562,8 @@ Result<Plan> RegistryExporter::BuildPlan(const RegistryConfig& config, http::Htt
     join_->joined_generation = 0;
   }
   if (config.state_file.empty()) {
-    log::Warn("no report.state_file configured: first-seen times are kept in memory only and lost on restart");
+    log::Warn(
+        "no report.state_file configured: first-seen times are kept in memory only and lost on restart");
   }
 
   JobSpec join;
@@ -494,7 +613,8 @@ ExporterInfo RegistryExporterInfo() {
   info.name = "service-registry";
   info.ns = "estate_registry";
   info.description =
-      "Apps (by the TLA in their VMs' host names) that run VMs without a registered ServiceNow CMDB record, with "
+      "Apps (by the TLA in their VMs' host names) that run VMs without a registered ServiceNow CMDB record, "
+      "with "
       "the hypervisor teams and GoCD pipeline users to ask (metrics, JSON API, /report)";
   info.default_listen = ":9843";
   info.default_config = "/etc/estate/service-registry.yml";

@@ -10,8 +10,8 @@
 // The upstream clients are reached through SourceFactory, so that tests use fakes: DefaultSources() in
 // registry_exporter.cpp builds the real ServiceNow, GoCD and Nova collectors (the wiring point).
 //
-// Thread-safety: Load() and AddRoutes() run on the control thread; SharedState is thread-safe and shared by the
-// jobs and the HTTP handlers.
+// Thread-safety: Load() and AddRoutes() run on the control thread; SharedState is thread-safe and shared by
+// the jobs and the HTTP handlers.
 #pragma once
 
 #include <atomic>
@@ -33,7 +33,8 @@ namespace estate::registry {
 // What a Nova cloud's refresh delivers.
 struct NovaCollect {
   InventorySnapshot inventory;
-  // Lower-cased hypervisor (short and full) -> teams named by its aggregates' metadata (teams.aggregate_metadata_key).
+  // Lower-cased hypervisor (short and full) -> teams named by its aggregates' metadata
+  // (teams.aggregate_metadata_key).
   std::map<std::string, std::vector<TeamHint>> aggregate_teams;
   bool partial = false;  // e.g. the aggregates failed and the last good ones were kept
 };
@@ -49,8 +50,9 @@ struct NovaCollector {
   std::function<void()> on_remove;  // optional (e.g. revoke the token)
 };
 
-// Makes a source's collector. Called on a (re)load only when that source's settings changed (its fingerprint),
-// so a client keeps its state (GoCD's last counters, a Keystone token) across reloads. An error fails the load.
+// Makes a source's collector. Called on a (re)load only when that source's settings changed (its
+// fingerprint), so a client keeps its state (GoCD's last counters, a Keystone token) across reloads. An error
+// fails the load.
 struct SourceFactory {
   std::function<Result<CmdbCollector>(const RegistryConfig&, http::HttpClient&)> servicenow;
   std::function<Result<GocdCollector>(const RegistryConfig&, http::HttpClient&)> gocd;
@@ -82,8 +84,9 @@ class SharedState {
   void SetCmdb(std::shared_ptr<const CmdbSnapshot> snapshot);
   void SetGocd(std::shared_ptr<const GocdSnapshot> snapshot);
   void SetTeamRules(std::shared_ptr<const std::vector<TeamRule>> rules);
-  // After a (re)load: the inventory sources in order, whether a registry is configured, and the join settings.
-  // Sources no longer configured leave the join; a source turned off (servicenow, gocd, teams file) is dropped.
+  // After a (re)load: the inventory sources in order, whether a registry is configured, and the join
+  // settings. Sources no longer configured leave the join; a source turned off (servicenow, gocd, teams file)
+  // is dropped.
   void Configure(std::vector<std::string> inventory_sources, bool registry_configured, bool gocd_configured,
                  bool teams_file_configured, JoinOptions options);
 

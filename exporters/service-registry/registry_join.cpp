@@ -40,8 +40,24 @@ Result<std::vector<TeamRule>> ParseTeamsFile(const std::string& text, const std:
   auto node = config::ParseYaml(text, origin);
   if (!node) return MakeError(node.error());
   config::ConfigErrors errors(origin, config::ParseOptions{false});
-  config::MapReader root(*node, "", errors);
   std::vector<TeamRule> rules;
+  // The short form: a mapping of glob -> team, in file order.
+  if (node->IsMap() && !node->IsNull() && !(*node)["teams"]) {
+    for (auto it = node->begin(); it != node->end(); ++it) {
+      TeamRule t;
+      if (!config::KeyText(it->first, &t.pattern) || !it->second.IsScalar() || t.pattern.empty()) {
+        errors.Add(it->first.Mark(), t.pattern, "must be 'hypervisor glob': team");
+        continue;
+      }
+      t.pattern = Lower(t.pattern);
+      t.team = it->second.Scalar();
+      if (t.team.empty()) errors.Add(it->second.Mark(), t.pattern, "the team must not be empty");
+      rules.push_back(std::move(t));
+    }
+    if (!errors.empty()) return MakeError(errors.Text());
+    return rules;
+  }
+  config::MapReader root(*node, "", errors);
   if (!root.Has("teams")) root.Error("teams", "is required (a list of {hypervisor, team})");
   for (auto& r : root.List("teams")) {
     TeamRule t;
@@ -79,7 +95,8 @@ Result<std::regex> CompilePipelinePattern(const std::string& pattern) {
 std::string PipelineFetchPattern(const std::string& pattern) { return ReplaceApp(pattern, "[A-Za-z0-9]+"); }
 
 const App* RegistryView::Find(const std::string& tla) const {
-  auto it = std::lower_bound(apps.begin(), apps.end(), tla, [](const App& a, const std::string& t) { return a.tla < t; });
+  auto it = std::lower_bound(apps.begin(), apps.end(), tla,
+                             [](const App& a, const std::string& t) { return a.tla < t; });
   return it != apps.end() && it->tla == tla ? &*it : nullptr;
 }
 
@@ -138,7 +155,8 @@ RegistryView Join(const JoinInputs& in, const JoinOptions& options, double now) 
       app.colours[match->colour].push_back(vm);
       auto cached = team_cache.find(vm.hypervisor);
       if (cached == team_cache.end()) {
-        cached = team_cache.emplace(vm.hypervisor, HypervisorTeam(vm.hypervisor, in, options.team_order)).first;
+        cached =
+            team_cache.emplace(vm.hypervisor, HypervisorTeam(vm.hypervisor, in, options.team_order)).first;
       }
       const std::string team = cached->second.empty() ? "unknown" : cached->second;
       if (++view.team_vms[app.tla][team] == 1) app.hypervisor_teams.push_back(team);
@@ -167,8 +185,9 @@ RegistryView Join(const JoinInputs& in, const JoinOptions& options, double now) 
     } else if (app.record != nullptr && app.record->registered) {
       app.registered = true;
     } else if (app.record != nullptr) {
-      app.not_registered_reason =
-          app.record->not_registered_reason.empty() ? "record not registered" : app.record->not_registered_reason;
+      app.not_registered_reason = app.record->not_registered_reason.empty()
+                                      ? "record not registered"
+                                      : app.record->not_registered_reason;
     } else {
       app.not_registered_reason = in.registry_configured ? "no record" : "no registry configured";
     }
@@ -205,9 +224,10 @@ RegistryView Join(const JoinInputs& in, const JoinOptions& options, double now) 
     for (auto& [tla, counts] : users) {
       App& app = apps[tla];
       for (const auto& [user, runs] : counts) app.pipeline_users.push_back({user, runs});
-      std::sort(app.pipeline_users.begin(), app.pipeline_users.end(), [](const UserCount& a, const UserCount& b) {
-        return a.runs != b.runs ? a.runs > b.runs : a.user < b.user;
-      });
+      std::sort(app.pipeline_users.begin(), app.pipeline_users.end(),
+                [](const UserCount& a, const UserCount& b) {
+                  return a.runs != b.runs ? a.runs > b.runs : a.user < b.user;
+                });
       if (app.pipeline_users.size() > static_cast<std::size_t>(std::max(0, options.top_users))) {
         app.pipeline_users.resize(static_cast<std::size_t>(std::max(0, options.top_users)));
       }

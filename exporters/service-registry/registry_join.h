@@ -2,7 +2,8 @@
 // their CMDB records, the hypervisor teams and the GoCD pipeline users of each app. Pure functions over the
 // sources' latest snapshots; thread-safe.
 //
-//   - Apps: every VM whose host name matches a rule belongs to the app of its TLA, in the colour the rule read
+//   - Apps: every VM whose host name matches a rule belongs to the app of its TLA, in the colour the rule
+//   read
 //     ("a", "b" or ""): a redeploy in progress (xyza-* and xyzb-* both up) is ONE app with two colours. A VM
 //     listed by two sources under the same host name (Nova and a file) counts once (the first source's).
 //     VMs matching no rule are counted and listed (RegistryView::unmatched), never dropped silently.
@@ -15,8 +16,8 @@
 //     the ServiceNow server record's support group); the first that names a team for the VM's hypervisor
 //     wins; "unknown" when none does. An app's teams are the distinct teams of its VMs in first-seen order.
 //   - Pipelines: a pipeline belongs to an app when one of the patterns (with {app} standing for the TLA)
-//     matches its name or its group. Its runs inside the window count per user; the app's users are the top K,
-//     most runs first (ties by name).
+//     matches its name or its group. Its runs inside the window count per user; the app's users are the top
+//     K, most runs first (ties by name).
 #pragma once
 
 #include <map>
@@ -41,6 +42,9 @@ struct TeamRule {
 // teams:
 //   - {hypervisor: 'hv-hpe-*', team: compute-hpe}
 //   - {hypervisor: 'hv-dell-*.example', team: compute-dell}
+// or, shorter, a mapping of glob -> team (in file order):
+//   "hv-hpe-*": compute-hpe
+// The first matching glob wins.
 Result<std::vector<TeamRule>> ParseTeamsFile(const std::string& text, const std::string& origin);
 Result<std::vector<TeamRule>> LoadTeamsFile(const std::string& path);
 
@@ -55,8 +59,8 @@ std::string PipelineFetchPattern(const std::string& pattern);
 struct JoinInputs {
   std::vector<std::shared_ptr<const InventorySnapshot>> inventories;  // in source order (Nova clouds, files)
   bool registry_configured = true;
-  std::shared_ptr<const CmdbSnapshot> cmdb;  // null: not collected yet
-  std::shared_ptr<const GocdSnapshot> gocd;  // null: none (yet)
+  std::shared_ptr<const CmdbSnapshot> cmdb;                 // null: not collected yet
+  std::shared_ptr<const GocdSnapshot> gocd;                 // null: none (yet)
   std::shared_ptr<const std::vector<TeamRule>> team_rules;  // null: no teams file (yet)
   // Lower-cased hypervisor name (short and full) -> teams from Nova aggregate metadata.
   std::map<std::string, std::vector<TeamHint>> aggregate_teams;
@@ -71,10 +75,10 @@ struct JoinOptions {
 };
 
 struct RegistryView {
-  std::vector<App> apps;            // by TLA
-  std::vector<Vm> unmatched;        // by name
-  std::size_t vms = 0;              // distinct VMs seen
-  bool registry_known = false;      // CMDB data present, or no registry configured
+  std::vector<App> apps;        // by TLA
+  std::vector<Vm> unmatched;    // by name
+  std::size_t vms = 0;          // distinct VMs seen
+  bool registry_known = false;  // CMDB data present, or no registry configured
   bool registry_configured = true;
   // app -> team -> VMs ("unknown" for VMs without a team)
   std::map<std::string, std::map<std::string, int>> team_vms;

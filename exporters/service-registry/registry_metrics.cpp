@@ -9,25 +9,31 @@ std::string CommaJoin(const std::vector<std::string>& items) {
 }
 
 metrics::Families RenderView(const RegistryView& view) {
-  auto vms = metrics::Gauge("estate_registry_app_vms", "VMs of an app by deployment colour (a, b, or empty).");
+  auto vms =
+      metrics::Gauge("estate_registry_app_vms", "VMs of an app by deployment colour (a, b, or empty).");
   auto registered = metrics::Gauge("estate_registry_app_registered",
                                    "1 when the app has a registered CMDB record, 0 when not.");
-  auto info = metrics::Gauge("estate_registry_app_info", "The CMDB record of an app (1 per app with a record).");
-  auto unreg = metrics::Gauge("estate_registry_unregistered_app_info",
-                              "An app with VMs and no registered CMDB record, with owner hints: the teams owning "
-                              "its hypervisors and its top GoCD pipeline users (comma-separated).");
+  auto info =
+      metrics::Gauge("estate_registry_app_info", "The CMDB record of an app (1 per app with a record).");
+  auto unreg =
+      metrics::Gauge("estate_registry_unregistered_app_info",
+                     "An app with VMs and no registered CMDB record, with owner hints: the teams owning "
+                     "its hypervisors and its top GoCD pipeline users (comma-separated).");
   auto first_seen = metrics::Gauge("estate_registry_unregistered_app_first_seen_timestamp_seconds",
                                    "Unix time an unregistered app was first seen unregistered (kept across "
                                    "restarts).");
-  auto unreg_count = metrics::Gauge("estate_registry_unregistered_apps", "Apps with VMs and no registered record.");
+  auto unreg_count =
+      metrics::Gauge("estate_registry_unregistered_apps", "Apps with VMs and no registered record.");
   auto apps = metrics::Gauge("estate_registry_apps", "Apps with VMs (registered or not).");
   auto team_vms = metrics::Gauge("estate_registry_app_hypervisor_team_vms",
                                  "VMs of an app by the team owning their hypervisor (unknown when none).");
-  auto unmatched = metrics::Gauge("estate_registry_unmatched_vms", "VMs whose host name matches no naming rule.");
+  auto unmatched =
+      metrics::Gauge("estate_registry_unmatched_vms", "VMs whose host name matches no naming rule.");
   auto all_vms = metrics::Gauge("estate_registry_vms", "VMs seen in every inventory source.");
-  auto missing = metrics::Gauge("estate_registry_registered_app_missing_owner",
-                                "1 when a registered app's record has no owner (field=owner) or no support group "
-                                "(field=support_group).");
+  auto missing =
+      metrics::Gauge("estate_registry_registered_app_missing_owner",
+                     "1 when a registered app's record has no owner (field=owner) or no support group "
+                     "(field=support_group).");
   double unregistered = 0;
   for (const auto& app : view.apps) {
     for (const auto& [colour, list] : app.colours) {
@@ -51,7 +57,8 @@ metrics::Families RenderView(const RegistryView& view) {
     metrics::Add(registered, {{"app", app.tla}}, app.registered ? 1 : 0);
     if (app.registered) {
       if (app.record->owner.empty()) metrics::Add(missing, {{"app", app.tla}, {"field", "owner"}}, 1);
-      if (app.record->support_group.empty()) metrics::Add(missing, {{"app", app.tla}, {"field", "support_group"}}, 1);
+      if (app.record->support_group.empty())
+        metrics::Add(missing, {{"app", app.tla}, {"field", "support_group"}}, 1);
       continue;
     }
     ++unregistered;
@@ -88,8 +95,9 @@ metrics::Families GocdCounterFamilies(const RequestCounters& c) {
 }
 
 metrics::Families ServiceNowCounterFamilies(const RequestCounters& c) {
-  auto requests = metrics::Counter("estate_registry_servicenow_requests_total",
-                                   "Requests sent to ServiceNow since start, by HTTP status (error: no answer).");
+  auto requests =
+      metrics::Counter("estate_registry_servicenow_requests_total",
+                       "Requests sent to ServiceNow since start, by HTTP status (error: no answer).");
   for (const auto& [status, n] : c.servicenow_requests) metrics::Add(requests, {{"status", status}}, n);
   auto limited = metrics::Counter("estate_registry_servicenow_rate_limited_total",
                                   "ServiceNow answers of 429 Too Many Requests since start.");

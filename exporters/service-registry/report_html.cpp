@@ -35,11 +35,12 @@ web::HttpResponse Page(int status, const std::string& title, const std::string& 
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   r.headers.emplace_back("Cache-Control", "no-store");
   r.gzip_allowed = true;
-  r.body = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-           "<meta name=\"referrer\" content=\"no-referrer\">\n<title>" +
-           Esc(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + content +
-           "</body>\n</html>\n";
+  r.body =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta name=\"referrer\" content=\"no-referrer\">\n<title>" +
+      Esc(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n" + content +
+      "</body>\n</html>\n";
   return r;
 }
 
@@ -73,8 +74,9 @@ void AppendOffender(std::string& h, const App& app) {
 
 web::HttpResponse ReportPage(const RegistryView* view) {
   if (view == nullptr) {
-    return Page(503, "Service registry report", "<h1>Service registry report</h1>\n<p id=\"summary\">No data yet: "
-                                                "the inventory has not been joined.</p>\n");
+    return Page(503, "Service registry report",
+                "<h1>Service registry report</h1>\n<p id=\"summary\">No data yet: "
+                "the inventory has not been joined.</p>\n");
   }
   std::string h = "<h1>Service registry report</h1>\n";
   if (!view->registry_known) {
@@ -102,12 +104,14 @@ web::HttpResponse ReportPage(const RegistryView* view) {
        " apps have VMs and no registered CMDB record (generated " + Esc(Rfc3339(view->generated_unix)) +
        "; " + std::to_string(view->unmatched.size()) + " VMs match no naming rule).</p>\n";
   h += "<h2>Unregistered apps, newest first</h2>\n<table id=\"offenders\">\n<thead><tr><th>app</th><th>first "
-       "seen</th><th>why</th><th>VMs</th><th>hypervisor teams</th><th>pipeline users (runs)</th></tr></thead>\n"
+       "seen</th><th>why</th><th>VMs</th><th>hypervisor teams</th><th>pipeline users "
+       "(runs)</th></tr></thead>\n"
        "<tbody>\n";
   for (const App* app : offenders) AppendOffender(h, *app);
   h += "</tbody>\n</table>\n";
-  h += "<h2>Registered apps with an incomplete record</h2>\n<table id=\"incomplete\">\n<thead><tr><th>app</th>"
-       "<th>missing</th><th>record</th></tr></thead>\n<tbody>\n";
+  h +=
+      "<h2>Registered apps with an incomplete record</h2>\n<table id=\"incomplete\">\n<thead><tr><th>app</th>"
+      "<th>missing</th><th>record</th></tr></thead>\n<tbody>\n";
   for (const App* app : incomplete) {
     std::vector<std::string> missing;
     if (app->record->owner.empty()) missing.push_back("owner");

@@ -1,8 +1,8 @@
 // Files replaced atomically (state files that must survive a crash at any point): the content goes to a
 // temporary file in the same directory, which is fsynced, renamed over the target, and the directory fsynced;
-// after a crash the file holds either the old or the new content. Used by the storage mapping's history and the
-// service registry's first-seen store.
-// Thread-safety: free functions are thread-safe for distinct paths; a FileSink belongs to one write.
+// after a crash the file holds either the old or the new content. Used by the storage mapping's history and
+// the service registry's first-seen store. Thread-safety: free functions are thread-safe for distinct paths;
+// a FileSink belongs to one write.
 #pragma once
 
 #include <cstddef>

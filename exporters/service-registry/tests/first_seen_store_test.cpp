@@ -1,5 +1,5 @@
-// The first-seen store: times kept across joins and restarts, never reset by a source going missing, dropped on
-// registration, forgotten after a long absence; a corrupt file is an error, a missing one an empty store.
+// The first-seen store: times kept across joins and restarts, never reset by a source going missing, dropped
+// on registration, forgotten after a long absence; a corrupt file is an error, a missing one an empty store.
 #include "first_seen_store.h"
 
 #include <gtest/gtest.h>
@@ -61,7 +61,9 @@ TEST(FirstSeenStoreTest, MissingDataNeverResetsFirstSeen) {
   std::vector<App> back = Apps(Join(test::Inputs(), test::Options(), kNow + 86400));
   store.Update(back, true, kNow + 86400);
   for (const auto& a : back) {
-    if (a.tla == "xyz") EXPECT_EQ(a.first_seen_unregistered_unix, kNow);
+    if (a.tla == "xyz") {
+      EXPECT_EQ(a.first_seen_unregistered_unix, kNow);
+    }
   }
 }
 
@@ -91,7 +93,8 @@ TEST(FirstSeenStoreTest, CorruptFileIsAnErrorMissingFileIsEmpty) {
   FirstSeenStore missing(dir.path() + "/none.json");
   EXPECT_TRUE(missing.Load().ok());
   EXPECT_TRUE(missing.entries().empty());
-  FirstSeenStore corrupt(dir.Write("bad.json", "{\"version\":1,\"apps\":{\"x\":{\"first_seen\":\"yesterday\"}}}"));
+  FirstSeenStore corrupt(
+      dir.Write("bad.json", "{\"version\":1,\"apps\":{\"x\":{\"first_seen\":\"yesterday\"}}}"));
   EXPECT_FALSE(corrupt.Load().ok());
   FirstSeenStore truncated(dir.Write("trunc.json", "{\"version\":1,\"apps\":{"));
   EXPECT_FALSE(truncated.Load().ok());

@@ -55,7 +55,8 @@ TEST(InventoryFileTest, CsvWithQuotesCommentsAndAnyColumnOrder) {
 TEST(InventoryFileTest, CsvErrors) {
   auto unknown = ParseInventoryCsv("name,owner\nx,y\n", "inv.csv");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.error().find("inv.csv:1: unknown column \"owner\""), std::string::npos) << unknown.error();
+  EXPECT_NE(unknown.error().find("inv.csv:1: unknown column \"owner\""), std::string::npos)
+      << unknown.error();
   auto fields = ParseInventoryCsv("name,hypervisor\nx\n\"y,hv\n", "inv.csv");
   ASSERT_FALSE(fields.ok());
   EXPECT_NE(fields.error().find("inv.csv:2: 1 fields"), std::string::npos) << fields.error();

@@ -17,16 +17,17 @@ TEST(NamingRuleTest, DefaultRuleExamplesFromTheDocs) {
   NamingRules rules = Default();
   struct Case {
     const char* host;
-    const char* app;     // nullptr = no match
+    const char* app;  // nullptr = no match
     const char* colour;
   };
   for (const Case& c :
        {Case{"iex-fokpp01", "iex", ""}, Case{"xyz-web-a01", "xyz", "a"}, Case{"xyz-web-b01", "xyz", "b"},
-        Case{"abc-web-prod01", "abc", ""}, Case{"xyz-db-b", "xyz", "b"}, Case{"XYZ-Web-A01.prod.example", "xyz", "a"},
-        Case{"xyz-db01", "xyz", ""}, Case{"abc-api-b2b01", "abc", ""}, Case{"abc-a01", "abc", ""},
-        Case{"abc-x-y-z-a7", "abc", "a"}, Case{"monitoring01", nullptr, ""}, Case{"pgdb-main01", nullptr, ""},
-        Case{"hv-hpe-01", nullptr, ""}, Case{"xyza-web01", nullptr, ""}, Case{"", nullptr, ""},
-        Case{"xyz-", nullptr, ""}, Case{"xyz-web-", nullptr, ""}}) {
+        Case{"abc-web-prod01", "abc", ""}, Case{"xyz-db-b", "xyz", "b"},
+        Case{"XYZ-Web-A01.prod.example", "xyz", "a"}, Case{"xyz-db01", "xyz", ""},
+        Case{"abc-api-b2b01", "abc", ""}, Case{"abc-a01", "abc", ""}, Case{"abc-x-y-z-a7", "abc", "a"},
+        Case{"monitoring01", nullptr, ""}, Case{"pgdb-main01", nullptr, ""}, Case{"hv-hpe-01", nullptr, ""},
+        Case{"xyza-web01", nullptr, ""}, Case{"", nullptr, ""}, Case{"xyz-", nullptr, ""},
+        Case{"xyz-web-", nullptr, ""}}) {
     auto m = rules.Match(c.host);
     if (c.app == nullptr) {
       EXPECT_FALSE(m.has_value()) << c.host << " -> " << (m ? m->app : "");

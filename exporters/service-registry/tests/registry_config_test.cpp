@@ -23,13 +23,15 @@ inventory:
       auth_url: https://keystone.example:5000/v3
       region: RegionOne
       interface: internal
-      auth: {method: password, username: monitor, password_file: )" + os_pass + R"(, project_name: admin}
+      auth: {method: password, username: monitor, password_file: )" +
+                           os_pass + R"(, project_name: admin}
       interval: 10m
   files: [/etc/estate/inventory.yml, /etc/estate/more.csv]
   file_interval: 2m
 servicenow:
   url: https://example.service-now.com
-  auth: {basic: {username: monitor, password_file: )" + snow_pass + R"(}}
+  auth: {basic: {username: monitor, password_file: )" +
+                           snow_pass + R"(}}
   tables: [cmdb_ci_business_app, cmdb_ci_service_auto]
   query: operational_status=1
   app_code_field: u_tla
@@ -40,7 +42,8 @@ servicenow:
   interval: 15m
 gocd:
   url: https://gocd.example.com
-  auth: {bearer_token_file: )" + gocd_token + R"(}
+  auth: {bearer_token_file: )" +
+                           gocd_token + R"(}
   app_pipeline_patterns: ['^{app}-', '^deploy-{app}$']
   window_days: 14
   page_size: 50
@@ -133,14 +136,26 @@ report: {top_users: 0, state_dir: /tmp}
   auto cfg = ParseConfig(yaml, "r.yml", config::ParseOptions{false});
   ASSERT_FALSE(cfg.ok());
   const std::string& e = cfg.error();
-  for (const char* expected :
-       {"naming.rules[0]: the pattern has no (?P<app>...) group", "naming.rules[1]", "\"a.yml\" is listed twice",
-        "inventory.clouds[0].name", "inventory.clouds[0].auth_url", "inventory.clouds[0].interface",
-        "project_name", "inventory.colour", "servicenow.url: must not carry credentials",
-        "servicenow.auth.basic: set exactly one", "servicenow.tables", "servicenow.owner_field",
-        "servicenow.page_size", "gocd.app_pipeline_patterns: \"^deploy-\": has no {app}",
-        "gocd.app_pipeline_patterns: \"^{app}-(\"", "gocd.window_days", "\"ldap\" is not file",
-        "\"file\" appears twice", "report.top_users", "report.state_dir"}) {
+  for (const char* expected : {"naming.rules[0]: the pattern has no (?P<app>...) group",
+                               "naming.rules[1]",
+                               "\"a.yml\" is listed twice",
+                               "inventory.clouds[0].name",
+                               "inventory.clouds[0].auth_url",
+                               "inventory.clouds[0].interface",
+                               "project_name",
+                               "inventory.colour",
+                               "servicenow.url: must not carry credentials",
+                               "servicenow.auth.basic: set exactly one",
+                               "servicenow.tables",
+                               "servicenow.owner_field",
+                               "servicenow.page_size",
+                               "gocd.app_pipeline_patterns: \"^deploy-\": has no {app}",
+                               "gocd.app_pipeline_patterns: \"^{app}-(\"",
+                               "gocd.window_days",
+                               "\"ldap\" is not file",
+                               "\"file\" appears twice",
+                               "report.top_users",
+                               "report.state_dir"}) {
     EXPECT_NE(e.find(expected), std::string::npos) << "missing: " << expected << "\n" << e;
   }
   EXPECT_NE(e.find("r.yml:"), std::string::npos) << e;
@@ -148,7 +163,8 @@ report: {top_users: 0, state_dir: /tmp}
 
 TEST(RegistryConfigTest, InlineSecretsAreWarnedAbout) {
   auto cfg = ParseConfig(
-      "inventory: {files: [i.yml]}\nservicenow: {url: 'https://x.service-now.com', auth: {bearer_token: abc}}\n",
+      "inventory: {files: [i.yml]}\nservicenow: {url: 'https://x.service-now.com', auth: {bearer_token: "
+      "abc}}\n",
       "r.yml");
   ASSERT_TRUE(cfg.ok()) << cfg.error();
   EXPECT_TRUE(cfg->inline_secrets);

@@ -75,11 +75,17 @@ class RegistryExporterTest : public ::testing::Test {
         "inventory:\n"
         "  clouds: [{name: prod, auth_url: 'https://keystone.example/v3', auth: {username: u, password: p, "
         "project_name: admin}}]\n"
-        "  files: [" + dir_.path() + "/a.yml, " + dir_.path() + "/b.csv]\n"
-        "servicenow: {url: 'https://snow.example', auth: {bearer_token: t}}\n"
-        "gocd: {url: 'https://gocd.example', auth: {bearer_token: t}, app_pipeline_patterns: ['^{app}-']}\n"
-        "teams: {file: " + dir_.path() + "/teams.yml, order: [file, aggregate, servicenow]}\n"
-        "report: {state_file: " + dir_.path() + "/first-seen.json, top_users: 1}\n",
+        "  files: [" +
+            dir_.path() + "/a.yml, " + dir_.path() +
+            "/b.csv]\n"
+            "servicenow: {url: 'https://snow.example', auth: {bearer_token: t}}\n"
+            "gocd: {url: 'https://gocd.example', auth: {bearer_token: t}, app_pipeline_patterns: "
+            "['^{app}-']}\n"
+            "teams: {file: " +
+            dir_.path() +
+            "/teams.yml, order: [file, aggregate, servicenow]}\n"
+            "report: {state_file: " +
+            dir_.path() + "/first-seen.json, top_users: 1}\n",
         "r.yml");
     EXPECT_TRUE(cfg.ok()) << cfg.error();
     return *cfg;
@@ -118,8 +124,9 @@ TEST_F(RegistryExporterTest, JobsJoinAndPublish) {
   ASSERT_TRUE(plan.ok()) << plan.error();
   std::vector<std::string> sources;
   for (const auto& j : plan->jobs) sources.push_back(j.source + "/" + j.group);
-  EXPECT_EQ(sources, (std::vector<std::string>{"nova:prod/inventory", "inventory_file/inventory", "servicenow/cmdb",
-                                               "gocd/gocd", "teams_file/teams", "registry/join"}));
+  EXPECT_EQ(sources,
+            (std::vector<std::string>{"nova:prod/inventory", "inventory_file/inventory", "servicenow/cmdb",
+                                      "gocd/gocd", "teams_file/teams", "registry/join"}));
   auto results = RunAll(*plan);
   for (const auto& [source, r] : results) EXPECT_TRUE(r.ok()) << source << ": " << r.error();
   const std::string join = Text(results.at("registry"));
@@ -128,11 +135,13 @@ TEST_F(RegistryExporterTest, JobsJoinAndPublish) {
   EXPECT_NE(join.find("estate_registry_app_vms{app=\"fil\",colour=\"\"} 2"), std::string::npos) << join;
   EXPECT_NE(join.find("estate_registry_unregistered_apps 4\n"), std::string::npos) << join;
   // iex's hypervisor: no file rule, the aggregate before ServiceNow; top_users 1.
-  EXPECT_NE(join.find("estate_registry_unregistered_app_info{app=\"iex\",reason=\"no record\",hypervisor_teams="
-                      "\"Aggregate Lenovo\",pipeline_users=\"alice\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      join.find("estate_registry_unregistered_app_info{app=\"iex\",reason=\"no record\",hypervisor_teams="
+                "\"Aggregate Lenovo\",pipeline_users=\"alice\"} 1"),
+      std::string::npos)
       << join;
-  EXPECT_NE(Text(results.at("gocd")).find("estate_registry_source_partial{source=\"gocd\"} 1"), std::string::npos);
+  EXPECT_NE(Text(results.at("gocd")).find("estate_registry_source_partial{source=\"gocd\"} 1"),
+            std::string::npos);
   EXPECT_NE(Text(results.at("nova:prod")).find("estate_registry_source_partial{source=\"nova:prod\"} 0"),
             std::string::npos);
   auto view = exporter.state()->Current();
@@ -160,8 +169,9 @@ TEST_F(RegistryExporterTest, ASourceThatGoesDownKeepsItsLastGoodData) {
   EXPECT_FALSE(results.at("nova:prod").ok());
   EXPECT_FALSE(results.at("gocd").ok());
   ASSERT_TRUE(results.at("inventory_file").ok());
-  EXPECT_NE(Text(results.at("inventory_file")).find("estate_registry_source_partial{source=\"inventory_file\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      Text(results.at("inventory_file")).find("estate_registry_source_partial{source=\"inventory_file\"} 1"),
+      std::string::npos);
   auto view = exporter.state()->Current();
   EXPECT_EQ(view->vms, 12u);  // nothing vanished
   EXPECT_TRUE(view->registry_known);

@@ -87,7 +87,8 @@ TEST(RegistryJoinTest, HypervisorTeamsFollowTheConfiguredOrder) {
   o.team_order = {"aggregate", "file"};
   view = Join(in, o, kNow);
   EXPECT_EQ(view.Find("xyz")->hypervisor_teams, (std::vector<std::string>{"Aggregate Team", "Compute Dell"}));
-  EXPECT_EQ(view.Find("iex")->hypervisor_teams, std::vector<std::string>{"unknown"});  // servicenow not in order
+  EXPECT_EQ(view.Find("iex")->hypervisor_teams,
+            std::vector<std::string>{"unknown"});  // servicenow not in order
   EXPECT_EQ(view.team_vms.at("iex").at("unknown"), 1);
 }
 
@@ -111,7 +112,8 @@ TEST(RegistryJoinTest, PipelineUsersByPatternInTheWindowMostRunsFirst) {
 TEST(RegistryJoinTest, AVmListedByTwoSourcesCountsOnce) {
   JoinInputs in = Inputs();
   auto file = std::make_shared<InventorySnapshot>();
-  file->vms = {test::MakeVm("XYZ-web-A01", "hv-x", "file:inv.yml"), test::MakeVm("abc-web01", "", "file:inv.yml")};
+  file->vms = {test::MakeVm("XYZ-web-A01", "hv-x", "file:inv.yml"),
+               test::MakeVm("abc-web01", "", "file:inv.yml")};
   in.inventories.push_back(file);
   RegistryView view = Join(in, Options(), kNow);
   EXPECT_EQ(view.vms, 10u);
@@ -129,6 +131,13 @@ TEST(RegistryJoinTest, TeamsFile) {
   in.team_rules = std::make_shared<const std::vector<TeamRule>>(*rules);
   EXPECT_EQ(HypervisorTeam("hv-hpe-07.example", in, {"file"}), "Compute HPE");
   EXPECT_EQ(HypervisorTeam("hv-dell-07", in, {"file"}), "");
+  auto short_form =
+      ParseTeamsFile("\"hv-east-*\": compute-east\n\"hv-west-*.example.net\": compute-west\n", "t.yml");
+  ASSERT_TRUE(short_form.ok()) << short_form.error();
+  ASSERT_EQ(short_form->size(), 2u);
+  EXPECT_EQ((*short_form)[1].pattern, "hv-west-*.example.net");
+  EXPECT_EQ((*short_form)[1].team, "compute-west");
+  EXPECT_FALSE(ParseTeamsFile("\"hv-*\": [a, b]\n", "t.yml").ok());
   EXPECT_FALSE(ParseTeamsFile("teams:\n  - {hypervisor: x}\n", "t.yml").ok());
   EXPECT_FALSE(ParseTeamsFile("teams:\n  - {hypervisor: x, team: y, colour: z}\n", "t.yml").ok());
 }

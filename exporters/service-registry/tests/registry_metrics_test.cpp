@@ -37,38 +37,43 @@ std::vector<std::string> Lines(const std::string& text, const std::string& prefi
 TEST(RegistryMetricsTest, SeriesOfTheTestEstate) {
   const std::string text = Rendered();
   EXPECT_EQ(Lines(text, "estate_registry_app_vms"),
-            (std::vector<std::string>{
-                R"(estate_registry_app_vms{app="iex",colour=""} 1)", R"(estate_registry_app_vms{app="new",colour=""} 1)",
-                R"(estate_registry_app_vms{app="old",colour=""} 1)", R"(estate_registry_app_vms{app="pay",colour=""} 1)",
-                R"(estate_registry_app_vms{app="xyz",colour="a"} 2)",
-                R"(estate_registry_app_vms{app="xyz",colour="b"} 1)"}));
+            (std::vector<std::string>{R"m(estate_registry_app_vms{app="iex",colour=""} 1)m",
+                                      R"m(estate_registry_app_vms{app="new",colour=""} 1)m",
+                                      R"m(estate_registry_app_vms{app="old",colour=""} 1)m",
+                                      R"m(estate_registry_app_vms{app="pay",colour=""} 1)m",
+                                      R"m(estate_registry_app_vms{app="xyz",colour="a"} 2)m",
+                                      R"m(estate_registry_app_vms{app="xyz",colour="b"} 1)m"}));
   EXPECT_EQ(Lines(text, "estate_registry_app_registered"),
-            (std::vector<std::string>{R"(estate_registry_app_registered{app="iex"} 0)",
-                                      R"(estate_registry_app_registered{app="new"} 1)",
-                                      R"(estate_registry_app_registered{app="old"} 0)",
-                                      R"(estate_registry_app_registered{app="pay"} 1)",
-                                      R"(estate_registry_app_registered{app="xyz"} 0)"}));
-  EXPECT_EQ(Lines(text, "estate_registry_unregistered_app_info"),
-            (std::vector<std::string>{
-                R"(estate_registry_unregistered_app_info{app="iex",reason="no record",hypervisor_teams="Lenovo Ops",pipeline_users="alice,bob"} 1)",
-                R"(estate_registry_unregistered_app_info{app="old",reason="install_status 7 (Retired)",hypervisor_teams="Compute Dell",pipeline_users=""} 1)",
-                R"(estate_registry_unregistered_app_info{app="xyz",reason="no record",hypervisor_teams="Compute HPE,Compute Dell",pipeline_users=""} 1)"}));
-  EXPECT_EQ(Lines(text, "estate_registry_app_info"),
-            (std::vector<std::string>{
-                R"(estate_registry_app_info{app="new",sys_id="sys-new",name="App new",owner="",support_group="Web Ops",install_status="1"} 1)",
-                R"(estate_registry_app_info{app="old",sys_id="sys-old",name="App old",owner="jdoe",support_group="Payments Ops",install_status="7"} 1)",
-                R"(estate_registry_app_info{app="pay",sys_id="sys-PAY",name="App PAY",owner="jdoe",support_group="Payments Ops",install_status="1"} 1)"}));
+            (std::vector<std::string>{R"m(estate_registry_app_registered{app="iex"} 0)m",
+                                      R"m(estate_registry_app_registered{app="new"} 1)m",
+                                      R"m(estate_registry_app_registered{app="old"} 0)m",
+                                      R"m(estate_registry_app_registered{app="pay"} 1)m",
+                                      R"m(estate_registry_app_registered{app="xyz"} 0)m"}));
+  EXPECT_EQ(
+      Lines(text, "estate_registry_unregistered_app_info"),
+      (std::vector<std::string>{
+          R"m(estate_registry_unregistered_app_info{app="iex",reason="no record",hypervisor_teams="Lenovo Ops",pipeline_users="alice,bob"} 1)m",
+          R"m(estate_registry_unregistered_app_info{app="old",reason="install_status 7 (Retired)",hypervisor_teams="Compute Dell",pipeline_users=""} 1)m",
+          R"m(estate_registry_unregistered_app_info{app="xyz",reason="no record",hypervisor_teams="Compute HPE,Compute Dell",pipeline_users=""} 1)m"}));
+  EXPECT_EQ(
+      Lines(text, "estate_registry_app_info"),
+      (std::vector<std::string>{
+          R"m(estate_registry_app_info{app="new",sys_id="sys-new",name="App new",owner="",support_group="Web Ops",install_status="1"} 1)m",
+          R"m(estate_registry_app_info{app="old",sys_id="sys-old",name="App old",owner="jdoe",support_group="Payments Ops",install_status="7"} 1)m",
+          R"m(estate_registry_app_info{app="pay",sys_id="sys-PAY",name="App PAY",owner="jdoe",support_group="Payments Ops",install_status="1"} 1)m"}));
   EXPECT_EQ(Lines(text, "estate_registry_unregistered_app_first_seen_timestamp_seconds").size(), 3u);
-  EXPECT_NE(text.find("estate_registry_unregistered_app_first_seen_timestamp_seconds{app=\"xyz\"} 1764838800\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("estate_registry_unregistered_app_first_seen_timestamp_seconds{app=\"xyz\"} 1764838800\n"),
+      std::string::npos)
       << text;
   EXPECT_EQ(Lines(text, "estate_registry_registered_app_missing_owner"),
-            std::vector<std::string>{R"(estate_registry_registered_app_missing_owner{app="new",field="owner"} 1)"});
+            std::vector<std::string>{
+                R"m(estate_registry_registered_app_missing_owner{app="new",field="owner"} 1)m"});
   EXPECT_NE(text.find("estate_registry_unregistered_apps 3\n"), std::string::npos);
   EXPECT_NE(text.find("estate_registry_apps 5\n"), std::string::npos);
   EXPECT_NE(text.find("estate_registry_vms 9\n"), std::string::npos);
   EXPECT_NE(text.find("estate_registry_unmatched_vms 2\n"), std::string::npos);
-  EXPECT_NE(text.find(R"(estate_registry_app_hypervisor_team_vms{app="xyz",team="Compute HPE"} 2)"),
+  EXPECT_NE(text.find(R"m(estate_registry_app_hypervisor_team_vms{app="xyz",team="Compute HPE"} 2)m"),
             std::string::npos);
   EXPECT_NE(text.find("# TYPE estate_registry_app_vms gauge"), std::string::npos);
 }
@@ -87,9 +92,11 @@ TEST(RegistryMetricsTest, CountersAndPartial) {
   c.gocd_requests = 12;
   c.servicenow_requests = {{"200", 7}, {"429", 2}};
   c.servicenow_rate_limited = 2;
-  const std::string text = metrics::Render(ServiceNowCounterFamilies(c)) + metrics::Render(GocdCounterFamilies(c)) +
+  const std::string text = metrics::Render(ServiceNowCounterFamilies(c)) +
+                           metrics::Render(GocdCounterFamilies(c)) +
                            metrics::Render({SourcePartialFamily("gocd", true)});
-  EXPECT_NE(text.find("estate_registry_servicenow_requests_total{status=\"429\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_registry_servicenow_requests_total{status=\"429\"} 2\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("estate_registry_servicenow_rate_limited_total 2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("estate_registry_gocd_requests_total 12\n"), std::string::npos) << text;
   EXPECT_NE(text.find("estate_registry_source_partial{source=\"gocd\"} 1\n"), std::string::npos) << text;

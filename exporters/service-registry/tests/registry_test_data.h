@@ -20,7 +20,8 @@ namespace estate::registry::test {
 
 inline constexpr double kNow = 1764842400;  // 2025-12-04T10:00:00Z
 
-inline Vm MakeVm(const std::string& name, const std::string& hypervisor, const std::string& source = "nova:prod") {
+inline Vm MakeVm(const std::string& name, const std::string& hypervisor,
+                 const std::string& source = "nova:prod") {
   Vm vm;
   vm.id = "id-" + name;
   vm.name = name;
@@ -33,10 +34,10 @@ inline Vm MakeVm(const std::string& name, const std::string& hypervisor, const s
 
 inline std::shared_ptr<const InventorySnapshot> Inventory() {
   auto inv = std::make_shared<InventorySnapshot>();
-  inv->vms = {MakeVm("xyz-web-a01", "hv-hpe-01.example"), MakeVm("xyz-web-a02", "hv-hpe-01.example"),
+  inv->vms = {MakeVm("xyz-web-a01", "hv-hpe-01.example"),  MakeVm("xyz-web-a02", "hv-hpe-01.example"),
               MakeVm("xyz-web-b01", "hv-dell-01.example"), MakeVm("pay-api01", "hv-hpe-01.example"),
-              MakeVm("old-app01", "hv-dell-01.example"),  MakeVm("iex-fokpp01", "hv-lenovo-01"),
-              MakeVm("new-web01", "hv-hpe-01.example"),   MakeVm("monitoring01", "hv-hpe-01.example"),
+              MakeVm("old-app01", "hv-dell-01.example"),   MakeVm("iex-fokpp01", "hv-lenovo-01"),
+              MakeVm("new-web01", "hv-hpe-01.example"),    MakeVm("monitoring01", "hv-hpe-01.example"),
               MakeVm("pgdb-main01", "hv-dell-01.example")};
   return inv;
 }

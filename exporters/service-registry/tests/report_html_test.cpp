@@ -36,10 +36,10 @@ RegistryView EvilView(std::shared_ptr<const InventorySnapshot>* keep) {
   FirstSeenStore store;
   JoinOptions options = test::Options();
   // A second rule that takes any characters after the TLA, so that hostile VM names belong to an app.
-  std::vector<NamingRule> rules;
-  rules.push_back(*NamingRule::Compile(kDefaultNamingRule));
-  rules.push_back(*NamingRule::Compile("^(?P<app>[a-z]{3})-.*$"));
-  options.rules = std::make_shared<const NamingRules>(std::move(rules));
+  std::vector<NamingRule> naming;
+  naming.push_back(*NamingRule::Compile(kDefaultNamingRule));
+  naming.push_back(*NamingRule::Compile("^(?P<app>[a-z]{3})-.*$"));
+  options.rules = std::make_shared<const NamingRules>(std::move(naming));
   RegistryView first = Join(in, options, kNow - 86400);
   store.Update(first.apps, true, kNow - 86400);
   auto rules = std::make_shared<std::vector<TeamRule>>(*in.team_rules);
