@@ -202,6 +202,7 @@ struct Frame {
 
 class Collector {
  public:
+  explicit Collector(bool keep_text) : keep_text_(keep_text) {}
   // nlohmann's callback. depth is the number of open containers before a start event, and while reading a
   // key or value; one less than that at an end event. The frame stack is re-synchronised from it on every
   // event, because nlohmann skips the end events of containers that were dropped (a dropped key's value).
@@ -272,6 +273,8 @@ class Collector {
   std::size_t messages_dropped = 0;
 
  private:
+  bool keep_text_ = true;
+
   bool InBacktrace() const {
     return !frames_.empty() && frames_.back().key == "backtrace" &&
            (frames_.back().kind == Kind::kResult || frames_.back().kind == Kind::kRow);
@@ -481,7 +484,7 @@ void Collector::EndControl(const Json& j) {
       if (Str(d, "label") == "default") desc = Str(d, "data");
     }
   }
-  c.description = Bounded(Trim(desc), kMaxDescriptionBytes);
+  if (keep_text_) c.description = Bounded(Trim(desc), kMaxDescriptionBytes);
   c.impact = Impact(j);
   c.severity = c.impact < 0 ? Severity::kUnknown : SeverityFromImpact(c.impact);
   // Chef Infra's compliance phase truncates long result lists and counts what it removed.
@@ -529,7 +532,15 @@ void Collector::EndControl(const Json& j) {
     if (std::string u = DocUrl(*refs); !u.empty()) c.doc_url = std::move(u);
   }
   messages_dropped += fold_.messages_dropped;
-  c.messages = std::move(fold_.messages);
+  if (keep_text_) {
+    c.messages = std::move(fold_.messages);
+  } else if ((c.status == Status::kPassed || c.status == Status::kNotApplicable) &&
+             c.waiver_expires_unix <= 0) {
+    std::string().swap(c.title);
+    std::string().swap(c.doc_url);
+    std::string().swap(c.waiver_justification);
+    std::vector<std::pair<std::string, std::string>>().swap(c.ids);
+  }
   fold_ = ResultFold{};
   controls.push_back(std::move(rc));
 }
@@ -770,7 +781,7 @@ Result<Report> ParseInspecFamily(std::string_view body, const ParseLimits& limit
     return MakeError(family + ": UTF-16 text, not UTF-8 (write the report with --reporter json:<file>)");
   }
   try {
-    Collector col;
+    Collector col(limits.keep_text);
     auto root = ParseJsonText(body, limits.max_depth, [&col](int depth, Event event, Json& parsed) {
       return col(depth, event, parsed);
     });

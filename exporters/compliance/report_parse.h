@@ -14,6 +14,10 @@ namespace estate::compliance {
 struct ParseLimits {
   std::size_t max_bytes = std::size_t{512} << 20;  // input larger than this is refused
   std::size_t max_depth = 128;                    // JSON / XML nesting
+  // false: InSpec-family controls keep no description and no result messages, and passing or not-applicable
+  // controls (without a waiver expiry) keep only their id, profile, status and severity: what the store's slim
+  // reports keep anyway, without holding every description of a 200 MB report until the store slims it.
+  bool keep_text = true;
 };
 
 // By the first bytes and top-level keys/elements: '{' JSON (exec, automate, HDF, json-min is '[' or a

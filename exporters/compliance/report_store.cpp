@@ -196,7 +196,10 @@ StoredReport MakeStored(Report report, const std::string& path, bool pushed, dou
 }
 
 ReportStore::ReportStore(StoreOptions options, Parser parser) : parser_(std::move(parser)) {
-  if (!parser_) parser_ = [](std::string_view body) { return ParseReport(body); };
+  if (!parser_) {
+    parser_ = [](std::string_view body) { return ParseReport(body); };
+    default_parser_ = true;
+  }
   now_ = options.now;
   max_file_bytes_ = options.max_file_bytes;
   Apply(std::move(options));
@@ -338,7 +341,13 @@ ScanStats ReportStore::Scan(const Budget& budget) {
       }
       Result<Report> parsed = MakeError("not parsed");
       try {
-        parsed = parser_(buffer);
+        if (default_parser_) {
+          ParseLimits limits;
+          limits.keep_text = !options_.slim;
+          parsed = ParseReport(buffer, limits);
+        } else {
+          parsed = parser_(buffer);
+        }
       } catch (const std::exception& e) {
         parsed = MakeError(std::string("parser threw: ") + e.what());
       }

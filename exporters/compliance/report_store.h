@@ -133,6 +133,7 @@ class ReportStore {
   std::function<double()> now_;  // fixed at construction
   std::size_t max_file_bytes_ = 0;
   Parser parser_;
+  bool default_parser_ = false;  // ParseReport: scans parse slim (ParseLimits::keep_text) when options_.slim
   std::unique_ptr<std::regex> host_re_;
   std::map<std::string, Entry> files_;  // scan thread only
 

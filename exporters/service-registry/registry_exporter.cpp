@@ -14,11 +14,8 @@
 #include "registry_api.h"
 #include "report_html.h"
 
-// The real upstream clients, compiled in when their sources are in the tree (exporters/service-registry/
-// CMakeLists.txt defines these).
-#ifdef ESTATE_REGISTRY_HAVE_SERVICENOW
 #include "servicenow_client.h"
-#endif
+// Nova through the shared OpenStack library, when it is in the tree (CMakeLists.txt defines this).
 #ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
 #include "estate/openstack/nova.h"
 #include "estate/openstack/session.h"
@@ -145,7 +142,6 @@ Result<NovaCollector> MakeNovaCollector(const RegistryConfig& config, const Clou
 SourceFactory DefaultSources() {
   SourceFactory f;
   f.servicenow = [](const RegistryConfig& config, http::HttpClient& http) -> Result<CmdbCollector> {
-#ifdef ESTATE_REGISTRY_HAVE_SERVICENOW
     const ServiceNowConfig& s = config.servicenow;
     ServiceNowOptions o;
     o.url = s.url;
@@ -163,14 +159,8 @@ SourceFactory DefaultSources() {
     o.http = HttpOptions(config, "servicenow", s.ca_file, s.insecure, s.auth);
     auto client = std::make_shared<ServiceNowClient>(http, std::move(o));
     return CmdbCollector{[client](const Budget& budget) { return client->Collect(budget); }};
-#else
-    (void)config;
-    (void)http;
-    return MakeError("servicenow: this build has no ServiceNow client");
-#endif
   };
   f.gocd = [](const RegistryConfig& config, http::HttpClient& http) -> Result<GocdCollector> {
-#ifdef ESTATE_REGISTRY_HAVE_GOCD
     const GocdConfig& g = config.gocd;
     GocdOptions o;
     o.url = g.url;
@@ -180,11 +170,6 @@ SourceFactory DefaultSources() {
     o.http = HttpOptions(config, "gocd", g.ca_file, g.insecure, g.auth);
     auto client = std::make_shared<GocdClient>(http, std::move(o));
     return GocdCollector{[client](const Budget& budget) { return client->Collect(budget); }};
-#else
-    (void)config;
-    (void)http;
-    return MakeError("gocd: this build has no GoCD client");
-#endif
   };
   f.nova = [](const RegistryConfig& config, const CloudConfig& cloud,
               http::HttpClient& http) -> Result<NovaCollector> {

@@ -21,12 +21,8 @@
 #include "sim_pure.h"
 #include "sim_registry_data.h"
 #include "sim_storage_model.h"
-#ifdef SIMESTATE_HAVE_SERVICENOW
-#include "sim_servicenow.h"
-#endif
-#ifdef SIMESTATE_HAVE_GOCD
 #include "sim_gocd.h"
-#endif
+#include "sim_servicenow.h"
 
 namespace estate::simestate {
 namespace {
@@ -352,13 +348,12 @@ double NowUnix() {
 }
 
 // Kinds servicenow and gocd: the simulator filled from its data file and installed on the server; an error
-// when the file is bad or this build has no such simulator. Returns the simulator (kept alive with the server).
+// when the file is bad. Returns the simulator (kept alive with the server).
 Result<std::shared_ptr<void>> InstallRegistrySim(FakeUpstream& server, const UpstreamConfig& cfg) {
   const double now = NowUnix();
   if (cfg.kind == "servicenow") {
     auto data = LoadSimCmdb(cfg.registry.data_file, now);
     if (!data) return MakeError(data.error());
-#ifdef SIMESTATE_HAVE_SERVICENOW
     ServiceNowSimOptions o;
     o.username = cfg.username;
     o.password = cfg.password;
@@ -379,14 +374,9 @@ Result<std::shared_ptr<void>> InstallRegistrySim(FakeUpstream& server, const Ups
     }
     sim->Install(server);
     return std::shared_ptr<void>(sim);
-#else
-    (void)server;
-    return MakeError("this build has no simulated ServiceNow (tools/simestate/sim_servicenow.cpp)");
-#endif
   }
   auto pipelines = LoadSimPipelines(cfg.registry.data_file, now);
   if (!pipelines) return MakeError(pipelines.error());
-#ifdef SIMESTATE_HAVE_GOCD
   SimGocdOptions o;
   o.bearer_token = cfg.registry.bearer_token;
   o.basic_user = cfg.username;
@@ -409,10 +399,6 @@ Result<std::shared_ptr<void>> InstallRegistrySim(FakeUpstream& server, const Ups
   }
   sim->Install(server);
   return std::shared_ptr<void>(sim);
-#else
-  (void)server;
-  return MakeError("this build has no simulated GoCD (tools/simestate/sim_gocd.cpp)");
-#endif
 }
 
 }  // namespace

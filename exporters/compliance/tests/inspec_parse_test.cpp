@@ -345,6 +345,19 @@ TEST_F(InspecFixtures, EveryFixtureParsesWithTheManifestCounts) {
   }
 }
 
+TEST_F(InspecFixtures, SlimParsesCountLikeFullOnes) {
+  for (const FixtureCase& fc : Cases()) {
+    SCOPED_TRACE(fc.file);
+    const Report full = Parse(fc.file);
+    const std::string body = Read(fc.file);
+    ParseLimits limits;
+    limits.keep_text = false;
+    auto slim = ParseReport(body, limits);
+    ASSERT_TRUE(slim) << slim.error();
+    EXPECT_EQ(CountStatuses(*slim), CountStatuses(full));
+  }
+}
+
 // json-min has one row per result and no impacts: its controls count like the json report of the same run
 // with InSpec's simple rule, except that what failed splits into failed and error.
 TEST_F(InspecFixtures, JsonMinIsDegradedAndMatchesItsPair) {
@@ -634,6 +647,31 @@ TEST(InspecParse, EachStatus) {
   EXPECT_EQ(r.profiles[0].controls, 9);
   EXPECT_EQ(r.controls[0].title, "T pass");
   EXPECT_EQ(r.controls[0].description, "D");
+}
+
+// keep_text = false (the store's scans): the same controls, statuses and severities, without descriptions or
+// messages, and passing controls without their titles and ids.
+TEST(InspecParse, SlimParseKeepsEveryCountButNoText) {
+  const std::string body = Exec(Ctl("pass", 0.7, kPass) + "," + Ctl("fail", 0.5, kPass + "," + kFail) + "," +
+                                Ctl("skipped", 0.3, kSkip));
+  const Report full = MustParse(body);
+  ParseLimits limits;
+  limits.keep_text = false;
+  auto slim = ParseReport(body, limits);
+  ASSERT_TRUE(slim) << slim.error();
+  ASSERT_EQ(slim->controls.size(), full.controls.size());
+  for (std::size_t i = 0; i < full.controls.size(); ++i) {
+    const Control& f = full.controls[i];
+    const Control& s = slim->controls[i];
+    EXPECT_EQ(s.id, f.id);
+    EXPECT_EQ(s.status, f.status) << f.id;
+    EXPECT_EQ(s.severity, f.severity) << f.id;
+    EXPECT_TRUE(s.description.empty()) << f.id;
+    EXPECT_TRUE(s.messages.empty()) << f.id;
+    EXPECT_EQ(s.title.empty(), f.status == Status::kPassed) << f.id;
+  }
+  EXPECT_FALSE(full.controls[0].description.empty());
+  EXPECT_FALSE(Find(full, "fail")->messages.empty());
 }
 
 TEST(InspecParse, Waivers) {
