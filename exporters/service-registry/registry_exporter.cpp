@@ -13,7 +13,6 @@
 #include "inventory_file.h"
 #include "registry_api.h"
 #include "report_html.h"
-
 #include "servicenow_client.h"
 // Nova through the shared OpenStack library, when it is in the tree (CMakeLists.txt defines this).
 #ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
