@@ -130,7 +130,9 @@ void ReadServiceNow(config::MapReader r, ServiceNowConfig& s) {
   CheckField(r, "server_table", s.server_table, true);
   CheckField(r, "server_name_field", s.server_name_field, false);
   CheckField(r, "server_support_group_field", s.server_support_group_field, false);
-  CheckPageSize(r, s.page_size, 1, 10000);
+  // Each page after the first starts at the previous page's last record (the client's anchor against records
+  // that change between pages), so a page of one record could never move on.
+  CheckPageSize(r, s.page_size, 2, 10000);
   if (s.insecure && !s.ca_file.empty()) r.Error("insecure", "set either ca_file or insecure, not both");
 }
 

@@ -124,7 +124,7 @@ servicenow:
   auth: {basic: {username: u, password: p}, bearer_token: t}
   tables: []
   owner_field: "owned_by user"
-  page_size: 0
+  page_size: 1
 gocd:
   url: https://gocd.example
   auth: {bearer_token: t}
