@@ -4,12 +4,13 @@
 
 #include "estate/config.h"
 #include "estate/http_client.h"
+#include "estate/openstack/paging.h"
+#include "estate/openstack/upstream_util.h"
+#include "estate/time_util.h"
 #include "fuzz_common.h"
 #include "hardware_model.h"
-#include "openstack_parse.h"
 #include "redfish_parse.h"
 #include "storage_join.h"
-#include "upstream_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = estate::fuzz::Quiet();
@@ -22,13 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)estate::hardware::ParseTimestamp(text);
   (void)estate::hardware::ParseHealth(text);
   (void)estate::hardware::NormaliseRaid(text);
-  (void)estate::storage::ParseIsoTimestamp(text);
+  (void)estate::ParseIsoTimestamp(text);
+  (void)estate::ParseIsoPrefix(text);
   (void)estate::storage::NormalizeLookupId(text);
   (void)estate::storage::WwidFromSerial(text);
   (void)estate::storage::CinderBackend(text);
   (void)estate::storage::LooksCinderMade(text);
   (void)estate::storage::ArrayNameMatches(text.substr(0, size / 2), text.substr(size / 2));
-  (void)estate::storage::UrlEncode(s);
-  (void)estate::storage::QueryParam(text, "marker");
+  (void)estate::openstack::UrlEncode(s);
+  (void)estate::openstack::QueryParam(text, "marker");
   return 0;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "estate/json_util.h"
+#include "estate/time_util.h"
 #include "report_parse.h"
 
 namespace estate::compliance {
@@ -92,63 +93,13 @@ std::string_view Trim(std::string_view s) {
 
 // --- time ----------------------------------------------------------------------------------------------
 
-// Reads n digits at s[i]; -1 when they are not there.
-int Digits(std::string_view s, std::size_t& i, int n) {
-  int v = 0;
-  for (int k = 0; k < n; ++k, ++i) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
-}
-
 // The times InSpec and its envelopes write: RFC 3339 ("2018-02-09T23:59:50Z", "…+00:00", fractions), Ruby's
 // Time#to_s ("2018-01-05 11:43:04 -0500") and a waiver's YAML date ("2025-06-01", midnight UTC). 0 = none.
 double ParseTime(std::string_view text) {
   const std::string_view s = Trim(text);
-  std::size_t i = 0;
-  const int year = Digits(s, i, 4);
-  if (year < 1970 || i >= s.size() || s[i++] != '-') return 0;
-  const int month = Digits(s, i, 2);
-  if (month < 1 || month > 12 || i >= s.size() || s[i++] != '-') return 0;
-  const int day = Digits(s, i, 2);
-  if (day < 1 || day > 31) return 0;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  double frac = 0, offset = 0;
-  if (i < s.size() && (s[i] == 'T' || s[i] == 't' || s[i] == ' ')) {
-    ++i;
-    tm.tm_hour = Digits(s, i, 2);
-    if (tm.tm_hour < 0 || tm.tm_hour > 23 || i >= s.size() || s[i++] != ':') return 0;
-    tm.tm_min = Digits(s, i, 2);
-    if (tm.tm_min < 0 || tm.tm_min > 59) return 0;
-    if (i < s.size() && s[i] == ':') {
-      ++i;
-      tm.tm_sec = Digits(s, i, 2);
-      if (tm.tm_sec < 0 || tm.tm_sec > 60) return 0;
-    }
-    if (i < s.size() && s[i] == '.') {
-      double scale = 0.1;
-      for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) frac += (s[i] - '0') * scale;
-    }
-    if (i < s.size() && s[i] == ' ') ++i;
-    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
-      ++i;
-    } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-      const bool plus = s[i++] == '+';
-      const int oh = Digits(s, i, 2);
-      if (i < s.size() && s[i] == ':') ++i;
-      const int om = Digits(s, i, 2);
-      if (oh < 0 || om < 0) return 0;
-      offset = (plus ? 1 : -1) * (oh * 3600.0 + om * 60.0);
-    } else if (i < s.size() && s.substr(i) == "UTC") {
-      i += 3;
-    }
-  }
-  if (i != s.size()) return 0;
-  return static_cast<double>(timegm(&tm)) + frac - offset;
+  const auto t = ParseIsoPrefix(s);
+  if (!t || t->year < 1970 || t->used != s.size()) return 0;
+  return t->unix;
 }
 
 // --- what the callback collects ------------------------------------------------------------------------

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "estate/json_util.h"
+#include "estate/time_util.h"
 
 namespace estate::compliance {
 namespace {
@@ -208,54 +209,12 @@ Shape ShapeOf(const pugi::xml_document& doc, std::size_t limit) {
 
 // ---- time ----
 
-bool Digits(std::string_view s, std::size_t pos, std::size_t len, int& out) {
-  if (pos + len > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + len; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
-}
-
 // xs:dateTime: YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]. Without a zone (oscap before 1.3 writes none) the
 // time is taken as UTC: documented, and the file's mtime is no better guess.
 std::optional<double> ParseTime(std::string_view s) {
-  s = Trim(s);
-  int y, mo, d, h, mi, sec;
-  if (!Digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
-      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != ' ') || !Digits(s, 11, 2, h) || s[13] != ':' ||
-      !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, sec)) {
-    return std::nullopt;
-  }
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::size_t i = 19;
-  double frac = 0;
-  if (i < s.size() && s[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, scale /= 10) frac += (s[i] - '0') * scale;
-  }
-  int offset = 0;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
-    int oh = 0, om = 0;
-    const int sign = s[i] == '-' ? -1 : 1;
-    if (!Digits(s, i + 1, 2, oh)) return std::nullopt;
-    std::size_t j = i + 3;
-    if (j < s.size() && s[j] == ':') ++j;
-    if (j < s.size() && !Digits(s, j, 2, om)) return std::nullopt;
-    offset = sign * (oh * 3600 + om * 60);
-  }
-  std::tm t{};
-  t.tm_year = y - 1900;
-  t.tm_mon = mo - 1;
-  t.tm_mday = d;
-  t.tm_hour = h;
-  t.tm_min = mi;
-  t.tm_sec = sec;
-  const std::time_t v = timegm(&t);
-  if (v == static_cast<std::time_t>(-1)) return std::nullopt;
-  return static_cast<double>(v) - offset + frac;
+  const auto t = ParseIsoPrefix(Trim(s));
+  if (!t || !t->has_seconds || t->year < 1970) return std::nullopt;
+  return t->unix;
 }
 
 // ---- the benchmark's rules, for titles, descriptions and identifiers ----

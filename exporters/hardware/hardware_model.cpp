@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "estate/time_util.h"
+
 namespace estate::hardware {
 namespace {
 
@@ -246,23 +248,17 @@ std::string NormaliseRaid(std::string_view text) {
 }
 
 double ParseTimestamp(std::string_view text) {
+  if (text.size() >= 19 && text[4] == '-' && text[7] == '-' && (text[10] == 'T' || text[10] == ' ')) {
+    // Whole seconds, as event times have always been reported; what follows the timestamp is ignored.
+    const auto t = ParseIsoPrefix(text);
+    if (!t || !t->has_seconds || t->year < 1970) return 0;
+    return t->unix - t->fraction;
+  }
+  // RIBCL IML: "MM/DD/YYYY HH:MM" in the BMC's clock, taken as UTC.
   std::string s(text);
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  double offset = 0;
-  if (s.size() >= 19 && s[4] == '-' && s[7] == '-' && (s[10] == 'T' || s[10] == ' ')) {
-    if (std::sscanf(s.c_str(), "%4d-%2d-%2d%*c%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) return 0;
-    std::size_t pos = 19;
-    while (pos < s.size() && (s[pos] == '.' || std::isdigit(static_cast<unsigned char>(s[pos])))) ++pos;
-    if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-      int oh = 0, om = 0;
-      if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) == 2) {
-        offset = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-      }
-    }
-  } else if (s.size() >= 16 && s[2] == '/' && s[5] == '/') {
-    // RIBCL IML: "MM/DD/YYYY HH:MM" in the BMC's clock, taken as UTC.
-    if (std::sscanf(s.c_str(), "%2d/%2d/%4d %2d:%2d", &mo, &d, &y, &h, &mi) != 5) return 0;
-  } else {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0;
+  if (s.size() < 16 || s[2] != '/' || s[5] != '/' ||
+      std::sscanf(s.c_str(), "%2d/%2d/%4d %2d:%2d", &mo, &d, &y, &h, &mi) != 5) {
     return 0;
   }
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
@@ -272,8 +268,7 @@ double ParseTimestamp(std::string_view text) {
   tm.tm_mday = d;
   tm.tm_hour = h;
   tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<double>(timegm(&tm)) - offset;
+  return static_cast<double>(timegm(&tm));
 }
 
 }  // namespace estate::hardware

@@ -8,10 +8,17 @@
 #include <utility>
 
 #include "estate/log.h"
+#include "estate/openstack/upstream_util.h"
 #include "estate/url.h"
-#include "upstream_util.h"
 
 namespace estate::storage {
+
+using openstack::BudgetReason;
+using openstack::NowUnix;
+using openstack::Ok2xx;
+using openstack::Pages;
+using openstack::StatusError;
+using openstack::UrlEncode;
 
 namespace {
 

@@ -5,19 +5,17 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "estate/openstack/upstream_util.h"
 #include "storage_join.h"
-#include "upstream_util.h"
 
 namespace estate::storage {
 
 using Json = nlohmann::json;
+using openstack::Number;
+using openstack::ParseJson;
+using openstack::Take;
 
 namespace {
-
-double Number(const Json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<double>() : 0.0;
-}
 
 bool IsNumber(const Json& object, const char* key) {
   auto it = object.find(key);

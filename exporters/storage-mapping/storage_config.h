@@ -23,22 +23,13 @@
 #include <vector>
 
 #include "estate/config.h"
+#include "estate/openstack/keystone.h"
 #include "estate/result.h"
 
 namespace estate::storage {
 
-struct CloudAuthConfig {
-  std::string method = "password";  // password | application_credential
-  std::string username;
-  std::string user_domain_name = "Default";
-  std::string password;  // secret
-  std::string project_name;
-  std::string project_id;
-  std::string project_domain_name = "Default";
-  std::string application_credential_id;
-  std::string application_credential_name;
-  std::string application_credential_secret;  // secret
-};
+// The cloud's `auth` section: Keystone credentials as the estate::openstack library takes them.
+using CloudAuthConfig = openstack::KeystoneAuth;
 
 struct CloudConfig {
   std::string name;      // the `cloud` label

@@ -3,8 +3,9 @@
 // each is built by one worker and then shared read-only (std::shared_ptr<const ...>), so it is thread-safe
 // once published.
 //
-// Strings are Text (text.h): one pointer, shared on copy. A row copies its fields from the snapshots it was
-// joined from without copying their bytes, and the parsers intern the values a listing repeats.
+// Strings are Text (estate/openstack/text.h): one pointer, shared on copy. A row copies its fields from the
+// snapshots it was joined from without copying their bytes, and the parsers intern the values a listing
+// repeats.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +14,14 @@
 #include <string>
 #include <vector>
 
-#include "text.h"
+#include "estate/openstack/nova.h"
+#include "estate/openstack/text.h"
 
 namespace estate::storage {
+
+using openstack::NovaServer;  // the Nova listing is the estate::openstack library's (nova.h)
+using openstack::Text;
+using openstack::TextPool;
 
 // ---- OpenStack (one cloud) -------------------------------------------------------------------------------
 
@@ -40,16 +46,6 @@ struct CinderVolume {
   bool bootable = false;
   bool multiattach = false;
   std::vector<CinderAttachment> attachments;  // every attachment, not just the first
-};
-
-struct NovaServer {
-  Text id;
-  Text name;
-  Text status;
-  Text project_id;           // tenant_id
-  Text host_name;            // OS-EXT-SRV-ATTR:hostname (guest host name), falls back to name
-  Text hypervisor;           // OS-EXT-SRV-ATTR:host (compute service host), admin only
-  Text hypervisor_hostname;  // OS-EXT-SRV-ATTR:hypervisor_hostname, admin only
 };
 
 // Which admin-only fields a listing lacked, so that an incomplete mapping is never published as complete.

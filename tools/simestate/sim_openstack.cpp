@@ -479,6 +479,42 @@ void InstallOpenStack(testing::FakeUpstream& server, const OpenStackOptions& opt
     return resp;
   });
 
+  // Nova host aggregates (admin only, as Nova's default policy has it): the model's hypervisors split in two
+  // halves, "pool-1" (team "platform-a") and "pool-2" (team "platform-b"), so that an exporter can find a
+  // hypervisor's owning team in the aggregate metadata.
+  server.Route("GET", "/compute/v2.1/os-aggregates", [model, token_of](const FakeRequest& req) {
+    OpenStackTokens::Token token;
+    if (!token_of(req, &token)) return Unauthorized();
+    if (!token.admin) {
+      return Json(
+          403, {{"forbidden",
+                 {{"code", 403},
+                  {"message", "Policy doesn't allow os_compute_api:os-aggregates:index to be performed."}}}});
+    }
+    std::shared_lock lock(model->mutex());
+    const std::size_t half = (model->hypervisors.size() + 1) / 2;
+    json aggregates = json::array();
+    for (int n = 1; n <= 2; ++n) {
+      json hosts = json::array();
+      for (std::size_t i = n == 1 ? 0 : half; i < (n == 1 ? half : model->hypervisors.size()); ++i) {
+        hosts.push_back(model->hypervisors[i]);
+      }
+      const std::string name = "pool-" + std::to_string(n);
+      aggregates.push_back(
+          {{"id", n},
+           {"uuid", HexFrom("aggregate:" + name, 8) + "-0000-4000-8000-" + HexFrom(name, 12)},
+           {"name", name},
+           {"availability_zone", nullptr},
+           {"hosts", std::move(hosts)},
+           {"metadata", {{"team", n == 1 ? "platform-a" : "platform-b"}}},
+           {"created_at", "2026-01-01T00:00:00.000000"},
+           {"updated_at", nullptr},
+           {"deleted_at", nullptr},
+           {"deleted", false}});
+    }
+    return Json(200, {{"aggregates", std::move(aggregates)}});
+  });
+
   // Cinder: /volume/v3/<project>/volumes/detail for every project, and without the project (3.67+).
   auto volumes = [model, token_of](const FakeRequest& req) {
     OpenStackTokens::Token token;

@@ -363,6 +363,32 @@ TEST_F(StorageSimTest, NovaAndCinderPageWithMarkersAndNextLinks) {
   }
 }
 
+TEST_F(StorageSimTest, NovaAggregatesSplitTheHypervisorsBetweenTwoTeams) {
+  StartDemo();
+  Reply r = Call("GET", Url("cloud-demo", "/compute/v2.1/os-aggregates"), {"X-Auth-Token: " + Token()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json aggregates = r.Json()["aggregates"];
+  ASSERT_EQ(aggregates.size(), 2u);
+  auto model = LoadStorageModel(kDemoModel);
+  ASSERT_TRUE(model) << model.error();
+  std::vector<std::string> hosts;
+  std::set<std::string> teams;
+  for (const auto& a : aggregates) {
+    EXPECT_TRUE(a["id"].is_number_integer());
+    EXPECT_FALSE(a["hosts"].empty()) << a.dump();
+    for (const auto& h : a["hosts"]) hosts.push_back(h.get<std::string>());
+    teams.insert(a["metadata"]["team"].get<std::string>());
+  }
+  EXPECT_EQ(aggregates[0]["name"], "pool-1");
+  EXPECT_EQ(teams, (std::set<std::string>{"platform-a", "platform-b"}));
+  EXPECT_EQ(hosts, (*model)->hypervisors);  // every hypervisor in exactly one aggregate
+  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/os-aggregates"), {}).status, 401);
+  EXPECT_EQ(Call("GET", Url("cloud-demo", "/compute/v2.1/os-aggregates"),
+                 {"X-Auth-Token: " + Token("reader", "demo-reader-password")})
+                .status,
+            403);
+}
+
 TEST_F(StorageSimTest, NonAdminViewsLackTheAdminOnlyFields) {
   StartDemo();
   const std::string admin = Token();

@@ -876,5 +876,46 @@ TEST(StorageMetrics, PromtoolAcceptsTheOutput) {
   EXPECT_TRUE(r.exit_code == 0) << r.output;
 }
 
+// The mapping's rows share their strings with the snapshots they were joined from.
+TEST(Text, JoinedRowsShareTheSnapshotsStrings) {
+  auto cloud = std::make_shared<CloudSnapshot>();
+  cloud->cloud = "prod";
+  CinderVolume v;
+  v.id = "80f5b4ad-2997-4c4a-96be-763ea57365cc";
+  v.name = "fokpp_kafka_logs_04";
+  v.status = "in-use";
+  v.provider_id = "volume-80f5b4ad-2997-4c4a-96be-763ea57365cc-cinder";
+  v.attachments = {{"5d7e0c55-1b1c-4b44-9b38-7cbb0e7d1e51", "cmp-01", "/dev/vdb"}};
+  cloud->volumes = {v};
+  NovaServer s;
+  s.id = "5d7e0c55-1b1c-4b44-9b38-7cbb0e7d1e51";
+  s.name = "iex-fokpp01";
+  s.host_name = "iex-fokpp01";
+  s.hypervisor = "cmp-01";
+  cloud->servers = {s};
+  auto array = std::make_shared<ArraySnapshot>();
+  array->array = "pure-a";
+  PureVolume pv;
+  pv.name = "volume-80f5b4ad-2997-4c4a-96be-763ea57365cc-cinder";
+  pv.serial = "6C1B16CE1C034D1C00024C6F";
+  pv.wwid = WwidFromSerial(pv.serial);
+  array->volumes = {pv};
+  JoinConfig config{{{"prod", {}}}, {"pure-a"}};
+  Mapping m = Join({cloud}, {array}, config, 1e9);
+  ASSERT_EQ(m.rows.size(), 1u);
+  const VolumeRow& r = m.rows[0];
+  EXPECT_TRUE(r.cinder_id.SameBytes(cloud->volumes[0].id));
+  EXPECT_TRUE(r.cinder_name.SameBytes(cloud->volumes[0].name));
+  EXPECT_TRUE(r.server_name.SameBytes(cloud->servers[0].name));
+  EXPECT_TRUE(r.array_volume.SameBytes(array->volumes[0].name));
+  EXPECT_TRUE(r.wwid.SameBytes(array->volumes[0].wwid));
+  EXPECT_EQ(r.wwid, "3624a93706c1b16ce1c034d1c00024c6f");
+  // Once the snapshots are gone the row still owns its strings.
+  cloud.reset();
+  array.reset();
+  EXPECT_EQ(r.cinder_name, "fokpp_kafka_logs_04");
+  EXPECT_EQ(r.server_name, "iex-fokpp01");
+}
+
 }  // namespace
 }  // namespace estate::storage

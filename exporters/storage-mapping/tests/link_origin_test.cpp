@@ -11,11 +11,11 @@
 #include <string>
 
 #include "estate/http_client.h"
+#include "estate/openstack/upstream_util.h"
 #include "estate/testing/fake_upstream.h"
 #include "estate/testing/link_traps.h"
 #include "openstack_client.h"
 #include "pure_client.h"
-#include "upstream_util.h"
 
 namespace estate::storage {
 namespace {
@@ -28,6 +28,7 @@ using estate::testing::FakeUpstream;
 using estate::testing::FillLinkForm;
 using estate::testing::SmallUpstream;
 using Json = nlohmann::json;
+using openstack::UrlEncode;
 
 Budget Seconds(double s) {
   Budget b;

@@ -11,10 +11,10 @@
 #include <set>
 
 #include "estate/http_client.h"
+#include "estate/openstack/paging.h"  // QueryParam
 #include "estate/testing/fake_upstream.h"
 #include "estate/testing/golden.h"
 #include "estate/testing/json_variants.h"
-#include "openstack_parse.h"  // QueryParam
 #include "pure_client.h"
 #include "pure_parse.h"
 
@@ -26,6 +26,7 @@ using estate::testing::FakeResponse;
 using estate::testing::FakeUpstream;
 using estate::testing::Fault;
 using Json = nlohmann::json;
+using openstack::QueryParam;
 
 // ---- Parsers against recorded bodies ---------------------------------------------------------------------
 

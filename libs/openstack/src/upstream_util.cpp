@@ -1,11 +1,11 @@
-#include "upstream_util.h"
+#include "estate/openstack/upstream_util.h"
 
 #include <chrono>
 
 #include "estate/json_util.h"
 #include "estate/url.h"
 
-namespace estate::storage {
+namespace estate::openstack {
 
 Result<nlohmann::json> ParseJson(std::string_view body) {
   if (body.empty()) return MakeError("empty body");
@@ -38,4 +38,4 @@ std::string StatusError(const std::string& what, const http::Response& response)
   return message;
 }
 
-}  // namespace estate::storage
+}  // namespace estate::openstack

@@ -1,4 +1,5 @@
-// Text: the immutable string of the storage model (storage_model.h). One pointer wide, and a copy shares the
+// Text: the immutable string of the OpenStack model (nova.h) and of the storage-mapping model that joins it
+// (exporters/storage-mapping/storage_model.h). One pointer wide, and a copy shares the
 // bytes instead of duplicating them, so the mapping's rows, the history and the source snapshots they were
 // joined from hold each Cinder id, server name or serial once. At 100k volumes a std::string row of 22 fields
 // cost about 1.2 KB (the 32-byte objects plus a heap copy of every long field); a Text row costs about 200 B.
@@ -21,7 +22,7 @@
 #include <string_view>
 #include <unordered_set>
 
-namespace estate::storage {
+namespace estate::openstack {
 
 class Text {
  public:
@@ -123,11 +124,11 @@ class TextPool {
   std::unordered_set<Text, Hash, Eq> set_;
 };
 
-}  // namespace estate::storage
+}  // namespace estate::openstack
 
 template <>
-struct std::hash<estate::storage::Text> {
-  std::size_t operator()(const estate::storage::Text& t) const noexcept {
+struct std::hash<estate::openstack::Text> {
+  std::size_t operator()(const estate::openstack::Text& t) const noexcept {
     return std::hash<std::string_view>{}(t.view());
   }
 };

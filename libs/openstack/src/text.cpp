@@ -1,11 +1,11 @@
-#include "text.h"
+#include "estate/openstack/text.h"
 
 #include <cstring>
 #include <limits>
 #include <new>
 #include <stdexcept>
 
-namespace estate::storage {
+namespace estate::openstack {
 
 Text::Text(std::string_view s) {
   if (s.empty()) return;
@@ -33,4 +33,4 @@ Text TextPool::Intern(std::string_view s) {
   return *set_.emplace(s).first;
 }
 
-}  // namespace estate::storage
+}  // namespace estate::openstack
