@@ -5,7 +5,7 @@
 #include <regex>
 #include <set>
 
-#include "estate/url.h"
+#include "estate/openstack/auth_config.h"
 #include "registry_join.h"
 
 namespace estate::registry {
@@ -33,34 +33,6 @@ void CheckUrl(config::MapReader& r, const std::string& key, const std::string& v
   } else if (value.find_first_of("?#") != std::string::npos) {
     r.Error(key, "must not have a query or fragment");
   }
-}
-
-void ReadCloudAuth(config::MapReader r, CloudAuthConfig& a) {
-  r.Get("method", a.method);
-  r.Get("username", a.username);
-  r.Get("user_domain_name", a.user_domain_name);
-  r.Get("project_name", a.project_name);
-  r.Get("project_id", a.project_id);
-  r.Get("project_domain_name", a.project_domain_name);
-  r.Get("application_credential_id", a.application_credential_id);
-  r.Get("application_credential_name", a.application_credential_name);
-  if (a.method == "password") {
-    config::GetSecret(r, "password", a.password, /*required=*/true);
-    if (a.username.empty()) r.Error("username", "is required with method password");
-    if (a.project_name.empty() && a.project_id.empty()) {
-      r.Error("project_name",
-              "set project_name or project_id: listing all tenants needs a project-scoped token");
-    }
-  } else if (a.method == "application_credential") {
-    config::GetSecret(r, "application_credential_secret", a.application_credential_secret, /*required=*/true);
-    if (a.application_credential_id.empty() &&
-        (a.application_credential_name.empty() || a.username.empty())) {
-      r.Error("application_credential_id", "set application_credential_id (or _name with username)");
-    }
-  } else {
-    r.Error("method", "must be password or application_credential, not \"" + a.method + "\"");
-  }
-  r.Finish();
 }
 
 // auth: {basic: {username, password[_file|_env]}} or {bearer_token[_file|_env]: ...}; required.
@@ -199,7 +171,7 @@ Result<RegistryConfig> ParseConfig(const std::string& yaml, const std::string& o
       r.Get("region", c.region);
       r.Get("interface", c.interface);
       if (r.Has("auth")) {
-        ReadCloudAuth(r.Map("auth"), c.auth);
+        openstack::ReadKeystoneAuth(r.Map("auth"), c.auth);
       } else {
         r.Error("auth", "is required");
       }

@@ -53,23 +53,13 @@
 
 #include "estate/config.h"
 #include "estate/http_client.h"
+#include "estate/openstack/keystone.h"
 #include "estate/result.h"
 #include "naming_rule.h"
 
 namespace estate::registry {
 
-struct CloudAuthConfig {
-  std::string method = "password";  // password | application_credential
-  std::string username;
-  std::string user_domain_name = "Default";
-  std::string password;  // secret
-  std::string project_name;
-  std::string project_id;
-  std::string project_domain_name = "Default";
-  std::string application_credential_id;
-  std::string application_credential_name;
-  std::string application_credential_secret;  // secret
-};
+using CloudAuthConfig = openstack::KeystoneAuth;  // read by openstack::ReadKeystoneAuth
 
 struct CloudConfig {
   std::string name;  // source "nova:<name>"

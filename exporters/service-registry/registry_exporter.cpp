@@ -10,15 +10,12 @@
 
 #include "estate/atomic_file.h"
 #include "estate/log.h"
+#include "estate/openstack/nova.h"
+#include "estate/openstack/session.h"
 #include "inventory_file.h"
 #include "registry_api.h"
 #include "report_html.h"
 #include "servicenow_client.h"
-// Nova through the shared OpenStack library, when it is in the tree (CMakeLists.txt defines this).
-#ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
-#include "estate/openstack/nova.h"
-#include "estate/openstack/session.h"
-#endif
 
 namespace estate::registry {
 namespace {
@@ -39,7 +36,6 @@ constexpr const char* kFileSource = "inventory_file";
 // ---- the wiring of the real clients
 // ------------------------------------------------------------------------
 
-#ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
 namespace {
 
 std::string LowerAscii(std::string s) {
@@ -57,16 +53,7 @@ Result<NovaCollector> MakeNovaCollector(const RegistryConfig& config, const Clou
   o.auth_url = c.auth_url;
   o.region = c.region;
   o.interface = c.interface;
-  o.auth.method = c.auth.method;
-  o.auth.username = c.auth.username;
-  o.auth.user_domain_name = c.auth.user_domain_name;
-  o.auth.password = c.auth.password;
-  o.auth.project_name = c.auth.project_name;
-  o.auth.project_id = c.auth.project_id;
-  o.auth.project_domain_name = c.auth.project_domain_name;
-  o.auth.application_credential_id = c.auth.application_credential_id;
-  o.auth.application_credential_name = c.auth.application_credential_name;
-  o.auth.application_credential_secret = c.auth.application_credential_secret;
+  o.auth = c.auth;
   o.services = {openstack::kCompute};
   o.http = HttpOptions(config, NovaSource(c), c.ca_file, c.insecure, UpstreamAuth{});
   auto session = std::make_shared<openstack::Session>(http, std::move(o));
@@ -136,7 +123,6 @@ Result<NovaCollector> MakeNovaCollector(const RegistryConfig& config, const Clou
 }
 
 }  // namespace
-#endif
 
 SourceFactory DefaultSources() {
   SourceFactory f;
@@ -172,13 +158,7 @@ SourceFactory DefaultSources() {
   };
   f.nova = [](const RegistryConfig& config, const CloudConfig& cloud,
               http::HttpClient& http) -> Result<NovaCollector> {
-#ifdef ESTATE_REGISTRY_HAVE_OPENSTACK
     return MakeNovaCollector(config, cloud, http);
-#else
-    (void)config;
-    (void)http;
-    return MakeError("inventory.clouds[" + cloud.name + "]: this build has no OpenStack client");
-#endif
   };
   return f;
 }
