@@ -166,36 +166,18 @@ Result<RegistryConfig> ParseConfig(const std::string& yaml, const std::string& o
     std::set<std::string> names;
     for (auto& r : inv.List("clouds")) {
       CloudConfig c;
-      r.Require("name", c.name);
-      r.Require("auth_url", c.auth_url);
-      r.Get("region", c.region);
-      r.Get("interface", c.interface);
-      if (r.Has("auth")) {
-        openstack::ReadKeystoneAuth(r.Map("auth"), c.auth);
-      } else {
-        r.Error("auth", "is required");
-      }
+      openstack::ReadCloudSettings(r, c);
       ReadDuration(r, "interval", c.interval_seconds);
-      r.Get("ca_file", c.ca_file);
-      r.Get("insecure", c.insecure);
-      r.Get("page_size", c.page_size);
-      r.Get("nova_microversion", c.nova_microversion);
       r.Finish();
       if (r.Has("name") && !ValidName(c.name)) {
         r.Error("name", "must be 1-64 letters, digits, - _ .");
       } else if (!c.name.empty() && !names.insert(c.name).second) {
         r.Error("name", "duplicate cloud \"" + c.name + "\"");
       }
-      CheckUrl(r, "auth_url", c.auth_url);
-      if (c.interface != "public" && c.interface != "internal" && c.interface != "admin") {
-        r.Error("interface", "must be public, internal or admin, not \"" + c.interface + "\"");
+      if (!c.auth_url.empty() && c.auth_url.rfind("https://", 0) != 0 &&
+          c.auth_url.rfind("http://", 0) != 0) {
+        r.Error("auth_url", "must be an http:// or https:// URL");
       }
-      CheckPageSize(r, c.page_size, 1, 10000);
-      int major = 0, minor = 0;
-      if (std::sscanf(c.nova_microversion.c_str(), "%d.%d", &major, &minor) != 2 || major != 2 || minor < 3) {
-        r.Error("nova_microversion", "must be 2.3 or later (OS-EXT-SRV-ATTR:hostname needs it)");
-      }
-      if (c.insecure && !c.ca_file.empty()) r.Error("insecure", "set either ca_file or insecure, not both");
       cfg.clouds.push_back(std::move(c));
     }
     inv.Get("files", cfg.inventory_files);

@@ -53,25 +53,16 @@
 
 #include "estate/config.h"
 #include "estate/http_client.h"
-#include "estate/openstack/keystone.h"
+#include "estate/openstack/auth_config.h"
 #include "estate/result.h"
 #include "naming_rule.h"
 
 namespace estate::registry {
 
-using CloudAuthConfig = openstack::KeystoneAuth;  // read by openstack::ReadKeystoneAuth
-
-struct CloudConfig {
-  std::string name;  // source "nova:<name>"
-  std::string auth_url;
-  std::string region;
-  std::string interface = "public";
-  CloudAuthConfig auth;
+// name, auth_url, region, interface, auth, ca_file, insecure, page_size and nova_microversion come from
+// openstack::CloudSettings (estate/openstack/auth_config.h); the source is "nova:<name>".
+struct CloudConfig : openstack::CloudSettings {
   double interval_seconds = 300;
-  std::string ca_file;
-  bool insecure = false;
-  int page_size = 1000;
-  std::string nova_microversion = "2.47";
 };
 
 // Basic or bearer, from the auth: section of servicenow: and gocd:.

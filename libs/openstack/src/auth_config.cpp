@@ -1,5 +1,7 @@
 #include "estate/openstack/auth_config.h"
 
+#include <cstdio>
+
 namespace estate::openstack {
 
 void ReadKeystoneAuth(config::MapReader r, KeystoneAuth& a) {
@@ -31,6 +33,34 @@ void ReadKeystoneAuth(config::MapReader r, KeystoneAuth& a) {
     r.Error("method", "must be password or application_credential, not \"" + a.method + "\"");
   }
   r.Finish();
+}
+
+void ReadCloudSettings(config::MapReader& r, CloudSettings& c) {
+  r.Require("name", c.name);
+  r.Require("auth_url", c.auth_url);
+  r.Get("region", c.region);
+  r.Get("interface", c.interface);
+  if (r.Has("auth")) {
+    ReadKeystoneAuth(r.Map("auth"), c.auth);
+  } else {
+    r.Error("auth", "is required");
+  }
+  r.Get("ca_file", c.ca_file);
+  r.Get("insecure", c.insecure);
+  r.Get("page_size", c.page_size);
+  r.Get("nova_microversion", c.nova_microversion);
+  if (r.Has("auth_url") && c.auth_url.empty()) r.Error("auth_url", "must not be empty");
+  if (c.auth_url.find('@') != std::string::npos) r.Error("auth_url", "must not carry credentials");
+  if (c.interface != "public" && c.interface != "internal" && c.interface != "admin") {
+    r.Error("interface", "must be public, internal or admin, not \"" + c.interface + "\"");
+  }
+  if (c.page_size < 1 || c.page_size > 10000) r.Error("page_size", "must be between 1 and 10000");
+  if (c.insecure && !c.ca_file.empty()) r.Error("insecure", "set either ca_file or insecure, not both");
+  int major = 0, minor = 0;
+  if (std::sscanf(c.nova_microversion.c_str(), "%d.%d", &major, &minor) != 2 || major != 2 || minor < 3) {
+    r.Error("nova_microversion",
+            "must be 2.3 or later (OS-EXT-SRV-ATTR:hostname needs it), not \"" + c.nova_microversion + "\"");
+  }
 }
 
 }  // namespace estate::openstack
