@@ -410,8 +410,10 @@ SimEstate::~SimEstate() { Stop(); }
 Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
   for (const auto& cfg : config_.upstreams) {
     FakeUpstream::Options options;
-    // The storage kinds answer from their model only (their data directory holds the model file).
-    options.root_dir = cfg.ModelKey().empty() ? cfg.data_dir : "";
+    // The storage kinds answer from their model only (their data directory holds the model file), the
+    // registry kinds from their data file.
+    const bool from_file = !cfg.ModelKey().empty() || cfg.kind == "servicenow" || cfg.kind == "gocd";
+    options.root_dir = from_file ? "" : cfg.data_dir;
     options.listen = listen_host + ":" + std::to_string(cfg.port);
     options.threads = cfg.threads;
     options.lenient_paths = cfg.lenient_paths;

@@ -140,8 +140,10 @@ void ReadRegistryKeys(config::MapReader& reader, const std::string& base_dir, Up
     std::string file;
     r.Require(file_key, file);
     if (!file.empty()) {
+      // Relative to the upstream's data directory when it has one (so that a copy of the config with absolute
+      // data directories still finds it), else to the config file's directory.
       fs::path path(file);
-      if (path.is_relative()) path = fs::path(base_dir) / path;
+      if (path.is_relative()) path = fs::path(up.data_dir.empty() ? base_dir : up.data_dir) / path;
       up.registry.data_file = path.lexically_normal().string();
       std::error_code ec;
       if (!fs::is_regular_file(up.registry.data_file, ec)) r.Error(file_key, "is not a file: " + up.registry.data_file);

@@ -20,10 +20,12 @@
 //       pure: {array: pure-a, api_token: ..., requests_per_second: 10, requests_per_minute: 600}
 //
 // Kinds "servicenow" and "gocd" (the service registry's upstreams) serve records and pipelines from a file
-// (sim_registry_data.h); basic_auth is checked by the simulator itself, the way the real service answers:
-//       servicenow: {records: data/registry-demo/cmdb.yml, bearer_token: ..., default_limit: 10000,
+// (sim_registry_data.h; a relative path is taken in the upstream's data directory, else next to this file);
+// basic_auth is checked by the simulator itself, the way the real service answers:
+//       data: data/registry-demo
+//       servicenow: {records: cmdb.yml, bearer_token: ..., default_limit: 10000,
 //                    rate_limit: {requests: 50, window: 10s}, html_login: false}
-//       gocd: {pipelines: data/registry-demo/gocd.yml, bearer_token: ...}
+//       gocd: {pipelines: gocd.yml, bearer_token: ...}
 #pragma once
 
 #include <optional>
@@ -41,7 +43,7 @@ namespace estate::simestate {
 
 // Kinds servicenow and gocd.
 struct RegistrySimConfig {
-  std::string data_file;     // absolute: servicenow records / gocd pipelines
+  std::string data_file;     // absolute: servicenow records / gocd pipelines (the data directory serves nothing)
   std::string bearer_token;  // "" = no bearer auth (basic_auth of the upstream may be set)
   int default_limit = 10000;        // servicenow: sysparm_limit when absent
   int rate_limit_requests = 0;      // servicenow: requests per window; 0 = none
