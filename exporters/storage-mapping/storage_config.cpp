@@ -4,6 +4,7 @@
 #include <set>
 
 #include "estate/config.h"
+#include "estate/openstack/auth_config.h"
 
 namespace estate::storage {
 namespace {
@@ -25,36 +26,6 @@ bool ValidName(const std::string& s) {
 void CheckAddress(config::MapReader& r, const std::string& key, const std::string& value) {
   if (r.Has(key) && value.empty()) r.Error(key, "must not be empty");
   if (value.find('@') != std::string::npos) r.Error(key, "must not carry credentials");
-}
-
-void ReadCloudAuth(config::MapReader r, CloudAuthConfig& a) {
-  r.Get("method", a.method);
-  if (a.method == "password") {
-    r.Require("username", a.username);
-    r.Get("user_domain_name", a.user_domain_name);
-    config::GetSecret(r, "password", a.password, /*required=*/true);
-    r.Get("project_name", a.project_name);
-    r.Get("project_id", a.project_id);
-    r.Get("project_domain_name", a.project_domain_name);
-    if (a.project_name.empty() && a.project_id.empty()) {
-      r.Error("project_name", "set project_name or project_id: listing all tenants needs a project-scoped token");
-    }
-  } else if (a.method == "application_credential") {
-    r.Get("application_credential_id", a.application_credential_id);
-    r.Get("application_credential_name", a.application_credential_name);
-    r.Get("username", a.username);
-    r.Get("user_domain_name", a.user_domain_name);
-    config::GetSecret(r, "application_credential_secret", a.application_credential_secret, /*required=*/true);
-    if (a.application_credential_id.empty() && a.application_credential_name.empty()) {
-      r.Error("application_credential_id", "set application_credential_id (or _name with username)");
-    }
-    if (a.application_credential_id.empty() && !a.application_credential_name.empty() && a.username.empty()) {
-      r.Error("username", "an application_credential_name needs the owning username");
-    }
-  } else {
-    r.Error("method", "must be password or application_credential, not \"" + a.method + "\"");
-  }
-  r.Finish();
 }
 
 }  // namespace
@@ -83,21 +54,9 @@ Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& or
   std::set<std::string> names;
   for (auto& r : root.List("clouds")) {
     CloudConfig c;
-    r.Require("name", c.name);
-    r.Require("auth_url", c.auth_url);
-    r.Get("region", c.region);
-    r.Get("interface", c.interface);
-    if (r.Has("auth")) {
-      ReadCloudAuth(r.Map("auth"), c.auth);
-    } else {
-      r.Error("auth", "is required");
-    }
+    openstack::ReadCloudSettings(r, c);
     ReadDuration(r, "interval", c.interval_seconds);
-    r.Get("ca_file", c.ca_file);
-    r.Get("insecure", c.insecure);
-    r.Get("page_size", c.page_size);
     r.Get("cinder_microversion", c.cinder_microversion);
-    r.Get("nova_microversion", c.nova_microversion);
     r.Get("array_backends", c.array_backends);
     r.Finish();
     if (r.Has("name") && !ValidName(c.name)) {
@@ -105,21 +64,11 @@ Result<StorageConfig> ParseConfig(const std::string& yaml, const std::string& or
     } else if (!c.name.empty() && !names.insert(c.name).second) {
       r.Error("name", "duplicate source \"" + c.name + "\" (cloud and array names share one namespace)");
     }
-    CheckAddress(r, "auth_url", c.auth_url);
-    if (c.interface != "public" && c.interface != "internal" && c.interface != "admin") {
-      r.Error("interface", "must be public, internal or admin, not \"" + c.interface + "\"");
-    }
-    if (c.page_size < 1 || c.page_size > 10000) r.Error("page_size", "must be between 1 and 10000");
-    if (c.insecure && !c.ca_file.empty()) r.Error("insecure", "set either ca_file or insecure, not both");
     // provider_id, the authoritative join key, appears only from volume API 3.21.
     int major = 0, minor = 0;
     if (std::sscanf(c.cinder_microversion.c_str(), "%d.%d", &major, &minor) != 2 || major != 3 || minor < 21) {
       r.Error("cinder_microversion", "must be 3.21 or later (provider_id needs it), not \"" +
                                          c.cinder_microversion + "\"");
-    }
-    if (std::sscanf(c.nova_microversion.c_str(), "%d.%d", &major, &minor) != 2 || major != 2 || minor < 3) {
-      r.Error("nova_microversion", "must be 2.3 or later (OS-EXT-SRV-ATTR:hostname needs it), not \"" +
-                                       c.nova_microversion + "\"");
     }
     cfg.clouds.push_back(std::move(c));
   }

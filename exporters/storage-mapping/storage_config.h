@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "estate/config.h"
+#include "estate/openstack/auth_config.h"
 #include "estate/openstack/keystone.h"
 #include "estate/result.h"
 
@@ -31,18 +32,11 @@ namespace estate::storage {
 // The cloud's `auth` section: Keystone credentials as the estate::openstack library takes them.
 using CloudAuthConfig = openstack::KeystoneAuth;
 
-struct CloudConfig {
-  std::string name;      // the `cloud` label
-  std::string auth_url;  // Keystone, with or without /v3
-  std::string region;    // "" = any region in the catalog
-  std::string interface = "public";  // public | internal | admin
-  CloudAuthConfig auth;
+// name, auth_url, region, interface, auth, ca_file, insecure, page_size and nova_microversion come from
+// openstack::CloudSettings (estate/openstack/auth_config.h).
+struct CloudConfig : openstack::CloudSettings {
   double interval_seconds = 0;  // 0 = defaults.openstack_interval
-  std::string ca_file;
-  bool insecure = false;
-  int page_size = 1000;
   std::string cinder_microversion = "3.21";  // >= 3.21 so that provider_id is returned
-  std::string nova_microversion = "2.47";
   std::vector<std::string> array_backends;  // Cinder backend names expected on an array; empty = all volumes
 };
 

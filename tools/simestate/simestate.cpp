@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +19,10 @@
 #include "sim_http.h"
 #include "sim_openstack.h"
 #include "sim_pure.h"
+#include "sim_registry_data.h"
 #include "sim_storage_model.h"
+#include "sim_gocd.h"
+#include "sim_servicenow.h"
 
 namespace estate::simestate {
 namespace {
@@ -339,6 +343,64 @@ void InstallRibcl(FakeUpstream& server, const UpstreamConfig& cfg) {
   });
 }
 
+double NowUnix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Kinds servicenow and gocd: the simulator filled from its data file and installed on the server; an error
+// when the file is bad. Returns the simulator (kept alive with the server).
+Result<std::shared_ptr<void>> InstallRegistrySim(FakeUpstream& server, const UpstreamConfig& cfg) {
+  const double now = NowUnix();
+  if (cfg.kind == "servicenow") {
+    auto data = LoadSimCmdb(cfg.registry.data_file, now);
+    if (!data) return MakeError(data.error());
+    ServiceNowSimOptions o;
+    o.username = cfg.username;
+    o.password = cfg.password;
+    o.bearer_token = cfg.registry.bearer_token;
+    o.default_limit = cfg.registry.default_limit;
+    o.rate_limit_requests = cfg.registry.rate_limit_requests;
+    o.rate_limit_window_seconds = cfg.registry.rate_limit_window_seconds;
+    o.html_login = cfg.registry.html_login;
+    auto sim = std::make_shared<SimServiceNow>(o);
+    sim->AddTable("cmdb_ci_business_app");
+    sim->AddTable("cmdb_ci_server");
+    for (const auto& a : data->apps) {
+      sim->PutRecord("cmdb_ci_business_app",
+                     SnowBusinessApp(a.tla, a.name, a.install_status, a.owner, a.support_group, a.created_unix));
+    }
+    for (const auto& srv : data->servers) {
+      sim->PutRecord("cmdb_ci_server", SnowServer(srv.name, srv.fqdn, srv.support_group));
+    }
+    sim->Install(server);
+    return std::shared_ptr<void>(sim);
+  }
+  auto pipelines = LoadSimPipelines(cfg.registry.data_file, now);
+  if (!pipelines) return MakeError(pipelines.error());
+  SimGocdOptions o;
+  o.bearer_token = cfg.registry.bearer_token;
+  o.basic_user = cfg.username;
+  o.basic_password = cfg.password;
+  auto sim = std::make_shared<SimGocd>(o);
+  for (const auto& p : *pipelines) {
+    if (p.generate_count > 0) {
+      sim->GeneratePipeline(p.name, p.group, p.generate_count, now, p.generate_spacing_seconds, p.generate_users);
+    } else {
+      sim->AddPipeline(p.name, p.group);
+    }
+    for (const auto& r : p.runs) {
+      SimGocdRun run;
+      run.scheduled_unix = r.scheduled_unix;
+      run.forced_by = r.forced_by;
+      run.committers = r.committers;
+      run.stage_approver = r.stage_approver;
+      sim->AddRun(p.name, std::move(run));
+    }
+  }
+  sim->Install(server);
+  return std::shared_ptr<void>(sim);
+}
+
 }  // namespace
 
 SimEstate::SimEstate(Config config) : config_(std::move(config)) {}
@@ -348,8 +410,10 @@ SimEstate::~SimEstate() { Stop(); }
 Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
   for (const auto& cfg : config_.upstreams) {
     FakeUpstream::Options options;
-    // The storage kinds answer from their model only (their data directory holds the model file).
-    options.root_dir = cfg.ModelKey().empty() ? cfg.data_dir : "";
+    // The storage kinds answer from their model only (their data directory holds the model file), the
+    // registry kinds from their data file.
+    const bool from_file = !cfg.ModelKey().empty() || cfg.kind == "servicenow" || cfg.kind == "gocd";
+    options.root_dir = from_file ? "" : cfg.data_dir;
     options.listen = listen_host + ":" + std::to_string(cfg.port);
     options.threads = cfg.threads;
     options.lenient_paths = cfg.lenient_paths;
@@ -357,12 +421,14 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
     // Kinds redfish and ribcl check the credentials themselves, the way the real services do.
     const bool redfish = cfg.kind == "redfish";
     const bool ribcl = cfg.kind == "ribcl";
-    if (!cfg.username.empty() && !redfish && !ribcl) options.basic_auth = cfg.username + ":" + cfg.password;
+    const bool registry = cfg.kind == "servicenow" || cfg.kind == "gocd";
+    if (!cfg.username.empty() && !redfish && !ribcl && !registry) options.basic_auth = cfg.username + ":" + cfg.password;
     auto server = std::make_unique<FakeUpstream>(options);
     std::shared_ptr<RedfishSessions> sessions;
     std::shared_ptr<StorageModel> model;
     std::shared_ptr<OpenStackTokens> tokens;
     std::shared_ptr<PureSessions> pure_sessions;
+    std::shared_ptr<void> registry_sim;
     if (!cfg.ModelKey().empty()) {
       auto loaded = SharedModel(cfg);
       if (!loaded) {
@@ -386,6 +452,13 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
       }
       pure_sessions = std::make_shared<PureSessions>();
       InstallPure(*server, cfg.pure, model, pure_sessions);
+    } else if (registry) {
+      auto installed = InstallRegistrySim(*server, cfg);
+      if (!installed) {
+        Stop();
+        return MakeError("upstream " + cfg.name + ": " + installed.error());
+      }
+      registry_sim = *installed;
     }
     if (auto started = server->Start(); !started) {
       Stop();
@@ -398,7 +471,7 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
                                      {"data", cfg.data_dir.empty() ? "-" : cfg.data_dir},
                                      {"faults", std::to_string(cfg.faults.size())}});
     upstreams_.push_back({cfg, std::move(server), std::move(sessions), std::move(model), std::move(tokens),
-                          std::move(pure_sessions)});
+                          std::move(pure_sessions), std::move(registry_sim)});
   }
 
   FakeUpstream::Options control_options;

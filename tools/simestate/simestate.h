@@ -17,7 +17,8 @@
 // X-Auth-Token or basic auth required on everything but the service root); upstreams of kind "ribcl" answer
 // HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata; kinds "openstack"
 // and "pure" serve a storage model (sim_storage_model.h), one object per model file shared by every upstream
-// that names it. See README.md. Thread-safe once started: the control API runs on civetweb worker threads.
+// that names it; kinds "servicenow" and "gocd" serve the service registry's CMDB and pipelines
+// (sim_servicenow.h, sim_gocd.h) from the files their config names. See README.md. Thread-safe once started: the control API runs on civetweb worker threads.
 #pragma once
 
 #include <map>
@@ -61,6 +62,7 @@ class SimEstate {
     std::shared_ptr<StorageModel> model;        // kinds openstack and pure
     std::shared_ptr<OpenStackTokens> tokens;    // kind openstack
     std::shared_ptr<PureSessions> pure_sessions;  // kind pure
+    std::shared_ptr<void> registry_sim;           // kinds servicenow and gocd (SimServiceNow / SimGocd)
   };
   const Upstream* Find(const std::string& name) const;
   // The model of an upstream of kind openstack or pure, loaded (or generated) once per model key.

@@ -127,6 +127,44 @@ void ReadStorageKeys(config::MapReader& reader, const std::string& base_dir, Ups
   }
 }
 
+// The keys of kinds servicenow and gocd: servicenow: {...} / gocd: {...}.
+void ReadRegistryKeys(config::MapReader& reader, const std::string& base_dir, UpstreamConfig& up) {
+  for (const char* kind : {"servicenow", "gocd"}) {
+    if (!reader.Has(kind)) {
+      if (up.kind == kind) reader.Error(kind, std::string("kind ") + kind + " needs a " + kind + ": section");
+      continue;
+    }
+    if (up.kind != kind) reader.Error(kind, std::string("is only for kind ") + kind);
+    config::MapReader r = reader.Map(kind);
+    const char* file_key = up.kind == "gocd" ? "pipelines" : "records";
+    std::string file;
+    r.Require(file_key, file);
+    if (!file.empty()) {
+      // Relative to the upstream's data directory when it has one (so that a copy of the config with absolute
+      // data directories still finds it), else to the config file's directory.
+      fs::path path(file);
+      if (path.is_relative()) path = fs::path(up.data_dir.empty() ? base_dir : up.data_dir) / path;
+      up.registry.data_file = path.lexically_normal().string();
+      std::error_code ec;
+      if (!fs::is_regular_file(up.registry.data_file, ec)) r.Error(file_key, "is not a file: " + up.registry.data_file);
+    }
+    config::GetSecret(r, "bearer_token", up.registry.bearer_token, /*required=*/false);
+    if (std::string(kind) == "servicenow") {
+      r.Get("default_limit", up.registry.default_limit);
+      r.Get("html_login", up.registry.html_login);
+      if (r.Has("rate_limit")) {
+        config::MapReader rl = r.Map("rate_limit");
+        rl.Require("requests", up.registry.rate_limit_requests);
+        if (rl.Has("window")) rl.GetDuration("window", up.registry.rate_limit_window_seconds);
+        rl.Finish();
+        if (up.registry.rate_limit_requests < 1) rl.Error("requests", "must be at least 1");
+      }
+      if (up.registry.default_limit < 1) r.Error("default_limit", "must be at least 1");
+    }
+    r.Finish();
+  }
+}
+
 UpstreamConfig ReadUpstream(config::MapReader& reader, const std::string& base_dir) {
   UpstreamConfig up;
   reader.Require("name", up.name);
@@ -167,6 +205,7 @@ UpstreamConfig ReadUpstream(config::MapReader& reader, const std::string& base_d
   }
   for (auto& fault_reader : reader.List("faults")) up.faults.push_back(ReadFault(fault_reader));
   ReadStorageKeys(reader, base_dir, up);
+  ReadRegistryKeys(reader, base_dir, up);
   reader.Finish();
   return up;
 }

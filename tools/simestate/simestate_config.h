@@ -18,6 +18,14 @@
 //       model: data/storage-demo/model.yml      # or generate: {servers: 50000, volumes: 100000, arrays: 2,
 //       seed: 1} openstack: {region: RegionOne, token_ttl: 1h, users: [...], application_credentials: [...]}
 //       pure: {array: pure-a, api_token: ..., requests_per_second: 10, requests_per_minute: 600}
+//
+// Kinds "servicenow" and "gocd" (the service registry's upstreams) serve records and pipelines from a file
+// (sim_registry_data.h; a relative path is taken in the upstream's data directory, else next to this file);
+// basic_auth is checked by the simulator itself, the way the real service answers:
+//       data: data/registry-demo
+//       servicenow: {records: cmdb.yml, bearer_token: ..., default_limit: 10000,
+//                    rate_limit: {requests: 50, window: 10s}, html_login: false}
+//       gocd: {pipelines: gocd.yml, bearer_token: ...}
 #pragma once
 
 #include <optional>
@@ -32,6 +40,16 @@
 #include "sim_storage_model.h"
 
 namespace estate::simestate {
+
+// Kinds servicenow and gocd.
+struct RegistrySimConfig {
+  std::string data_file;     // absolute: servicenow records / gocd pipelines (the data directory serves nothing)
+  std::string bearer_token;  // "" = no bearer auth (basic_auth of the upstream may be set)
+  int default_limit = 10000;        // servicenow: sysparm_limit when absent
+  int rate_limit_requests = 0;      // servicenow: requests per window; 0 = none
+  double rate_limit_window_seconds = 60;
+  bool html_login = false;          // servicenow: answer 200 with an HTML login page (SSO)
+};
 
 struct UpstreamConfig {
   std::string name;
@@ -49,6 +67,7 @@ struct UpstreamConfig {
   std::optional<GenerateSpec> generate;  // instead of model_file
   OpenStackOptions openstack;
   PureOptions pure;
+  RegistrySimConfig registry;  // kinds servicenow and gocd
   // The key under which upstreams share one model ("" when the kind needs none).
   std::string ModelKey() const { return generate ? generate->Key() : model_file; }
 };

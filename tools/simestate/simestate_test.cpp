@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "sim_registry_data.h"
 #include "simestate_config.h"
 
 extern char** environ;
@@ -355,14 +356,22 @@ upstreams:
 TEST_F(SimestateTest, TheDemoConfigIsValid) {
   auto cfg = LoadConfig(std::string(SIMESTATE_SOURCE_DIR) + "/estate.demo.yml");
   ASSERT_TRUE(cfg.ok()) << cfg.error();
-  // Five BMCs, one OpenStack cloud and two Pure arrays (simestate_storage_test.cpp covers the storage kinds).
-  ASSERT_EQ(cfg->upstreams.size(), 8u);
+  // Five BMCs, two OpenStack clouds (storage and registry), two Pure arrays (simestate_storage_test.cpp covers
+  // the storage kinds), ServiceNow and GoCD (the service registry's).
+  ASSERT_EQ(cfg->upstreams.size(), 11u);
   std::map<std::string, int> kinds;
-  for (const auto& up : cfg->upstreams) ++kinds[up.kind];
+  for (const auto& up : cfg->upstreams) {
+    ++kinds[up.kind];
+    if (up.kind == "servicenow" || up.kind == "gocd") {
+      EXPECT_TRUE(fs::is_regular_file(up.registry.data_file)) << up.registry.data_file;
+    }
+  }
   EXPECT_EQ(kinds["redfish"], 4);
   EXPECT_EQ(kinds["ribcl"], 1);
-  EXPECT_EQ(kinds["openstack"], 1);
+  EXPECT_EQ(kinds["openstack"], 2);
   EXPECT_EQ(kinds["pure"], 2);
+  EXPECT_EQ(kinds["servicenow"], 1);
+  EXPECT_EQ(kinds["gocd"], 1);
 }
 
 TEST_F(SimestateTest, ServesHttpsWhenGivenACertificate) {
@@ -492,6 +501,49 @@ TEST_F(SimestateTest, BinaryRejectsABadConfigWithLineNumbers) {
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_NE(ReadText(log).find("bad.yml:3: upstreams[0].prot: unknown key"), std::string::npos)
       << ReadText(log);
+}
+
+// ---- the service registry's kinds (servicenow, gocd) ----------------------------------------------------------
+
+TEST_F(SimestateTest, RegistryKindsNeedTheirSectionAndFile) {
+  auto cfg = ParseConfig(R"(
+upstreams:
+  - {name: snow, kind: servicenow}
+  - {name: g, kind: gocd, gocd: {pipelines: missing.yml}}
+  - {name: x, kind: redfish, servicenow: {records: missing.yml}}
+  - {name: s2, kind: servicenow, servicenow: {records: missing.yml, rate_limit: {requests: 0}, colour: a}}
+)",
+                         "t.yml", dir_.string());
+  ASSERT_FALSE(cfg.ok());
+  const std::string& e = cfg.error();
+  EXPECT_NE(e.find("t.yml:3: upstreams[0].servicenow: kind servicenow needs a servicenow: section"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("upstreams[1].gocd.pipelines: is not a file"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstreams[2].servicenow: is only for kind servicenow"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstreams[3].servicenow.rate_limit.requests: must be at least 1"), std::string::npos) << e;
+  EXPECT_NE(e.find("upstreams[3].servicenow.colour: unknown key"), std::string::npos) << e;
+}
+
+TEST_F(SimestateTest, RegistryDataFilesAreAgesFromNow) {
+  const double now = 1764842400;
+  auto cmdb = LoadSimCmdb(SIMESTATE_SOURCE_DIR "/data/registry-demo/cmdb.yml", now);
+  ASSERT_TRUE(cmdb.ok()) << cmdb.error();
+  bool yesterday = false;
+  for (const auto& a : cmdb->apps) {
+    if (a.tla == "nwa") yesterday = a.created_unix == now - 86400;
+  }
+  EXPECT_TRUE(yesterday);
+  ASSERT_FALSE(cmdb->servers.empty());
+  EXPECT_EQ(cmdb->servers[0].fqdn, cmdb->servers[0].name + ".estate.example");
+  auto pipelines = LoadSimPipelines(SIMESTATE_SOURCE_DIR "/data/registry-demo/gocd.yml", now);
+  ASSERT_TRUE(pipelines.ok()) << pipelines.error();
+  ASSERT_FALSE(pipelines->empty());
+  EXPECT_EQ((*pipelines)[0].runs.back().scheduled_unix, now - 7200);
+  auto unordered = ParseSimPipelines("pipelines:\n  - {name: p, runs: [{age: 1h}, {age: 2h}]}\n", "g.yml", now);
+  ASSERT_FALSE(unordered.ok());
+  EXPECT_NE(unordered.error().find("oldest first"), std::string::npos) << unordered.error();
+  EXPECT_FALSE(ParseSimCmdb("business_apps: [{tla: x}]\n", "c.yml", now).ok());  // no name
 }
 
 }  // namespace
