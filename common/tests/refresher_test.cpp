@@ -221,12 +221,17 @@ TEST(Refresher, DataOlderThanMaxAgeIsDropped) {
     if (fail) return MakeError("down");
     return Temps("a", 30);
   });
-  job.max_age_seconds = 0.2;
+  job.max_age_seconds = 0.5;
   r.Apply({job});
+  const auto start = std::chrono::steady_clock::now();
   r.RunAllNow();
-  EXPECT_NE(r.DataText()->find("target=\"a\""), std::string::npos);
+  const bool served = r.DataText()->find("target=\"a\"") != std::string::npos;
+  // Fresh data is served; on a machine so busy that the max age passed meanwhile, that check proves nothing.
+  if (std::chrono::steady_clock::now() - start < 400ms) {
+    EXPECT_TRUE(served);
+  }
   fail = true;
-  std::this_thread::sleep_for(300ms);
+  std::this_thread::sleep_for(600ms);
   r.RunAllNow();
   EXPECT_EQ(*r.DataText(), "") << "stale data must not be served as if fresh";
   EXPECT_FALSE(r.Statuses().at(0).has_data);
