@@ -13,8 +13,9 @@
 # Ports (127.0.0.1 only; the demo uses 19090-19199 by default), each overridable from the environment:
 #   ESTATE_DEMO_PROMETHEUS_PORT=19090   ESTATE_DEMO_ALERTMANAGER_PORT=19093
 #   ESTATE_DEMO_SIMESTATE_PORT=19099    (the simulated estate's control API)
-#   ESTATE_DEMO_EXPORTER_PORT=19100     (hardware; storage-mapping 19101, compliance 19102, any other after them;
-#                                        an exporter that was not built keeps its port unused)
+#   ESTATE_DEMO_EXPORTER_PORT=19100     (hardware; storage-mapping 19101, compliance 19102, service-registry
+#                                        19103, any other after them; an exporter that was not built keeps its
+#                                        port unused)
 # Other settings: DEMO_STATUS_INTERVAL=15 (seconds between alert listings), DEMO_KEEP=1 (keep the state dir),
 # ESTATE_DEMO_BUILD_DIR (where the binaries are, default build/dev; the e2e test "demo_check" points it at its
 # own build tree).
@@ -190,9 +191,9 @@ run_hook() {
   sed 's/^/  /' "$state/$1.$2.log"
 }
 
-# Exporters in a fixed order, so that each keeps its port whichever others were built: the first three, then
+# Exporters in a fixed order, so that each keeps its port whichever others were built: the first four, then
 # any other exporter with a demo config, in name order.
-exporter_names=(hardware storage-mapping compliance)
+exporter_names=(hardware storage-mapping compliance service-registry)
 for dir in exporters/*/; do
   name="$(basename "$dir")"
   [[ " ${exporter_names[*]} " == *" $name "* ]] || exporter_names+=("$name")
@@ -309,7 +310,10 @@ for a in sorted(alerts, key=lambda a: (a["labels"].get("alertname", ""), sorted(
     severity = labels.pop("severity", "-")
     text = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
     summary = a.get("annotations", {}).get("summary", "")
-    print(f"  {severity:<8} {name}  {{{text}}}" + (f"  {summary}" if summary else ""))
+    # Alerts routed to a receiver of their own (the service registry daily report) say which.
+    routed = ", ".join(r["name"] for r in a.get("receivers", []) if r.get("name") != "demo")
+    print(f"  {severity:<8} {name}  {{{text}}}" + (f"  {summary}" if summary else "")
+          + (f"  -> {routed}" if routed else ""))
 ' || echo "[$(date +%H:%M:%S)] cannot read alerts from Alertmanager"
 }
 

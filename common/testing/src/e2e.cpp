@@ -24,10 +24,13 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
+
+#include "estate/testing/golden.h"
 
 #ifndef ESTATE_BINARY_DIR
 #error "ESTATE_BINARY_DIR must be defined by the build"
@@ -617,20 +620,21 @@ Result<nlohmann::json> PrometheusServer::WaitForResult(const std::string& promql
 
 // ---- Alertmanager ---------------------------------------------------------------------------------------
 
-Result<Ok> AlertmanagerServer::Start(const TempDir& dir) {
+Result<Ok> AlertmanagerServer::Start(const TempDir& dir, const std::string& config_yaml) {
   const std::string alertmanager = BinaryPath("prometheus-alertmanager");
   if (alertmanager.empty()) {
     return MakeError("prometheus-alertmanager not found in PATH; install the Debian package of that name");
   }
-  const std::string config = dir.Write("alertmanager.yml",
-                                       "# Written by estate::testing::AlertmanagerServer.\n"
-                                       "route:\n"
-                                       "  receiver: \"null\"\n"
-                                       "  group_wait: 1s\n"
-                                       "  group_interval: 1s\n"
-                                       "  repeat_interval: 1h\n"
-                                       "receivers:\n"
-                                       "  - name: \"null\"\n");
+  const std::string config = dir.Write(
+      "alertmanager.yml", !config_yaml.empty() ? config_yaml
+                                               : "# Written by estate::testing::AlertmanagerServer.\n"
+                                                 "route:\n"
+                                                 "  receiver: \"null\"\n"
+                                                 "  group_wait: 1s\n"
+                                                 "  group_interval: 1s\n"
+                                                 "  repeat_interval: 1h\n"
+                                                 "receivers:\n"
+                                                 "  - name: \"null\"\n");
   port_ = FreePort();
   Result<Ok> started = process_.Start(
       {alertmanager, "--web.listen-address=" + address(),
@@ -638,6 +642,65 @@ Result<Ok> AlertmanagerServer::Start(const TempDir& dir) {
       dir.path() + "/alertmanager.log");
   if (!started.ok()) return started;
   return WaitReady(process_, url() + "/-/ready", "alertmanager");
+}
+
+// ---- the demo's simulated estate --------------------------------------------------------------------------
+
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+Result<Ok> DemoEstate::Start(const TempDir& dir) {
+  const std::string sim = BinaryPath("estate-simestate");
+  if (sim.empty()) return MakeError("estate-simestate was not built");
+  const std::string source = SourceDir();
+  std::string config = ReadFileOrDie(source + "/tools/simestate/estate.demo.yml");
+  config = std::regex_replace(config, std::regex(R"(\bport: \d+)"), "port: 0");
+  config = ReplaceAll(config, "data: data/", "data: " + source + "/tools/simestate/data/");
+  const std::string ports_file = dir.path() + "/simestate-ports.json";
+  Result<Ok> started = process_.Start(
+      {sim, "--config.file=" + dir.Write("estate.demo.yml", config), "--ports.file=" + ports_file},
+      dir.path() + "/simestate.log");
+  if (!started.ok()) return started;
+  for (const auto deadline = Clock::now() + milliseconds(20000);;
+       std::this_thread::sleep_for(milliseconds(50))) {
+    std::error_code ec;
+    if (fs::file_size(ports_file, ec) > 0 && !ec) {
+      nlohmann::json ports =
+          nlohmann::json::parse(ReadFileOrDie(ports_file), nullptr, /*allow_exceptions=*/false);
+      if (ports.is_object() && ports.contains("_control")) {
+        ports_ = std::move(ports);
+        return Ok{};
+      }
+    }
+    if (!process_.Running()) return MakeError("simestate exited; its log:\n" + Tail(process_.Log()));
+    if (Clock::now() > deadline)
+      return MakeError("simestate wrote no ports file; its log:\n" + Tail(process_.Log()));
+  }
+}
+
+std::string DemoEstate::control_url() const {
+  return "http://127.0.0.1:" + std::to_string(ports_.value("_control", 0));
+}
+
+std::string DemoEstate::RenderDemoConfig(const std::string& name, const std::string& state_dir,
+                                         const std::string& exporter_address) const {
+  const std::string source = SourceDir();
+  std::string text = ReadFileOrDie(source + "/packaging/demo/" + name);
+  text = ReplaceAll(text, "{{source_dir}}", source);
+  text = ReplaceAll(text, "{{state_dir}}", state_dir);
+  text = ReplaceAll(text, "{{exporter_address}}", exporter_address);
+  for (const auto& [upstream, port] : ports_.items()) {
+    if (port.is_number_integer()) {
+      text =
+          ReplaceAll(text, "{{simestate:" + upstream + "}}", "127.0.0.1:" + std::to_string(port.get<int>()));
+    }
+  }
+  return text;
 }
 
 Result<nlohmann::json> AlertmanagerServer::Alerts() {

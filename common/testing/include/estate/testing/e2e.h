@@ -138,7 +138,9 @@ class PrometheusServer {
 
 class AlertmanagerServer {
  public:
-  Result<Ok> Start(const TempDir& dir);
+  // Starts it with config_yaml as its configuration, or (when empty) a route to a receiver that sends
+  // nothing, grouping with 1 s waits.
+  Result<Ok> Start(const TempDir& dir, const std::string& config_yaml = "");
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string url() const { return "http://" + address(); }
   // The alerts it currently holds (API v2), or an error.
@@ -149,6 +151,30 @@ class AlertmanagerServer {
 
  private:
   int port_ = 0;  // clustering is disabled (--cluster.listen-address=""), so there is no cluster port
+  ChildProcess process_;
+};
+
+// text with every occurrence of from (not empty) replaced by to, left to right.
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to);
+
+// The simulated estate of the demo, tools/simestate/estate.demo.yml, with every port rewritten to 0 (free
+// ports are picked and written to a ports file) and its data directories made absolute, as a child process.
+class DemoEstate {
+ public:
+  // Starts it with its log and config in dir and waits (up to 20 s) for its ports file.
+  Result<Ok> Start(const TempDir& dir);
+  // Upstream name -> port, and "_control" -> the control API's port.
+  const nlohmann::json& ports() const { return ports_; }
+  std::string control_url() const;
+  // packaging/demo/<name> with scripts/demo.sh's placeholders replaced: {{simestate:<upstream>}}
+  // (127.0.0.1:port),
+  // {{source_dir}}, {{state_dir}} and {{exporter_address}}.
+  std::string RenderDemoConfig(const std::string& name, const std::string& state_dir,
+                               const std::string& exporter_address = "") const;
+  ChildProcess& process() { return process_; }
+
+ private:
+  nlohmann::json ports_ = nlohmann::json::object();
   ChildProcess process_;
 };
 
