@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <set>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -285,11 +286,22 @@ Result<GocdCollect> GocdClient::Collect(const Budget& budget) {
 std::vector<UserCount> RankPipelineUsers(const std::vector<const Pipeline*>& pipelines, double since_unix,
                                          int top) {
   std::map<std::string, int> counts;
+  std::set<std::string> logins;
+  std::set<std::string> people;  // one run's users after merging
   for (const Pipeline* p : pipelines) {
     if (p == nullptr) continue;
+    // The GoCD logins seen in this pipeline's runs (whatever their age): display forms without '@' or ' '.
+    logins.clear();
+    for (const auto& run : p->runs) {
+      for (const auto& u : run.users) {
+        if (u.find_first_of("@ ") == std::string::npos) logins.insert(u);
+      }
+    }
     for (const auto& run : p->runs) {
       if (run.scheduled_unix < since_unix) continue;
-      for (const auto& u : run.users) ++counts[u];
+      people.clear();
+      for (const auto& u : run.users) people.insert(gocd::MergeCommitterWithLogin(u, logins));
+      for (const auto& u : people) ++counts[u];
     }
   }
   std::vector<UserCount> out;

@@ -93,7 +93,9 @@ class GocdClient {
 };
 
 // The users of the runs of `pipelines` scheduled at or after since_unix, most frequent first (runs they took
-// part in), ties by name; at most top (0 = all).
+// part in), ties by name; at most top (0 = all). Within each pipeline a committer e-mail whose local part is
+// a GoCD login seen in that pipeline's runs counts as that login (gocd::MergeCommitterWithLogin), and a
+// person counts once per run however many roles they had in it.
 std::vector<UserCount> RankPipelineUsers(const std::vector<const Pipeline*>& pipelines, double since_unix,
                                          int top);
 

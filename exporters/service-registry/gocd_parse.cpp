@@ -132,6 +132,13 @@ bool UsableName(std::string_view name) {
 
 }  // namespace
 
+std::string MergeCommitterWithLogin(const std::string& user, const std::set<std::string>& logins) {
+  const auto at = user.find('@');
+  if (at == std::string::npos || at == 0 || user.find(' ') != std::string::npos) return user;
+  const auto login = logins.find(user.substr(0, at));
+  return login == logins.end() ? user : *login;
+}
+
 std::string DisplayUser(std::string_view raw) {
   std::string_view name = raw;
   std::string_view email;

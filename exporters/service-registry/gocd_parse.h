@@ -24,6 +24,13 @@
 // Control characters become spaces, commas (the metrics join user lists with commas) become spaces, runs of
 // spaces collapse, invalid UTF-8 becomes U+FFFD, and the result is cut to at most 128 bytes.
 //
+// One person, one user (MergeCommitterWithLogin, applied per pipeline by RankPipelineUsers): the same person
+// shows up as "dana" (Forced by dana, an approval) and as "dana@estate.example" (a committer). A committer's
+// e-mail form counts as the login when its local part (before the '@') equals, exactly, a GoCD login (a
+// display form without '@' or space) seen in the same pipeline's runs. Only then: the domain is not checked
+// (GoCD logins carry none), and an e-mail whose local part is no login of that pipeline stays as it is (two
+// people named "dana" on different pipelines are not merged through a third one).
+//
 // Tolerated shapes: pipeline_groups[].pipelines as names (v4) or as objects with "name" (older dashboards,
 // also under pipeline_groups[]._embedded.pipelines); counters as integers, integral doubles or digit strings;
 // pages without _links or without scheduled_date (the run's time is then 0 = unknown). Unknown members are
@@ -34,6 +41,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +83,10 @@ std::vector<std::string> RunUsers(const nlohmann::json& entry);
 
 // "Name <email>" and logins to the display form described above; "" for GoCD's pseudo users.
 std::string DisplayUser(std::string_view raw);
+
+// A display form as the pipeline's login when it is an e-mail form whose local part is one of `logins` (the
+// GoCD logins seen in the same pipeline's runs); else the display form unchanged. See "One person, one user".
+std::string MergeCommitterWithLogin(const std::string& user, const std::set<std::string>& logins);
 
 // The cursor of a next link: the decoded value of its "after" query parameter, when it is 1 to 64 characters
 // of [A-Za-z0-9_.-]; "" otherwise (absent, empty, or anything that would need care in a URL).

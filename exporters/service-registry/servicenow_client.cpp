@@ -71,7 +71,7 @@ std::string Join(const std::vector<std::string>& items) {
 
 ServiceNowClient::ServiceNowClient(http::HttpClient& http, ServiceNowOptions options)
     : http_(http), options_(std::move(options)) {
-  options_.page_size = std::clamp(options_.page_size, 1, kMaxPageSize);
+  options_.page_size = std::min(options_.page_size, kMaxPageSize);  // below 2: Collect refuses
   while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
 }
 
@@ -267,6 +267,11 @@ Result<std::vector<SnowRow>> ServiceNowClient::ReadTable(const std::string& tabl
 
 Result<CmdbSnapshot> ServiceNowClient::Collect(const Budget& budget) {
   requests_ = 0;
+  if (options_.page_size < 2) {
+    return MakeError("servicenow: page_size " + std::to_string(options_.page_size) +
+                     " is below 2 (each page after the first starts at the previous page's last record, so a "
+                     "page of one record could never move on)");
+  }
   if (auto base = url::Parse(options_.url); !base) return MakeError("servicenow url: " + base.error());
   for (const auto& table : options_.tables) {
     if (!ValidTableName(table)) return MakeError("servicenow: invalid table name " + url::Describe(table));

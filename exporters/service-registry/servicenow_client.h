@@ -52,6 +52,9 @@ struct ServiceNowOptions {
   std::string owner_field = "owned_by.user_name";                      // dot-walked
   std::string support_group_field = "support_group.name";              // dot-walked
   std::vector<std::string> unregistered_install_status = {"7", "22"};  // Retired, Cancelled
+  // sysparm_limit, 2..10000 (more is cut to 10000). Below 2 every Collect fails without a request: each page
+  // after the first starts at the previous page's last record (the anchor against records that change between
+  // pages), so a page of one record could never move on. The config refuses it too.
   int page_size = 1000;
   // Hypervisor support groups: table and fields of the server records; "" = not looked up.
   std::string server_table;  // e.g. "cmdb_ci_server"

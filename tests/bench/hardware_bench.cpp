@@ -642,37 +642,8 @@ RequestTally Tally(const Estate& estate) {
 
 // ---- the exporter ---------------------------------------------------------------------------------------
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// VmHWM (peak resident set) in MiB, or -1.
-double PeakRssMib(pid_t pid) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-  }
-  return -1;
-}
-
-// utime + stime in seconds, or -1.
-double CpuSeconds(pid_t pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream in(stat.substr(close + 2));
-  std::vector<std::string> fields;
-  std::string f;
-  while (in >> f) fields.push_back(f);
-  // After "pid (comm) ": state is field 3 of the stat line, utime 14 and stime 15 -> indexes 11 and 12 here.
-  if (fields.size() < 13) return -1;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) / ticks;
-}
+double PeakRssMib(pid_t pid) { return estate::bench::ProcStatusMib(pid, "VmHWM"); }
+double CpuSeconds(pid_t pid) { return estate::bench::ProcCpuSeconds(pid); }
 
 std::string WriteConfig(const Args& args, const Estate& estate, const TempDir& dir) {
   std::ostringstream y;

@@ -157,39 +157,10 @@ Clock::duration Duration(double seconds) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A /proc/<pid>/status field in MiB (VmHWM: peak resident set, VmRSS: now), or -1.
-double StatusMib(pid_t pid, const char* field) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  const std::string key = std::string(field) + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) return std::strtod(line.c_str() + key.size(), nullptr) / 1024.0;
-  }
-  return -1;
-}
+std::string ReadFile(const std::string& path) { return estate::bench::ReadTextFile(path); }
+double StatusMib(pid_t pid, const char* field) { return estate::bench::ProcStatusMib(pid, field); }
 double PeakRssMib(pid_t pid) { return StatusMib(pid, "VmHWM"); }
-
-// utime + stime in seconds, or -1.
-double CpuSeconds(pid_t pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream in(stat.substr(close + 2));
-  std::vector<std::string> fields;
-  std::string f;
-  while (in >> f) fields.push_back(f);
-  // After "pid (comm) ": utime is field 14 and stime 15 of the stat line -> indexes 11 and 12 here.
-  if (fields.size() < 13) return -1;
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  return (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) / ticks;
-}
+double CpuSeconds(pid_t pid) { return estate::bench::ProcCpuSeconds(pid); }
 
 // ---- the simulated cloud and arrays -----------------------------------------------------------------------
 
@@ -308,12 +279,7 @@ struct MetricsSummary {
 };
 
 std::string Label(std::string_view line, std::string_view name) {
-  const std::string key = std::string(name) + "=\"";
-  auto at = line.find(key);
-  if (at == std::string_view::npos) return "";
-  at += key.size();
-  auto end = line.find('"', at);
-  return std::string(line.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+  return estate::bench::MetricLabel(line, name);
 }
 
 MetricsSummary Summarise(const std::string& body) {

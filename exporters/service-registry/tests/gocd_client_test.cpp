@@ -8,14 +8,17 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "estate/http_client.h"
 #include "estate/testing/fake_upstream.h"
 #include "estate/testing/link_traps.h"
+#include "gocd_parse.h"
 #include "sim_gocd.h"
 
 namespace estate::registry {
@@ -587,6 +590,34 @@ TEST(GocdUsers, MostFrequentFirstWithinTheWindow) {
   auto top2 = RankPipelineUsers({&a, &b}, kNow - 30 * kDay, 2);
   ASSERT_EQ(top2.size(), 2u);
   EXPECT_EQ(top2[1].user, "alice");
+}
+
+// "Forced by dana" and the committer "Dana Scully <dana@estate.example>" are one person on a pipeline where
+// dana is a login; elsewhere the e-mail stays an e-mail.
+TEST(GocdUsers, CommitterEmailCountsAsTheLoginOfTheSamePipeline) {
+  Pipeline a;
+  a.runs = {
+      {3, kNow, {"dana", "dana@estate.example"}},  // both roles in one run: one person, once
+      {2, kNow - kDay, {"dana@estate.example"}},
+      {1, kNow - 40 * kDay, {"erin"}},  // outside the window, but erin is still a login of this pipeline
+      {4, kNow, {"erin@other.example", "frank@estate.example"}}};
+  Pipeline b;  // no login "dana" here: the e-mail is not merged through pipeline a
+  b.runs = {{7, kNow, {"dana@estate.example"}}, {6, kNow, {"dana smith"}}};
+  auto ranked = RankPipelineUsers({&a, &b}, kNow - 30 * kDay, 0);
+  std::map<std::string, int> got;
+  for (const auto& u : ranked) got[u.user] = u.runs;
+  const std::map<std::string, int> want = {
+      {"dana", 2}, {"dana@estate.example", 1}, {"dana smith", 1}, {"erin", 1}, {"frank@estate.example", 1}};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(ranked[0].user, "dana");
+
+  std::set<std::string> logins = {"dana"};
+  EXPECT_EQ(gocd::MergeCommitterWithLogin("dana@estate.example", logins), "dana");
+  EXPECT_EQ(gocd::MergeCommitterWithLogin("dana@", logins), "dana");
+  EXPECT_EQ(gocd::MergeCommitterWithLogin("danas@estate.example", logins), "danas@estate.example");
+  EXPECT_EQ(gocd::MergeCommitterWithLogin("@dana", logins), "@dana");
+  EXPECT_EQ(gocd::MergeCommitterWithLogin("dana", logins), "dana");
+  EXPECT_EQ(gocd::MergeCommitterWithLogin("dana@estate.example", {}), "dana@estate.example");
 }
 
 TEST_F(GocdClientTest, UsersOfTheSimulatedPipelinesRankTheirRunners) {

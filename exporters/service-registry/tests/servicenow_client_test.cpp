@@ -283,6 +283,25 @@ TEST_F(ServiceNowClientTest, MaxRecordsBoundsTheCollect) {
   EXPECT_NE(snap.error().find("max_records"), std::string::npos) << snap.error();
 }
 
+// A page of one could never move past its anchor: the client refuses it (as the config does) before any
+// request, and 2 is enough to page through everything.
+TEST_F(ServiceNowClientTest, PageSizeBelowTwoIsRefusedWithoutARequest) {
+  Fill(5);
+  for (int bad : {1, 0, -5}) {
+    options.page_size = bad;
+    auto snap = Collect();
+    ASSERT_FALSE(snap.ok()) << bad;
+    EXPECT_NE(snap.error().find("page_size " + std::to_string(bad) + " is below 2"), std::string::npos)
+        << snap.error();
+    EXPECT_EQ(requests, 0);
+  }
+  EXPECT_EQ(fake.RequestCount(), 0u);
+  options.page_size = 2;
+  auto snap = Collect();
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  EXPECT_EQ(snap->records.size(), 5u);
+}
+
 TEST_F(ServiceNowClientTest, RecordsOutOfSysIdOrderAreAnError) {
   fake.Route("GET", kApps, [](const FakeRequest&) {
     FakeResponse r;
