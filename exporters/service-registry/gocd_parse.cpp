@@ -183,7 +183,10 @@ std::vector<std::string> RunUsers(const Json& entry) {
         std::string_view email = StringOf(Member(mod, "email_address"));
         // P4 and TFS send the login in user_name and the address apart.
         if (user.find('<') == user.npos && LooksLikeEmail(Clean(email))) {
-          AddUser(users, "<" + std::string(email) + ">");
+          std::string bracketed;  // built by append: GCC 12 -O3 warns falsely on "<" + std::string
+          bracketed.reserve(email.size() + 2);
+          bracketed.append("<").append(email).append(">");
+          AddUser(users, bracketed);
         } else {
           AddUser(users, user);
         }
