@@ -25,3 +25,11 @@ endif()
 
 # Where the source tree and the shared fixtures are, for tests.
 set(ESTATE_SOURCE_DIR "${PROJECT_SOURCE_DIR}")
+
+# First line of a test helper function(name label ...): returns from it unless tests of that label are built
+# (without ESTATE_BUILD_E2E only label unit is).
+macro(estate_skip_unless_built label)
+  if(NOT ESTATE_BUILD_E2E AND NOT "${label}" STREQUAL "unit")
+    return()
+  endif()
+endmacro()

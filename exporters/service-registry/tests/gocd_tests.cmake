@@ -15,6 +15,7 @@ if(NOT TARGET estate_sim_gocd)
 endif()
 
 function(estate_gocd_test name label)
+  estate_skip_unless_built(${label})
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE ${ESTATE_REGISTRY_GOCD_LIB} estate_sim_gocd estate::testing
     estate::options GTest::gtest_main)
@@ -25,9 +26,11 @@ estate_gocd_test(gocd_parse_test unit ${_gocd_tests_dir}/gocd_parse_test.cpp)
 estate_gocd_test(gocd_client_test unit ${_gocd_tests_dir}/gocd_client_test.cpp)
 estate_gocd_test(gocd_sim_test unit ${_gocd_tests_dir}/gocd_sim_test.cpp)
 
-# gocd_bench: 2,000 simulated pipelines at 50 ms per request (issue #12's GoCD figures); label bench.
-add_executable(gocd_bench ${_gocd_tests_dir}/gocd_bench.cpp)
-target_include_directories(gocd_bench PRIVATE ${PROJECT_SOURCE_DIR}/tests/bench)
-target_link_libraries(gocd_bench PRIVATE ${ESTATE_REGISTRY_GOCD_LIB} estate_sim_gocd estate::options)
-add_test(NAME gocd_bench COMMAND gocd_bench)
-set_tests_properties(gocd_bench PROPERTIES LABELS bench TIMEOUT 600 RUN_SERIAL TRUE)
+if(ESTATE_BUILD_E2E)
+  # gocd_bench: 2,000 simulated pipelines at 50 ms per request (issue #12's GoCD figures); label bench.
+  add_executable(gocd_bench ${_gocd_tests_dir}/gocd_bench.cpp)
+  target_include_directories(gocd_bench PRIVATE ${PROJECT_SOURCE_DIR}/tests/bench)
+  target_link_libraries(gocd_bench PRIVATE ${ESTATE_REGISTRY_GOCD_LIB} estate_sim_gocd estate::options)
+  add_test(NAME gocd_bench COMMAND gocd_bench)
+  set_tests_properties(gocd_bench PROPERTIES LABELS bench TIMEOUT 600 RUN_SERIAL TRUE)
+endif()
