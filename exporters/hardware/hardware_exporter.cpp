@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "estate/log.h"
@@ -29,11 +30,6 @@ bool LockWithin(std::timed_mutex& mu, const Budget& budget) {
     if (mu.try_lock_for(std::chrono::milliseconds(50))) return true;
   }
   return false;
-}
-
-bool LooksLikeJson(const std::string& body) {
-  auto pos = body.find_first_not_of(" \t\r\n");
-  return pos != std::string::npos && body[pos] == '{';
 }
 
 }  // namespace
@@ -94,6 +90,7 @@ Result<Ok> TargetState::Detect(const Budget& budget) {
   }
   // auto: the Redfish root needs no credentials; then iLO 4's HP REST root; then RIBCL's /xmldata.
   std::string last_error;
+  root_problem_.clear();
   for (const std::string& root : {target_.api_root, std::string("/redfish/v1"), std::string("/rest/v1")}) {
     if (root.empty()) continue;
     auto resp = redfish_->GetAnonymous(root, budget);
@@ -102,10 +99,19 @@ Result<Ok> TargetState::Detect(const Budget& budget) {
       if (budget.Expired()) break;
       continue;
     }
-    if (resp->status == 200 && LooksLikeJson(resp->body)) {
-      kind_ = Kind::kRedfish;
-      api_root_ = root;
-      return Ok{};
+    if (resp->status == 200) {
+      auto body = redfish::ParseBody(resp->body);
+      std::optional<std::string> error;
+      if (body) error = redfish::RedfishError(*body);
+      if (body && !error) {
+        kind_ = Kind::kRedfish;
+        api_root_ = root;
+        return Ok{};
+      }
+      // A root that answers 200 with garbage is the real problem; the fallbacks' 404s would only hide it.
+      last_error = "service root " + root + ": " + (body ? "Redfish error body: " + *error : body.error());
+      if (root_problem_.empty()) root_problem_ = last_error;
+      continue;
     }
     if (resp->status == 401 || resp->status == 403) {  // a root behind auth is still a Redfish root
       kind_ = Kind::kRedfish;
@@ -119,8 +125,24 @@ Result<Ok> TargetState::Detect(const Budget& budget) {
     kind_ = Kind::kRibcl;
     return Ok{};
   }
+  const std::string& cause = !root_problem_.empty() ? root_problem_ : last_error;
   return MakeError("protocol detection failed (no Redfish root, no RIBCL /xmldata): " +
-                   (last_error.empty() ? xml.error() : last_error));
+                   (cause.empty() ? xml.error() : cause));
+}
+
+Result<Ok> TargetState::Rediscover(RedfishCollector& collector) {
+  auto topo = collector.Discover(api_root_);
+  if (!topo) {
+    if (target_.protocol == Protocol::kAuto) kind_ = Kind::kUnknown;
+    // The root that was passed over comes first: with it the fallback's own failure (typically a 404) is
+    // expected and says little.
+    if (!root_problem_.empty())
+      return MakeError(root_problem_ + "; " + api_root_ + " tried instead: " + topo.error());
+    return MakeError(topo.error());
+  }
+  topology_ = *topo;
+  if (!topology_.root.sessions.empty()) redfish_->SetSessionsPath(topology_.root.sessions);
+  return Ok{};
 }
 
 Result<Findings> TargetState::Fast(const Budget& budget, PollInfo& poll) {
@@ -135,13 +157,7 @@ Result<Findings> TargetState::Fast(const Budget& budget, PollInfo& poll) {
     opt.use_expand = use_expand_;
     RedfishCollector collector([&](const std::string& uri) { return redfish_->Get(uri, budget); }, opt);
     if (!topology_.valid) {
-      auto topo = collector.Discover(api_root_);
-      if (!topo) {
-        kind_ = target_.protocol == Protocol::kAuto ? Kind::kUnknown : kind_;
-        return MakeError(topo.error());
-      }
-      topology_ = *topo;
-      if (!topology_.root.sessions.empty()) redfish_->SetSessionsPath(topology_.root.sessions);
+      if (auto found = Rediscover(collector); !found) return MakeError(found.error());
     }
     out = collector.CollectFast(topology_);
     poll.failed_requests = collector.failed();
@@ -164,13 +180,7 @@ Result<Findings> TargetState::Slow(const Budget& budget, PollInfo& poll) {
     opt.use_expand = use_expand_;
     RedfishCollector collector([&](const std::string& uri) { return redfish_->Get(uri, budget); }, opt);
     // Topology is rediscovered on every slow cycle (and only then); the bodies fetched for it are reused.
-    auto topo = collector.Discover(api_root_);
-    if (!topo) {
-      if (target_.protocol == Protocol::kAuto) kind_ = Kind::kUnknown;
-      return MakeError(topo.error());
-    }
-    topology_ = *topo;
-    if (!topology_.root.sessions.empty()) redfish_->SetSessionsPath(topology_.root.sessions);
+    if (auto found = Rediscover(collector); !found) return MakeError(found.error());
     out = collector.CollectSlow(topology_, cursors_);
     poll.failed_requests = collector.failed();
   }

@@ -50,6 +50,9 @@ class TargetState {
  private:
   enum class Kind { kUnknown, kRedfish, kRibcl };
   Result<Ok> Detect(const Budget& budget);                // caller holds poll_mu_
+  // Discover() into topology_; on failure the protocol is detected again next time (auto), and the error
+  // names what was wrong with the Redfish root that detection passed over, if any. Caller holds poll_mu_.
+  Result<Ok> Rediscover(RedfishCollector& collector);
   Result<Findings> Fast(const Budget& budget, PollInfo& poll);
   Result<Findings> Slow(const Budget& budget, PollInfo& poll);
   int Requests() const;
@@ -66,6 +69,10 @@ class TargetState {
   std::timed_mutex poll_mu_;  // serialises polls of this BMC; guards everything below
   Kind kind_ = Kind::kUnknown;
   std::string api_root_;
+  // Why the first Redfish root that answered was unusable (a garbage body, a Redfish error body) when
+  // detection went on to a fallback root: the cause to report if the fallback fails too, not the fallback's
+  // own 404.
+  std::string root_problem_;
   Topology topology_;
   std::map<std::string, LogCursor> cursors_;
   RibclLogState ribcl_log_;

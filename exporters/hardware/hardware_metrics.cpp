@@ -70,7 +70,7 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "Health rollup as the BMC reports it, per resource (system, chassis, manager): " HEALTH_ENC},
     {kComputedHealth, "estate_hardware_computed_health", false,
      "Worst health of the leaves the exporter read (drives, batteries, caches, fans, PSUs, ...), per resource "
-     "(system, chassis, manager), independent of the vendor rollup: " HEALTH_ENC},
+     "(system, chassis), independent of the vendor rollup and of the resource's own health: " HEALTH_ENC},
     {kComponents, "estate_hardware_components", false,
      "Number of components per kind (fan, psu, drive, dimm, ...) and state (enabled, disabled, absent, "
      "unknown)."},
@@ -223,7 +223,6 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
       ComputedHealth c = ComputeHealth(h);
       b.Health(kComputedHealth, With(base, {{"resource", "system"}}), c.system);
       b.Health(kComputedHealth, With(base, {{"resource", "chassis"}}), c.chassis);
-      b.Health(kComputedHealth, With(base, {{"resource", "manager"}}), c.manager);
     }
   }
 
@@ -282,13 +281,16 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
     for (const auto& fan : f.fans) {
       const auto l = With(base, {{"fan", fan.key}});
       b.Health(kFanHealth, l, fan.status.health);
+      if (!InService(fan.status.state)) continue;
       b.Opt(kFanRpm, l, fan.rpm);
       b.Opt(kFanRatio, l, fan.percent, 100);
     }
     for (const auto& t : f.temperatures) {
       const auto l = With(base, {{"sensor", t.key}});
-      b.Opt(kTempCelsius, l, t.celsius);
       b.Health(kTempHealth, l, t.status.health);
+      // Absent is not failed, and a sensor that reads nothing has no thresholds worth comparing against.
+      if (!InService(t.status.state) || !t.celsius.has_value()) continue;
+      b.Opt(kTempCelsius, l, t.celsius);
       b.Opt(kTempCritical, l, t.upper_critical);
       b.Opt(kTempFatal, l, t.upper_fatal);
     }
@@ -302,9 +304,10 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
     for (const auto& p : f.psus) {
       const auto l = With(base, {{"psu", p.key}});
       b.Health(kPsuHealth, l, p.status.health);
+      b.Opt(kPsuCapacity, l, p.capacity_watts);  // a rating, not a reading: kept while the PSU is disabled
+      if (!InService(p.status.state)) continue;
       b.Opt(kPsuInput, l, p.input_watts);
       b.Opt(kPsuOutput, l, p.output_watts);
-      b.Opt(kPsuCapacity, l, p.capacity_watts);
     }
     for (const auto& r : f.psu_redundancy) {
       const auto l = With(base, {{"group", r.key}});

@@ -63,10 +63,9 @@ State ParseState(std::string_view text) {
   return State::kUnknown;
 }
 
-Health EffectiveHealth(Health health, State state) {
-  if (state == State::kAbsent || state == State::kDisabled) return Health::kUnknown;
-  return health;
-}
+bool InService(State state) { return state != State::kAbsent && state != State::kDisabled; }
+
+Health EffectiveHealth(Health health, State state) { return InService(state) ? health : Health::kUnknown; }
 
 Health Worst(Health a, Health b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
 
@@ -112,7 +111,6 @@ PowerState ParsePowerState(std::string_view text) {
 
 ComputedHealth ComputeHealth(const Findings& f) {
   ComputedHealth c;
-  c.system = f.system_self;
   for (const auto& x : f.controllers) c.system = Worst(Worst(c.system, x.status.health), x.cache_health);
   for (const auto& x : f.drives) {
     c.system = Worst(c.system, x.status.health);
@@ -122,7 +120,6 @@ ComputedHealth ComputeHealth(const Findings& f) {
   for (const auto& x : f.dimms) c.system = Worst(c.system, x.status.health);
   for (const auto& x : f.cpus) c.system = Worst(c.system, x.status.health);
 
-  c.chassis = f.chassis_self;
   for (const auto& x : f.fans) c.chassis = Worst(c.chassis, x.status.health);
   for (const auto& x : f.temperatures) c.chassis = Worst(c.chassis, x.status.health);
   for (const auto& x : f.psus) c.chassis = Worst(c.chassis, x.status.health);
@@ -139,7 +136,6 @@ ComputedHealth ComputeHealth(const Findings& f) {
       c.system = Worst(c.system, b.health);
     }
   }
-  c.manager = f.manager_self;
   return c;
 }
 
@@ -155,9 +151,6 @@ void MergeInto(Findings& into, const Findings& from) {
   keep(into.system_reported, from.system_reported);
   keep(into.chassis_reported, from.chassis_reported);
   keep(into.manager_reported, from.manager_reported);
-  keep(into.system_self, from.system_self);
-  keep(into.chassis_self, from.chassis_self);
-  keep(into.manager_self, from.manager_self);
   if (from.has_storage) {
     into.has_storage = true;
     into.controllers = from.controllers;

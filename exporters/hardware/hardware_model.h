@@ -36,6 +36,9 @@ Health ParseHealth(std::string_view text);
 State ParseState(std::string_view text);
 // True for status words that mean "nothing there" (RIBCL "Not Installed", HPE "NotPresent", ...).
 bool MeansAbsent(std::string_view text);
+// False for absent and disabled components: they have no health, and their readings (speeds, temperatures,
+// watts) and thresholds are not exported.
+bool InService(State state);
 // The effective health given a state: kUnknown unless the component is enabled (or its state unknown).
 Health EffectiveHealth(Health health, State state);
 Health Worst(Health a, Health b);
@@ -142,6 +145,8 @@ struct Temperature {
   std::string context;  // PhysicalContext / LOCATION
   Status status;
   std::optional<double> celsius;
+  // As the BMC gives them; exported only next to a reading (a threshold of a sensor that reads nothing is
+  // noise).
   std::optional<double> upper_critical;  // Redfish UpperThresholdCritical, RIBCL CAUTION
   std::optional<double> upper_fatal;     // Redfish UpperThresholdFatal, RIBCL CRITICAL
 };
@@ -160,7 +165,7 @@ struct PowerSupply {
 struct Redundancy {
   std::string key;
   Health health = Health::kUnknown;
-  std::optional<bool> redundant;  // true redundant, false redundancy lost
+  std::optional<bool> redundant;  // true redundant (healthy and in service), false redundancy lost or offline
 };
 
 struct Component {  // DIMM or CPU
@@ -190,14 +195,10 @@ struct Findings {
   bool has_identity = false;
   Identity identity;
   PowerState power = PowerState::kUnknown;
-  // As reported by the BMC (HealthRollup where present, else Health).
+  // As reported by the BMC (HealthRollup where present, else Health). Never part of the computed health.
   Health system_reported = Health::kUnknown;
   Health chassis_reported = Health::kUnknown;
   Health manager_reported = Health::kUnknown;
-  // The resources' own Health (not the rollup), part of the computed worst-of-leaves.
-  Health system_self = Health::kUnknown;
-  Health chassis_self = Health::kUnknown;
-  Health manager_self = Health::kUnknown;
 
   bool has_storage = false;
   std::vector<StorageController> controllers;
@@ -226,13 +227,14 @@ struct Findings {
   std::vector<std::string> warnings;
 };
 
-// Worst-of-leaves health, never the vendor rollup: chassis = fans, temperatures, PSUs, redundancy and chassis
-// batteries plus the chassis' own health; system = storage (controllers, caches, batteries, drives, volumes),
-// DIMMs and CPUs plus the system's own health; manager = the manager's own health.
+// Worst-of-leaves health, never what the BMC says of the resource itself (neither its rollup nor its own
+// Health, which some BMCs fill with the rollup): chassis = fans, temperatures, PSUs, redundancy and chassis
+// batteries; system = storage (controllers, caches, batteries, drives, volumes), DIMMs, CPUs and the chassis
+// batteries that back the Smart Array cache. kUnknown when no leaf reports a health. The manager has no
+// leaves the exporter reads, so it has no computed health.
 struct ComputedHealth {
   Health system = Health::kUnknown;
   Health chassis = Health::kUnknown;
-  Health manager = Health::kUnknown;
 };
 ComputedHealth ComputeHealth(const Findings& f);
 

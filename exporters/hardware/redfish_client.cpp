@@ -48,6 +48,11 @@ Result<Json> RedfishCollector::Get(const std::string& uri) {
   if (auto it = cycle_cache_.find(key); it != cycle_cache_.end()) return it->second;
   auto r = get_(Resolve(uri));
   if (!r) return r;
+  // Every resource comes through here, so this is the one place a Redfish error body sent with HTTP 200 is
+  // told from a resource: it is what a 404 is (the resource is not there), never a component named "unknown".
+  if (auto error = redfish::RedfishError(*r)) {
+    return MakeError("GET " + url::Describe(uri) + ": not present (Redfish error body: " + *error + ")");
+  }
   cycle_cache_[key] = *r;
   return r;
 }

@@ -64,7 +64,8 @@ struct LogCursor {
 class RedfishCollector {
  public:
   // Returns the parsed body of a GET of `uri` (which may carry a query), or an error (HTTP status, transport,
-  // invalid JSON).
+  // invalid JSON). The collector itself turns a Redfish error body (HTTP 200 with {"error": ...}) into a
+  // "not present" error, as for a 404.
   using Getter = std::function<Result<redfish::Json>(const std::string& uri)>;
 
   struct Options {

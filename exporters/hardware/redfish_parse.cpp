@@ -104,6 +104,26 @@ Result<Json> ParseBody(std::string_view body) {
   return j;
 }
 
+std::optional<std::string> RedfishError(const Json& body) {
+  const Json* error = Child(body, "error");
+  if (error == nullptr || !error->is_object()) return std::nullopt;
+  const Json* info = Child(*error, "@Message.ExtendedInfo");
+  std::string code = Str(*error, "code");
+  std::string message = Str(*error, "message");
+  if (code.empty() && message.empty() && info == nullptr) return std::nullopt;
+  // The extended info usually says more than the generic "A general error has occurred" message.
+  if (info != nullptr && info->is_array() && !info->empty()) {
+    const Json& first = (*info)[0];
+    code = FirstNonEmpty({Str(first, "MessageId"), code});
+    message = FirstNonEmpty({Str(first, "Message"), message});
+  }
+  std::string out = FirstNonEmpty({code, "Redfish error"});
+  if (!message.empty()) out += ": " + message;
+  constexpr std::size_t kMaxLength = 200;  // upstream text on its way into logs
+  if (out.size() > kMaxLength) out = out.substr(0, kMaxLength) + "...";
+  return out;
+}
+
 std::string NormalisePath(std::string_view uri) {
   std::string s(uri);
   if (auto scheme = s.find("://"); scheme != std::string::npos) {
@@ -195,7 +215,8 @@ std::string FindLink(const Json& resource, std::string_view name) {
 }
 
 bool IsExpanded(const Json& member) {
-  if (!member.is_object()) return false;
+  // An error in place of a member is no body: the member is fetched, and not found, like any other.
+  if (!member.is_object() || RedfishError(member)) return false;
   for (const auto& [k, v] : member.items()) {
     if (k != "@odata.id" && k != "href" && k.rfind("@odata", 0) != 0) return true;
   }
@@ -296,14 +317,13 @@ Status ParseStatus(const Json& resource) { return StatusObject(Child(resource, "
 
 // The health a resource reports for itself and its children, ignoring State (a powered-off server still
 // reports a meaningful rollup).
-static void ReportedHealth(const Json& resource, Health& reported, Health& self) {
+static void ReportedHealth(const Json& resource, Health& reported) {
   const Json* st = Child(resource, "Status");
   if (st == nullptr) return;
-  self = ParseHealth(Str(*st, "Health"));
   std::string rollup = Str(*st, "HealthRollup");
   if (rollup.empty()) rollup = Str(*st, "HealthRollUp");
   Health r = ParseHealth(rollup);
-  reported = r != Health::kUnknown ? r : self;
+  reported = r != Health::kUnknown ? r : ParseHealth(Str(*st, "Health"));
 }
 
 static void AddHpeBatteries(const Json& list, Findings& f) {
@@ -367,7 +387,7 @@ void ParseSystem(const Json& system, Findings& f) {
   std::string power = Str(system, "PowerState");
   if (power.empty()) power = Str(system, "Power");  // HP REST
   f.power = ParsePowerState(power);
-  ReportedHealth(system, f.system_reported, f.system_self);
+  ReportedHealth(system, f.system_reported);
 
   if (const Json* hpe = HpeOem(system)) {
     if (const Json* batteries = Child(*hpe, "Battery")) AddHpeBatteries(*batteries, f);
@@ -387,7 +407,7 @@ void ParseSystem(const Json& system, Findings& f) {
 }
 
 void ParseChassis(const Json& chassis, Findings& f) {
-  ReportedHealth(chassis, f.chassis_reported, f.chassis_self);
+  ReportedHealth(chassis, f.chassis_reported);
   if (f.identity.serial.empty()) f.identity.serial = Str(chassis, "SerialNumber");
   if (f.identity.model.empty()) f.identity.model = Str(chassis, "Model");
   if (f.identity.vendor.empty()) f.identity.vendor = Str(chassis, "Manufacturer");
@@ -397,7 +417,7 @@ void ParseChassis(const Json& chassis, Findings& f) {
 }
 
 void ParseManager(const Json& manager, Findings& f) {
-  ReportedHealth(manager, f.manager_reported, f.manager_self);
+  ReportedHealth(manager, f.manager_reported);
   std::string model = Str(manager, "Model");
   std::string fw = Str(manager, "FirmwareVersion");
   if (fw.empty()) {
@@ -447,6 +467,26 @@ void ParseThermal(const Json& thermal, Findings& f) {
   }
 }
 
+// A redundancy group (legacy Power Redundancy[], PowerSubsystem PowerSupplyRedundancy[]) uses both its health
+// and its state: only a healthy group in service is redundant. A group whose State is anything but Enabled
+// (Offline, UnavailableOffline, StandbyOffline, Disabled, ...) provides no redundancy, whatever its Health
+// says. Without a State (iLO 4 and others leave it out) the health decides.
+static Redundancy RedundancyOf(const Json& group, std::string key) {
+  Redundancy r;
+  r.key = std::move(key);
+  const Status st = StatusOf(group);
+  r.health = st.health;
+  std::string state;
+  if (const Json* s = Child(group, "Status")) state = Str(*s, "State");
+  if (!state.empty() && st.state != State::kEnabled)
+    r.redundant = false;
+  else if (st.health == Health::kOk)
+    r.redundant = true;
+  else if (st.health != Health::kUnknown)
+    r.redundant = false;
+  return r;
+}
+
 static std::string PsuKey(const Json& j) {
   if (const Json* hpe = HpeOem(j)) {
     if (auto bay = Num(*hpe, "BayNumber"); bay && *bay >= 0 && *bay < 1e6) {
@@ -490,13 +530,7 @@ void ParsePower(const Json& power, Findings& f) {
   if (const Json* red = Child(power, "Redundancy"); red != nullptr && red->is_array() && !red->empty()) {
     std::erase_if(f.psu_redundancy, [](const Redundancy& r) { return r.key == "system"; });
     for (const auto& j : *red) {
-      Redundancy r;
-      r.key = FirstNonEmpty({Str(j, "Name"), Str(j, "MemberId")});
-      Status st = StatusOf(j);
-      r.health = st.health;
-      if (st.health == Health::kOk) r.redundant = true;
-      else if (st.health != Health::kUnknown) r.redundant = false;
-      f.psu_redundancy.push_back(std::move(r));
+      f.psu_redundancy.push_back(RedundancyOf(j, FirstNonEmpty({Str(j, "Name"), Str(j, "MemberId")})));
     }
   }
 }
@@ -551,15 +585,7 @@ void ParsePowerSubsystem(const Json& subsystem, Findings& f) {
   const Json* groups = Child(subsystem, "PowerSupplyRedundancy");
   if (groups == nullptr || !groups->is_array()) return;
   int i = 0;
-  for (const auto& g : *groups) {
-    Redundancy r;
-    r.key = "group_" + std::to_string(i++);
-    Status st = StatusOf(g);
-    r.health = st.health;
-    if (st.health == Health::kOk) r.redundant = true;
-    else if (st.health != Health::kUnknown) r.redundant = false;
-    f.psu_redundancy.push_back(std::move(r));
-  }
+  for (const auto& g : *groups) f.psu_redundancy.push_back(RedundancyOf(g, "group_" + std::to_string(i++)));
 }
 
 Battery ParseBattery(const Json& j, const Json& metrics) {

@@ -24,6 +24,11 @@ using Json = nlohmann::json;
 // Parses a response body; an error (never an exception) when it is not a JSON object or array.
 Result<Json> ParseBody(std::string_view body);
 
+// A Redfish error body ({"error": {"code", "message", "@Message.ExtendedInfo": [...]}}), which some BMCs send
+// with HTTP 200 for a resource they do not have: its code and message ("Base.1.8.ResourceMissingAtURI: ..."),
+// or nullopt when `body` is not one. Such a body is never a resource.
+std::optional<std::string> RedfishError(const Json& body);
+
 // "/redfish/v1/Systems/1/" or "https://bmc/redfish/v1/Systems/1#/Fans/0" -> "/redfish/v1/Systems/1".
 std::string NormalisePath(std::string_view uri);
 // NormalisePath, lower-cased: the identity of a resource when de-duplicating.

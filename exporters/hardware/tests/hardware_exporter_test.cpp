@@ -278,6 +278,54 @@ TEST(HardwareExporter, BasicAuthFallbackWithoutSessionService) {
             std::string::npos);
 }
 
+// The error of the first fast (or slow) poll of a new target on `fake`, "" when it succeeded.
+std::string FirstPollError(FakeUpstream& fake, bool slow = false) {
+  http::CurlHttpClient http;
+  const HardwareConfig cfg = ConfigFor(fake.base_url());
+  TargetState state(cfg, cfg.targets[0], http, nullptr);
+  auto poll = slow ? state.PollSlow(Seconds(30)) : state.PollFast(Seconds(30));
+  return poll.ok() ? std::string() : poll.error();
+}
+
+// A service root that answers 200 with garbage: the poll's error names that, not the 404s of the fallbacks
+// that protocol detection went on to (/rest/v1, /xmldata).
+TEST(HardwareExporter, GarbageServiceRootIsTheReportedCause) {
+  FakeUpstream fake(FakeUpstream::Options{});
+  fake.Route("GET", "/redfish/v1", [](const FakeRequest&) {
+    FakeResponse r;
+    r.body = "<html><body>Service Unavailable</body></html>";
+    return r;
+  });
+  ASSERT_TRUE(fake.Start().ok());
+  const std::string error = FirstPollError(fake);
+  EXPECT_NE(error.find("service root /redfish/v1: response is not valid JSON"), std::string::npos) << error;
+  EXPECT_EQ(error.find("/rest/v1: HTTP 404"), std::string::npos) << error;
+
+  // A fallback root behind authentication is taken for a Redfish root; when it then fails (404 once logged
+  // in), the garbage root still comes first in the error.
+  fake.Route("GET", "/rest/v1", [](const FakeRequest& req) {
+    FakeResponse r;
+    r.status = req.headers.count("authorization") != 0 ? 404 : 401;
+    r.body = "{}";
+    return r;
+  });
+  const std::string guarded = FirstPollError(fake, /*slow=*/true);
+  EXPECT_EQ(guarded.rfind("service root /redfish/v1: response is not valid JSON", 0), 0u) << guarded;
+
+  // A Redfish error body as the root is no root either.
+  fake.Route("GET", "/redfish/v1", [](const FakeRequest&) {
+    FakeResponse r;
+    r.body = R"({"error": {"code": "Base.1.8.ServiceTemporarilyUnavailable", "message": "Try later."}})";
+    return r;
+  });
+  const std::string erroring = FirstPollError(fake);
+  EXPECT_EQ(erroring.rfind(
+                "service root /redfish/v1: Redfish error body: Base.1.8.ServiceTemporarilyUnavailable", 0),
+            0u)
+      << erroring;
+  fake.Stop();
+}
+
 // An iLO 3 answering RIBCL: each command's recorded answer, concatenated like a real iLO does.
 TEST(HardwareExporter, RibclAutoDetectedAndPolled) {
   constexpr const char* kIlo3 = "hpe-ilo3-bl460c-g7-ribcl-python-hpilo";

@@ -8,7 +8,6 @@ namespace {
 TEST(HardwareModel, WorstOfLeavesIgnoresRollup) {
   Findings f;
   f.system_reported = Health::kOk;
-  f.system_self = Health::kOk;
   Battery b;
   b.key = "b";
   b.controller = "c";
@@ -16,6 +15,37 @@ TEST(HardwareModel, WorstOfLeavesIgnoresRollup) {
   f.batteries.push_back(b);
   EXPECT_EQ(ComputeHealth(f).system, Health::kCritical);
   EXPECT_EQ(ComputeHealth(f).chassis, Health::kUnknown);
+}
+
+// docs/hardware.md: computed health is the worst of the leaves. What the BMC says of the resource itself (its
+// rollup, or its own Health, which some BMCs fill with the rollup) is reported health, never computed health.
+TEST(HardwareModel, ComputedHealthIsOnlyTheLeaves) {
+  Findings f;
+  f.system_reported = Health::kCritical;
+  f.chassis_reported = Health::kWarning;
+  f.manager_reported = Health::kCritical;
+  EXPECT_EQ(ComputeHealth(f).system, Health::kUnknown);  // no leaf read: nothing to say
+  EXPECT_EQ(ComputeHealth(f).chassis, Health::kUnknown);
+  Component dimm;
+  dimm.status.health = Health::kOk;
+  f.dimms.push_back(dimm);
+  Fan fan;
+  fan.status.health = Health::kOk;
+  f.fans.push_back(fan);
+  EXPECT_EQ(ComputeHealth(f).system, Health::kOk);
+  EXPECT_EQ(ComputeHealth(f).chassis, Health::kOk);
+}
+
+// Absent is not failed and disabled is not failed: neither reaches computed health, whatever health it
+// states.
+TEST(HardwareModel, AbsentAndDisabledAreNotFaults) {
+  EXPECT_FALSE(InService(State::kAbsent));
+  EXPECT_FALSE(InService(State::kDisabled));
+  EXPECT_TRUE(InService(State::kEnabled));
+  EXPECT_TRUE(InService(State::kUnknown));
+  EXPECT_EQ(EffectiveHealth(Health::kCritical, State::kDisabled), Health::kUnknown);
+  EXPECT_EQ(EffectiveHealth(Health::kCritical, State::kAbsent), Health::kUnknown);
+  EXPECT_EQ(EffectiveHealth(Health::kCritical, State::kUnknown), Health::kCritical);
 }
 
 TEST(HardwareModel, PredictedFailureIsAtLeastWarning) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <numeric>
 #include <set>
 
 #include "fixture_util.h"
@@ -662,7 +663,9 @@ TEST(RedfishFixtures, SupermicroDrivesUnderBackplaneChassis) {
   EXPECT_EQ(c.merged.drives[0].capacity_bytes.value_or(0), 6401252745216.0);
   ASSERT_EQ(c.merged.dimms.size(), 1u);
   EXPECT_EQ(c.merged.dimms[0].status.health, Health::kOk);
-  EXPECT_EQ(ComputeHealth(c.merged).system, Health::kCritical);  // the system's own Health is Critical
+  // The system's own Health is Critical (Supermicro has no HealthRollup: its Health is the rollup). That is
+  // the reported health above; the computed health is the worst of the leaves read, which are all OK.
+  EXPECT_EQ(ComputeHealth(c.merged).system, Health::kOk);
 }
 
 TEST(RedfishFixtures, SupermicroRootVersions) {
@@ -767,6 +770,296 @@ TEST(RedfishFixtures, EverySetRendersUniqueSeries) {
     ++ran;
   }
   if (ran == 0) GTEST_SKIP() << "no fixtures";
+}
+
+// --- small trees written here (issue #13)
+// ---------------------------------------------------------------------
+
+// A Redfish service in memory, path -> body; any other path is a 404, as from a BMC.
+class MiniTree {
+ public:
+  void Put(const std::string& path, const std::string& json) {
+    bodies_[redfish::PathKey(path)] = Parse(json);
+  }
+  Result<redfish::Json> Get(const std::string& uri) {
+    auto it = bodies_.find(redfish::PathKey(uri));
+    if (it == bodies_.end()) return MakeError("GET " + redfish::NormalisePath(uri) + ": HTTP 404");
+    return it->second;
+  }
+  static redfish::Json Parse(const std::string& json) { return redfish::Json::parse(json); }
+
+ private:
+  std::map<std::string, redfish::Json> bodies_;
+};
+
+// How a BMC that answers a missing resource with HTTP 200 words it (the DMTF Base registry's message).
+constexpr const char* kErrorBody = R"({"error": {"code": "Base.1.8.GeneralError",
+    "message": "A general error has occurred. See ExtendedInfo for more information.",
+    "@Message.ExtendedInfo": [{"MessageId": "Base.1.8.ResourceMissingAtURI",
+        "Message": "The resource at the URI /redfish/v1/Systems/1/Storage/RAID/Drives/1 was not found.",
+        "Severity": "Critical", "Resolution": "Place a valid resource at the URI or correct the URI."}]}})";
+
+// One system with one RAID controller and two drive links, one chassis with a Power resource; no managers.
+MiniTree SmallServer() {
+  MiniTree t;
+  t.Put("/redfish/v1", R"({"@odata.id": "/redfish/v1", "Systems": {"@odata.id": "/redfish/v1/Systems"},
+      "Chassis": {"@odata.id": "/redfish/v1/Chassis"}})");
+  t.Put("/redfish/v1/Systems", R"({"Members": [{"@odata.id": "/redfish/v1/Systems/1"}]})");
+  t.Put("/redfish/v1/Systems/1", R"({"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "PowerState": "On",
+      "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
+      "Storage": {"@odata.id": "/redfish/v1/Systems/1/Storage"}})");
+  t.Put("/redfish/v1/Systems/1/Storage",
+        R"({"Members": [{"@odata.id": "/redfish/v1/Systems/1/Storage/RAID"}]})");
+  t.Put("/redfish/v1/Systems/1/Storage/RAID", R"({"@odata.id": "/redfish/v1/Systems/1/Storage/RAID",
+      "Id": "RAID", "StorageControllers": [{"MemberId": "0", "Status": {"State": "Enabled", "Health": "OK"}}],
+      "Drives": [{"@odata.id": "/redfish/v1/Systems/1/Storage/RAID/Drives/0"},
+                 {"@odata.id": "/redfish/v1/Systems/1/Storage/RAID/Drives/1"}]})");
+  t.Put("/redfish/v1/Systems/1/Storage/RAID/Drives/0",
+        R"({"@odata.id": "/redfish/v1/Systems/1/Storage/RAID/Drives/0",
+      "Id": "0", "Status": {"State": "Enabled", "Health": "OK"}, "FailurePredicted": false})");
+  t.Put("/redfish/v1/Chassis", R"({"Members": [{"@odata.id": "/redfish/v1/Chassis/1"}]})");
+  t.Put("/redfish/v1/Chassis/1", R"({"@odata.id": "/redfish/v1/Chassis/1", "Id": "1",
+      "Power": {"@odata.id": "/redfish/v1/Chassis/1/Power"}})");
+  t.Put("/redfish/v1/Chassis/1/Power", R"({"PowerSupplies": [{"MemberId": "0", "Name": "PSU 1",
+      "Status": {"State": "Enabled", "Health": "OK"}, "PowerOutputWatts": 180}]})");
+  return t;
+}
+
+struct MiniPoll {
+  Findings slow, fast, merged;
+  int failed = 0;
+  std::vector<std::string> problems;
+};
+
+MiniPoll PollMini(MiniTree& tree) {
+  MiniPoll p;
+  RedfishCollector collector([&](const std::string& uri) { return tree.Get(uri); }, {});
+  auto topo = collector.Discover("/redfish/v1");
+  EXPECT_TRUE(topo.ok()) << (topo.ok() ? "" : topo.error());
+  if (!topo.ok()) return p;
+  std::map<std::string, LogCursor> logs;
+  auto slow = collector.CollectSlow(*topo, logs);
+  auto fast = collector.CollectFast(*topo);
+  EXPECT_TRUE(slow.ok() && fast.ok());
+  if (slow.ok()) p.slow = *slow;
+  if (fast.ok()) p.fast = *fast;
+  p.merged = p.slow;
+  MergeInto(p.merged, p.fast);
+  p.failed = collector.failed();
+  p.problems = collector.problems();
+  return p;
+}
+
+TEST(RedfishErrorBodies, AreRecognised) {
+  auto error = redfish::RedfishError(MiniTree::Parse(kErrorBody));
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("Base.1.8.ResourceMissingAtURI"), std::string::npos) << *error;
+  EXPECT_NE(error->find("was not found"), std::string::npos) << *error;
+  EXPECT_EQ(redfish::RedfishError(MiniTree::Parse(R"({"error": {"code": "Base.1.0.NoValidSession"}})")),
+            "Base.1.0.NoValidSession");
+  // Resources are not errors, not even one with an "error" member of another shape.
+  EXPECT_FALSE(redfish::RedfishError(MiniTree::Parse(R"({"Id": "0", "Status": {"Health": "OK"}})")));
+  EXPECT_FALSE(redfish::RedfishError(MiniTree::Parse(R"({"Id": "0", "error": "none"})")));
+  EXPECT_FALSE(redfish::RedfishError(MiniTree::Parse(R"({"Id": "0", "error": {"Count": 0}})")));
+  EXPECT_FALSE(redfish::RedfishError(MiniTree::Parse(R"([1, 2])")));
+  // A BMC's text on its way into a log stays short.
+  redfish::Json long_error = {{"error", {{"code", "X"}, {"message", std::string(5000, 'm')}}}};
+  EXPECT_LE(redfish::RedfishError(long_error)->size(), 210u);
+}
+
+// A drive link that answers HTTP 200 with an error body is what a 404 is: that drive is not there. It used to
+// become a phantom drive named "unknown".
+TEST(RedfishErrorBodies, DriveAnsweringAnErrorBodyIsNotPresentLikeA404) {
+  MiniTree missing = SmallServer();  // Drives/1 is a 404
+  MiniTree erroring = SmallServer();
+  erroring.Put("/redfish/v1/Systems/1/Storage/RAID/Drives/1", kErrorBody);
+  const MiniPoll a = PollMini(missing);
+  const MiniPoll b = PollMini(erroring);
+  for (const MiniPoll* p : {&a, &b}) {
+    ASSERT_EQ(p->merged.drives.size(), 1u);
+    EXPECT_EQ(p->merged.drives[0].key, "0");
+    EXPECT_EQ(p->merged.controllers.size(), 1u);
+    EXPECT_EQ(ComputeHealth(p->merged).system, Health::kOk);
+  }
+  EXPECT_EQ(a.failed, b.failed);  // counted exactly as the 404 is
+  const std::string problems =
+      std::accumulate(b.problems.begin(), b.problems.end(), std::string(),
+                      [](std::string acc, const std::string& x) { return acc + x + "\n"; });
+  EXPECT_NE(problems.find("Drives/1\": not present (Redfish error body: Base.1.8.ResourceMissingAtURI"),
+            std::string::npos)
+      << problems;
+  metrics::Labels base = {{"target", "t"}};
+  const std::string text = metrics::Render(BuildFamilies(b.slow, base, {"slow", 0, 0}, nullptr));
+  EXPECT_EQ(text.find("drive=\"unknown\""), std::string::npos) << text;
+}
+
+// Every resource goes through the same place: an error body for a collection, a system, a chassis or a
+// resource link invents nothing either.
+TEST(RedfishErrorBodies, NoResourceIsInventedFromOne) {
+  MiniTree t = SmallServer();
+  t.Put("/redfish/v1/Systems/1/Storage/RAID", kErrorBody);
+  t.Put("/redfish/v1/Chassis/1/Power", kErrorBody);
+  t.Put("/redfish/v1/Managers", kErrorBody);
+  t.Put("/redfish/v1/Managers/1", kErrorBody);  // the conventional guess when the collection is missing
+  const MiniPoll p = PollMini(t);
+  EXPECT_TRUE(p.merged.controllers.empty());
+  EXPECT_TRUE(p.merged.drives.empty());
+  EXPECT_TRUE(p.merged.psus.empty());
+  EXPECT_FALSE(p.merged.has_power);
+
+  // An error body as the only system: no computer system, not one named after the error.
+  MiniTree none = SmallServer();
+  none.Put("/redfish/v1/Systems/1", kErrorBody);
+  RedfishCollector collector([&](const std::string& uri) { return none.Get(uri); }, {});
+  auto topo = collector.Discover("/redfish/v1");
+  ASSERT_FALSE(topo.ok());
+  EXPECT_NE(topo.error().find("not present (Redfish error body"), std::string::npos) << topo.error();
+
+  // An error in place of an expanded member is no body: the member is fetched (and found missing) instead.
+  Findings f;
+  auto storage = MiniTree::Parse(R"({"Id": "RAID", "Drives": [
+      {"@odata.id": "/redfish/v1/Systems/1/Storage/RAID/Drives/1",
+       "error": {"code": "Base.1.8.GeneralError"}}]})");
+  auto links = redfish::ParseStorage(storage, f);
+  ASSERT_EQ(links.drives.size(), 1u);
+  EXPECT_TRUE(links.drives[0].body.is_null());
+}
+
+// Absent is not failed, disabled is not failed: no readings, watts or thresholds for them, and no fault.
+TEST(RedfishAbsentAndDisabled, ExportNoReadingsAndNoFaults) {
+  Findings f;
+  f.has_thermal = f.has_power = true;
+  redfish::ParsePower(MiniTree::Parse(R"({"PowerSupplies": [
+      {"Name": "PSU 1", "Status": {"State": "Enabled", "Health": "OK"}, "PowerOutputWatts": 180,
+       "PowerInputWatts": 195, "PowerCapacityWatts": 800},
+      {"Name": "PSU 2", "Status": {"State": "Disabled", "Health": "Critical"}, "PowerOutputWatts": 0,
+       "LastPowerOutputWatts": 12, "PowerInputWatts": 3, "PowerCapacityWatts": 800},
+      {"Name": "PSU 3", "Status": {"State": "Absent"}, "PowerOutputWatts": 0}]})"),
+                      f);
+  f.psus.push_back(redfish::ParsePowerSupply(
+      MiniTree::Parse(
+          R"({"Id": "Bay4", "Name": "PSU 4", "Status": {"State": "Disabled", "Health": "Warning"}})"),
+      MiniTree::Parse(R"({"OutputPowerWatts": {"Reading": 7}, "InputPowerWatts": {"Reading": 9}})")));
+  redfish::ParseThermal(MiniTree::Parse(R"({"Temperatures": [
+      {"Name": "Inlet", "ReadingCelsius": 21, "UpperThresholdCritical": 42, "UpperThresholdFatal": 47,
+       "Status": {"State": "Enabled", "Health": "OK"}},
+      {"Name": "No reading", "ReadingCelsius": null, "UpperThresholdCritical": 90, "UpperThresholdFatal": 95,
+       "Status": {"State": "Enabled", "Health": "OK"}},
+      {"Name": "Disabled", "ReadingCelsius": 80, "UpperThresholdCritical": 70,
+       "Status": {"State": "Disabled", "Health": "Critical"}}],
+    "Fans": [
+      {"Name": "Fan 1", "Reading": 30, "ReadingUnits": "Percent",
+       "Status": {"State": "Enabled", "Health": "OK"}},
+      {"Name": "Fan 2", "Reading": 0, "ReadingUnits": "RPM",
+       "Status": {"State": "Disabled", "Health": "Critical"}},
+      {"Name": "Fan 3", "Status": {"State": "Absent", "Health": "Critical"}}]})"),
+                        f);
+  if (auto sensor = redfish::ParseTemperatureSensor(MiniTree::Parse(R"({"Id": "CPU", "Name": "CPU Temp",
+        "ReadingType": "Temperature", "ReadingUnits": "Cel", "Reading": null,
+        "Thresholds": {"UpperCritical": {"Reading": 85}, "UpperFatal": {"Reading": 95}},
+        "Status": {"State": "Enabled", "Health": "OK"}})"))) {
+    f.temperatures.push_back(*sensor);
+  }
+  DedupeKeys(f);
+  metrics::Labels base = {{"target", "t"}};
+  const std::string text = metrics::Render(BuildFamilies(f, base, {"fast", 0, 0}, &f));
+  auto has = [&](const std::string& series) { return text.find(series + " ") != std::string::npos; };
+  EXPECT_TRUE(has(R"(estate_hardware_psu_output_watts{target="t",psu="PSU 1"})")) << text;
+  EXPECT_TRUE(has(R"(estate_hardware_psu_input_watts{target="t",psu="PSU 1"})"));
+  for (const char* psu : {"PSU 2", "PSU 3", "PSU 4"}) {
+    for (const char* family : {"output_watts", "input_watts", "health"}) {
+      EXPECT_FALSE(has(std::string("estate_hardware_psu_") + family + R"({target="t",psu=")" + psu + "\"}"))
+          << psu << " " << family << "\n"
+          << text;
+    }
+  }
+  // The rating of an installed but disabled supply is no reading: it stays.
+  EXPECT_TRUE(has(R"(estate_hardware_psu_capacity_watts{target="t",psu="PSU 2"})"));
+  EXPECT_TRUE(has(R"(estate_hardware_temperature_upper_critical_celsius{target="t",sensor="Inlet"})"));
+  for (const char* sensor : {"No reading", "Disabled", "CPU Temp"}) {
+    for (const char* family : {"celsius", "upper_critical_celsius", "upper_fatal_celsius", "health"}) {
+      if (std::string(sensor) != "Disabled" && std::string(family) == "health") continue;  // those are OK
+      EXPECT_FALSE(has(std::string("estate_hardware_temperature_") + family + R"({target="t",sensor=")" +
+                       sensor + "\"}"))
+          << sensor << " " << family << "\n"
+          << text;
+    }
+  }
+  EXPECT_TRUE(has(R"(estate_hardware_fan_speed_ratio{target="t",fan="Fan 1"})"));
+  EXPECT_FALSE(has(R"(estate_hardware_fan_speed_rpm{target="t",fan="Fan 2"})")) << text;
+  EXPECT_FALSE(has(R"(estate_hardware_fan_health{target="t",fan="Fan 2"})"));
+  EXPECT_FALSE(has(R"(estate_hardware_fan_health{target="t",fan="Fan 3"})"));
+  EXPECT_TRUE(has(R"(estate_hardware_components{target="t",kind="psu",state="disabled"})"));
+  EXPECT_NE(text.find(R"(estate_hardware_components{target="t",kind="psu",state="disabled"} 2)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(estate_hardware_components{target="t",kind="psu",state="absent"} 1)"),
+            std::string::npos);
+  // Critical-but-disabled and Critical-but-absent are no faults: the chassis' leaves are all OK.
+  EXPECT_EQ(ComputeHealth(f).chassis, Health::kOk);
+}
+
+// Redundancy uses both health and state: a group that is not in service is not redundant, however healthy.
+TEST(RedfishRedundancy, StateOtherThanEnabledIsNotRedundant) {
+  Findings f;
+  redfish::ParsePower(MiniTree::Parse(R"({"Redundancy": [
+      {"Name": "Offline group", "Mode": "N+m", "Status": {"State": "Offline", "Health": "OK"}},
+      {"Name": "Standby group", "Status": {"State": "StandbyOffline", "Health": "OK"}},
+      {"Name": "Working group", "Status": {"State": "Enabled", "Health": "OK"}},
+      {"Name": "Lost group", "Status": {"State": "Enabled", "Health": "Warning"}},
+      {"Name": "iLO 4 group", "Status": {"Health": "OK"}}]})"),
+                      f);
+  redfish::ParsePowerSubsystem(MiniTree::Parse(R"({"PowerSupplyRedundancy": [
+      {"RedundancyType": "Failover", "Status": {"State": "UnavailableOffline", "Health": "OK"}}]})"),
+                               f);
+  std::map<std::string, std::optional<bool>> redundant;
+  for (const auto& r : f.psu_redundancy) redundant[r.key] = r.redundant;
+  EXPECT_EQ(redundant["Offline group"], false);
+  EXPECT_EQ(redundant["Standby group"], false);
+  EXPECT_EQ(redundant["Working group"], true);
+  EXPECT_EQ(redundant["Lost group"], false);
+  EXPECT_EQ(redundant["iLO 4 group"], true);  // no State: the health decides
+  EXPECT_EQ(redundant["group_0"], false);
+  f.has_power = true;
+  const std::string text = metrics::Render(BuildFamilies(f, {{"target", "t"}}, {"fast", 0, 0}, nullptr));
+  EXPECT_NE(text.find(R"(estate_hardware_psu_redundant{target="t",group="Offline group"} 0)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(estate_hardware_psu_redundant{target="t",group="Working group"} 1)"),
+            std::string::npos);
+}
+
+// The DMTF rackmount mockup's only PowerSubsystem group is UnavailableOffline: not redundant.
+TEST(RedfishFixtures, RackmountOfflineRedundancyGroupIsNotRedundant) {
+  REQUIRE_SET(kRack);
+  Findings f;
+  redfish::ParsePowerSubsystem(LoadResource(kRack, "redfish/v1/Chassis/1U/PowerSubsystem"), f);
+  ASSERT_EQ(f.psu_redundancy.size(), 1u);
+  EXPECT_EQ(f.psu_redundancy[0].redundant, false);
+}
+
+// docs/hardware.md: computed health is the worst of the leaves, not what the system says of itself.
+TEST(RedfishComputedHealth, IsTheWorstOfTheLeavesOnly) {
+  MiniTree t = SmallServer();
+  t.Put("/redfish/v1/Systems/1", R"({"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "PowerState": "On",
+      "Status": {"State": "Enabled", "Health": "Critical", "HealthRollup": "Critical"},
+      "Storage": {"@odata.id": "/redfish/v1/Systems/1/Storage"}})");
+  t.Put("/redfish/v1/Chassis/1", R"({"@odata.id": "/redfish/v1/Chassis/1", "Id": "1",
+      "Status": {"State": "Enabled", "Health": "Warning"},
+      "Power": {"@odata.id": "/redfish/v1/Chassis/1/Power"}})");
+  const MiniPoll p = PollMini(t);
+  EXPECT_EQ(p.merged.system_reported, Health::kCritical);
+  EXPECT_EQ(p.merged.chassis_reported, Health::kWarning);
+  EXPECT_EQ(ComputeHealth(p.merged).system, Health::kOk);   // controller and drive are OK
+  EXPECT_EQ(ComputeHealth(p.merged).chassis, Health::kOk);  // the PSU is OK
+  const std::string text =
+      metrics::Render(BuildFamilies(p.fast, {{"target", "t"}}, {"fast", 0, 0}, &p.merged));
+  EXPECT_NE(text.find(R"(estate_hardware_computed_health{target="t",resource="system"} 0)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(estate_hardware_reported_health{target="t",resource="system"} 2)"),
+            std::string::npos);
+  EXPECT_EQ(text.find(R"(estate_hardware_computed_health{target="t",resource="manager"})"),
+            std::string::npos);
 }
 
 }  // namespace
