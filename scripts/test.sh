@@ -23,6 +23,7 @@ trap 'rm -rf "$log_dir"' EXIT
 
 summary() {
   echo
+  echo "test.sh: ${SECONDS} s in all"
   if [ ${#step_failures[@]} -gt 0 ]; then
     echo "test.sh: failed steps: ${step_failures[*]}"
   fi
@@ -34,7 +35,7 @@ summary() {
 run_ctest() {
   local name="$1"; shift
   local out="$log_dir/$name.log"
-  echo "==> ctest $*"
+  echo "==> [${SECONDS} s] ctest $*"
   ctest "$@" 2>&1 | tee "$out"
   local rc=${PIPESTATUS[0]}
   local line f total
@@ -55,7 +56,7 @@ run_ctest() {
 # Runs a build step; a failure counts as one failed test and skips that preset's tests.
 step() {
   local name="$1"; shift
-  echo "==> $*"
+  echo "==> [${SECONDS} s] $*"
   if ! "$@"; then
     step_failures+=("$name")
     failed=$((failed + 1))
@@ -78,7 +79,7 @@ start_release_build() {
 }
 finish_release_build() {
   [ -n "$release_pid" ] || start_release_build
-  echo "==> cmake --preset release && cmake --build --preset release (log: tail)"
+  echo "==> [${SECONDS} s] waiting for cmake --preset release && cmake --build --preset release (log: tail)"
   if wait "$release_pid"; then
     tail -n 3 "$log_dir/release.log"
   else
@@ -105,7 +106,7 @@ fi
 # sanitizer report or timeout fails that harness's test.
 if [ "${ESTATE_SKIP_FUZZ:-0}" != "1" ]; then
   if step configure-fuzz cmake --preset fuzz && step build-fuzz cmake --build --preset fuzz -j"$jobs"; then
-    echo "==> scripts/fuzz.sh ${ESTATE_FUZZ_SECONDS:-30}"
+    echo "==> [${SECONDS} s] scripts/fuzz.sh ${ESTATE_FUZZ_SECONDS:-30}"
     ESTATE_FUZZ_NO_BUILD=1 ESTATE_FUZZ_JOBS="$jobs" bash scripts/fuzz.sh "${ESTATE_FUZZ_SECONDS:-30}" \
       2>&1 | tee "$log_dir/fuzz.log"
     fuzz_rows=0
