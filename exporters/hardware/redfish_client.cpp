@@ -224,6 +224,10 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
   f.batteries.clear();  // batteries belong to the slow (storage) group
   f.has_identity = false;
   f.identity = Identity{};
+  // The system's own power redundancy summary (HPE AggregateHealthStatus) stands in only when no Power
+  // resource has redundancy groups, which is known once every Power resource has been read.
+  std::vector<Redundancy> summary = std::move(f.psu_redundancy);
+  f.psu_redundancy.clear();
 
   bool first = true;
   for (const auto& c : t.chassis) {
@@ -293,6 +297,20 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
         f.has_power = true;
       }
     }
+  }
+  std::vector<std::string> summary_deps = {Key(t.systems.front())};
+  bool power_unread = false;
+  for (const auto& c : t.chassis) {
+    const std::string& power = c.power.empty() ? c.power_subsystem : c.power;
+    if (power.empty()) continue;
+    summary_deps.push_back(Key(power));
+    power_unread = power_unread || failed_keys_.count(Key(power)) != 0;
+  }
+  if (f.psu_redundancy.empty() && !power_unread && !summary.empty()) {
+    // (With a Power resource unread, the groups or the summary of the last good poll are kept instead.)
+    Mark mark = MarkOf(f);
+    f.psu_redundancy = std::move(summary);
+    Stamp(f, mark, summary_deps, read_unix_);
   }
   DedupeKeys(f);
   return f;
