@@ -449,6 +449,7 @@ web::HttpResponse App::Landing() {
        "<th>interval</th><th>failures</th><th>last error</th></tr>";
   for (const auto& s : refresher_.Statuses()) {
     std::string status = !s.attempted ? "pending" : (s.up ? "up" : "down");
+    if (s.retry_in_seconds >= 0) status += ", no data yet: retrying in " + Fixed(s.retry_in_seconds, 0) + " s";
     h << "<tr><td>" << HtmlEscape(s.source) << "</td><td>" << HtmlEscape(s.group) << "</td><td class=\""
       << (s.up ? "up" : "down") << "\">" << status << "</td><td>" << IsoTime(s.last_success_unix) << "</td><td>"
       << (s.age_seconds >= 0 ? Fixed(s.age_seconds, 1) + " s" : std::string("no data")) << "</td><td>"

@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -154,6 +155,8 @@ struct Job {
   Clock::time_point last_success_mono{};
   double last_duration = 0;
   double failures = 0;
+  int failures_in_row = 0;
+  bool backing_off = false;  // next_run is a backoff retry, not the interval
   std::string last_error;
   std::shared_ptr<const Rendered> data;
   CancelToken cancel;
@@ -365,7 +368,16 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
       job->last_error = result.error();
     }
     if (changes_body) ++version;
-    job->next_run = end + FromSeconds(Jittered(job->spec.interval_seconds));
+    job->failures_in_row = result.ok() ? 0 : job->failures_in_row + 1;
+    // Without data to serve, a failure is retried soon, backing off: 1, 2, 4, ... s up to the cap.
+    const bool no_data = job->data == nullptr || Seconds(end - job->last_success_mono) > job->max_age;
+    job->backing_off = !result.ok() && no_data;
+    double wait = job->spec.interval_seconds;
+    if (job->backing_off) {
+      const double backoff = options.retry_initial_seconds * std::ldexp(1.0, std::min(job->failures_in_row - 1, 20));
+      wait = std::min({wait, options.retry_max_seconds, backoff});
+    }
+    job->next_run = end + FromSeconds(Jittered(wait));
     if (job->removed) on_remove = job->spec.on_remove;
   }
   if (!result.ok() && !job->removed) {
@@ -715,6 +727,7 @@ std::vector<JobStatus> Refresher::Statuses() const {
     s.interval_seconds = job->spec.interval_seconds;
     s.failures = job->failures;
     s.last_error = job->last_error;
+    if (job->backing_off && !job->running) s.retry_in_seconds = std::max(0.0, Seconds(job->next_run - now));
     out.push_back(std::move(s));
   }
   return out;

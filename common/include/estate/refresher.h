@@ -4,6 +4,9 @@
 // snapshots (views into them, and their gzip; cached until one changes, and for large bodies rebuilt by a
 // background thread), so it never waits for an upstream and copies nothing.
 // A failed refresh keeps the last good snapshot, which is served until it is older than the job's max age.
+// A job that serves no data (it never succeeded, or its data expired) and fails is retried with capped
+// exponential backoff (1 s, 2 s, 4 s, ... up to 30 s, never later than its interval), not a whole interval
+// later: an upstream that comes up after the exporter has data within seconds.
 //
 // Per job it exposes, with labels {<source_label>, group}:
 //   <ns>_source_up                                 1 when the last refresh succeeded
@@ -92,6 +95,9 @@ struct JobStatus {
   double interval_seconds = 0;
   double failures = 0;
   std::string last_error;
+  // Seconds until the next attempt of a job retrying with backoff (no data yet, last refresh failed); -1 when
+  // the job is on its normal interval.
+  double retry_in_seconds = -1;
 };
 
 // The merged data of every job: views into the jobs' pre-rendered text, in exposition order (each family's
@@ -127,6 +133,8 @@ class Refresher {
     int workers = 4;
     double jitter_fraction = 0.1;       // each interval is spread by +/- this fraction
     bool spread_first_run = false;      // start jobs at random points of their first interval
+    double retry_initial_seconds = 1;   // first retry of a failed job that has no data
+    double retry_max_seconds = 30;      // retries back off up to this (and never beyond the interval)
   };
   explicit Refresher(Options options);
   ~Refresher();
