@@ -134,8 +134,10 @@ void RunRemovals(std::vector<std::function<void()>> removals, std::chrono::milli
     finished = shared->cv.wait_for(lock, deadline, [&] { return shared->done == n; });
   }
   for (auto& t : pool) {
-    if (finished) t.join();
-    else t.detach();
+    if (finished)
+      t.join();
+    else
+      t.detach();
   }
   if (!finished) log::Warn("shutdown: some sources did not finish logging out in time");
 }
@@ -216,10 +218,12 @@ struct Refresher::Impl {
   double KeeperInterval() const { return std::max(1.0, 10 * cache_build_seconds); }
 };
 
-std::shared_ptr<const Header> Refresher::Impl::InternHeader(const std::string& name, const std::string& text) {
+std::shared_ptr<const Header> Refresher::Impl::InternHeader(const std::string& name,
+                                                            const std::string& text) {
   std::lock_guard<std::mutex> lock(headers_mu);
   auto it = headers.find(text);
-  if (it == headers.end()) it = headers.emplace(text, std::make_shared<const Header>(Header{name, text})).first;
+  if (it == headers.end())
+    it = headers.emplace(text, std::make_shared<const Header>(Header{name, text})).first;
   return it->second;
 }
 
@@ -338,7 +342,8 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
         result = MakeError(data.error());
       }
     } else {
-      result = job->spec.collect ? job->spec.collect(budget) : Result<metrics::Families>(MakeError("no collector"));
+      result = job->spec.collect ? job->spec.collect(budget)
+                                 : Result<metrics::Families>(MakeError("no collector"));
     }
   } catch (const std::exception& e) {
     result = MakeError(std::string("collector threw: ") + e.what());
@@ -374,16 +379,17 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
     job->backing_off = !result.ok() && no_data;
     double wait = job->spec.interval_seconds;
     if (job->backing_off) {
-      const double backoff = options.retry_initial_seconds * std::ldexp(1.0, std::min(job->failures_in_row - 1, 20));
+      const double backoff =
+          options.retry_initial_seconds * std::ldexp(1.0, std::min(job->failures_in_row - 1, 20));
       wait = std::min({wait, options.retry_max_seconds, backoff});
     }
     job->next_run = end + FromSeconds(Jittered(wait));
     if (job->removed) on_remove = job->spec.on_remove;
   }
   if (!result.ok() && !job->removed) {
-    log::Warn("refresh failed", {{options.source_label, job->spec.source},
-                                 {"group", job->spec.group},
-                                 {"err", result.error()}});
+    log::Warn(
+        "refresh failed",
+        {{options.source_label, job->spec.source}, {"group", job->spec.group}, {"err", result.error()}});
   } else if (result.ok()) {
     log::Debug("refresh done", {{options.source_label, job->spec.source}, {"group", job->spec.group}});
   }
@@ -421,11 +427,11 @@ void Refresher::Impl::WorkerLoop() {
 }
 
 // With many sources, data changes many times a second (1,000 BMCs finish a poll every ~60 ms), and the merged
-// body can be tens of MB (its gzip ~50 ms of CPU at 1,000 BMCs). Rebuilding it in the scrape made nearly every
-// real scrape (every 15-60 s, so the data has always changed) wait for that. So a body that takes 10 ms or more
-// to build is rebuilt by the keeper thread, at most every max(1 s, 10 x its cost) and only while someone reads
-// it, and scrapes get the last one built: at most about a second behind. Small bodies (a few thousand series)
-// are rebuilt by the scrape when they changed, so what it sees is exact.
+// body can be tens of MB (its gzip ~50 ms of CPU at 1,000 BMCs). Rebuilding it in the scrape made nearly
+// every real scrape (every 15-60 s, so the data has always changed) wait for that. So a body that takes 10 ms
+// or more to build is rebuilt by the keeper thread, at most every max(1 s, 10 x its cost) and only while
+// someone reads it, and scrapes get the last one built: at most about a second behind. Small bodies (a few
+// thousand series) are rebuilt by the scrape when they changed, so what it sees is exact.
 std::shared_ptr<const DataBody> Refresher::Impl::Cache() const {
   {
     std::lock_guard<std::mutex> lock(cache_mu);
@@ -505,7 +511,7 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   struct Slice {
     std::string_view text;  // empty for a family kept only as its own deflate piece
     const std::shared_ptr<const web::DeflatePiece>* gzip;  // the family's own piece, if it has one
-    std::size_t size;       // of the text
+    std::size_t size;                                      // of the text
   };
   std::map<std::string_view, std::pair<const Header*, std::vector<Slice>>> merged;
   std::size_t count = 0;
@@ -516,7 +522,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
         slot.first = rf.header.get();
         ++count;
       }
-      std::string_view text = rf.gzip ? std::string_view() : std::string_view(p->samples).substr(rf.offset, rf.length);
+      std::string_view text =
+          rf.gzip ? std::string_view() : std::string_view(p->samples).substr(rf.offset, rf.length);
       slot.second.push_back({text, &rf.gzip, rf.length});
       ++count;
     }
@@ -602,7 +609,9 @@ std::string DataBody::Join() const {
   return out;
 }
 
-Refresher::Refresher(Options options) : impl_(std::make_shared<Impl>()) { impl_->options = std::move(options); }
+Refresher::Refresher(Options options) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+}
 
 Refresher::~Refresher() { Stop(); }
 
@@ -615,14 +624,16 @@ void Refresher::Apply(std::vector<JobSpec> specs) {
     for (auto& spec : specs) {
       auto key = std::make_pair(spec.source, spec.group);
       auto it = impl_->jobs.find(key);
-      if (it != impl_->jobs.end() && it->second->spec.fingerprint == spec.fingerprint && !spec.fingerprint.empty()) {
+      if (it != impl_->jobs.end() && it->second->spec.fingerprint == spec.fingerprint &&
+          !spec.fingerprint.empty()) {
         next[key] = it->second;
         impl_->jobs.erase(it);
         continue;
       }
       auto job = std::make_shared<Job>();
       job->timeout = spec.timeout_seconds > 0 ? spec.timeout_seconds : spec.interval_seconds;
-      job->max_age = spec.max_age_seconds > 0 ? spec.max_age_seconds : 3 * spec.interval_seconds + job->timeout;
+      job->max_age =
+          spec.max_age_seconds > 0 ? spec.max_age_seconds : 3 * spec.interval_seconds + job->timeout;
       job->next_run = now;
       if (impl_->options.spread_first_run) {
         std::uniform_real_distribution<double> d(0, spec.interval_seconds);
@@ -736,13 +747,17 @@ std::vector<JobStatus> Refresher::Statuses() const {
 metrics::Families Refresher::StatusFamilies() const {
   const std::string& ns = impl_->options.ns;
   const std::string& sl = impl_->options.source_label;
-  auto up = metrics::Gauge(ns + "_source_up", "1 when the last background refresh of this source succeeded, else 0.");
+  auto up = metrics::Gauge(ns + "_source_up",
+                           "1 when the last background refresh of this source succeeded, else 0.");
   auto last = metrics::Gauge(ns + "_source_last_success_timestamp_seconds",
                              "Unix time of the last successful refresh of this source (0 = never).");
-  auto dur = metrics::Gauge(ns + "_source_refresh_duration_seconds", "Duration of the last refresh of this source.");
-  auto fail = metrics::Counter(ns + "_source_refresh_failures_total", "Failed refreshes of this source since start.");
-  auto age = metrics::Gauge(ns + "_source_data_age_seconds",
-                            "Age of the data served for this source; absent when there is none or it is too old.");
+  auto dur =
+      metrics::Gauge(ns + "_source_refresh_duration_seconds", "Duration of the last refresh of this source.");
+  auto fail =
+      metrics::Counter(ns + "_source_refresh_failures_total", "Failed refreshes of this source since start.");
+  auto age =
+      metrics::Gauge(ns + "_source_data_age_seconds",
+                     "Age of the data served for this source; absent when there is none or it is too old.");
   for (const auto& s : Statuses()) {
     metrics::Labels l = {{sl, s.source}, {"group", s.group}};
     metrics::Add(up, l, s.up ? 1 : 0);

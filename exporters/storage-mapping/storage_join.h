@@ -37,7 +37,10 @@
 // ^(?:[^:]+::)?volume-[0-9a-f-]{36}-cinder(-unmanaged)?$, or a left-truncated form of it — that no Cinder
 // volume of any cloud joined gets a row with state "orphan" and empty Cinder fields. Destroyed orphans also
 // get a row (destroyed=true) but are counted in ArraySummary::destroyed_orphans, not in ArraySummary::orphans
-// (they are on their way out, not an alert). Array volumes whose names are not Cinder-made and that nothing
+// (they are on their way out, not an alert). A Cinder-made name ending in "-unmanaged" is what Cinder's
+// `manage`/`unmanage` leaves on the array when an operator takes a volume out of Cinder on purpose: such a
+// volume is not an orphan; its row has state "unmanaged" and it is counted in ArraySummary::unmanaged (a
+// destroyed one, like any destroyed orphan, in destroyed_orphans). Array volumes whose names are not Cinder-made and that nothing
 // joined are not in the rows; they are counted in ArraySummary::foreign.
 //
 // Tag cross-check (Pure driver ≥ 2025 writes VmId / ProjectId tags). Cinder stays authoritative: tags never
@@ -118,6 +121,7 @@ struct ArraySummary {
   std::size_t joined = 0;             // array volumes joined to a Cinder volume
   std::size_t orphans = 0;            // Cinder-named, no Cinder record, not destroyed
   std::size_t destroyed_orphans = 0;  // Cinder-named, no Cinder record, destroyed (pending eradication)
+  std::size_t unmanaged = 0;          // "-unmanaged" Cinder-made name, no Cinder record, not destroyed
   std::size_t foreign = 0;            // not Cinder-named and not joined: ignored
 };
 

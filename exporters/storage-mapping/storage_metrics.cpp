@@ -27,6 +27,7 @@ enum Id {
   kMissingVolumes,
   kMissingSince,
   kDestroyedVolumes,
+  kUnmanagedVolumes,
   kMappingComplete,
   kMissingField,
   kHistoryEntries,
@@ -52,7 +53,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "cloud,array,array_volume,wwid,cinder_id,cinder_name,server_id,server_name,host_name,hypervisor,"
      "device,project,volume_type,status,state",
      "One mapped row, always 1: a Pure array volume, its Cinder volume and one attachment's Nova server. "
-     "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), "
+     "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), unmanaged "
+     "(the same with a name ending in -unmanaged: taken out of Cinder on purpose, not an orphan), "
      "missing_on_array (Cinder volume on an array backend that no array has), past (last known mapping of a "
      "volume that lost its Cinder record or attachment, kept for the history retention). wwid is the Linux "
      "multipath WWID, 3624a9370 + the array's volume serial in lower case (search a serial with "
@@ -68,7 +70,7 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "One Nova server, always 1. host_name is the guest host name; hypervisor the compute host "
      "(OS-EXT-SRV-ATTR:host, the hardware exporter's host name); hypervisor_hostname its FQDN."},
     {kMappingRows, "estate_storage_mapping_rows", "state",
-     "Rows of the published mapping by state (current, orphan, missing_on_array, past)."},
+     "Rows of the published mapping by state (current, orphan, unmanaged, missing_on_array, past)."},
     {kOrphanVolumes, "estate_storage_orphan_volumes", "array",
      "Array volumes with a Cinder-made name and no Cinder record in any cloud, not destroyed. 0 while "
      "orphans "
@@ -83,6 +85,10 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kDestroyedVolumes, "estate_storage_destroyed_volumes", "array",
      "Destroyed array volumes pending eradication that have a Cinder-made name and no Cinder record (not "
      "counted as orphans)."},
+    {kUnmanagedVolumes, "estate_storage_unmanaged_volumes", "array",
+     "Array volumes Cinder's unmanage left behind (a Cinder-made name ending in -unmanaged, no Cinder "
+     "record, "
+     "not destroyed): taken out of Cinder on purpose, not orphans. 0 while orphans cannot be evaluated."},
     {kMappingComplete, "estate_storage_mapping_complete", "cloud",
      "1 when the cloud's listings carried every admin-only field the mapping needs, 0 when not or when the "
      "cloud has no data yet (see estate_storage_mapping_missing_field_info)."},
@@ -142,7 +148,7 @@ void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, 
   f.metric.push_back(std::move(m));
 }
 
-const std::array<std::string, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
+const std::array<std::string, 5> kStates = {"current", "orphan", "unmanaged", "missing_on_array", "past"};
 
 // The mapping's families written straight to text (estate::RenderedWriter), opened by table id.
 class Writer : public RenderedWriter {
@@ -165,7 +171,8 @@ std::vector<std::uint32_t> OrderBy(const std::vector<Row>& rows, Key key) {
 }
 
 std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
-  return OrderBy(m.rows, [](const VolumeRow& r) { return std::tie(r.hypervisor, r.server_name, r.server_id); });
+  return OrderBy(m.rows,
+                 [](const VolumeRow& r) { return std::tie(r.hypervisor, r.server_name, r.server_id); });
 }
 
 // The space series: one per array volume, sorted by array and volume name. Both kinds of one volume are on
@@ -263,9 +270,11 @@ metrics::Families MappingFamilies(const Mapping& m) {
 
   metrics::Family orphans = Make(kOrphanVolumes, m.arrays.size());
   metrics::Family destroyed = Make(kDestroyedVolumes, m.arrays.size());
+  metrics::Family unmanaged = Make(kUnmanagedVolumes, m.arrays.size());
   for (const ArraySummary& a : m.arrays) {
     AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
     AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+    AddSample(unmanaged, {{"array", a.array}}, static_cast<double>(a.unmanaged));
   }
   metrics::Family orphan_since = Make(kOrphanSince, m.orphan_since.size());
   for (const auto& [k, t] : m.orphan_since) {
@@ -300,6 +309,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   out.push_back(std::move(missing));
   out.push_back(std::move(missing_since));
   out.push_back(std::move(destroyed));
+  out.push_back(std::move(unmanaged));
   out.push_back(std::move(complete));
   out.push_back(std::move(fields));
   out.push_back(std::move(history));
@@ -372,6 +382,8 @@ RenderedData RenderMapping(const Mapping& m) {
   for (const ArraySummary& a : m.arrays) {
     w.Sample({{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
   }
+  w.Begin(kUnmanagedVolumes);
+  for (const ArraySummary& a : m.arrays) w.Sample({{"array", a.array}}, static_cast<double>(a.unmanaged));
   w.Begin(kMappingComplete);
   for (const CloudSummary& c : m.clouds) w.Sample({{"cloud", c.cloud}}, c.complete() ? 1 : 0);
   w.Begin(kMissingField);

@@ -366,6 +366,35 @@ TEST(StorageJoin, DestroyedVolumesKeepTheirFlagAndDestroyedOrphansAreCountedApar
   EXPECT_EQ(m.orphan_since.begin()->second, kNow);
 }
 
+// A volume an operator took out of Cinder (`cinder unmanage` leaves "volume-<id>-cinder-unmanaged" on the
+// array) is not an orphan: it has its own state and count, no orphan "since" time, and so no orphan alert.
+TEST(StorageJoin, UnmanagedVolumesAreNotOrphans) {
+  Fixture f;
+  f.array->volumes = {PVol(PureName(Uuid(1)) + "-unmanaged", "01"), PVol(PureName(Uuid(2)), "02"),
+                      PVol("cinder-pod::" + PureName(Uuid(3)) + "-UNMANAGED", "03"),
+                      PVol(PureName(Uuid(4)) + "-unmanaged", "04")};
+  f.array->volumes[3].destroyed = true;
+  Mapping m = f.Run();
+  auto unmanaged = RowsOf(m, "unmanaged");
+  ASSERT_EQ(unmanaged.size(), 3u);
+  EXPECT_EQ(unmanaged[0]->array_volume, PureName(Uuid(1)) + "-unmanaged");
+  EXPECT_TRUE(unmanaged[0]->cinder_id.empty());
+  EXPECT_EQ(unmanaged[1]->pod, "cinder-pod");
+  EXPECT_TRUE(unmanaged[2]->destroyed);
+  auto orphans = RowsOf(m, "orphan");
+  ASSERT_EQ(orphans.size(), 1u);
+  EXPECT_EQ(orphans[0]->array_volume, PureName(Uuid(2)));
+  EXPECT_EQ(m.Array("pure-a")->orphans, 1u);
+  EXPECT_EQ(m.Array("pure-a")->unmanaged, 2u);
+  EXPECT_EQ(m.Array("pure-a")->destroyed_orphans, 1u);
+  ASSERT_EQ(m.orphan_since.size(), 1u);  // only the real orphan
+  EXPECT_EQ(m.orphan_since.begin()->first.second, PureName(Uuid(2)));
+  const std::string text = metrics::Render(MappingFamilies(m));
+  EXPECT_NE(text.find("estate_storage_unmanaged_volumes{array=\"pure-a\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_orphan_volumes{array=\"pure-a\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("estate_storage_mapping_rows{state=\"unmanaged\"} 3"), std::string::npos);
+}
+
 TEST(StorageJoin, MissingOnArrayOnlyForExpectedBackendsAndStatuses) {
   Fixture f;
   auto missing = CVol(Uuid(1), "lost");
@@ -393,6 +422,14 @@ TEST(StorageJoin, MissingOnArrayOnlyForExpectedBackendsAndStatuses) {
   // The non-Cinder array volume is ignored but counted.
   EXPECT_EQ(m.Array("pure-a")->foreign, 1u);
   EXPECT_EQ(m.Array("pure-a")->orphans, 0u);
+  // It is found by the array name it should have (issue #14), in any case and with a pod prefix stripped.
+  for (const std::string& name : {PureName(Uuid(1)), "VOLUME-" + Uuid(1) + "-CINDER"}) {
+    auto found = m.Lookup(name);
+    ASSERT_EQ(found.size(), 1u) << name;
+    EXPECT_EQ(found[0]->cinder_id, Uuid(1));
+    EXPECT_EQ(found[0]->state, "missing_on_array");
+  }
+  EXPECT_TRUE(m.Lookup(PureName(Uuid(2))).empty());  // creating: no row at all
 
   // An empty backend list expects every volume (of a status that needs one) on an array.
   f.config.clouds[0].array_backends.clear();
@@ -687,7 +724,8 @@ std::string Assemble(const RenderedData& d) {
   std::string out;
   std::size_t next = 0;
   for (const auto& f : d.families) {
-    out += "# HELP " + f.name + " " + metrics::EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type + "\n";
+    out +=
+        "# HELP " + f.name + " " + metrics::EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type + "\n";
     EXPECT_EQ(f.offset, next) << f.name;  // back to back, in order
     if (f.gzip) {
       std::string text;
@@ -785,8 +823,9 @@ TEST(StorageMetrics, InfoSeriesAreOrderedByHypervisorThenServer) {
     return r;
   };
   // Mapping order (as the join makes it): not grouped. Rows without a server (orphans, detached) come first.
-  m.rows = {row("cmp-02", "web-2", "v1"), row("cmp-01", "db-1", "v2"), row("cmp-02", "web-1", "v3"),
-            row("", "", "v4"), row("cmp-02", "web-2", "v5"), row("cmp-01", "db-1", "v6")};
+  m.rows = {row("cmp-02", "web-2", "v1"), row("cmp-01", "db-1", "v2"),
+            row("cmp-02", "web-1", "v3"), row("", "", "v4"),
+            row("cmp-02", "web-2", "v5"), row("cmp-01", "db-1", "v6")};
   auto server = [](std::string id, std::string name, std::string hv) {
     ServerRow r;
     r.cloud = "prod";
@@ -795,7 +834,8 @@ TEST(StorageMetrics, InfoSeriesAreOrderedByHypervisorThenServer) {
     r.hypervisor = std::move(hv);
     return r;
   };
-  m.servers = {server("s2", "web-2", "cmp-02"), server("s1", "web-1", "cmp-02"), server("s3", "db-1", "cmp-01")};
+  m.servers = {server("s2", "web-2", "cmp-02"), server("s1", "web-1", "cmp-02"),
+               server("s3", "db-1", "cmp-01")};
   m.IndexRows(0);
   const std::string text = Assemble(RenderMapping(m));
   auto order = [&text](const std::string& family, const std::string& label) {
