@@ -502,6 +502,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
           if (!joined[ref.array][ref.volume]) {
             joined[ref.array][ref.volume] = 1;
             ++m.arrays[array_summary[ref.array]].joined;
+            if (arrays[ref.array]->volumes[ref.volume].destroyed)
+              ++m.arrays[array_summary[ref.array]].destroyed_joined;
           }
         }
         if (v.attachments.empty()) {

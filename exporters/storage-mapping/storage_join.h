@@ -122,6 +122,7 @@ struct ArraySummary {
   std::size_t orphans = 0;            // Cinder-named, no Cinder record, not destroyed
   std::size_t destroyed_orphans = 0;  // Cinder-named, no Cinder record, destroyed (pending eradication)
   std::size_t unmanaged = 0;          // "-unmanaged" Cinder-made name, no Cinder record, not destroyed
+  std::size_t destroyed_joined = 0;   // destroyed (pending eradication) but still claimed by a Cinder volume
   std::size_t foreign = 0;            // not Cinder-named and not joined: ignored
 };
 

@@ -19,6 +19,7 @@ namespace {
 enum Id {
   kVolumeInfo,
   kVolumeSpace,
+  kVolumeDestroyed,
   kVolumeLastSeen,
   kServerInfo,
   kMappingRows,
@@ -62,6 +63,10 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kVolumeSpace, "estate_storage_volume_space_bytes", "array,array_volume,space",
      "Space of an array volume that is in the mapping, in bytes: space=\"provisioned\" is its size, "
      "space=\"used\" the physical space it takes on the array (as purefa_volume_space_bytes{space})."},
+    {kVolumeDestroyed, "estate_storage_volume_destroyed", "array,array_volume",
+     "1 for each array volume in the mapping that is destroyed on the array (pending eradication), whether a "
+     "Cinder volume still claims it (e.g. status deleting) or not; no series for the others. The lookup "
+     "page and the API show the same as destroyed=true."},
     {kVolumeLastSeen, "estate_storage_volume_last_seen_timestamp_seconds",
      "array,array_volume,cinder_id,server_id",
      "When a past mapping (state=\"past\" in estate_storage_volume_info) was last seen current, Unix time."},
@@ -83,8 +88,11 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kMissingSince, "estate_storage_missing_volume_since_timestamp_seconds", "cloud,cinder_id",
      "When a Cinder volume was first seen missing on the arrays (kept across restarts), Unix time."},
     {kDestroyedVolumes, "estate_storage_destroyed_volumes", "array",
-     "Destroyed array volumes pending eradication that have a Cinder-made name and no Cinder record (not "
-     "counted as orphans)."},
+     "Array volumes in the mapping that are destroyed on the array, pending eradication: those a Cinder "
+     "volume "
+     "still claims (e.g. status deleting) and Cinder-made ones without a Cinder record (which are not "
+     "counted "
+     "as orphans)."},
     {kUnmanagedVolumes, "estate_storage_unmanaged_volumes", "array",
      "Array volumes Cinder's unmanage left behind (a Cinder-made name ending in -unmanaged, no Cinder "
      "record, "
@@ -247,6 +255,11 @@ metrics::Families MappingFamilies(const Mapping& m) {
               r.provisioned_bytes);
     AddSample(space, {{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
+  metrics::Family destroyed_volumes = Make(kVolumeDestroyed);
+  for (std::uint32_t i : SpaceOrder(m)) {
+    const VolumeRow& r = m.rows[i];
+    if (r.destroyed) AddSample(destroyed_volumes, {{"array", r.array}, {"array_volume", r.array_volume}}, 1);
+  }
 
   metrics::Family servers = Make(kServerInfo, m.servers.size());
   for (std::uint32_t i : ServerOrder(m)) {
@@ -273,7 +286,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Family unmanaged = Make(kUnmanagedVolumes, m.arrays.size());
   for (const ArraySummary& a : m.arrays) {
     AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
-    AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+    AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans + a.destroyed_joined));
     AddSample(unmanaged, {{"array", a.array}}, static_cast<double>(a.unmanaged));
   }
   metrics::Family orphan_since = Make(kOrphanSince, m.orphan_since.size());
@@ -301,6 +314,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   out.reserve(kOpenstackVolumes);
   out.push_back(std::move(info));
   out.push_back(std::move(space));
+  out.push_back(std::move(destroyed_volumes));
   out.push_back(std::move(last_seen));
   out.push_back(std::move(servers));
   out.push_back(std::move(rows));
@@ -342,6 +356,11 @@ RenderedData RenderMapping(const Mapping& m) {
              r.provisioned_bytes);
     w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
+  w.Begin(kVolumeDestroyed);
+  for (std::uint32_t i : SpaceOrder(m)) {
+    const VolumeRow& r = m.rows[i];
+    if (r.destroyed) w.Sample({{"array", r.array}, {"array_volume", r.array_volume}}, 1);
+  }
   w.Begin(kVolumeLastSeen);
   for (const VolumeRow& r : m.rows) {
     if (r.state != "past") continue;
@@ -380,7 +399,7 @@ RenderedData RenderMapping(const Mapping& m) {
   for (const auto& [k, t] : m.missing_since) w.Sample({{"cloud", k.first}, {"cinder_id", k.second}}, t);
   w.Begin(kDestroyedVolumes);
   for (const ArraySummary& a : m.arrays) {
-    w.Sample({{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+    w.Sample({{"array", a.array}}, static_cast<double>(a.destroyed_orphans + a.destroyed_joined));
   }
   w.Begin(kUnmanagedVolumes);
   for (const ArraySummary& a : m.arrays) w.Sample({{"array", a.array}}, static_cast<double>(a.unmanaged));

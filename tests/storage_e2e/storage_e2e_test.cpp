@@ -385,6 +385,12 @@ TEST(StorageGolden, SimulatedCloudAndArraysMetrics) {
       Value(samples, "estate_storage_orphan_volume_since_timestamp_seconds",
             {{"array", "pure-b"}, {"array_volume", "volume-2d313942-9b69-4136-b13a-25bf4f3b1c65-cinder"}}));
   EXPECT_EQ(Value(samples, "estate_storage_destroyed_volumes", {{"array", "pure-a"}}), 1.0);
+  // old_scratch_01 (error_deleting in Cinder) is destroyed on pure-b: /metrics says so, as the page does.
+  EXPECT_EQ(Value(samples, "estate_storage_destroyed_volumes", {{"array", "pure-b"}}), 1.0);
+  EXPECT_EQ(
+      Value(samples, "estate_storage_volume_destroyed",
+            {{"array", "pure-b"}, {"array_volume", "volume-8829048f-3826-4853-9831-a57a357d695c-cinder"}}),
+      1.0);
   // Taken out of Cinder on purpose ("-cinder-unmanaged"): counted apart, not an orphan.
   EXPECT_EQ(Value(samples, "estate_storage_unmanaged_volumes", {{"array", "pure-a"}}), 1.0);
   EXPECT_EQ(Value(samples, "estate_storage_orphan_volumes", {{"array", "pure-a"}}), 0.0);

@@ -345,7 +345,7 @@ TEST(StorageJoin, UnknownServerFallsBackToAttachmentHostAndProjectToId) {
 
 TEST(StorageJoin, DestroyedVolumesKeepTheirFlagAndDestroyedOrphansAreCountedApart) {
   Fixture f;
-  f.cloud->volumes = {CVol(Uuid(1), "being-deleted", "available")};
+  f.cloud->volumes = {CVol(Uuid(1), "being-deleted", "deleting")};
   f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"),
                       PVol(PureName(Uuid(3)), "03")};
   f.array->volumes[0].destroyed = true;
@@ -364,6 +364,16 @@ TEST(StorageJoin, DestroyedVolumesKeepTheirFlagAndDestroyedOrphansAreCountedApar
   ASSERT_EQ(m.orphan_since.size(), 1u);
   EXPECT_EQ(m.orphan_since.begin()->first.second, PureName(Uuid(3)));
   EXPECT_EQ(m.orphan_since.begin()->second, kNow);
+  // /metrics says what the page says (issue #14): the current row's volume is destroyed too.
+  EXPECT_EQ(m.Array("pure-a")->destroyed_joined, 1u);
+  const std::string text = metrics::Render(MappingFamilies(m));
+  EXPECT_NE(text.find("estate_storage_destroyed_volumes{array=\"pure-a\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_volume_destroyed{array=\"pure-a\",array_volume=\"" + PureName(Uuid(1)) +
+                      "\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("estate_storage_volume_destroyed{array=\"pure-a\",array_volume=\"" + PureName(Uuid(3))),
+            std::string::npos);
 }
 
 // A volume an operator took out of Cinder (`cinder unmanage` leaves "volume-<id>-cinder-unmanaged" on the
