@@ -19,8 +19,8 @@ constexpr std::size_t kMaxIdLength = 1024;
 // Lists of more rows than this are streamed (chunked) rather than built whole.
 constexpr std::size_t kStreamAbove = 2000;
 constexpr std::array<std::string_view, 6> kFilters = {"host", "server", "array", "cloud", "project", "state"};
-constexpr std::array<std::string_view, 5> kStates = {"current", "orphan", "unmanaged", "missing_on_array",
-                                                     "past"};
+constexpr std::array<std::string_view, 6> kStates = {"current",          "orphan",  "unmanaged",
+                                                     "missing_on_array", "unknown", "past"};
 
 void AppendNumber(std::string& out, double v) {
   if (!std::isfinite(v)) {
@@ -185,7 +185,7 @@ Filters ParseFilters(std::string_view query) {
       for (auto s : kStates) valid = valid || s == value;
       if (!valid) {
         f.error = "invalid state \"" + Utf8Excerpt(value, 64) +
-                  "\" (valid: current, orphan, unmanaged, missing_on_array, past)";
+                  "\" (valid: current, orphan, unmanaged, missing_on_array, unknown, past)";
         return f;
       }
     }

@@ -76,7 +76,8 @@ struct ArrayRef {
 
 // The values rows share: one buffer each, not one per row.
 struct Words {
-  Text current{"current"}, orphan{"orphan"}, unmanaged{"unmanaged"}, missing_on_array{"missing_on_array"};
+  Text current{"current"}, orphan{"orphan"}, unmanaged{"unmanaged"}, missing_on_array{"missing_on_array"},
+      unknown{"unknown"};
   Text provider_id{"provider_id"}, metadata{"metadata"}, name_id{"name_id"}, id{"id"}, tag{"tag"},
       none{"none"};
 };
@@ -231,6 +232,11 @@ std::string NormalizeLookupId(std::string_view id) {
 }
 
 // ---- Mapping ---------------------------------------------------------------------------------------------
+
+bool Mapping::orphans_established() const {
+  return orphans_evaluated &&
+         std::all_of(clouds.begin(), clouds.end(), [](const CloudSummary& c) { return c.complete(); });
+}
 
 bool Mapping::complete() const {
   if (!orphans_evaluated || !missing_evaluated) return false;
@@ -478,16 +484,24 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
 
       if (refs.empty()) {
         if (!m.missing_evaluated || !ExpectedOnArray(v.status)) continue;
-        if (backends != nullptr) {
+        // With admin-only fields hidden (name_id, provider_id, the backend host), neither the array name nor
+        // whether the volume belongs on an array is known: it is "unknown", never "missing".
+        bool unknown = !complete && v.backend_host.empty();
+        if (backends != nullptr && !unknown) {
           std::string backend = CinderBackend(v.backend_host);
           if (std::find(backends->begin(), backends->end(), backend) == backends->end()) continue;
         }
+        unknown = unknown || !complete;
         base.match = Word().none;
-        base.state = Word().missing_on_array;
+        base.state = unknown ? Word().unknown : Word().missing_on_array;
         // The name it should have on the array, so that it can be looked up by that name too.
         if (!candidates.empty()) base.expected_array_volume = Text(candidates.front().name);
-        ++summary.missing;
-        m.missing_since.emplace(std::make_pair(cloud.cloud, v.id), now);
+        if (unknown) {
+          ++summary.unknown;
+        } else {
+          ++summary.missing;
+          m.missing_since.emplace(std::make_pair(cloud.cloud, v.id), now);
+        }
       } else {
         base.state = Word().current;
       }
@@ -539,9 +553,12 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       if (!m.orphans_evaluated) continue;
       VolumeRow row;
       FillArraySide(row, a, v);
-      // "-unmanaged" is what Cinder's unmanage leaves on the array: taken out of Cinder on purpose.
+      // "-unmanaged" is what Cinder's unmanage leaves on the array: taken out of Cinder on purpose. Any other
+      // is an orphan only if every cloud's listing was complete: a hidden name_id or provider_id could be the
+      // name a Cinder volume has it under, so against an incomplete cloud it is "unknown".
       const bool unmanaged = EndsWithIgnoreCase(StripPod(v.name), kUnmanaged);
-      row.state = unmanaged ? Word().unmanaged : Word().orphan;
+      const bool unknown = !unmanaged && !clouds_complete;
+      row.state = unmanaged ? Word().unmanaged : (unknown ? Word().unknown : Word().orphan);
       row.match = Word().none;
       row.last_seen_unix = now;
       row.complete = clouds_complete;
@@ -569,6 +586,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
         ++summary.destroyed_orphans;
       } else if (unmanaged) {
         ++summary.unmanaged;
+      } else if (unknown) {
+        ++summary.unknown;
       } else {
         ++summary.orphans;
         m.orphan_since.emplace(std::make_pair(a.array, v.name), now);

@@ -58,6 +58,11 @@
 // Partial data. Orphans are only evaluated when every configured cloud has a snapshot (an orphan might belong
 // to a cloud not yet read), and missing volumes only when every configured array has one; otherwise the
 // mapping says so in `warnings` and the summaries (orphans_evaluated / missing_evaluated = false).
+// Hidden fields. A cloud whose listings lack admin-only fields (name_id, provider_id, the backend host, ...)
+// cannot establish where its volumes live on the arrays. What it cannot establish is "unknown", never a fact:
+// a would-be orphan (any cloud incomplete) and a would-be missing volume of that cloud get rows in state
+// "unknown", are counted in the summaries' `unknown`, get no "since" time, and the orphan / missing counts
+// they would change are not published (orphans_established(), CloudSummary::complete()).
 //
 // Lookup. Rows are indexed by Cinder id, its first 20 characters (the serial a guest sees on a virtio-blk
 // disk, as Nova sets the volume id as the disk serial), array volume name (with and without "<pod>::"),
@@ -111,6 +116,7 @@ struct CloudSummary {
   std::size_t servers = 0;
   std::size_t projects = 0;
   std::size_t missing = 0;  // Cinder volumes (not rows) in state missing_on_array
+  std::size_t unknown = 0;  // unjoined Cinder volumes an incomplete listing cannot judge (state unknown)
   bool complete() const { return has_data && missing_fields.empty(); }
 };
 
@@ -123,6 +129,7 @@ struct ArraySummary {
   std::size_t destroyed_orphans = 0;  // Cinder-named, no Cinder record, destroyed (pending eradication)
   std::size_t unmanaged = 0;          // "-unmanaged" Cinder-made name, no Cinder record, not destroyed
   std::size_t destroyed_joined = 0;   // destroyed (pending eradication) but still claimed by a Cinder volume
+  std::size_t unknown = 0;            // Cinder-named, not joined, judged against an incomplete cloud
   std::size_t foreign = 0;            // not Cinder-named and not joined: ignored
 };
 
@@ -144,6 +151,9 @@ class Mapping {
 
   // True when every cloud's mapping is complete and orphans and missing volumes were evaluated.
   bool complete() const;
+  // Whether the orphan counts are facts: every configured cloud was read, with every admin-only field. While
+  // not, would-be orphans are rows in state "unknown" and the orphan counts are not published.
+  bool orphans_established() const;
   const CloudSummary* Cloud(std::string_view name) const;
   const ArraySummary* Array(std::string_view name) const;
 

@@ -56,7 +56,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "One mapped row, always 1: a Pure array volume, its Cinder volume and one attachment's Nova server. "
      "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), unmanaged "
      "(the same with a name ending in -unmanaged: taken out of Cinder on purpose, not an orphan), "
-     "missing_on_array (Cinder volume on an array backend that no array has), past (last known mapping of a "
+     "missing_on_array (Cinder volume on an array backend that no array has), unknown (one of those two that "
+     "a listing lacking admin-only fields cannot establish), past (last known mapping of a "
      "volume that lost its Cinder record or attachment, kept for the history retention). wwid is the Linux "
      "multipath WWID, 3624a9370 + the array's volume serial in lower case (search a serial with "
      "wwid=~\"(?i).*<serial>\"). Ordered by hypervisor and server."},
@@ -75,16 +76,18 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "One Nova server, always 1. host_name is the guest host name; hypervisor the compute host "
      "(OS-EXT-SRV-ATTR:host, the hardware exporter's host name); hypervisor_hostname its FQDN."},
     {kMappingRows, "estate_storage_mapping_rows", "state",
-     "Rows of the published mapping by state (current, orphan, unmanaged, missing_on_array, past)."},
+     "Rows of the published mapping by state (current, orphan, unmanaged, missing_on_array, unknown, past)."},
     {kOrphanVolumes, "estate_storage_orphan_volumes", "array",
      "Array volumes with a Cinder-made name and no Cinder record in any cloud, not destroyed. 0 while "
-     "orphans "
-     "cannot be evaluated (a configured cloud has no data yet)."},
+     "orphans cannot be evaluated (a configured cloud has no data yet); not published while a cloud's "
+     "listings lack admin-only fields (then such volumes are rows in state unknown)."},
     {kOrphanSince, "estate_storage_orphan_volume_since_timestamp_seconds", "array,array_volume",
      "When a current orphan volume was first seen orphaned (kept across restarts), Unix time."},
     {kMissingVolumes, "estate_storage_missing_volumes", "cloud",
      "Cinder volumes on a backend expected on an array, in a status that needs the backend volume, that no "
-     "array has. 0 while missing volumes cannot be evaluated (a configured array has no data yet)."},
+     "array has. 0 while missing volumes cannot be evaluated (a configured array has no data yet); not "
+     "published for a cloud whose listings lack admin-only fields (then such volumes are rows in state "
+     "unknown)."},
     {kMissingSince, "estate_storage_missing_volume_since_timestamp_seconds", "cloud,cinder_id",
      "When a Cinder volume was first seen missing on the arrays (kept across restarts), Unix time."},
     {kDestroyedVolumes, "estate_storage_destroyed_volumes", "array",
@@ -156,7 +159,8 @@ void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, 
   f.metric.push_back(std::move(m));
 }
 
-const std::array<std::string, 5> kStates = {"current", "orphan", "unmanaged", "missing_on_array", "past"};
+const std::array<std::string, 6> kStates = {"current", "orphan",  "unmanaged",
+                                            "missing_on_array", "unknown", "past"};
 
 // The mapping's families written straight to text (estate::RenderedWriter), opened by table id.
 class Writer : public RenderedWriter {
@@ -285,7 +289,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Family destroyed = Make(kDestroyedVolumes, m.arrays.size());
   metrics::Family unmanaged = Make(kUnmanagedVolumes, m.arrays.size());
   for (const ArraySummary& a : m.arrays) {
-    AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
+    if (m.orphans_established()) AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
     AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans + a.destroyed_joined));
     AddSample(unmanaged, {{"array", a.array}}, static_cast<double>(a.unmanaged));
   }
@@ -298,7 +302,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Family complete = Make(kMappingComplete, m.clouds.size());
   metrics::Family fields = Make(kMissingField);
   for (const CloudSummary& c : m.clouds) {
-    AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
+    if (c.complete()) AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
     AddSample(complete, {{"cloud", c.cloud}}, c.complete() ? 1 : 0);
     for (const auto& f : c.missing_fields) AddSample(fields, {{"cloud", c.cloud}, {"field", f}}, 1);
   }
@@ -390,11 +394,15 @@ RenderedData RenderMapping(const Mapping& m) {
     w.Sample({{"state", kStates[i]}}, static_cast<double>(by_state[i]));
   }
   w.Begin(kOrphanVolumes);
-  for (const ArraySummary& a : m.arrays) w.Sample({{"array", a.array}}, static_cast<double>(a.orphans));
+  for (const ArraySummary& a : m.arrays) {
+    if (m.orphans_established()) w.Sample({{"array", a.array}}, static_cast<double>(a.orphans));
+  }
   w.Begin(kOrphanSince);
   for (const auto& [k, t] : m.orphan_since) w.Sample({{"array", k.first}, {"array_volume", k.second}}, t);
   w.Begin(kMissingVolumes);
-  for (const CloudSummary& c : m.clouds) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
+  for (const CloudSummary& c : m.clouds) {
+    if (c.complete()) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
+  }
   w.Begin(kMissingSince);
   for (const auto& [k, t] : m.missing_since) w.Sample({{"cloud", k.first}, {"cinder_id", k.second}}, t);
   w.Begin(kDestroyedVolumes);

@@ -122,7 +122,7 @@ struct VolumeRow {
   Text device;
   bool bootable = false;
   Text match;                // which rule joined it: provider_id, metadata, name_id, id, tag, none
-  Text state;                // "current", "orphan", "unmanaged", "missing_on_array", "past"
+  Text state;                // "current", "orphan", "unmanaged", "missing_on_array", "unknown", "past"
   // For a missing_on_array row: the array volume name it should have (provider_id, else the metadata name,
   // else volume-<id or name_id>-cinder), so a lookup by that name finds it. Not a column of the API.
   Text expected_array_volume;

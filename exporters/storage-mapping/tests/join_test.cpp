@@ -478,7 +478,8 @@ TEST(StorageJoin, IncompleteCloudMarksItsRowsAndTheMapping) {
   Mapping m = f.Run();
   ASSERT_EQ(m.rows.size(), 2u);
   EXPECT_FALSE(m.rows[0].complete);
-  EXPECT_FALSE(m.rows[1].complete);  // an orphan judged against an incomplete cloud
+  EXPECT_FALSE(m.rows[1].complete);  // judged against an incomplete cloud: not an orphan but unknown
+  EXPECT_EQ(m.rows[1].state, "unknown");
   EXPECT_FALSE(m.Cloud("prod")->complete());
   EXPECT_FALSE(m.complete());
   bool warned = false;
@@ -490,6 +491,57 @@ TEST(StorageJoin, IncompleteCloudMarksItsRowsAndTheMapping) {
   EXPECT_TRUE(ok.rows[0].complete);
   EXPECT_TRUE(ok.complete());
   EXPECT_TRUE(ok.warnings.empty());
+}
+
+// A non-admin token hides name_id, provider_id and the backend host (issue #14). A migrated volume lives on the
+// array under its name_id, which the listing does not show, and a volume missing on the array has no backend
+// to judge it by: neither is published as a fact. The would-be orphan and the would-be missing volume are rows
+// in state "unknown", no orphan or missing "since" time starts, and the counts they would change are not
+// published.
+TEST(StorageJoin, HiddenAdminFieldsMakeUnknownsNotOrphansOrMissing) {
+  Fixture f;
+  f.cloud->admin.missing_fields = {"os-vol-host-attr:host", "os-vol-mig-status-attr:name_id", "provider_id"};
+  auto migrated = CVol(Uuid(1), "migrated");  // on the array as volume-<name_id>-cinder, name_id hidden
+  auto lost = CVol(Uuid(2), "lost");          // on no array; its backend is hidden
+  auto plain = CVol(Uuid(3), "plain");
+  for (auto* v : {&migrated, &lost, &plain}) v->backend_host = "";
+  f.cloud->volumes = {migrated, lost, plain};
+  f.array->volumes = {PVol(PureName(Uuid(9)), "09"), PVol(PureName(Uuid(3)), "03")};
+  Mapping m = f.Run();
+  EXPECT_EQ(RowsOf(m, "current").size(), 1u);  // plain still joins by its id
+  EXPECT_TRUE(RowsOf(m, "orphan").empty());
+  EXPECT_TRUE(RowsOf(m, "missing_on_array").empty());
+  auto unknown = RowsOf(m, "unknown");
+  ASSERT_EQ(unknown.size(), 3u);  // migrated and lost (Cinder side), volume-<uuid 9> (array side)
+  std::set<std::string> ids;
+  for (const auto* r : unknown) {
+    ids.insert(r->cinder_id.empty() ? r->array_volume.str() : r->cinder_id.str());
+    EXPECT_FALSE(r->complete);
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{Uuid(1), Uuid(2), PureName(Uuid(9))}));
+  EXPECT_EQ(m.Cloud("prod")->missing, 0u);
+  EXPECT_EQ(m.Cloud("prod")->unknown, 2u);
+  EXPECT_EQ(m.Array("pure-a")->orphans, 0u);
+  EXPECT_EQ(m.Array("pure-a")->unknown, 1u);
+  EXPECT_TRUE(m.orphan_since.empty());
+  EXPECT_TRUE(m.missing_since.empty());
+  EXPECT_FALSE(m.orphans_established());
+  const std::string text = metrics::Render(MappingFamilies(m));
+  EXPECT_EQ(text.find("estate_storage_orphan_volumes{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("estate_storage_missing_volumes{"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_mapping_rows{state=\"unknown\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_mapping_complete{cloud=\"prod\"} 0"), std::string::npos) << text;
+  // The unknown Cinder volumes are still found by id and by the array name they should have.
+  EXPECT_EQ(m.Lookup(Uuid(2)).size(), 1u);
+
+  // With every field, the same data gives facts again.
+  f.cloud->admin.missing_fields.clear();
+  f.cloud->volumes[1].backend_host = "cinder-vol@pure-a#pure-a";
+  Mapping full = f.Run();
+  EXPECT_TRUE(RowsOf(full, "unknown").empty());
+  EXPECT_EQ(RowsOf(full, "orphan").size(), 1u);
+  EXPECT_EQ(full.Cloud("prod")->missing, 1u);  // lost (migrated has no backend host: not expected)
+  EXPECT_TRUE(full.orphans_established());
 }
 
 TEST(StorageJoin, TagsFillServerOfAnOrphanButNeverOverrideCinder) {
