@@ -234,8 +234,7 @@ std::string NormalizeLookupId(std::string_view id) {
 // ---- Mapping ---------------------------------------------------------------------------------------------
 
 bool Mapping::orphans_established() const {
-  return orphans_evaluated &&
-         std::all_of(clouds.begin(), clouds.end(), [](const CloudSummary& c) { return c.complete(); });
+  return std::none_of(clouds.begin(), clouds.end(), [](const CloudSummary& c) { return c.fields_hidden(); });
 }
 
 bool Mapping::complete() const {

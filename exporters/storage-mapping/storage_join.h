@@ -118,6 +118,8 @@ struct CloudSummary {
   std::size_t missing = 0;  // Cinder volumes (not rows) in state missing_on_array
   std::size_t unknown = 0;  // unjoined Cinder volumes an incomplete listing cannot judge (state unknown)
   bool complete() const { return has_data && missing_fields.empty(); }
+  // Its listings lacked admin-only fields: what they decide (missing volumes, orphans) is not established.
+  bool fields_hidden() const { return has_data && !missing_fields.empty(); }
 };
 
 struct ArraySummary {
@@ -151,8 +153,9 @@ class Mapping {
 
   // True when every cloud's mapping is complete and orphans and missing volumes were evaluated.
   bool complete() const;
-  // Whether the orphan counts are facts: every configured cloud was read, with every admin-only field. While
-  // not, would-be orphans are rows in state "unknown" and the orphan counts are not published.
+  // False while a cloud's listings lack admin-only fields: would-be orphans are then rows in state "unknown"
+  // and the orphan counts are not published. (While a cloud has no data yet, orphans are not evaluated and
+  // the counts are 0, as documented.)
   bool orphans_established() const;
   const CloudSummary* Cloud(std::string_view name) const;
   const ArraySummary* Array(std::string_view name) const;

@@ -302,7 +302,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Family complete = Make(kMappingComplete, m.clouds.size());
   metrics::Family fields = Make(kMissingField);
   for (const CloudSummary& c : m.clouds) {
-    if (c.complete()) AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
+    if (!c.fields_hidden()) AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
     AddSample(complete, {{"cloud", c.cloud}}, c.complete() ? 1 : 0);
     for (const auto& f : c.missing_fields) AddSample(fields, {{"cloud", c.cloud}, {"field", f}}, 1);
   }
@@ -401,7 +401,7 @@ RenderedData RenderMapping(const Mapping& m) {
   for (const auto& [k, t] : m.orphan_since) w.Sample({{"array", k.first}, {"array_volume", k.second}}, t);
   w.Begin(kMissingVolumes);
   for (const CloudSummary& c : m.clouds) {
-    if (c.complete()) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
+    if (!c.fields_hidden()) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
   }
   w.Begin(kMissingSince);
   for (const auto& [k, t] : m.missing_since) w.Sample({{"cloud", k.first}, {"cinder_id", k.second}}, t);

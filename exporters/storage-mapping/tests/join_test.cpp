@@ -526,6 +526,7 @@ TEST(StorageJoin, HiddenAdminFieldsMakeUnknownsNotOrphansOrMissing) {
   EXPECT_TRUE(m.orphan_since.empty());
   EXPECT_TRUE(m.missing_since.empty());
   EXPECT_FALSE(m.orphans_established());
+  EXPECT_TRUE(m.Cloud("prod")->fields_hidden());
   const std::string text = metrics::Render(MappingFamilies(m));
   EXPECT_EQ(text.find("estate_storage_orphan_volumes{"), std::string::npos) << text;
   EXPECT_EQ(text.find("estate_storage_missing_volumes{"), std::string::npos) << text;
@@ -831,7 +832,7 @@ TEST(StorageMetrics, RenderMappingIsByteIdenticalToTheFamilies) {
   const std::string expected = metrics::Render(MappingFamilies(m));
   RenderedData d = RenderMapping(m);
   EXPECT_EQ(Assemble(d), expected);
-  ASSERT_EQ(d.families.size(), 13u);
+  ASSERT_EQ(d.families.size(), 15u);
 
   // Small extra families (the exporter's history save figures) append the same way.
   auto failures = metrics::Counter("estate_storage_history_save_failures_total", "Failed writes.");
@@ -946,7 +947,7 @@ TEST(StorageMetrics, NamesAreValidAndUnique) {
     for (const auto& l : d.labels) EXPECT_TRUE(metrics::ValidLabelName(l)) << d.name << " " << l;
     EXPECT_TRUE(names.insert(d.name).second) << d.name;
   }
-  EXPECT_EQ(names.size(), 19u);
+  EXPECT_EQ(names.size(), 21u);
   // Every family the functions produce is in the table, with the table's label names in order.
   Mapping m = SmallMapping();
   std::vector<metrics::Family> all = MappingFamilies(m);
