@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <exception>
@@ -40,6 +41,15 @@ struct Header {
 // One job's data, rendered once when the refresh finished: the sample lines of all its families in one string
 // of exactly the needed size (no growth slack), and per family its header and its slice of that string (or,
 // for a large family, its deflate piece).
+// RenderedData::on_served, fired at most once.
+struct ServedHook {
+  std::atomic<bool> fired{false};
+  std::function<void()> fn;
+  void Fire() {
+    if (!fired.exchange(true) && fn) fn();
+  }
+};
+
 struct Rendered {
   struct Family {
     std::shared_ptr<const Header> header;
@@ -52,6 +62,7 @@ struct Rendered {
   };
   std::string samples;
   std::vector<Family> families;
+  std::shared_ptr<ServedHook> served;  // RenderedData::on_served, if any
 };
 
 // A family's samples this large get their own deflate piece (see Rendered::Family::gzip), compressed at a
@@ -204,6 +215,8 @@ struct Refresher::Impl {
   std::shared_ptr<const Rendered> RenderJobData(const metrics::Families& families);
   // The same from a job's pre-rendered text (JobSpec::collect_rendered).
   std::shared_ptr<const Rendered> RenderJobData(RenderedData data);
+  // Builds the /metrics body now, until one includes the data `hook` belongs to (it then fires).
+  void ServeNow(ServedHook& hook);
   // The shared Header for this HELP/TYPE text.
   std::shared_ptr<const Header> InternHeader(const std::string& name, const std::string& text);
   // Returns the merged body for a scrape, rebuilding it if the data changed (see the .cpp for throttling).
@@ -230,6 +243,11 @@ std::shared_ptr<const Header> Refresher::Impl::InternHeader(const std::string& n
 // When every family appears once, the job's string is kept as it is (moved, not copied: at 100k volumes it is
 // ~90 MB) and the slices point into it; a family given in several slices is gathered into a new string.
 std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data) {
+  std::shared_ptr<ServedHook> served;
+  if (data.on_served) {
+    served = std::make_shared<ServedHook>();
+    served->fn = std::move(data.on_served);
+  }
   std::map<std::string_view, std::size_t> index;
   std::vector<std::vector<const RenderedData::Family*>> order;
   for (const auto& f : data.families) {
@@ -242,6 +260,7 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data
     return std::pair<std::size_t, std::size_t>{offset, std::min(f.length, data.samples.size() - offset)};
   };
   auto out = std::make_shared<Rendered>();
+  out->served = std::move(served);
   std::string header;
   for (const auto& group : order) {
     const RenderedData::Family& first = *group.front();
@@ -352,6 +371,7 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
   }
   auto end = Clock::now();
   if (result.ok() && !keep_data && !rendered) rendered = RenderJobData(*result);
+  const std::shared_ptr<ServedHook> hook = rendered ? rendered->served : nullptr;
 
   std::function<void()> on_remove;
   {
@@ -394,7 +414,28 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
     log::Debug("refresh done", {{options.source_label, job->spec.source}, {"group", job->spec.group}});
   }
   cv.notify_all();
+  if (hook && result.ok() && !keep_data) ServeNow(*hook);
   if (on_remove) on_remove();
+}
+
+void Refresher::Impl::ServeNow(ServedHook& hook) {
+  // Build the body that includes the new data now rather than at the next scrape. A rebuild already running
+  // may have started before the data was swapped in: wait for it and build again (bounded).
+  for (int attempt = 0; attempt < 100 && !hook.fired; ++attempt) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping) return;
+    }
+    try {
+      Rebuild(true);
+    } catch (const std::exception& e) {
+      log::Warn("cannot build the metrics body", {{"err", e.what()}});
+      return;
+    }
+    if (hook.fired) return;
+    std::unique_lock<std::mutex> lock(cache_mu);
+    cache_cv.wait_for(lock, std::chrono::milliseconds(50), [this] { return !cache_rebuilding; });
+  }
 }
 
 void Refresher::Impl::WorkerLoop() {
@@ -566,6 +607,10 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   body->keep.assign(parts.begin(), parts.end());
   // Headers are owned by the snapshots' families, so the parts keep them alive too.
   const bool large = body->size > (4u << 20);
+  std::vector<std::shared_ptr<ServedHook>> served;
+  for (const auto& p : parts) {
+    if (p->served && !p->served->fired) served.push_back(p->served);
+  }
   parts.clear();
 
   lock.lock();
@@ -579,6 +624,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   cache_cv.notify_all();
   auto result = cache_body;
   lock.unlock();
+  // The body is in place: what it includes may now be published elsewhere (RenderedData::on_served).
+  for (const auto& hook : served) hook->Fire();
   {
     // Forget headers no snapshot uses any more (a family that disappeared, or whose HELP changed).
     std::lock_guard<std::mutex> hl(headers_mu);

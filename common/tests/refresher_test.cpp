@@ -384,6 +384,42 @@ TEST(Refresher, BackoffOnlyWithoutDataAndCappedByDefault) {
   EXPECT_GT(capped.Statuses()[0].retry_in_seconds, 20.0);
 }
 
+// RenderedData::on_served fires once the /metrics body includes the data, without waiting for a scrape, and
+// by then a scrape gets that data: what a job publishes elsewhere from the hook (the storage API) is never
+// newer than /metrics.
+TEST(Refresher, OnServedFiresOnceTheBodyIncludesTheData) {
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  std::atomic<int> version{0};
+  std::atomic<int> fired{0};
+  std::mutex mu;
+  std::string seen;
+  JobSpec j;
+  j.source = "mapping";
+  j.group = "join";
+  j.interval_seconds = 3600;
+  j.fingerprint = "f";
+  j.collect_rendered = [&](const Budget&) -> Result<RenderedData> {
+    const int v = ++version;
+    RenderedData d;
+    d.samples = "estate_t_version " + std::to_string(v) + "\n";
+    d.families.push_back({"estate_t_version", "Version.", "gauge", 0, d.samples.size(), nullptr});
+    d.on_served = [&r, &mu, &seen, &fired, v] {
+      const bool in = r.DataText()->find("estate_t_version " + std::to_string(v) + "\n") != std::string::npos;
+      std::lock_guard<std::mutex> lock(mu);
+      seen += std::to_string(v) + (in ? ":in " : ":out ");
+      ++fired;
+    };
+    return d;
+  };
+  r.Apply({j});
+  r.RunAllNow();
+  EXPECT_EQ(fired.load(), 1);  // no scrape was needed
+  r.RunAllNow();
+  EXPECT_EQ(fired.load(), 2);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, "1:in 2:in ");
+}
+
 TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   // 100k samples: a body that takes well over 10 ms to build, so the keeper thread rebuilds it and a scrape
   // is served the last one built instead of building it itself.

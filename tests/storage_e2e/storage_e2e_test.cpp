@@ -913,6 +913,49 @@ TEST_F(StorageE2e, CloudComingUpLateIsMappedWithinAMinute) {
               std::chrono::duration<double>(Clock::now() - started).count());
 }
 
+// /metrics keeps in step with the API (issue #14): from the exporter's start, whenever the API says the mapping
+// is complete, a scrape made right after it sees a complete mapping with the same rows. Then a redeploy
+// changes the mapping while both are read in turn: the scrape never shows an older mapping than the API did.
+TEST_F(StorageE2e, ApiThenScrapeSeeTheSameMapping) {
+  TempDir& dir = dir_;
+  StorageEstate& estate = estate_;
+  ASSERT_TRUE(estate.Start(dir));
+  auto rows_in_metrics = [](const std::vector<Sample>& samples) {
+    double total = 0;
+    for (const Sample* s : All(samples, "estate_storage_mapping_rows")) total += s->value;
+    return total;
+  };
+  int checked = 0;
+  for (auto until = Clock::now() + 60s; checked < 20 && Clock::now() < until; std::this_thread::sleep_for(50ms)) {
+    long status = 0;
+    const json list = estate.exporter.Api("", &status);
+    if (status != 200 || !list.value("complete", false)) continue;
+    const auto samples = ParseSamples(estate.exporter.Metrics());
+    ASSERT_EQ(Value(samples, "estate_storage_mapping_complete", {{"cloud", "cloud-demo"}}), 1.0)
+        << "the API said complete, the scrape after it did not";
+    ASSERT_GE(rows_in_metrics(samples), static_cast<double>(list.value("count", 0)));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 20);
+
+  // A redeployed server: the API's generated_at moves on; a scrape right after sees at least that mapping.
+  const json before = estate.exporter.Api("?state=current&server=iex-fokpp02");
+  ASSERT_FALSE(estate.sim.Redeploy("cloud-demo", "iex-fokpp02").empty());
+  bool moved = false;
+  for (auto until = Clock::now() + 30s; !moved && Clock::now() < until; std::this_thread::sleep_for(50ms)) {
+    const json now = estate.exporter.Api("?state=current&server=iex-fokpp02");
+    if (now.value("volumes", json::array()) == before.value("volumes", json::array())) continue;
+    moved = true;
+    const std::string text = estate.exporter.Metrics();
+    for (const auto& v : now["volumes"]) {
+      if (v.value("state", "") != "current") continue;
+      EXPECT_NE(text.find("cinder_id=\"" + v.value("cinder_id", "") + "\""), std::string::npos)
+          << "the API shows a volume the scrape after it does not: " << v.dump();
+    }
+  }
+  EXPECT_TRUE(moved) << "the redeploy never reached the API";
+}
+
 TEST_F(StorageE2e, RevokedTokensAreRenewedWithoutAFailedRefresh) {
   TempDir& dir = dir_;
   StorageEstate& estate = estate_;

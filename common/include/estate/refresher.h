@@ -54,6 +54,12 @@ struct RenderedData {
   };
   std::string samples;
   std::vector<Family> families;
+  // Optional: called once, as soon as a /metrics body that includes this data has been built, so before any
+  // scrape can get it (on a worker or scrape thread, no refresher lock held; must not block long). A job that
+  // serves the same data elsewhere (an API) publishes it there from this hook, so that a reader who saw it
+  // there and then scrapes gets at least as new a body. The refresher builds that body right after the job
+  // publishes the data, scraped or not. Not called for data replaced before it was ever included.
+  std::function<void()> on_served;
 };
 
 // A family with this many bytes of samples from one job gets a deflate piece of its own, at this level.
