@@ -100,6 +100,23 @@ std::string_view BatterySourceName(BatterySource s) {
   return "unknown";
 }
 
+LinkState ParseLinkState(std::string_view text) {
+  const std::string s = Squash(text);
+  if (s == "up" || s == "linkup") return LinkState::kUp;
+  if (s == "down" || s == "linkdown" || s == "nolink") return LinkState::kDown;
+  return LinkState::kUnknown;  // "Starting", "Training": neither yet
+}
+
+std::string_view NetworkSourceName(NetworkSource s) {
+  switch (s) {
+    case NetworkSource::kDmtfNetworkAdapter:
+      return "dmtf_network_adapter";
+    case NetworkSource::kHpeBaseNetworkAdapter:
+      return "hpe_base_network_adapter";
+  }
+  return "unknown";
+}
+
 PowerState ParsePowerState(std::string_view text) {
   const std::string s = Squash(text);
   if (s == "on") return PowerState::kOn;
@@ -119,6 +136,10 @@ ComputedHealth ComputeHealth(const Findings& f) {
   for (const auto& x : f.volumes) c.system = Worst(c.system, x.status.health);
   for (const auto& x : f.dimms) c.system = Worst(c.system, x.status.health);
   for (const auto& x : f.cpus) c.system = Worst(c.system, x.status.health);
+  // Status.health is already the effective health: a port UnavailableOffline has none and does not count.
+  for (const auto& x : f.network_adapters) c.system = Worst(c.system, x.status.health);
+  for (const auto& x : f.network_ports) c.system = Worst(c.system, x.status.health);
+  for (const auto& x : f.assemblies) c.chassis = Worst(c.chassis, x.status.health);
 
   for (const auto& x : f.fans) c.chassis = Worst(c.chassis, x.status.health);
   for (const auto& x : f.temperatures) c.chassis = Worst(c.chassis, x.status.health);
@@ -180,6 +201,16 @@ void MergeInto(Findings& into, const Findings& from) {
     into.has_logs = true;
     into.logs = from.logs;
   }
+  if (from.has_network) {
+    into.has_network = true;
+    into.network_adapters = from.network_adapters;
+    into.network_ports = from.network_ports;
+  }
+  if (from.has_assemblies) {
+    into.has_assemblies = true;
+    into.assemblies = from.assemblies;
+  }
+  if (!from.reported_subsystems.empty()) into.reported_subsystems = from.reported_subsystems;
 }
 
 std::string UniqueKey(std::string key, std::map<std::string, int>& used) {
@@ -208,14 +239,19 @@ void DedupeKeys(Findings& f) {
   };
   auto none = [](const auto&) { return std::string(); };
   auto by_controller = [](const auto& x) { return x.controller; };
+  // Components of different chassis carry their chassis label: "PSU 1" of two trays keeps its name.
+  auto by_chassis = [](const auto& x) { return x.chassis; };
   dedupe(f.controllers, none);
   dedupe(f.batteries, none);
   dedupe(f.drives, by_controller);
   dedupe(f.volumes, by_controller);
-  dedupe(f.fans, none);
-  dedupe(f.temperatures, none);
-  dedupe(f.psus, none);
-  dedupe(f.psu_redundancy, none);
+  dedupe(f.fans, by_chassis);
+  dedupe(f.temperatures, by_chassis);
+  dedupe(f.psus, by_chassis);
+  dedupe(f.psu_redundancy, by_chassis);
+  dedupe(f.network_adapters, by_chassis);
+  dedupe(f.network_ports, [](const NetworkPort& p) { return p.chassis + "\x1e" + p.adapter; });
+  dedupe(f.assemblies, by_chassis);
   dedupe(f.dimms, none);
   dedupe(f.cpus, none);
   std::map<std::string, int> used;

@@ -138,6 +138,7 @@ struct Fan {
   Status status;
   std::optional<double> rpm;
   std::optional<double> percent;
+  std::string chassis;  // key of the chassis it is in (ChassisKey); "" when the protocol has none (RIBCL)
 };
 
 struct Temperature {
@@ -149,6 +150,7 @@ struct Temperature {
   // noise).
   std::optional<double> upper_critical;  // Redfish UpperThresholdCritical, RIBCL CAUTION
   std::optional<double> upper_fatal;     // Redfish UpperThresholdFatal, RIBCL CRITICAL
+  std::string chassis;                   // as Fan::chassis
 };
 
 struct PowerSupply {
@@ -160,12 +162,14 @@ struct PowerSupply {
   std::optional<double> input_watts;
   std::optional<double> output_watts;
   std::optional<double> capacity_watts;
+  std::string chassis;  // as Fan::chassis: "PSU 1" of two trays are two PSUs, not "PSU 1" and "PSU 1_2"
 };
 
 struct Redundancy {
   std::string key;
   Health health = Health::kUnknown;
   std::optional<bool> redundant;  // true redundant (healthy and in service), false redundancy lost or offline
+  std::string chassis;            // as Fan::chassis; "" for a system-wide group (HPE AggregateHealthStatus)
 };
 
 struct Component {  // DIMM or CPU
@@ -189,6 +193,61 @@ struct LogSummary {
   std::string log;  // "IML", "SEL", ...
   std::map<Health, double> entries;  // by severity (kOk, kWarning, kCritical)
   std::optional<double> last_critical_unix;
+};
+
+// Link state of a network port: 1 up, 0 down; kUnknown (no sample) when not reported or in transition.
+enum class LinkState { kUnknown = -1, kDown = 0, kUp = 1 };
+// "LinkUp"/"Up" -> kUp; "LinkDown"/"Down"/"NoLink" -> kDown; anything else ("Starting", "Training") ->
+// kUnknown.
+LinkState ParseLinkState(std::string_view text);
+
+// Which vendor data a network adapter came from (a label on estate_hardware_network_adapter_info).
+enum class NetworkSource {
+  kDmtfNetworkAdapter,     // Chassis/<id>/NetworkAdapters (Ports or NetworkPorts, Controllers[])
+  kHpeBaseNetworkAdapter,  // HPE Systems/<id>/BaseNetworkAdapters (PhysicalPorts[])
+};
+std::string_view NetworkSourceName(NetworkSource s);
+
+struct NetworkAdapter {
+  std::string key;      // the adapter's Id, unique per chassis
+  std::string chassis;  // ChassisKey; for HPE BaseNetworkAdapters the chassis of the system
+  NetworkSource source = NetworkSource::kDmtfNetworkAdapter;
+  std::string name;
+  std::string model;
+  std::string serial;
+  std::string firmware;  // Controllers[].FirmwarePackageVersion, HPE Firmware.Current.VersionString
+  Status status;
+};
+
+// A port of a network adapter. A port that is disabled or offline (UnavailableOffline, StandbyOffline, ...)
+// or absent has no health (not a fault), but its link state is still reported.
+struct NetworkPort {
+  std::string key;  // DMTF port Id; HPE PhysicalPorts position (1, 2, ...): the OS interface name can change
+  std::string adapter;
+  std::string chassis;
+  std::string name;  // as the BMC names it (HPE: the OS interface name)
+  std::string mac;
+  Status status;
+  LinkState link = LinkState::kUnknown;
+};
+
+// An entry of Chassis/<id>/Assembly Assemblies[] (boards, backplanes, risers, ...).
+struct Assembly {
+  std::string key;  // MemberId, else Name
+  std::string chassis;
+  std::string name;
+  std::string model;
+  std::string part_number;
+  std::string serial;
+  Status status;
+};
+
+// A health the BMC reports for a whole subsystem in a vendor block (HPE Oem.Hpe/Hp.AggregateHealthStatus,
+// Dell Oem.Dell.DellSystem *RollupStatus): reported, like the system rollup, and never part of the computed
+// health.
+struct SubsystemHealth {
+  std::string subsystem;  // normalised: "network", "storage", "fans", "power_supplies", "memory", ...
+  Health health = Health::kUnknown;
 };
 
 struct Findings {
@@ -225,13 +284,24 @@ struct Findings {
 
   // Non-fatal problems met while collecting (a member that 404s, an unparsable sub-resource).
   std::vector<std::string> warnings;
+
+  // Network adapters and their ports, and assemblies (slow group).
+  bool has_network = false;
+  std::vector<NetworkAdapter> network_adapters;
+  std::vector<NetworkPort> network_ports;
+  bool has_assemblies = false;
+  std::vector<Assembly> assemblies;
+  // Vendor subsystem rollups of the system resource, as reported (fast group, like system_reported).
+  std::vector<SubsystemHealth> reported_subsystems;
 };
 
 // Worst-of-leaves health, never what the BMC says of the resource itself (neither its rollup nor its own
-// Health, which some BMCs fill with the rollup): chassis = fans, temperatures, PSUs, redundancy and chassis
-// batteries; system = storage (controllers, caches, batteries, drives, volumes), DIMMs, CPUs and the chassis
-// batteries that back the Smart Array cache. kUnknown when no leaf reports a health. The manager has no
-// leaves the exporter reads, so it has no computed health.
+// Health, which some BMCs fill with the rollup, nor the vendor subsystem rollups in reported_subsystems):
+// chassis = fans, temperatures, PSUs, redundancy, chassis batteries and assemblies; system = storage
+// (controllers, caches, batteries, drives, volumes), DIMMs, CPUs, network adapters and their ports, and the
+// chassis batteries that back the Smart Array cache. Disabled, offline and absent parts (a port
+// UnavailableOffline) have no health and do not count. kUnknown when no leaf reports a health. The manager
+// has no leaves the exporter reads, so it has no computed health.
 struct ComputedHealth {
   Health system = Health::kUnknown;
   Health chassis = Health::kUnknown;

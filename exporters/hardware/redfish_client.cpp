@@ -27,6 +27,26 @@ std::string Bare(const std::string& uri) {
   return s;
 }
 
+// How many fans, temperatures, PSUs and redundancy groups a Findings held before a chassis was read, so that
+// what that chassis added can be given its chassis key.
+struct ChassisMark {
+  std::size_t fans, temperatures, psus, redundancy;
+};
+
+ChassisMark Mark(const Findings& f) {
+  return {f.fans.size(), f.temperatures.size(), f.psus.size(), f.psu_redundancy.size()};
+}
+
+void TagChassis(Findings& f, const ChassisMark& mark, const std::string& chassis) {
+  auto tag = [&](auto& items, std::size_t from) {
+    for (std::size_t i = from; i < items.size(); ++i) items[i].chassis = chassis;
+  };
+  tag(f.fans, mark.fans);
+  tag(f.temperatures, mark.temperatures);
+  tag(f.psus, mark.psus);
+  tag(f.psu_redundancy, mark.redundancy);
+}
+
 }  // namespace
 
 RedfishCollector::RedfishCollector(Getter get, Options options) : get_(std::move(get)), options_(options) {}
@@ -195,6 +215,7 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
 
   bool first = true;
   for (const auto& c : t.chassis) {
+    const ChassisMark mark = Mark(f);
     if (first) {
       Json body = TryGet(c.uri);
       if (!body.is_null()) redfish::ParseChassis(body, f);
@@ -238,6 +259,7 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
         f.has_power = true;
       }
     }
+    TagChassis(f, mark, redfish::ChassisKey(c.uri));
   }
   DedupeKeys(f);
   return f;
@@ -357,6 +379,8 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
   f.psu_redundancy.clear();
 
   ReadStorage(t, f);
+  ReadNetwork(t, f);
+  ReadAssemblies(t, f);
 
   f.has_inventory = true;
   for (const auto& m : ReadMembers(t.memory, 1, true)) f.dimms.push_back(redfish::ParseMemory(m.body));
@@ -367,6 +391,46 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
   ReadLogs(t, logs, f);
   DedupeKeys(f);
   return f;
+}
+
+// Network adapters and ports. Slow group: NIC health changes rarely and link loss is seen sooner from the
+// host side; in the fast group they would add 1 + one per adapter to every fast poll. DMTF
+// Chassis/<id>/NetworkAdapters first (one GET per chassis, plus one per adapter for its ports, with $expand);
+// HPE's BaseNetworkAdapters only when no chassis lists an adapter (iLO 5 has both and often leaves the DMTF
+// collection empty; iLO 4 has only the HPE one), so one adapter is never counted twice. The chassis and
+// system bodies come from discovery.
+void RedfishCollector::ReadNetwork(const Topology& t, Findings& f) {
+  f.has_network = true;
+  for (const auto& c : t.chassis) {
+    const std::string chassis = redfish::ChassisKey(c.uri);
+    const std::string adapters = redfish::FindLink(TryGet(c.uri), "NetworkAdapters");
+    for (const auto& m : ReadMembers(adapters, 1, true)) {
+      const std::string ports = redfish::ParseNetworkAdapter(m.body, chassis, f);
+      const std::string adapter = f.network_adapters.back().key;
+      for (const auto& p : ReadMembers(ports, 1, true)) {
+        f.network_ports.push_back(redfish::ParseNetworkPort(p.body, adapter, chassis));
+      }
+    }
+  }
+  if (!f.network_adapters.empty() || t.systems.empty()) return;
+  const Json system = TryGet(t.systems.front());
+  const std::string vendor = redfish::GuessVendor(system);
+  if (vendor != "HPE" && vendor != "HP") return;
+  // Oem.Hpe.Links.NetworkAdapters (iLO 5) / Oem.Hp.links.NetworkAdapters (iLO 4) -> .../BaseNetworkAdapters.
+  const std::string base = redfish::FindLink(system, "NetworkAdapters");
+  const std::string chassis = t.chassis.empty() ? std::string() : redfish::ChassisKey(t.chassis.front().uri);
+  for (const auto& m : ReadMembers(base, 1, true)) redfish::ParseBaseNetworkAdapter(m.body, chassis, f);
+}
+
+// Chassis/<id>/Assembly: one GET per chassis that links one (the chassis bodies come from discovery).
+void RedfishCollector::ReadAssemblies(const Topology& t, Findings& f) {
+  f.has_assemblies = true;
+  for (const auto& c : t.chassis) {
+    const std::string link = redfish::FindLink(TryGet(c.uri), "Assembly");
+    if (link.empty()) continue;
+    const Json body = TryGet(link);
+    if (!body.is_null()) redfish::ParseAssembly(body, redfish::ChassisKey(c.uri), f);
+  }
 }
 
 // --- transport -----------------------------------------------------------------------------------------------
