@@ -27,15 +27,13 @@ std::string Bare(const std::string& uri) {
   return s;
 }
 
-// How many fans, temperatures, PSUs and redundancy groups a Findings held before a chassis was read, so that
-// what that chassis added can be given its chassis key.
+// How many fans, temperatures and PSUs a Findings held before a chassis was read, so that what that chassis
+// added can be given its chassis key.
 struct ChassisMark {
-  std::size_t fans, temperatures, psus, redundancy;
+  std::size_t fans, temperatures, psus;
 };
 
-ChassisMark Mark(const Findings& f) {
-  return {f.fans.size(), f.temperatures.size(), f.psus.size(), f.psu_redundancy.size()};
-}
+ChassisMark Mark(const Findings& f) { return {f.fans.size(), f.temperatures.size(), f.psus.size()}; }
 
 void TagChassis(Findings& f, const ChassisMark& mark, const std::string& chassis) {
   auto tag = [&](auto& items, std::size_t from) {
@@ -44,7 +42,11 @@ void TagChassis(Findings& f, const ChassisMark& mark, const std::string& chassis
   tag(f.fans, mark.fans);
   tag(f.temperatures, mark.temperatures);
   tag(f.psus, mark.psus);
-  tag(f.psu_redundancy, mark.redundancy);
+  // A chassis' Power Redundancy[] replaces HPE's system-wide group (ParsePower erases it), so positions
+  // shift: every group without a chassis is this chassis' one, except that system-wide group when it stays.
+  for (auto& r : f.psu_redundancy) {
+    if (r.chassis.empty() && r.key != "system") r.chassis = chassis;
+  }
 }
 
 }  // namespace

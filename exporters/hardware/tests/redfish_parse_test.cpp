@@ -1086,12 +1086,15 @@ MiniTree HpeServerWithNics() {
           "Fans": {"Status": {"Health": "OK"}}, "Network": {"Status": {"Health": "Warning"}},
           "BiosOrHardwareHealth": {"Status": {"Health": "OK"}},
           "PowerSupplies": {"PowerSuppliesMismatch": false, "Status": {"Health": "OK"}},
-          "Storage": {"Status": {"Health": "Critical"}}},
+          "Storage": {"Status": {"Health": "Critical"}}, "PowerSupplyRedundancy": "Redundant"},
         "Links": {"NetworkAdapters": {"@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters"}}}}})");
   t.Put("/redfish/v1/Chassis/1", R"({"@odata.id": "/redfish/v1/Chassis/1", "Id": "1",
       "Power": {"@odata.id": "/redfish/v1/Chassis/1/Power"},
       "NetworkAdapters": {"@odata.id": "/redfish/v1/Chassis/1/NetworkAdapters"}})");
   t.Put("/redfish/v1/Chassis/1/NetworkAdapters", R"({"Members": [], "Members@odata.count": 0})");
+  t.Put("/redfish/v1/Chassis/1/Power", R"({"PowerSupplies": [{"MemberId": "0", "Name": "PSU 1",
+      "Status": {"State": "Enabled", "Health": "OK"}}], "Redundancy": [{"MemberId": "0",
+      "Name": "PowerSupply Redundancy Group 1", "Status": {"State": "Enabled", "Health": "OK"}}]})");
   t.Put("/redfish/v1/Systems/1/BaseNetworkAdapters", R"({"Members": [
       {"@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters/1"},
       {"@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters/2"}]})");
@@ -1177,6 +1180,11 @@ TEST(RedfishNetwork, HpeAggregateHealthIsReportedPerSubsystemAndNeverComputed) {
   EXPECT_TRUE(Has(text, R"(estate_hardware_reported_subsystem_health{target="t",subsystem="network"} 1)"))
       << text;
   EXPECT_TRUE(Has(text, R"(estate_hardware_reported_subsystem_health{target="t",subsystem="storage"} 2)"));
+  // The chassis' own redundancy group replaces the system-wide one from AggregateHealthStatus, in its
+  // chassis.
+  ASSERT_EQ(p.merged.psu_redundancy.size(), 1u);
+  EXPECT_EQ(p.merged.psu_redundancy[0].key, "PowerSupply Redundancy Group 1");
+  EXPECT_EQ(p.merged.psu_redundancy[0].chassis, "1");
 }
 
 TEST(RedfishNetwork, DellSystemRollupsAreReportedSubsystems) {
