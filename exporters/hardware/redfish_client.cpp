@@ -397,31 +397,41 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
 
 // Network adapters and ports. Slow group: NIC health changes rarely and link loss is seen sooner from the
 // host side; in the fast group they would add 1 + one per adapter to every fast poll. DMTF
-// Chassis/<id>/NetworkAdapters first (one GET per chassis, plus one per adapter for its ports, with $expand);
-// HPE's BaseNetworkAdapters only when no chassis lists an adapter (iLO 5 has both and often leaves the DMTF
-// collection empty; iLO 4 has only the HPE one), so one adapter is never counted twice. The chassis and
-// system bodies come from discovery.
+// Chassis/<id>/NetworkAdapters first (one GET per chassis, plus one per adapter for its ports, with $expand).
+// Only when no chassis lists an adapter, so that one adapter is never counted twice: HPE's
+// BaseNetworkAdapters (iLO 5 has both and often leaves the DMTF collection empty; iLO 4 has only the HPE
+// one), else the adapters the system's NetworkInterfaces link to. The chassis and system bodies come from
+// discovery.
 void RedfishCollector::ReadNetwork(const Topology& t, Findings& f) {
   f.has_network = true;
-  for (const auto& c : t.chassis) {
-    const std::string chassis = redfish::ChassisKey(c.uri);
-    const std::string adapters = redfish::FindLink(TryGet(c.uri), "NetworkAdapters");
-    for (const auto& m : ReadMembers(adapters, 1, true)) {
-      const std::string ports = redfish::ParseNetworkAdapter(m.body, chassis, f);
-      const std::string adapter = f.network_adapters.back().key;
-      for (const auto& p : ReadMembers(ports, 1, true)) {
-        f.network_ports.push_back(redfish::ParseNetworkPort(p.body, adapter, chassis));
-      }
+  auto add_adapter = [&](const Json& body, const std::string& chassis) {
+    const std::string ports = redfish::ParseNetworkAdapter(body, chassis, f);
+    const std::string adapter = f.network_adapters.back().key;
+    for (const auto& p : ReadMembers(ports, 1, true)) {
+      f.network_ports.push_back(redfish::ParseNetworkPort(p.body, adapter, chassis));
     }
+  };
+  for (const auto& c : t.chassis) {
+    const std::string adapters = redfish::FindLink(TryGet(c.uri), "NetworkAdapters");
+    for (const auto& m : ReadMembers(adapters, 1, true)) add_adapter(m.body, redfish::ChassisKey(c.uri));
   }
   if (!f.network_adapters.empty() || t.systems.empty()) return;
   const Json system = TryGet(t.systems.front());
   const std::string vendor = redfish::GuessVendor(system);
-  if (vendor != "HPE" && vendor != "HP") return;
-  // Oem.Hpe.Links.NetworkAdapters (iLO 5) / Oem.Hp.links.NetworkAdapters (iLO 4) -> .../BaseNetworkAdapters.
-  const std::string base = redfish::FindLink(system, "NetworkAdapters");
   const std::string chassis = t.chassis.empty() ? std::string() : redfish::ChassisKey(t.chassis.front().uri);
-  for (const auto& m : ReadMembers(base, 1, true)) redfish::ParseBaseNetworkAdapter(m.body, chassis, f);
+  if (vendor == "HPE" || vendor == "HP") {
+    // Oem.Hpe.Links.NetworkAdapters (iLO 5) / Oem.Hp.links.NetworkAdapters (iLO 4) ->
+    // .../BaseNetworkAdapters.
+    const std::string base = redfish::FindLink(system, "NetworkAdapters");
+    for (const auto& m : ReadMembers(base, 1, true)) redfish::ParseBaseNetworkAdapter(m.body, chassis, f);
+    return;
+  }
+  // Some BMCs (Supermicro) list adapters only through the system's NetworkInterfaces, whose
+  // Links.NetworkAdapter is the adapter (elsewhere it points back into a chassis collection read above).
+  for (const auto& m : ReadMembers(redfish::FindLink(system, "NetworkInterfaces"), 1, true)) {
+    const Json adapter = TryGet(redfish::FindLink(m.body, "NetworkAdapter"));
+    if (!adapter.is_null()) add_adapter(adapter, chassis);
+  }
 }
 
 // Chassis/<id>/Assembly: one GET per chassis that links one (the chassis bodies come from discovery).

@@ -1329,6 +1329,34 @@ TEST(RedfishAssemblies, OnlyEntriesWithAStatusAndAbsentIsNoFault) {
             R"(model="MB-100",part_number="P-100",serial="SB1"} 1)"));
 }
 
+// A Supermicro-shaped system: no chassis collection, the adapter hangs off the system's NetworkInterfaces.
+TEST(RedfishNetwork, AdapterOnlyThroughTheSystemsNetworkInterfaces) {
+  MiniTree t = SmallServer();
+  t.Put("/redfish/v1/Systems/1", R"({"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "PowerState": "On",
+      "Manufacturer": "Supermicro", "Status": {"State": "Enabled", "Health": "OK"},
+      "Storage": {"@odata.id": "/redfish/v1/Systems/1/Storage"},
+      "NetworkInterfaces": {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces"}})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces",
+        R"({"Members": [{"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1"}]})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1", R"({"Id": "NIC.Slot.1",
+      "Status": {"State": "Enabled", "Health": "OK"}, "Links": {"NetworkAdapter":
+      {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter"}}})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter", R"({"Id": "NIC.Slot.1",
+      "Model": "AOC-Example", "Status": {"State": "Enabled", "Health": "Warning"},
+      "NetworkPorts": {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts"}})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts", R"({"Members": [
+      {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts/1"}]})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts/1",
+        R"({"Id": "1", "LinkStatus": "Up", "Status": {"State": "Enabled", "Health": "OK"}})");
+  const MiniPoll p = PollMini(t);
+  ASSERT_EQ(p.merged.network_adapters.size(), 1u);
+  EXPECT_EQ(p.merged.network_adapters[0].chassis, "1");
+  EXPECT_EQ(p.merged.network_adapters[0].status.health, Health::kWarning);
+  ASSERT_EQ(p.merged.network_ports.size(), 1u);
+  EXPECT_EQ(p.merged.network_ports[0].link, LinkState::kUp);
+  EXPECT_EQ(p.merged.network_ports[0].adapter, "NIC.Slot.1");
+}
+
 TEST(RedfishNetwork, NoNetworkLinksCostNoRequests) {
   MiniTree t = SmallServer();  // no NetworkAdapters, no Assembly, no HPE OEM
   const MiniPoll p = PollMini(t);
