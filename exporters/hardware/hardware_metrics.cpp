@@ -54,6 +54,14 @@ enum Id {
   kPollNotPresent,
   kPollStaleResources,
   kPollStaleAge,
+  kNetworkAdapterInfo,
+  kNetworkAdapterHealth,
+  kNetworkPortInfo,
+  kNetworkPortHealth,
+  kNetworkPortLinkUp,
+  kAssemblyInfo,
+  kAssemblyHealth,
+  kReportedSubsystemHealth,
   kFamilyCount
 };
 
@@ -154,6 +162,24 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "read (until it is older than last_good_max_age)."},
     {kPollStaleAge, "estate_hardware_poll_stale_data_age_seconds", false,
      "Age of the oldest data the last poll of a data group served from an earlier poll; 0 when none."},
+    {kNetworkAdapterInfo, "estate_hardware_network_adapter_info", false,
+     "Network adapter name, model, serial, firmware and which vendor data it came from (source); always 1."},
+    {kNetworkAdapterHealth, "estate_hardware_network_adapter_health", false,
+     "Network adapter health: " HEALTH_ENC},
+    {kNetworkPortInfo, "estate_hardware_network_port_info", false,
+     "Network port name (HPE: the OS interface name) and MAC address; always 1."},
+    {kNetworkPortHealth, "estate_hardware_network_port_health", false,
+     "Network port health: " HEALTH_ENC " A port offline (UnavailableOffline) or disabled has none."},
+    {kNetworkPortLinkUp, "estate_hardware_network_port_link_up", false,
+     "1 when the port's link is up, 0 when down (also for offline or disabled ports); no sample when the BMC "
+     "does not say."},
+    {kAssemblyInfo, "estate_hardware_assembly_info", false,
+     "Assembly (board, backplane, riser, ...) name, model, part number and serial; always 1."},
+    {kAssemblyHealth, "estate_hardware_assembly_health", false, "Assembly health: " HEALTH_ENC},
+    {kReportedSubsystemHealth, "estate_hardware_reported_subsystem_health", false,
+     "Subsystem rollup as the BMC reports it in a vendor block (HPE AggregateHealthStatus, Dell DellSystem "
+     "*RollupStatus), per subsystem (network, storage, fans, ...); never part of the computed "
+     "health: " HEALTH_ENC},
 }};
 
 metrics::Labels With(const metrics::Labels& base,
@@ -240,6 +266,9 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
     b.Health(kReportedHealth, With(base, {{"resource", "system"}}), h.system_reported);
     b.Health(kReportedHealth, With(base, {{"resource", "chassis"}}), h.chassis_reported);
     b.Health(kReportedHealth, With(base, {{"resource", "manager"}}), h.manager_reported);
+    for (const auto& sub : h.reported_subsystems) {
+      b.Health(kReportedSubsystemHealth, With(base, {{"subsystem", sub.subsystem}}), sub.health);
+    }
     if (computed_health) {
       ComputedHealth c = ComputeHealth(h);
       b.Health(kComputedHealth, With(base, {{"resource", "system"}}), c.system);
@@ -303,14 +332,14 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
 
   if (f.has_thermal) {
     for (const auto& fan : f.fans) {
-      const auto l = With(base, {{"fan", fan.key}});
+      const auto l = With(base, {{"chassis", fan.chassis}, {"fan", fan.key}});
       b.Health(kFanHealth, l, fan.status.health);
       if (!InService(fan.status.state)) continue;
       b.Opt(kFanRpm, l, fan.rpm);
       b.Opt(kFanRatio, l, fan.percent, 100);
     }
     for (const auto& t : f.temperatures) {
-      const auto l = With(base, {{"sensor", t.key}});
+      const auto l = With(base, {{"chassis", t.chassis}, {"sensor", t.key}});
       b.Health(kTempHealth, l, t.status.health);
       // Absent is not failed, and a sensor that reads nothing has no thresholds worth comparing against.
       if (!InService(t.status.state) || !t.celsius.has_value()) continue;
@@ -326,7 +355,7 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
 
   if (f.has_power) {
     for (const auto& p : f.psus) {
-      const auto l = With(base, {{"psu", p.key}});
+      const auto l = With(base, {{"chassis", p.chassis}, {"psu", p.key}});
       b.Health(kPsuHealth, l, p.status.health);
       b.Opt(kPsuCapacity, l, p.capacity_watts);  // a rating, not a reading: kept while the PSU is disabled
       if (!InService(p.status.state)) continue;
@@ -334,7 +363,7 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
       b.Opt(kPsuOutput, l, p.output_watts);
     }
     for (const auto& r : f.psu_redundancy) {
-      const auto l = With(base, {{"group", r.key}});
+      const auto l = With(base, {{"chassis", r.chassis}, {"group", r.key}});
       if (r.redundant.has_value()) b.Add(kPsuRedundant, l, *r.redundant ? 1 : 0);
       b.Health(kPsuRedundancyHealth, l, r.health);
     }
@@ -364,6 +393,47 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
       }
       b.Opt(kLogLastCritical, With(base, {{"log", log.log}}), log.last_critical_unix);
     }
+  }
+
+  if (f.has_network) {
+    for (const auto& a : f.network_adapters) {
+      const auto l = With(base, {{"chassis", a.chassis}, {"adapter", a.key}});
+      b.Add(kNetworkAdapterInfo,
+            With(l, {{"name", a.name},
+                     {"model", a.model},
+                     {"serial", a.serial},
+                     {"firmware", a.firmware},
+                     {"source", std::string(NetworkSourceName(a.source))}}),
+            1);
+      b.Health(kNetworkAdapterHealth, l, a.status.health);
+    }
+    for (const auto& p : f.network_ports) {
+      const auto l = With(base, {{"chassis", p.chassis}, {"adapter", p.adapter}, {"port", p.key}});
+      b.Add(kNetworkPortInfo, With(l, {{"name", p.name}, {"mac", p.mac}}), 1);
+      b.Health(kNetworkPortHealth, l, p.status.health);
+      // Shown for ports out of service too: "offline, link down" is what a person checks first.
+      if (p.link != LinkState::kUnknown && p.status.state != State::kAbsent) {
+        b.Add(kNetworkPortLinkUp, l, p.link == LinkState::kUp ? 1 : 0);
+      }
+    }
+    auto adapters = StatesOf(f.network_adapters);
+    CountStates(b, base, "network_adapter", adapters);
+    auto ports = StatesOf(f.network_ports);
+    CountStates(b, base, "network_port", ports);
+  }
+
+  if (f.has_assemblies) {
+    for (const auto& a : f.assemblies) {
+      const auto l = With(base, {{"chassis", a.chassis}, {"assembly", a.key}});
+      b.Add(
+          kAssemblyInfo,
+          With(l,
+               {{"name", a.name}, {"model", a.model}, {"part_number", a.part_number}, {"serial", a.serial}}),
+          1);
+      b.Health(kAssemblyHealth, l, a.status.health);
+    }
+    auto assemblies = StatesOf(f.assemblies);
+    CountStates(b, base, "assembly", assemblies);
   }
 
   if (poll.requests >= 0) {

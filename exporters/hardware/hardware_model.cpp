@@ -112,6 +112,23 @@ std::string_view BatterySourceName(BatterySource s) {
   return "unknown";
 }
 
+LinkState ParseLinkState(std::string_view text) {
+  const std::string s = Squash(text);
+  if (s == "up" || s == "linkup") return LinkState::kUp;
+  if (s == "down" || s == "linkdown" || s == "nolink") return LinkState::kDown;
+  return LinkState::kUnknown;  // "Starting", "Training": neither yet
+}
+
+std::string_view NetworkSourceName(NetworkSource s) {
+  switch (s) {
+    case NetworkSource::kDmtfNetworkAdapter:
+      return "dmtf_network_adapter";
+    case NetworkSource::kHpeBaseNetworkAdapter:
+      return "hpe_base_network_adapter";
+  }
+  return "unknown";
+}
+
 PowerState ParsePowerState(std::string_view text) {
   const std::string s = Squash(text);
   if (s == "on") return PowerState::kOn;
@@ -131,6 +148,10 @@ ComputedHealth ComputeHealth(const Findings& f) {
   for (const auto& x : f.volumes) c.system = Worst(c.system, x.status.health);
   for (const auto& x : f.dimms) c.system = Worst(c.system, x.status.health);
   for (const auto& x : f.cpus) c.system = Worst(c.system, x.status.health);
+  // Status.health is already the effective health: a port UnavailableOffline has none and does not count.
+  for (const auto& x : f.network_adapters) c.system = Worst(c.system, x.status.health);
+  for (const auto& x : f.network_ports) c.system = Worst(c.system, x.status.health);
+  for (const auto& x : f.assemblies) c.chassis = Worst(c.chassis, x.status.health);
 
   for (const auto& x : f.fans) c.chassis = Worst(c.chassis, x.status.health);
   for (const auto& x : f.temperatures) c.chassis = Worst(c.chassis, x.status.health);
@@ -192,6 +213,16 @@ void MergeInto(Findings& into, const Findings& from) {
     into.has_logs = true;
     into.logs = from.logs;
   }
+  if (from.has_network) {
+    into.has_network = true;
+    into.network_adapters = from.network_adapters;
+    into.network_ports = from.network_ports;
+  }
+  if (from.has_assemblies) {
+    into.has_assemblies = true;
+    into.assemblies = from.assemblies;
+  }
+  if (!from.reported_subsystems.empty()) into.reported_subsystems = from.reported_subsystems;
 }
 
 std::string UniqueKey(std::string key, std::map<std::string, int>& used) {
@@ -220,14 +251,19 @@ void DedupeKeys(Findings& f) {
   };
   auto none = [](const auto&) { return std::string(); };
   auto by_controller = [](const auto& x) { return x.controller; };
+  // Components of different chassis carry their chassis label: "PSU 1" of two trays keeps its name.
+  auto by_chassis = [](const auto& x) { return x.chassis; };
   dedupe(f.controllers, none);
   dedupe(f.batteries, none);
   dedupe(f.drives, by_controller);
   dedupe(f.volumes, by_controller);
-  dedupe(f.fans, none);
-  dedupe(f.temperatures, none);
-  dedupe(f.psus, none);
-  dedupe(f.psu_redundancy, none);
+  dedupe(f.fans, by_chassis);
+  dedupe(f.temperatures, by_chassis);
+  dedupe(f.psus, by_chassis);
+  dedupe(f.psu_redundancy, by_chassis);
+  dedupe(f.network_adapters, by_chassis);
+  dedupe(f.network_ports, [](const NetworkPort& p) { return p.chassis + "\x1e" + p.adapter; });
+  dedupe(f.assemblies, by_chassis);
   dedupe(f.dimms, none);
   dedupe(f.cpus, none);
   std::map<std::string, int> used;
@@ -237,9 +273,10 @@ void DedupeKeys(Findings& f) {
 }
 
 Mark MarkOf(const Findings& f) {
-  return Mark{f.controllers.size(), f.batteries.size(),    f.drives.size(),  f.volumes.size(),
-              f.fans.size(),        f.temperatures.size(), f.psus.size(),    f.psu_redundancy.size(),
-              f.dimms.size(),       f.cpus.size(),         f.firmware.size()};
+  return Mark{f.controllers.size(),   f.batteries.size(),    f.drives.size(),   f.volumes.size(),
+              f.fans.size(),          f.temperatures.size(), f.psus.size(),     f.psu_redundancy.size(),
+              f.dimms.size(),         f.cpus.size(),         f.firmware.size(), f.network_adapters.size(),
+              f.network_ports.size(), f.assemblies.size()};
 }
 
 namespace {
@@ -250,10 +287,18 @@ void StampList(std::vector<T>& items, std::size_t since, const std::vector<std::
   for (std::size_t i = since; i < items.size(); ++i) items[i].origin = Origin{deps, read_unix};
 }
 
-// The identity of an item across polls: its key (within its controller for drives and volumes).
+// The identity of an item across polls: its key (within its controller for drives and volumes, within its
+// chassis for what a chassis holds, within its adapter for a port).
 std::string IdOf(const Drive& x) { return x.controller + '\x1f' + x.key; }
 std::string IdOf(const Volume& x) { return x.controller + '\x1f' + x.key; }
 std::string IdOf(const Firmware& x) { return x.component; }
+std::string IdOf(const Fan& x) { return x.chassis + '\x1f' + x.key; }
+std::string IdOf(const Temperature& x) { return x.chassis + '\x1f' + x.key; }
+std::string IdOf(const PowerSupply& x) { return x.chassis + '\x1f' + x.key; }
+std::string IdOf(const Redundancy& x) { return x.chassis + '\x1f' + x.key; }
+std::string IdOf(const NetworkAdapter& x) { return x.chassis + '\x1f' + x.key; }
+std::string IdOf(const NetworkPort& x) { return x.chassis + '\x1f' + x.adapter + '\x1f' + x.key; }
+std::string IdOf(const Assembly& x) { return x.chassis + '\x1f' + x.key; }
 template <typename T>
 std::string IdOf(const T& x) {
   return x.key;
@@ -335,6 +380,9 @@ void Stamp(Findings& f, const Mark& since, const std::vector<std::string>& deps,
   StampList(f.dimms, since.dimms, deps, read_unix);
   StampList(f.cpus, since.cpus, deps, read_unix);
   StampList(f.firmware, since.firmware, deps, read_unix);
+  StampList(f.network_adapters, since.network_adapters, deps, read_unix);
+  StampList(f.network_ports, since.network_ports, deps, read_unix);
+  StampList(f.assemblies, since.assemblies, deps, read_unix);
 }
 
 CarryStats CarryOver(Findings& now, const Findings& before, const std::set<std::string>& failed,
@@ -357,6 +405,10 @@ CarryStats CarryOver(Findings& now, const Findings& before, const std::set<std::
   inventory = c.List(now.cpus, before.cpus) || inventory;
   inventory = c.List(now.firmware, before.firmware) || inventory;
   if (inventory) now.has_inventory = true;
+  bool network = c.List(now.network_adapters, before.network_adapters);
+  network = c.List(now.network_ports, before.network_ports) || network;
+  if (network) now.has_network = true;
+  if (c.List(now.assemblies, before.assemblies)) now.has_assemblies = true;
   c.Reading(now.chassis_reported, now.chassis_origin, before.chassis_reported, before.chassis_origin);
   c.Reading(now.manager_reported, now.manager_origin, before.manager_reported, before.manager_origin);
   c.Reading(now.power_consumed_watts, now.power_origin, before.power_consumed_watts, before.power_origin);
@@ -376,6 +428,9 @@ std::set<std::string> KnownResources(const Findings& f) {
   AddDeps(f.dimms, out);
   AddDeps(f.cpus, out);
   AddDeps(f.firmware, out);
+  AddDeps(f.network_adapters, out);
+  AddDeps(f.network_ports, out);
+  AddDeps(f.assemblies, out);
   for (const Origin* o : {&f.chassis_origin, &f.manager_origin, &f.power_origin}) {
     out.insert(o->deps.begin(), o->deps.end());
   }

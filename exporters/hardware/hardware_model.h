@@ -151,7 +151,8 @@ struct Fan {
   Status status;
   std::optional<double> rpm;
   std::optional<double> percent;
-  Origin origin;  // where it was read from (CarryOver)
+  std::string chassis;  // key of the chassis it is in (ChassisKey); "" when the protocol has none (RIBCL)
+  Origin origin;        // where it was read from (CarryOver)
 };
 
 struct Temperature {
@@ -163,6 +164,7 @@ struct Temperature {
   // noise).
   std::optional<double> upper_critical;  // Redfish UpperThresholdCritical, RIBCL CAUTION
   std::optional<double> upper_fatal;     // Redfish UpperThresholdFatal, RIBCL CRITICAL
+  std::string chassis;                   // as Fan::chassis
   Origin origin;                         // where it was read from (CarryOver)
 };
 
@@ -175,13 +177,15 @@ struct PowerSupply {
   std::optional<double> input_watts;
   std::optional<double> output_watts;
   std::optional<double> capacity_watts;
-  Origin origin;  // where it was read from (CarryOver)
+  std::string chassis;  // as Fan::chassis: "PSU 1" of two trays are two PSUs, not "PSU 1" and "PSU 1_2"
+  Origin origin;        // where it was read from (CarryOver)
 };
 
 struct Redundancy {
   std::string key;
   Health health = Health::kUnknown;
   std::optional<bool> redundant;  // true redundant (healthy and in service), false redundancy lost or offline
+  std::string chassis;            // as Fan::chassis; "" for a system-wide group (HPE AggregateHealthStatus)
   Origin origin;                  // where it was read from (CarryOver)
 };
 
@@ -208,6 +212,64 @@ struct LogSummary {
   std::string log;                   // "IML", "SEL", ...
   std::map<Health, double> entries;  // by severity (kOk, kWarning, kCritical)
   std::optional<double> last_critical_unix;
+};
+
+// Link state of a network port: 1 up, 0 down; kUnknown (no sample) when not reported or in transition.
+enum class LinkState { kUnknown = -1, kDown = 0, kUp = 1 };
+// "LinkUp"/"Up" -> kUp; "LinkDown"/"Down"/"NoLink" -> kDown; anything else ("Starting", "Training") ->
+// kUnknown.
+LinkState ParseLinkState(std::string_view text);
+
+// Which vendor data a network adapter came from (a label on estate_hardware_network_adapter_info).
+enum class NetworkSource {
+  kDmtfNetworkAdapter,     // Chassis/<id>/NetworkAdapters (Ports or NetworkPorts, Controllers[])
+  kHpeBaseNetworkAdapter,  // HPE Systems/<id>/BaseNetworkAdapters (PhysicalPorts[])
+};
+std::string_view NetworkSourceName(NetworkSource s);
+
+struct NetworkAdapter {
+  std::string key;      // the adapter's Id, unique per chassis
+  std::string chassis;  // ChassisKey; for HPE BaseNetworkAdapters the chassis of the system
+  NetworkSource source = NetworkSource::kDmtfNetworkAdapter;
+  std::string name;
+  std::string model;
+  std::string serial;
+  std::string firmware;  // Controllers[].FirmwarePackageVersion, HPE Firmware.Current.VersionString
+  Status status;
+  Origin origin;  // where it was read from (CarryOver)
+};
+
+// A port of a network adapter. A port that is disabled or offline (UnavailableOffline, StandbyOffline, ...)
+// or absent has no health (not a fault), but its link state is still reported.
+struct NetworkPort {
+  std::string key;  // DMTF port Id; HPE PhysicalPorts position (1, 2, ...): the OS interface name can change
+  std::string adapter;
+  std::string chassis;
+  std::string name;  // as the BMC names it (HPE: the OS interface name)
+  std::string mac;
+  Status status;
+  LinkState link = LinkState::kUnknown;
+  Origin origin;  // where it was read from (CarryOver)
+};
+
+// An entry of Chassis/<id>/Assembly Assemblies[] (boards, backplanes, risers, ...).
+struct Assembly {
+  std::string key;  // MemberId, else Name
+  std::string chassis;
+  std::string name;
+  std::string model;
+  std::string part_number;
+  std::string serial;
+  Status status;
+  Origin origin;  // where it was read from (CarryOver)
+};
+
+// A health the BMC reports for a whole subsystem in a vendor block (HPE Oem.Hpe/Hp.AggregateHealthStatus,
+// Dell Oem.Dell.DellSystem *RollupStatus): reported, like the system rollup, and never part of the computed
+// health.
+struct SubsystemHealth {
+  std::string subsystem;  // normalised: "network", "storage", "fans", "power_supplies", "memory", ...
+  Health health = Health::kUnknown;
 };
 
 struct Findings {
@@ -250,13 +312,24 @@ struct Findings {
 
   // Non-fatal problems met while collecting (a member that 404s, an unparsable sub-resource).
   std::vector<std::string> warnings;
+
+  // Network adapters and their ports, and assemblies (slow group).
+  bool has_network = false;
+  std::vector<NetworkAdapter> network_adapters;
+  std::vector<NetworkPort> network_ports;
+  bool has_assemblies = false;
+  std::vector<Assembly> assemblies;
+  // Vendor subsystem rollups of the system resource, as reported (fast group, like system_reported).
+  std::vector<SubsystemHealth> reported_subsystems;
 };
 
 // Worst-of-leaves health, never what the BMC says of the resource itself (neither its rollup nor its own
-// Health, which some BMCs fill with the rollup): chassis = fans, temperatures, PSUs, redundancy and chassis
-// batteries; system = storage (controllers, caches, batteries, drives, volumes), DIMMs, CPUs and the chassis
-// batteries that back the Smart Array cache. kUnknown when no leaf reports a health. The manager has no
-// leaves the exporter reads, so it has no computed health.
+// Health, which some BMCs fill with the rollup, nor the vendor subsystem rollups in reported_subsystems):
+// chassis = fans, temperatures, PSUs, redundancy, chassis batteries and assemblies; system = storage
+// (controllers, caches, batteries, drives, volumes), DIMMs, CPUs, network adapters and their ports, and the
+// chassis batteries that back the Smart Array cache. Disabled, offline and absent parts (a port
+// UnavailableOffline) have no health and do not count. kUnknown when no leaf reports a health. The manager
+// has no leaves the exporter reads, so it has no computed health.
 struct ComputedHealth {
   Health system = Health::kUnknown;
   Health chassis = Health::kUnknown;
@@ -270,6 +343,7 @@ void MergeInto(Findings& into, const Findings& from);
 struct Mark {
   std::size_t controllers = 0, batteries = 0, drives = 0, volumes = 0, fans = 0, temperatures = 0, psus = 0,
               redundancy = 0, dimms = 0, cpus = 0, firmware = 0;
+  std::size_t network_adapters = 0, network_ports = 0, assemblies = 0;
 };
 Mark MarkOf(const Findings& f);
 // Gives every item added since `since` the origin {deps, read_unix}.

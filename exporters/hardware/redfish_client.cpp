@@ -28,6 +28,17 @@ std::string Bare(const std::string& uri) {
   return s;
 }
 
+// Gives what one chassis added since `since` (fans, temperatures, PSUs, redundancy groups) its chassis key.
+void TagChassis(Findings& f, const Mark& since, const std::string& chassis) {
+  auto tag = [&](auto& items, std::size_t from) {
+    for (std::size_t i = from; i < items.size(); ++i) items[i].chassis = chassis;
+  };
+  tag(f.fans, since.fans);
+  tag(f.temperatures, since.temperatures);
+  tag(f.psus, since.psus);
+  tag(f.psu_redundancy, since.redundancy);
+}
+
 double NowUnixSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -231,6 +242,7 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
 
   bool first = true;
   for (const auto& c : t.chassis) {
+    const Mark chassis_mark = MarkOf(f);
     if (first) {
       Json body = TryGet(c.uri);
       if (!body.is_null()) redfish::ParseChassis(body, f);
@@ -297,6 +309,7 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
         f.has_power = true;
       }
     }
+    TagChassis(f, chassis_mark, redfish::ChassisKey(c.uri));
   }
   std::vector<std::string> summary_deps = {Key(t.systems.front())};
   bool power_unread = false;
@@ -456,6 +469,8 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
   f.psu_redundancy.clear();
 
   ReadStorage(t, f);
+  ReadNetwork(t, f);
+  ReadAssemblies(t, f);
 
   f.has_inventory = true;
   auto read_list = [&](const std::string& collection, auto parse) {
@@ -475,8 +490,77 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
   return f;
 }
 
-// --- transport
-// -----------------------------------------------------------------------------------------------
+// Network adapters and ports. Slow group: NIC health changes rarely and link loss is seen sooner from the
+// host side; in the fast group they would add 1 + one per adapter to every fast poll. DMTF
+// Chassis/<id>/NetworkAdapters first (one GET per chassis, plus one per adapter for its ports, with $expand).
+// Only when no chassis lists an adapter, so that one adapter is never counted twice: HPE's
+// BaseNetworkAdapters (iLO 5 has both and often leaves the DMTF collection empty; iLO 4 has only the HPE
+// one), else the adapters the system's NetworkInterfaces link to. The chassis and system bodies come from
+// discovery.
+void RedfishCollector::ReadNetwork(const Topology& t, Findings& f) {
+  f.has_network = true;
+  // `deps`: the resources read to reach the adapter (for last good data when one of them fails).
+  auto add_adapter = [&](const Json& body, const std::string& chassis, const std::vector<std::string>& deps) {
+    Mark mark = MarkOf(f);
+    const std::string ports = redfish::ParseNetworkAdapter(body, chassis, f);
+    Stamp(f, mark, deps, read_unix_);
+    const std::string adapter = f.network_adapters.back().key;
+    for (const auto& p : ReadMembers(ports, 1, true)) {
+      mark = MarkOf(f);
+      f.network_ports.push_back(redfish::ParseNetworkPort(p.body, adapter, chassis));
+      std::vector<std::string> port_deps = deps;
+      port_deps.push_back(Key(ports));
+      port_deps.push_back(Key(p.uri));
+      Stamp(f, mark, port_deps, read_unix_);
+    }
+  };
+  for (const auto& c : t.chassis) {
+    const std::string adapters = redfish::FindLink(TryGet(c.uri), "NetworkAdapters");
+    for (const auto& m : ReadMembers(adapters, 1, true)) {
+      add_adapter(m.body, redfish::ChassisKey(c.uri), {Key(c.uri), Key(adapters), Key(m.uri)});
+    }
+  }
+  if (!f.network_adapters.empty() || t.systems.empty()) return;
+  const Json system = TryGet(t.systems.front());
+  const std::string vendor = redfish::GuessVendor(system);
+  const std::string chassis = t.chassis.empty() ? std::string() : redfish::ChassisKey(t.chassis.front().uri);
+  if (vendor == "HPE" || vendor == "HP") {
+    // Oem.Hpe.Links.NetworkAdapters (iLO 5) / Oem.Hp.links.NetworkAdapters (iLO 4) ->
+    // .../BaseNetworkAdapters.
+    const std::string base = redfish::FindLink(system, "NetworkAdapters");
+    for (const auto& m : ReadMembers(base, 1, true)) {
+      const Mark mark = MarkOf(f);
+      redfish::ParseBaseNetworkAdapter(m.body, chassis, f);  // the adapter and its inline ports
+      Stamp(f, mark, {Key(t.systems.front()), Key(base), Key(m.uri)}, read_unix_);
+    }
+    return;
+  }
+  // Some BMCs (Supermicro) list adapters only through the system's NetworkInterfaces, whose
+  // Links.NetworkAdapter is the adapter (elsewhere it points back into a chassis collection read above).
+  const std::string interfaces = redfish::FindLink(system, "NetworkInterfaces");
+  for (const auto& m : ReadMembers(interfaces, 1, true)) {
+    const std::string link = redfish::FindLink(m.body, "NetworkAdapter");
+    const Json adapter = TryGet(link);
+    if (!adapter.is_null()) {
+      add_adapter(adapter, chassis, {Key(t.systems.front()), Key(interfaces), Key(m.uri), Key(link)});
+    }
+  }
+}
+
+// Chassis/<id>/Assembly: one GET per chassis that links one (the chassis bodies come from discovery).
+void RedfishCollector::ReadAssemblies(const Topology& t, Findings& f) {
+  f.has_assemblies = true;
+  for (const auto& c : t.chassis) {
+    const std::string link = redfish::FindLink(TryGet(c.uri), "Assembly");
+    if (link.empty()) continue;
+    const Mark mark = MarkOf(f);
+    const Json body = TryGet(link);
+    if (!body.is_null()) redfish::ParseAssembly(body, redfish::ChassisKey(c.uri), f);
+    Stamp(f, mark, {Key(c.uri), Key(link)}, read_unix_);
+  }
+}
+
+// --- transport -----------------------------------------------------------------------------------------------
 
 RedfishClient::RedfishClient(http::HttpClient& http, RedfishSettings settings)
     : http_(http), settings_(std::move(settings)) {

@@ -83,7 +83,8 @@ class RedfishCollector {
   Result<Topology> Discover(const std::string& api_root);
   // Power state, reported rollups, fans, temperatures, PSUs, redundancy, power draw.
   Result<Findings> CollectFast(const Topology& topology);
-  // Identity, storage (controllers, caches, batteries, drives, volumes), DIMMs, CPUs, firmware, event logs.
+  // Identity, storage (controllers, caches, batteries, drives, volumes), network adapters and ports,
+  // assemblies, DIMMs, CPUs, firmware, event logs.
   Result<Findings> CollectSlow(const Topology& topology, std::map<std::string, LogCursor>& logs);
 
   // Resources (PathKeys) that served data in an earlier poll: a 404 for one of them is a failure, not "not
@@ -112,6 +113,9 @@ class RedfishCollector {
   std::string Resolve(const std::string& uri) const;
   void ReadStorage(const Topology& t, Findings& f);
   void ReadLogs(const Topology& t, std::map<std::string, LogCursor>& logs, Findings& f);
+  // Network adapters with their ports and controllers (DMTF, else HPE BaseNetworkAdapters), and assemblies.
+  void ReadNetwork(const Topology& t, Findings& f);
+  void ReadAssemblies(const Topology& t, Findings& f);
 
   Getter get_;
   Options options_;

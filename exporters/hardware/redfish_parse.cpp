@@ -388,6 +388,7 @@ void ParseSystem(const Json& system, Findings& f) {
   if (power.empty()) power = Str(system, "Power");  // HP REST
   f.power = ParsePowerState(power);
   ReportedHealth(system, f.system_reported);
+  ParseSubsystemRollups(system, f);
 
   if (const Json* hpe = HpeOem(system)) {
     if (const Json* batteries = Child(*hpe, "Battery")) AddHpeBatteries(*batteries, f);
@@ -826,6 +827,216 @@ void AddToLog(const LogEntry& e, LogSummary& log) {
   log.entries[sev] += 1;
   if (sev == Health::kCritical && e.created_unix > 0) {
     log.last_critical_unix = std::max(log.last_critical_unix.value_or(0), e.created_unix);
+  }
+}
+
+}  // namespace estate::hardware::redfish
+
+// --- components a person would check (issue #13)
+// -------------------------------------------------------------
+
+namespace estate::hardware::redfish {
+namespace {
+
+// "BiosOrHardwareHealth" -> "bios_or_hardware_health", "SDCard" -> "sd_card", "CPU" -> "cpu".
+std::string SnakeCase(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (!std::isalnum(c)) {
+      if (!out.empty() && out.back() != '_') out.push_back('_');
+      continue;
+    }
+    if (std::isupper(c) && i > 0 && !out.empty() && out.back() != '_') {
+      const unsigned char prev = static_cast<unsigned char>(name[i - 1]);
+      const bool next_lower = i + 1 < name.size() && std::islower(static_cast<unsigned char>(name[i + 1]));
+      if (std::islower(prev) || std::isdigit(prev) || (std::isupper(prev) && next_lower)) out.push_back('_');
+    }
+    out.push_back(static_cast<char>(std::tolower(c)));
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+// One name per subsystem whichever vendor reports it, so a dashboard can put HPE and Dell side by side.
+std::string SubsystemName(std::string_view vendor_key) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      // HPE AggregateHealthStatus
+      {"BiosOrHardwareHealth", "bios_hardware"},
+      {"Fans", "fans"},
+      {"Memory", "memory"},
+      {"Network", "network"},
+      {"PowerSupplies", "power_supplies"},
+      {"Processors", "processors"},
+      {"Storage", "storage"},
+      {"Temperatures", "temperatures"},
+      {"SmartStorageBattery", "battery"},
+      // Dell DellSystem
+      {"BatteryRollupStatus", "battery"},
+      {"CPURollupStatus", "processors"},
+      {"CoolingRollupStatus", "cooling"},
+      {"FanRollupStatus", "fans"},
+      {"MemoryRollupStatus", "memory"},
+      {"SysMemPrimaryStatus", "memory"},
+      {"PSRollupStatus", "power_supplies"},
+      {"StorageRollupStatus", "storage"},
+      {"TempRollupStatus", "temperatures"},
+      {"VoltRollupStatus", "voltages"},
+      {"SDCardRollupStatus", "sd_card"},
+      {"SELRollupStatus", "event_log"},
+  };
+  for (const auto& [from, to] : kNames) {
+    if (vendor_key == from) return to;
+  }
+  std::string_view stem = vendor_key;
+  for (std::string_view suffix : {"RollupStatus", "Status"}) {
+    if (stem.size() > suffix.size() && stem.substr(stem.size() - suffix.size()) == suffix) {
+      stem.remove_suffix(suffix.size());
+      break;
+    }
+  }
+  return SnakeCase(stem);
+}
+
+constexpr std::size_t kMaxSubsystems = 32;  // vendor schemas have ~10-16; a runaway body stays bounded
+
+void AddSubsystem(std::string name, Health health, Findings& f) {
+  if (name.empty() || health == Health::kUnknown || f.reported_subsystems.size() >= kMaxSubsystems) return;
+  for (auto& s : f.reported_subsystems) {
+    if (s.subsystem == name) {  // Dell's MemoryRollupStatus and SysMemPrimaryStatus: the worst of both
+      s.health = Worst(s.health, health);
+      return;
+    }
+  }
+  f.reported_subsystems.push_back(SubsystemHealth{std::move(name), health});
+}
+
+// The MAC address of a DMTF Port (Ethernet.AssociatedMACAddresses) or NetworkPort
+// (AssociatedNetworkAddresses).
+std::string PortMac(const Json& port) {
+  auto first = [](const Json* list) -> std::string {
+    if (list == nullptr || !list->is_array()) return std::string();
+    for (const auto& a : *list) {
+      if (a.is_string() && !a.get<std::string>().empty()) return Trim(a.get<std::string>());
+    }
+    return std::string();
+  };
+  if (const Json* eth = Child(port, "Ethernet")) {
+    std::string mac = first(Child(*eth, "AssociatedMACAddresses"));
+    if (!mac.empty()) return mac;
+  }
+  return first(Child(port, "AssociatedNetworkAddresses"));
+}
+
+// What the DMTF and the HPE adapter share: identity fields and status.
+NetworkAdapter AdapterOf(const Json& j, const std::string& chassis, NetworkSource source) {
+  NetworkAdapter a;
+  a.source = source;
+  a.key = IdOf(j);
+  a.chassis = chassis;
+  a.name = Str(j, "Name");
+  a.serial = Str(j, "SerialNumber");
+  a.status = StatusOf(j);
+  return a;
+}
+
+}  // namespace
+
+std::string ChassisKey(std::string_view chassis_uri) { return LastSegment(chassis_uri); }
+
+std::string ParseNetworkAdapter(const Json& j, const std::string& chassis, Findings& f) {
+  NetworkAdapter a = AdapterOf(j, chassis, NetworkSource::kDmtfNetworkAdapter);
+  a.model = FirstNonEmpty({Str(j, "Model"), Str(j, "PartNumber")});
+  if (const Json* ctrls = Child(j, "Controllers"); ctrls != nullptr && ctrls->is_array()) {
+    for (const auto& c : *ctrls) {
+      a.firmware = Str(c, "FirmwarePackageVersion");
+      if (!a.firmware.empty()) break;
+    }
+  }
+  f.network_adapters.push_back(std::move(a));
+  std::string ports = FindLink(j, "Ports");
+  return ports.empty() ? FindLink(j, "NetworkPorts") : ports;
+}
+
+NetworkPort ParseNetworkPort(const Json& j, const std::string& adapter, const std::string& chassis) {
+  NetworkPort p;
+  p.key = FirstNonEmpty({Str(j, "Id"), Str(j, "PortId"), Str(j, "PhysicalPortNumber"), IdOf(j)});
+  p.adapter = adapter;
+  p.chassis = chassis;
+  p.name = Str(j, "Name");
+  p.mac = PortMac(j);
+  p.status = StatusOf(j);
+  // The link is shown whatever the state: a port that is offline still has a (down) link worth seeing.
+  p.link = ParseLinkState(Str(j, "LinkStatus"));
+  return p;
+}
+
+void ParseBaseNetworkAdapter(const Json& j, const std::string& chassis, Findings& f) {
+  NetworkAdapter a = AdapterOf(j, chassis, NetworkSource::kHpeBaseNetworkAdapter);
+  a.model = FirstNonEmpty({Str(j, "PartNumber"), Str(j, "StructuredName")});
+  if (const Json* fw = Child(j, "Firmware")) {
+    if (const Json* cur = Child(*fw, "Current")) a.firmware = Str(*cur, "VersionString");
+  }
+  f.network_adapters.push_back(a);
+  const Json* ports = Child(j, "PhysicalPorts");
+  if (ports == nullptr || !ports->is_array()) return;
+  int n = 0;
+  for (const auto& pj : *ports) {
+    ++n;
+    if (!pj.is_object()) continue;
+    NetworkPort p;
+    p.key = std::to_string(n);  // the Name is the OS interface name ("bond0"), which the OS may change
+    p.adapter = a.key;
+    p.chassis = chassis;
+    p.name = Str(pj, "Name");
+    p.mac = Str(pj, "MacAddress");
+    p.status = StatusOf(pj);
+    p.link = ParseLinkState(Str(pj, "LinkStatus"));
+    f.network_ports.push_back(std::move(p));
+  }
+}
+
+void ParseAssembly(const Json& j, const std::string& chassis, Findings& f) {
+  const Json* list = Child(j, "Assemblies");
+  if (list == nullptr || !list->is_array()) return;
+  int n = 0;
+  for (const auto& e : *list) {
+    ++n;
+    if (Child(e, "Status") == nullptr) continue;  // inventory only: no health to watch
+    Assembly a;
+    a.key = FirstNonEmpty({Str(e, "MemberId"), Str(e, "Name"), std::to_string(n - 1)});
+    a.chassis = chassis;
+    a.name = Str(e, "Name");
+    a.model = Str(e, "Model");
+    a.part_number = Str(e, "PartNumber");
+    a.serial = Str(e, "SerialNumber");
+    a.status = StatusOf(e);
+    f.assemblies.push_back(std::move(a));
+  }
+}
+
+void ParseSubsystemRollups(const Json& system, Findings& f) {
+  f.reported_subsystems.clear();
+  if (const Json* hpe = HpeOem(system)) {
+    if (const Json* agg = Child(*hpe, "AggregateHealthStatus"); agg != nullptr && agg->is_object()) {
+      for (const auto& [key, value] : agg->items()) {
+        // Members with a Status ({"Status": {"Health": "Warning"}}); redundancy words and the AMS state are
+        // not healths (power supply redundancy is read as a redundancy group).
+        const Json* st = Child(value, "Status");
+        if (st == nullptr) continue;
+        AddSubsystem(SubsystemName(key), ParseHealth(Str(*st, "Health")), f);
+      }
+    }
+  }
+  if (const Json* dell = DellOem(system)) {
+    if (const Json* ds = Child(*dell, "DellSystem"); ds != nullptr && ds->is_object()) {
+      for (const auto& [key, value] : ds->items()) {
+        const bool rollup = key.size() > 12 && key.substr(key.size() - 12) == "RollupStatus";
+        if (!(rollup || key == "SysMemPrimaryStatus") || !value.is_string()) continue;
+        if (key == "RollupStatus" || key == "SystemHealthRollupStatus") continue;  // the system rollup itself
+        AddSubsystem(SubsystemName(key), ParseHealth(value.get<std::string>()), f);
+      }
+    }
   }
 }
 

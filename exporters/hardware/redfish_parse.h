@@ -116,4 +116,23 @@ LogEntry ParseLogEntry(const Json& entry);
 // Adds entries to a log summary (counts by severity, newest critical timestamp).
 void AddToLog(const LogEntry& entry, LogSummary& log);
 
+// --- components a person would check (issue #13) ---
+
+// The short key of a chassis for the `chassis` label: the last segment of its URI ("1", "System.Embedded.1").
+std::string ChassisKey(std::string_view chassis_uri);
+
+// A DMTF NetworkAdapter (Chassis/<id>/NetworkAdapters member): adds the adapter (identity from the resource
+// and its Controllers[]) and returns the link to its ports collection ("Ports", or the older "NetworkPorts").
+std::string ParseNetworkAdapter(const Json& adapter, const std::string& chassis, Findings& f);
+// A DMTF Port or the older NetworkPort of `adapter`.
+NetworkPort ParseNetworkPort(const Json& port, const std::string& adapter, const std::string& chassis);
+// An HPE BaseNetworkAdapter (iLO 4/5 Systems/<id>/BaseNetworkAdapters member): the adapter and its inline
+// PhysicalPorts[].
+void ParseBaseNetworkAdapter(const Json& adapter, const std::string& chassis, Findings& f);
+// A Chassis/<id>/Assembly resource: the Assemblies[] entries that carry a Status.
+void ParseAssembly(const Json& assembly, const std::string& chassis, Findings& f);
+// Vendor subsystem rollups of a computer system: HPE Oem.Hpe/Hp.AggregateHealthStatus members with a Status
+// and Dell Oem.Dell.DellSystem *RollupStatus fields, into f.reported_subsystems (replacing what was there).
+void ParseSubsystemRollups(const Json& system, Findings& f);
+
 }  // namespace estate::hardware::redfish

@@ -320,18 +320,20 @@ std::map<std::string, Json> TreeBuilder::Build() {
 
   // Chassis with legacy Thermal (8 fans, 20 temperatures) and Power (2 PSUs).
   Collection(root + "/Chassis", "ChassisCollection", {chassis});
-  Put(chassis, {{"@odata.type", "#Chassis.v1_21_0.Chassis"},
-                {"Id", "System.Embedded.1"},
-                {"Name", "Computer System Chassis"},
-                {"ChassisType", "RackMount"},
-                {"Manufacturer", "Dell Inc."},
-                {"Model", "PowerEdge R650"},
-                {"SerialNumber", "CNIVC0012345678"},
-                {"PowerState", "On"},
-                {"Status", Ok()},
-                {"Thermal", Link(chassis + "/Thermal")},
-                {"Power", Link(chassis + "/Power")},
-                {"Links", {{"ComputerSystems", Json::array({Link(sys)})}, {"ManagedBy", Json::array({Link(mgr)})}}}});
+  Put(chassis,
+      {{"@odata.type", "#Chassis.v1_21_0.Chassis"},
+       {"Id", "System.Embedded.1"},
+       {"Name", "Computer System Chassis"},
+       {"ChassisType", "RackMount"},
+       {"Manufacturer", "Dell Inc."},
+       {"Model", "PowerEdge R650"},
+       {"SerialNumber", "CNIVC0012345678"},
+       {"PowerState", "On"},
+       {"Status", Ok()},
+       {"Thermal", Link(chassis + "/Thermal")},
+       {"Power", Link(chassis + "/Power")},
+       {"NetworkAdapters", Link(chassis + "/NetworkAdapters")},
+       {"Links", {{"ComputerSystems", Json::array({Link(sys)})}, {"ManagedBy", Json::array({Link(mgr)})}}}});
   Json fans = Json::array();
   for (int i = 1; i <= 8; ++i) {
     fans.push_back({{"@odata.id", chassis + "/Thermal#/Fans/" + std::to_string(i - 1)},
@@ -394,6 +396,30 @@ std::map<std::string, Json> TreeBuilder::Build() {
                                     {"MinNumNeeded", 1},
                                     {"MaxNumSupported", 2},
                                     {"Status", {{"Health", "OK"}, {"State", "Enabled"}}}}})}});
+
+  // One embedded 2-port NIC under the chassis (read by the slow poll: its collection and its ports).
+  const std::string nic = chassis + "/NetworkAdapters/NIC.Integrated.1";
+  Collection(chassis + "/NetworkAdapters", "NetworkAdapterCollection", {nic});
+  Put(nic, {{"@odata.type", "#NetworkAdapter.v1_9_0.NetworkAdapter"},
+            {"Id", "NIC.Integrated.1"},
+            {"Name", "Network Adapter View"},
+            {"Model", "Broadcom Adv. Dual 25Gb Ethernet"},
+            {"SerialNumber", "IN0F6FXMDNT0040V00H3"},
+            {"Controllers", Json::array({{{"FirmwarePackageVersion", "22.31.6"}}})},
+            {"Ports", Link(nic + "/Ports")},
+            {"Status", Ok()}});
+  Collection(nic + "/Ports", "PortCollection",
+             {nic + "/Ports/NIC.Integrated.1-1", nic + "/Ports/NIC.Integrated.1-2"});
+  for (int i = 1; i <= 2; ++i) {
+    const std::string id = "NIC.Integrated.1-" + std::to_string(i);
+    Put(nic + "/Ports/" + id,
+        {{"@odata.type", "#Port.v1_6_0.Port"},
+         {"Id", id},
+         {"Name", id},
+         {"LinkStatus", "LinkUp"},
+         {"Ethernet", {{"AssociatedMACAddresses", Json::array({"b0:26:28:c4:51:e" + std::to_string(i)})}}},
+         {"Status", Ok()}});
+  }
 
   // Manager with the System Event Log (50 entries).
   Collection(root + "/Managers", "ManagerCollection", {mgr});
@@ -797,9 +823,11 @@ int main(int argc, char** argv) {
     tree_bytes += text.size();
     dir.Write("tree" + path + "/index.json", text);
   }
-  Info("simulated BMC: " + std::to_string(bmc.tree().size()) + " resources, " + std::to_string(tree_bytes / 1024) +
+  Info("simulated BMC: " + std::to_string(bmc.tree().size()) + " resources, " +
+       std::to_string(tree_bytes / 1024) +
        " KiB (Dell iDRAC 9-like: 1 system, 1 chassis, 1 manager, 1 RAID controller with cache and battery, "
-       "8 drives, 2 volumes, 16 DIMMs, 2 CPUs, 8 fans, 20 temperatures, 2 PSUs, 10 firmware items, 50 SEL "
+       "8 drives, 2 volumes, 16 DIMMs, 2 CPUs, 8 fans, 20 temperatures, 2 PSUs, 1 NIC with 2 ports, 10 "
+       "firmware items, 50 SEL "
        "entries; $expand " +
        (args.use_expand ? "advertised (MaxLevels 1)" : "not advertised") + ")");
 

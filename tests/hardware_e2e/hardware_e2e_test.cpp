@@ -251,6 +251,25 @@ TEST(HardwareGolden, SimulatedEstateMetrics) {
             1.0);
   EXPECT_EQ(Value(samples, "estate_hardware_info", {{"target", "hv-smc-01-bmc"}, {"host", "hv-smc-01"}}),
             1.0);
+  // Network adapters (issue #13): the iLO 5's unused port is UnavailableOffline: its link shows down, it has
+  // no health (not a fault); the others are up. Series carry the chassis they are in.
+  EXPECT_EQ(Value(samples, "estate_hardware_network_port_link_up",
+                  {{"target", "hv-hpe-01-ilo"}, {"chassis", "1"}, {"adapter", "1"}, {"port", "2"}}),
+            0.0);
+  EXPECT_FALSE(Value(samples, "estate_hardware_network_port_health",
+                     {{"target", "hv-hpe-01-ilo"}, {"adapter", "1"}, {"port", "2"}})
+                   .has_value());
+  EXPECT_EQ(
+      Value(
+          samples, "estate_hardware_network_port_link_up",
+          {{"target", "hv-dell-01-idrac"}, {"chassis", "System.Embedded.1"}, {"port", "NIC.Integrated.1-2"}}),
+      1.0);
+  EXPECT_EQ(Value(samples, "estate_hardware_network_adapter_health", {{"target", "hv-smc-01-bmc"}}), 0.0);
+  EXPECT_EQ(Value(samples, "estate_hardware_reported_subsystem_health",
+                  {{"target", "hv-dell-01-idrac"}, {"subsystem", "storage"}}),
+            0.0);  // what hides the predicted failure
+  EXPECT_EQ(Value(samples, "estate_hardware_psu_health", {{"target", "hv-hpe-01-ilo"}, {"chassis", "1"}}),
+            0.0);
   // The Supermicro is healthy through and through.
   for (const Sample& s : samples) {
     if (s.labels.count("target") != 0 && s.labels.at("target") == "hv-smc-01-bmc" && s.name.size() > 7 &&

@@ -119,8 +119,10 @@ TEST_F(Dl325Test, FullPollOverHttpWithOneSession) {
             std::string::npos)
       << text.substr(0, 3000);
   EXPECT_NE(text.find("serial=\"MXQ019020B\""), std::string::npos);
-  EXPECT_NE(text.find("estate_hardware_fan_speed_ratio{target=\"bmc1\",host=\"hv01\",fan=\"Fan 1\"} 0.35"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          "estate_hardware_fan_speed_ratio{target=\"bmc1\",host=\"hv01\",chassis=\"1\",fan=\"Fan 1\"} 0.35"),
+      std::string::npos);
   EXPECT_NE(text.find("estate_hardware_poll_requests{target=\"bmc1\",host=\"hv01\",group=\"fast\"}"),
             std::string::npos);
   EXPECT_EQ(sessions_.created.load(), 1);  // one session, reused by both groups

@@ -51,10 +51,12 @@ Findings Sample() {
   fan.key = "Fan 1";
   fan.status.health = Health::kOk;
   fan.percent = 35;
+  fan.chassis = "1";
   f.fans.push_back(fan);
   Fan absent;
   absent.key = "Fan 2";
   absent.status.state = State::kAbsent;
+  absent.chassis = "1";
   f.fans.push_back(absent);
   Temperature t;
   t.key = "01-Inlet Ambient";
@@ -62,6 +64,7 @@ Findings Sample() {
   t.upper_critical = 42;
   t.upper_fatal = 47;
   t.status.health = Health::kOk;
+  t.chassis = "1";
   f.temperatures.push_back(t);
   f.has_power = true;
   PowerSupply p;
@@ -69,8 +72,9 @@ Findings Sample() {
   p.status.health = Health::kCritical;
   p.input_watts = 0;
   p.capacity_watts = 800;
+  p.chassis = "1";
   f.psus.push_back(p);
-  f.psu_redundancy.push_back(Redundancy{"system", Health::kWarning, false, {}});
+  f.psu_redundancy.push_back(Redundancy{"system", Health::kWarning, false, "", {}});
   f.power_consumed_watts = 230;
   f.has_inventory = true;
   f.dimms.push_back(Component{"PROC 1 DIMM 1", {Health::kOk, State::kEnabled, Health::kUnknown}, {}});
@@ -83,6 +87,46 @@ Findings Sample() {
   log.entries[Health::kOk] = 10;
   log.last_critical_unix = 1627666794;
   f.logs.push_back(log);
+  // An iLO 5 NIC in Warning whose unused port is offline (no health, link down), an assembly, and the HPE
+  // aggregate health saying Network Warning.
+  f.has_network = true;
+  NetworkAdapter nic;
+  nic.key = "1";
+  nic.chassis = "1";
+  nic.source = NetworkSource::kHpeBaseNetworkAdapter;
+  nic.name = "Example 2-port 25GbE Adapter";
+  nic.model = "P12345-B21";
+  nic.serial = "NIC0001";
+  nic.firmware = "08.50.78";
+  nic.status = {Health::kWarning, State::kEnabled, Health::kUnknown};
+  f.network_adapters.push_back(nic);
+  NetworkPort up;
+  up.key = "1";
+  up.adapter = "1";
+  up.chassis = "1";
+  up.name = "eno1";
+  up.mac = "02:00:00:00:00:01";
+  up.status = {Health::kOk, State::kUnknown, Health::kUnknown};
+  up.link = LinkState::kUp;
+  f.network_ports.push_back(up);
+  NetworkPort offline = up;
+  offline.key = "2";
+  offline.name = "eno2";
+  offline.mac = "02:00:00:00:00:02";
+  offline.status = {Health::kUnknown, State::kDisabled, Health::kUnknown};  // Warning, UnavailableOffline
+  offline.link = LinkState::kDown;
+  f.network_ports.push_back(offline);
+  f.has_assemblies = true;
+  Assembly board;
+  board.key = "0";
+  board.chassis = "1";
+  board.name = "System Board";
+  board.part_number = "P00001-001";
+  board.serial = "PWXYZ";
+  board.status = {Health::kOk, State::kEnabled, Health::kUnknown};
+  f.assemblies.push_back(board);
+  f.reported_subsystems.push_back(SubsystemHealth{"network", Health::kWarning});
+  f.reported_subsystems.push_back(SubsystemHealth{"storage", Health::kOk});
   return f;
 }
 

@@ -143,6 +143,55 @@ TEST(HardwareModel, CarryOverReplacesAnItemReadWithoutOneOfItsParts) {
   EXPECT_TRUE(now.has_power);
 }
 
+// NICs, ports and assemblies are kept like the other parts, by chassis (and adapter): the "1" port of two
+// adapters, or the "PSU 1" of two trays, are different parts.
+TEST(HardwareModel, CarryOverKeepsNetworkPortsAndAssembliesPerChassis) {
+  Findings before;
+  before.has_network = true;
+  NetworkPort down;
+  down.key = "1";
+  down.adapter = "NIC1";
+  down.chassis = "TrayA";
+  down.link = LinkState::kDown;
+  down.status.health = Health::kWarning;
+  down.origin =
+      Origin{{"/c/a", "/c/a/na", "/c/a/na/nic1", "/c/a/na/nic1/ports", "/c/a/na/nic1/ports/1"}, 100};
+  before.network_ports.push_back(down);
+  Assembly board;
+  board.key = "0";
+  board.chassis = "TrayA";
+  board.status.health = Health::kCritical;
+  board.origin = Origin{{"/c/a", "/c/a/assembly"}, 100};
+  before.assemblies.push_back(board);
+  PowerSupply psu;
+  psu.key = "PSU 1";
+  psu.chassis = "TrayA";
+  psu.origin = Origin{{"/c/a/power"}, 100};
+  before.psus.push_back(psu);
+
+  Findings now;  // TrayA's port and Assembly reads failed; TrayB read fine and has a port "1" and a "PSU 1"
+  NetworkPort other = down;
+  other.chassis = "TrayB";
+  other.link = LinkState::kUp;
+  other.origin = Origin{{"/c/b"}, 200};
+  now.network_ports.push_back(other);
+  PowerSupply other_psu = psu;
+  other_psu.chassis = "TrayB";
+  other_psu.origin = Origin{{"/c/b/power"}, 200};
+  now.psus.push_back(other_psu);
+  CarryOver(now, before, {"/c/a/na/nic1/ports/1", "/c/a/assembly", "/c/a/power"}, 200, 3600);
+  ASSERT_EQ(now.network_ports.size(), 2u);
+  EXPECT_EQ(now.network_ports[1].chassis, "TrayA");
+  EXPECT_EQ(now.network_ports[1].link, LinkState::kDown);
+  EXPECT_TRUE(now.has_network);
+  ASSERT_EQ(now.assemblies.size(), 1u);
+  EXPECT_EQ(now.assemblies[0].status.health, Health::kCritical);
+  EXPECT_TRUE(now.has_assemblies);
+  ASSERT_EQ(now.psus.size(), 2u);  // TrayB's "PSU 1" did not stand in for TrayA's
+  EXPECT_EQ(now.psus[1].chassis, "TrayA");
+  EXPECT_EQ(now.psus[1].key, "PSU 1");
+}
+
 TEST(HardwareModel, CarryOverStopsAtTheMaxAgeAndWithoutFailures) {
   Findings before;
   before.drives.push_back(MakeDrive("d", "c", {"/c"}, 100));

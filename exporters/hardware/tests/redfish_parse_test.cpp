@@ -1,5 +1,7 @@
 // Redfish parsers and the Redfish collector against every Redfish set in ../shared/fixtures/hardware: each
 // test asserts what a person reading that BMC would see. Fault variants are made in memory from the fixtures.
+#include "redfish_parse.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include "fixture_util.h"
 #include "hardware_metrics.h"
 #include "redfish_client.h"
-#include "redfish_parse.h"
 
 namespace estate::hardware {
 namespace {
@@ -57,7 +58,9 @@ Collected Collect(TreeGetter& tree, const std::string& api_root = "/redfish/v1",
   return c;
 }
 
-std::string Render(const Collected& c) {
+// Both jobs' families of a poll (Collected or MiniPoll), as the exporter serves them together.
+template <typename Poll>
+std::string Render(const Poll& c) {
   metrics::Labels base = {{"target", "t"}};
   auto fams = BuildFamilies(c.slow, base, {"slow", 0, 0}, nullptr);
   auto fast = BuildFamilies(c.fast, base, {"fast", 0, 0}, &c.merged);
@@ -161,120 +164,30 @@ TEST(RedfishParse, OverflowingNumbersAndDeepNestingAreErrorsNotExceptions) {
 // Every key the Redfish parsers read, given every wrong type (and numbers too large for an int): no parser
 // throws, and none casts an out-of-range double to an integer (UBSan, in the asan preset, would stop there).
 TEST(RedfishParse, EveryKeyWithEveryWrongTypeIsSurvived) {
-  const std::vector<std::string> keys = {"@odata.id",
-                                         "AggregateHealthStatus",
-                                         "BackupPowerSourceStatus",
-                                         "Battery",
-                                         "BayNumber",
-                                         "Bios",
-                                         "BiosVersion",
-                                         "CacheMemorySizeMiB",
-                                         "CacheModuleStatus",
-                                         "CacheSummary",
-                                         "CapacityBytes",
-                                         "CapacityGB",
-                                         "CapacityMiB",
-                                         "ChargeLevelPercent",
-                                         "ChargePercent",
-                                         "ChargeState",
-                                         "Chassis",
-                                         "Condition",
-                                         "Created",
-                                         "Current",
-                                         "CurrentReading",
-                                         "DIMMStatus",
-                                         "DataSourceUri",
-                                         "Dell",
-                                         "DellControllerBattery",
-                                         "DeviceLocator",
-                                         "DiskDriveStatusReasons",
-                                         "Drives",
-                                         "ExpandQuery",
-                                         "FQDD",
-                                         "FailurePredicted",
-                                         "FanName",
-                                         "Fans",
-                                         "Firmware",
-                                         "FirmwareVersion",
-                                         "Health",
-                                         "HealthRollUp",
-                                         "HealthRollup",
-                                         "HostName",
-                                         "Hp",
-                                         "Hpe",
-                                         "Id",
-                                         "Index",
-                                         "Info",
-                                         "InputPowerWatts",
-                                         "InterfaceType",
-                                         "Items",
-                                         "LastPowerOutputWatts",
-                                         "Levels",
-                                         "Links",
-                                         "Location",
-                                         "LogicalDriveName",
-                                         "LogicalDrives",
-                                         "Manager",
-                                         "ManagerFirmwareVersion",
-                                         "ManagerType",
-                                         "Managers",
-                                         "Manufacturer",
-                                         "MaxLevels",
-                                         "MediaType",
-                                         "Members",
-                                         "MemberId",
-                                         "Model",
-                                         "Name",
-                                         "NoLinks",
-                                         "Oem",
-                                         "OutputPowerWatts",
-                                         "PartLocation",
-                                         "PhysicalContext",
-                                         "PhysicalDrives",
-                                         "PhysicalLocation",
-                                         "Power",
-                                         "PowerCapacityWatts",
-                                         "PowerConsumedWatts",
-                                         "PowerControl",
-                                         "PowerInputWatts",
-                                         "PowerOutputWatts",
-                                         "PowerState",
-                                         "PowerSupplies",
-                                         "PowerSupplyRedundancy",
-                                         "PredictedMediaLifeLeftPercent",
-                                         "Present",
-                                         "PrimaryStatus",
-                                         "Protocol",
-                                         "ProtocolFeaturesSupported",
-                                         "RAIDType",
-                                         "Reading",
-                                         "ReadingCelsius",
-                                         "ReadingUnits",
-                                         "Redundancy",
-                                         "RemainingChargeTimeSeconds",
-                                         "SerialNumber",
-                                         "ServiceLabel",
-                                         "Sessions",
-                                         "Severity",
-                                         "SmartStorageBattery",
-                                         "SpeedPercent",
-                                         "SpeedRPM",
-                                         "State",
-                                         "Status",
-                                         "StorageControllers",
-                                         "Systems",
-                                         "Temperatures",
-                                         "Thresholds",
-                                         "TotalCacheSizeMiB",
-                                         "UpperCritical",
-                                         "UpperThresholdCritical",
-                                         "UUID",
-                                         "Version",
-                                         "VolumeType",
-                                         "Volumes",
-                                         "href",
-                                         "links",
-                                         "self"};
+  const std::vector<std::string> keys = {
+      "@odata.id", "AggregateHealthStatus", "BackupPowerSourceStatus", "Battery", "BayNumber", "Bios",
+      "BiosVersion", "CacheMemorySizeMiB", "CacheModuleStatus", "CacheSummary", "CapacityBytes", "CapacityGB",
+      "CapacityMiB", "ChargeLevelPercent", "ChargePercent", "ChargeState", "Chassis", "Condition", "Created",
+      "Current", "CurrentReading", "DIMMStatus", "DataSourceUri", "Dell", "DellControllerBattery",
+      "DeviceLocator", "DiskDriveStatusReasons", "Drives", "ExpandQuery", "FQDD", "FailurePredicted",
+      "FanName", "Fans", "Firmware", "FirmwareVersion", "Health", "HealthRollUp", "HealthRollup", "HostName",
+      "Hp", "Hpe", "Id", "Index", "Info", "InputPowerWatts", "InterfaceType", "Items", "LastPowerOutputWatts",
+      "Levels", "Links", "Location", "LogicalDriveName", "LogicalDrives", "Manager", "ManagerFirmwareVersion",
+      "ManagerType", "Managers", "Manufacturer", "MaxLevels", "MediaType", "Members", "MemberId", "Model",
+      "Name", "NoLinks", "Oem", "OutputPowerWatts", "PartLocation", "PhysicalContext", "PhysicalDrives",
+      "PhysicalLocation", "Power", "PowerCapacityWatts", "PowerConsumedWatts", "PowerControl",
+      "PowerInputWatts", "PowerOutputWatts", "PowerState", "PowerSupplies", "PowerSupplyRedundancy",
+      "PredictedMediaLifeLeftPercent", "Present", "PrimaryStatus", "Protocol", "ProtocolFeaturesSupported",
+      "RAIDType", "Reading", "ReadingCelsius", "ReadingUnits", "Redundancy", "RemainingChargeTimeSeconds",
+      "SerialNumber", "ServiceLabel", "Sessions", "Severity", "SmartStorageBattery", "SpeedPercent",
+      "SpeedRPM", "State", "Status", "StorageControllers", "Systems", "Temperatures", "Thresholds",
+      "TotalCacheSizeMiB", "UpperCritical", "UpperThresholdCritical", "UUID", "Version", "VolumeType",
+      "Volumes", "href", "links", "self",
+      // network adapters, assemblies, vendor subsystem rollups
+      "Assemblies", "AssociatedMACAddresses", "AssociatedNetworkAddresses", "Controllers", "DellSystem",
+      "Ethernet", "FirmwarePackageVersion", "LinkStatus", "MacAddress", "NetworkAdapter", "NetworkAdapters",
+      "NetworkPorts", "PartNumber", "PhysicalPortNumber", "PhysicalPorts", "PortId", "Ports",
+      "StorageRollupStatus", "StructuredName", "SysMemPrimaryStatus", "VersionString"};
   const std::vector<redfish::Json> values = {nullptr,
                                              true,
                                              1e300,
@@ -311,6 +224,11 @@ TEST(RedfishParse, EveryKeyWithEveryWrongTypeIsSurvived) {
     (void)redfish::ParseFirmwareItem(j);
     (void)redfish::ParseLogEntry(j);
     (void)redfish::FindLink(j, "Systems");
+    (void)redfish::ParseNetworkAdapter(j, "c", f);
+    (void)redfish::ParseNetworkPort(j, "a", "c");
+    redfish::ParseBaseNetworkAdapter(j, "c", f);
+    redfish::ParseAssembly(j, "c", f);
+    redfish::ParseSubsystemRollups(j, f);
   };
   for (const auto& key : keys) {
     for (const auto& v : values) {
@@ -319,6 +237,10 @@ TEST(RedfishParse, EveryKeyWithEveryWrongTypeIsSurvived) {
            {redfish::Json{{key, v}}, redfish::Json{{"Oem", {{"Hpe", {{key, v}}}}}},
             redfish::Json{{"Oem", {{"Hp", {{key, v}}}}}}, redfish::Json{{"Oem", {{"Dell", {{key, v}}}}}},
             redfish::Json{{"Status", {{key, v}}}}, redfish::Json{{"Members", {{{key, v}}}}},
+            redfish::Json{{"Oem", {{"Dell", {{"DellSystem", {{key, v}}}}}}}},
+            redfish::Json{{"Oem", {{"Hpe", {{"AggregateHealthStatus", {{key, v}}}}}}}},
+            redfish::Json{{"PhysicalPorts", {{{key, v}}}}}, redfish::Json{{"Assemblies", {{{key, v}}}}},
+            redfish::Json{{"Controllers", {{{key, v}}}}},
             redfish::Json{{"ProtocolFeaturesSupported",
                            {{"ExpandQuery", {{"NoLinks", true}, {"Levels", true}, {key, v}}}}}}}) {
         EXPECT_NO_THROW(all(j)) << j.dump();
@@ -965,31 +887,33 @@ TEST(RedfishAbsentAndDisabled, ExportNoReadingsAndNoFaults) {
   metrics::Labels base = {{"target", "t"}};
   const std::string text = metrics::Render(BuildFamilies(f, base, {"fast", 0, 0}, &f));
   auto has = [&](const std::string& series) { return text.find(series + " ") != std::string::npos; };
-  EXPECT_TRUE(has(R"(estate_hardware_psu_output_watts{target="t",psu="PSU 1"})")) << text;
-  EXPECT_TRUE(has(R"(estate_hardware_psu_input_watts{target="t",psu="PSU 1"})"));
+  EXPECT_TRUE(has(R"(estate_hardware_psu_output_watts{target="t",chassis="",psu="PSU 1"})")) << text;
+  EXPECT_TRUE(has(R"(estate_hardware_psu_input_watts{target="t",chassis="",psu="PSU 1"})"));
   for (const char* psu : {"PSU 2", "PSU 3", "PSU 4"}) {
     for (const char* family : {"output_watts", "input_watts", "health"}) {
-      EXPECT_FALSE(has(std::string("estate_hardware_psu_") + family + R"({target="t",psu=")" + psu + "\"}"))
+      EXPECT_FALSE(
+          has(std::string("estate_hardware_psu_") + family + R"({target="t",chassis="",psu=")" + psu + "\"}"))
           << psu << " " << family << "\n"
           << text;
     }
   }
   // The rating of an installed but disabled supply is no reading: it stays.
-  EXPECT_TRUE(has(R"(estate_hardware_psu_capacity_watts{target="t",psu="PSU 2"})"));
-  EXPECT_TRUE(has(R"(estate_hardware_temperature_upper_critical_celsius{target="t",sensor="Inlet"})"));
+  EXPECT_TRUE(has(R"(estate_hardware_psu_capacity_watts{target="t",chassis="",psu="PSU 2"})"));
+  EXPECT_TRUE(
+      has(R"(estate_hardware_temperature_upper_critical_celsius{target="t",chassis="",sensor="Inlet"})"));
   for (const char* sensor : {"No reading", "Disabled", "CPU Temp"}) {
     for (const char* family : {"celsius", "upper_critical_celsius", "upper_fatal_celsius", "health"}) {
       if (std::string(sensor) != "Disabled" && std::string(family) == "health") continue;  // those are OK
-      EXPECT_FALSE(has(std::string("estate_hardware_temperature_") + family + R"({target="t",sensor=")" +
-                       sensor + "\"}"))
+      EXPECT_FALSE(has(std::string("estate_hardware_temperature_") + family +
+                       R"({target="t",chassis="",sensor=")" + sensor + "\"}"))
           << sensor << " " << family << "\n"
           << text;
     }
   }
-  EXPECT_TRUE(has(R"(estate_hardware_fan_speed_ratio{target="t",fan="Fan 1"})"));
-  EXPECT_FALSE(has(R"(estate_hardware_fan_speed_rpm{target="t",fan="Fan 2"})")) << text;
-  EXPECT_FALSE(has(R"(estate_hardware_fan_health{target="t",fan="Fan 2"})"));
-  EXPECT_FALSE(has(R"(estate_hardware_fan_health{target="t",fan="Fan 3"})"));
+  EXPECT_TRUE(has(R"(estate_hardware_fan_speed_ratio{target="t",chassis="",fan="Fan 1"})"));
+  EXPECT_FALSE(has(R"(estate_hardware_fan_speed_rpm{target="t",chassis="",fan="Fan 2"})")) << text;
+  EXPECT_FALSE(has(R"(estate_hardware_fan_health{target="t",chassis="",fan="Fan 2"})"));
+  EXPECT_FALSE(has(R"(estate_hardware_fan_health{target="t",chassis="",fan="Fan 3"})"));
   EXPECT_TRUE(has(R"(estate_hardware_components{target="t",kind="psu",state="disabled"})"));
   EXPECT_NE(text.find(R"(estate_hardware_components{target="t",kind="psu",state="disabled"} 2)"),
             std::string::npos);
@@ -1022,10 +946,10 @@ TEST(RedfishRedundancy, StateOtherThanEnabledIsNotRedundant) {
   EXPECT_EQ(redundant["group_0"], false);
   f.has_power = true;
   const std::string text = metrics::Render(BuildFamilies(f, {{"target", "t"}}, {"fast", 0, 0}, nullptr));
-  EXPECT_NE(text.find(R"(estate_hardware_psu_redundant{target="t",group="Offline group"} 0)"),
+  EXPECT_NE(text.find(R"(estate_hardware_psu_redundant{target="t",chassis="",group="Offline group"} 0)"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(R"(estate_hardware_psu_redundant{target="t",group="Working group"} 1)"),
+  EXPECT_NE(text.find(R"(estate_hardware_psu_redundant{target="t",chassis="",group="Working group"} 1)"),
             std::string::npos);
 }
 
@@ -1061,6 +985,349 @@ TEST(RedfishComputedHealth, IsTheWorstOfTheLeavesOnly) {
             std::string::npos);
   EXPECT_EQ(text.find(R"(estate_hardware_computed_health{target="t",resource="manager"})"),
             std::string::npos);
+}
+
+// --- components a person would check: NICs, assemblies, vendor rollups, chassis (issue #13)
+// -------------------
+
+bool Has(const std::string& text, const std::string& line) { return text.find(line) != std::string::npos; }
+
+std::string RenderMini(const MiniPoll& p) { return Render(p); }
+
+// An iLO 5 shaped server: the DMTF chassis collection is empty, the adapters are in BaseNetworkAdapters, one
+// in Warning because its unused port is UnavailableOffline, and AggregateHealthStatus says Network is Warning
+// while the system rollup says OK.
+MiniTree HpeServerWithNics() {
+  MiniTree t = SmallServer();
+  t.Put("/redfish/v1/Systems/1", R"({"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "PowerState": "On",
+      "Manufacturer": "HPE", "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
+      "Storage": {"@odata.id": "/redfish/v1/Systems/1/Storage"},
+      "Oem": {"Hpe": {"AggregateHealthStatus": {
+          "AgentlessManagementService": "Ready", "FanRedundancy": "Redundant",
+          "Fans": {"Status": {"Health": "OK"}}, "Network": {"Status": {"Health": "Warning"}},
+          "BiosOrHardwareHealth": {"Status": {"Health": "OK"}},
+          "PowerSupplies": {"PowerSuppliesMismatch": false, "Status": {"Health": "OK"}},
+          "Storage": {"Status": {"Health": "Critical"}}, "PowerSupplyRedundancy": "Redundant"},
+        "Links": {"NetworkAdapters": {"@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters"}}}}})");
+  t.Put("/redfish/v1/Chassis/1", R"({"@odata.id": "/redfish/v1/Chassis/1", "Id": "1",
+      "Power": {"@odata.id": "/redfish/v1/Chassis/1/Power"},
+      "NetworkAdapters": {"@odata.id": "/redfish/v1/Chassis/1/NetworkAdapters"}})");
+  t.Put("/redfish/v1/Chassis/1/NetworkAdapters", R"({"Members": [], "Members@odata.count": 0})");
+  t.Put("/redfish/v1/Chassis/1/Power", R"({"PowerSupplies": [{"MemberId": "0", "Name": "PSU 1",
+      "Status": {"State": "Enabled", "Health": "OK"}}], "Redundancy": [{"MemberId": "0",
+      "Name": "PowerSupply Redundancy Group 1", "Status": {"State": "Enabled", "Health": "OK"}}]})");
+  t.Put("/redfish/v1/Systems/1/BaseNetworkAdapters", R"({"Members": [
+      {"@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters/1"},
+      {"@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters/2"}]})");
+  t.Put("/redfish/v1/Systems/1/BaseNetworkAdapters/1", R"({
+      "@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters/1", "Id": "1",
+      "Name": "Example 2-port 10GbE SFP+ Adapter", "PartNumber": "P01234-B21", "SerialNumber": "SN-NIC-A",
+      "Firmware": {"Current": {"VersionString": "20.14.3"}},
+      "Status": {"Health": "Warning", "State": "Enabled"},
+      "PhysicalPorts": [
+        {"Name": "eno1", "MacAddress": "02:00:00:00:0a:01", "LinkStatus": "LinkUp", "Status": {"Health": "OK"}},
+        {"Name": "eno2", "MacAddress": "02:00:00:00:0a:02", "LinkStatus": "LinkDown",
+         "Status": {"Health": "Warning", "State": "UnavailableOffline"}}]})");
+  t.Put("/redfish/v1/Systems/1/BaseNetworkAdapters/2", R"({
+      "@odata.id": "/redfish/v1/Systems/1/BaseNetworkAdapters/2", "Id": "2", "Name": "Example OCP Adapter",
+      "Status": {"Health": "OK", "State": "Enabled"},
+      "PhysicalPorts": [{"Name": "ens1f0", "LinkStatus": "LinkUp", "Status": {"Health": "OK"}}]})");
+  return t;
+}
+
+TEST(RedfishNetwork, HpeBaseAdapterInWarningWithAnOfflinePortThatIsNoFault) {
+  MiniTree t = HpeServerWithNics();
+  const MiniPoll p = PollMini(t);
+  ASSERT_EQ(p.merged.network_adapters.size(), 2u);
+  const NetworkAdapter* nic = ByKey(p.merged.network_adapters, "1");
+  ASSERT_NE(nic, nullptr);
+  EXPECT_EQ(nic->status.health, Health::kWarning);
+  EXPECT_EQ(nic->source, NetworkSource::kHpeBaseNetworkAdapter);
+  EXPECT_EQ(nic->chassis, "1");
+  EXPECT_EQ(nic->firmware, "20.14.3");
+  ASSERT_EQ(p.merged.network_ports.size(), 3u);
+  const NetworkPort& offline = p.merged.network_ports[1];
+  EXPECT_EQ(offline.key, "2");
+  EXPECT_EQ(offline.name, "eno2");
+  EXPECT_EQ(offline.status.state, State::kDisabled);
+  EXPECT_EQ(offline.status.health, Health::kUnknown);  // "Warning" while UnavailableOffline is not a fault
+  EXPECT_EQ(offline.link, LinkState::kDown);
+  // The adapter's own Warning reaches computed health; the offline port adds nothing.
+  EXPECT_EQ(ComputeHealth(p.merged).system, Health::kWarning);
+  EXPECT_EQ(p.merged.system_reported, Health::kOk);
+
+  const std::string text = RenderMini(p);
+  EXPECT_TRUE(Has(text, R"(estate_hardware_network_adapter_health{target="t",chassis="1",adapter="1"} 1)"))
+      << text;
+  EXPECT_TRUE(
+      Has(text, R"(estate_hardware_network_port_link_up{target="t",chassis="1",adapter="1",port="2"} 0)"));
+  EXPECT_TRUE(
+      Has(text, R"(estate_hardware_network_port_link_up{target="t",chassis="1",adapter="1",port="1"} 1)"));
+  EXPECT_TRUE(
+      Has(text, R"(estate_hardware_network_port_health{target="t",chassis="1",adapter="1",port="1"} 0)"));
+  EXPECT_FALSE(
+      Has(text, R"(estate_hardware_network_port_health{target="t",chassis="1",adapter="1",port="2"})"));
+  EXPECT_TRUE(Has(text, R"(estate_hardware_network_port_info{target="t",chassis="1",adapter="1",port="2",)"
+                        R"(name="eno2",mac="02:00:00:00:0a:02"} 1)"));
+  EXPECT_TRUE(Has(text, R"(estate_hardware_network_adapter_info{target="t",chassis="1",adapter="1",)"
+                        R"(name="Example 2-port 10GbE SFP+ Adapter",model="P01234-B21",serial="SN-NIC-A",)"
+                        R"(firmware="20.14.3",source="hpe_base_network_adapter"} 1)"));
+  EXPECT_TRUE(Has(text, R"(estate_hardware_components{target="t",kind="network_port",state="disabled"} 1)"));
+  EXPECT_TRUE(Has(text, R"(estate_hardware_computed_health{target="t",resource="system"} 1)"));
+  // Identities only on _info series.
+  EXPECT_FALSE(
+      Has(text, R"(estate_hardware_network_adapter_health{target="t",chassis="1",adapter="1",name)"));
+}
+
+TEST(RedfishNetwork, HpeAggregateHealthIsReportedPerSubsystemAndNeverComputed) {
+  MiniTree t = HpeServerWithNics();
+  const MiniPoll p = PollMini(t);
+  std::map<std::string, Health> subs;
+  for (const auto& s : p.merged.reported_subsystems) subs[s.subsystem] = s.health;
+  EXPECT_EQ(subs["network"], Health::kWarning);
+  EXPECT_EQ(subs["bios_hardware"], Health::kOk);
+  EXPECT_EQ(subs["power_supplies"], Health::kOk);
+  EXPECT_EQ(subs["storage"], Health::kCritical);
+  EXPECT_EQ(subs.count("agentless_management_service"), 0u);  // a state word, not a health
+  EXPECT_EQ(subs.count("fan_redundancy"), 0u);
+  // Storage says Critical in the vendor block, but every storage leaf read is OK: computed health stays with
+  // the leaves (the NIC's Warning).
+  EXPECT_EQ(ComputeHealth(p.merged).system, Health::kWarning);
+  // Only the fast job (the one with the health view) renders it, so the two jobs never both emit a series.
+  metrics::Labels base = {{"target", "t"}};
+  const std::string slow = metrics::Render(BuildFamilies(p.slow, base, {"slow", 0, 0}, nullptr));
+  EXPECT_FALSE(Has(slow, "estate_hardware_reported_subsystem_health"));
+  const std::string text = RenderMini(p);
+  EXPECT_TRUE(Has(text, R"(estate_hardware_reported_subsystem_health{target="t",subsystem="network"} 1)"))
+      << text;
+  EXPECT_TRUE(Has(text, R"(estate_hardware_reported_subsystem_health{target="t",subsystem="storage"} 2)"));
+  // The chassis' own redundancy group replaces the system-wide one from AggregateHealthStatus, in its
+  // chassis.
+  ASSERT_EQ(p.merged.psu_redundancy.size(), 1u);
+  EXPECT_EQ(p.merged.psu_redundancy[0].key, "PowerSupply Redundancy Group 1");
+  EXPECT_EQ(p.merged.psu_redundancy[0].chassis, "1");
+}
+
+TEST(RedfishNetwork, DellSystemRollupsAreReportedSubsystems) {
+  Findings f;
+  redfish::ParseSystem(MiniTree::Parse(R"({"Id": "System.Embedded.1", "Manufacturer": "Dell Inc.",
+      "Status": {"Health": "Warning", "HealthRollup": "Warning", "State": "Enabled"},
+      "Oem": {"Dell": {"DellSystem": {"Name": "DellSystem", "StorageRollupStatus": "Warning",
+          "CPURollupStatus": "OK", "PSRollupStatus": "OK", "SDCardRollupStatus": null,
+          "SysMemPrimaryStatus": "OK", "TempStatisticsRollupStatus": "OK", "IntrusionRollupStatus": "OK",
+          "LicensingRollupStatus": "Unknown", "SystemHealthRollupStatus": "Warning",
+          "CurrentRollupStatus": "OK", "MaxDIMMSlots": 16, "SysMemFailOverState": "NotInUse"}}}})"),
+                       f);
+  std::map<std::string, Health> subs;
+  for (const auto& s : f.reported_subsystems) subs[s.subsystem] = s.health;
+  EXPECT_EQ(subs["storage"], Health::kWarning);
+  EXPECT_EQ(subs["processors"], Health::kOk);
+  EXPECT_EQ(subs["power_supplies"], Health::kOk);
+  EXPECT_EQ(subs["memory"], Health::kOk);
+  EXPECT_EQ(subs["intrusion"], Health::kOk);
+  EXPECT_EQ(subs["current"], Health::kOk);
+  EXPECT_EQ(subs.count("sd_card"), 0u);        // null: not reported
+  EXPECT_EQ(subs.count("licensing"), 0u);      // "Unknown": no health
+  EXPECT_EQ(subs.count("system_health"), 0u);  // the system rollup, already estate_hardware_reported_health
+  EXPECT_EQ(subs.count("sys_mem_fail_over_state"), 0u);
+  EXPECT_EQ(ComputeHealth(f).system, Health::kUnknown);  // no leaf read: the rollups are not leaves
+}
+
+// A DMTF server with two chassis (a blade enclosure's two trays): each has a "PSU 1" and a NIC, one with the
+// 2020+ Ports collection and controllers, one with the older NetworkPorts; the first chassis has assemblies.
+MiniTree TwoTrayServer() {
+  MiniTree t = SmallServer();
+  t.Put("/redfish/v1/Chassis", R"({"Members": [{"@odata.id": "/redfish/v1/Chassis/TrayA"},
+      {"@odata.id": "/redfish/v1/Chassis/TrayB"}]})");
+  for (const std::string tray : {"TrayA", "TrayB"}) {
+    const std::string c = "/redfish/v1/Chassis/" + tray;
+    t.Put(c, R"({"@odata.id": ")" + c + R"(", "Id": ")" + tray + R"(",
+        "Power": {"@odata.id": ")" +
+                 c + R"(/Power"},
+        "NetworkAdapters": {"@odata.id": ")" +
+                 c + R"(/NetworkAdapters"},
+        "Assembly": {"@odata.id": ")" +
+                 c + R"(/Assembly"}})");
+    t.Put(c + "/Power", R"({"PowerSupplies": [{"MemberId": "0", "Name": "PSU 1",
+        "Status": {"State": "Enabled", "Health": "OK"}, "PowerOutputWatts": 200}],
+        "Redundancy": [{"MemberId": "0", "Name": "PSU Redundancy", "Status": {"State": "Enabled", "Health": "OK"}}]})");
+    t.Put(c + "/NetworkAdapters", R"({"Members": [{"@odata.id": ")" + c + R"(/NetworkAdapters/NIC1"}]})");
+  }
+  t.Put("/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1", R"({
+      "@odata.id": "/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1", "Id": "NIC1", "Name": "Network Adapter",
+      "Model": "Example 25G", "SerialNumber": "SN-A", "Status": {"State": "Enabled", "Health": "OK"},
+      "Controllers": [{"FirmwarePackageVersion": "7.1.2"}],
+      "Ports": {"@odata.id": "/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1/Ports"}})");
+  t.Put("/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1/Ports", R"({"Members": [
+      {"@odata.id": "/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1/Ports/1"},
+      {"@odata.id": "/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1/Ports/2"}]})");
+  t.Put("/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1/Ports/1", R"({"Id": "1", "Name": "Port 1",
+      "LinkStatus": "LinkUp", "Status": {"State": "Enabled", "Health": "OK"},
+      "Ethernet": {"AssociatedMACAddresses": ["02:00:00:00:0b:01"]}})");
+  t.Put("/redfish/v1/Chassis/TrayA/NetworkAdapters/NIC1/Ports/2", R"({"Id": "2", "Name": "Port 2",
+      "LinkStatus": "NoLink", "Status": {"State": "Disabled", "Health": "Critical"}})");
+  t.Put("/redfish/v1/Chassis/TrayB/NetworkAdapters/NIC1", R"({
+      "@odata.id": "/redfish/v1/Chassis/TrayB/NetworkAdapters/NIC1", "Id": "NIC1", "Name": "Network Adapter",
+      "Status": {"State": "Enabled", "Health": "Warning"},
+      "NetworkPorts": {"@odata.id": "/redfish/v1/Chassis/TrayB/NetworkAdapters/NIC1/NetworkPorts"}})");
+  t.Put("/redfish/v1/Chassis/TrayB/NetworkAdapters/NIC1/NetworkPorts", R"({"Members": [
+      {"@odata.id": "/redfish/v1/Chassis/TrayB/NetworkAdapters/NIC1/NetworkPorts/1"}]})");
+  t.Put("/redfish/v1/Chassis/TrayB/NetworkAdapters/NIC1/NetworkPorts/1", R"({"Id": "1",
+      "PhysicalPortNumber": "1", "LinkStatus": "Down", "Status": {"State": "Enabled", "Health": "Warning"},
+      "AssociatedNetworkAddresses": ["02:00:00:00:0c:01"]})");
+  t.Put("/redfish/v1/Chassis/TrayA/Assembly", R"({"Assemblies": [
+      {"MemberId": "0", "Name": "System Board", "Model": "MB-100", "PartNumber": "P-100", "SerialNumber": "SB1",
+       "Status": {"State": "Enabled", "Health": "Warning"}},
+      {"MemberId": "1", "Name": "Riser 1", "PartNumber": "P-200"},
+      {"MemberId": "2", "Name": "Riser 2", "Status": {"State": "Absent", "Health": "Critical"}}]})");
+  t.Put("/redfish/v1/Chassis/TrayB/Assembly", R"({"Assemblies": [{"MemberId": "0", "Name": "System Board",
+      "Status": {"State": "Enabled", "Health": "OK"}}]})");
+  return t;
+}
+
+TEST(RedfishNetwork, DmtfAdaptersWithPortsOrNetworkPortsInEachChassis) {
+  MiniTree t = TwoTrayServer();
+  const MiniPoll p = PollMini(t);
+  EXPECT_EQ(p.failed, 0) << ::testing::PrintToString(
+      p.problems);  // SmallServer's missing drive is not present
+  ASSERT_EQ(p.merged.network_adapters.size(), 2u);
+  EXPECT_EQ(p.merged.network_adapters[0].chassis, "TrayA");
+  EXPECT_EQ(p.merged.network_adapters[0].key, "NIC1");
+  EXPECT_EQ(p.merged.network_adapters[0].firmware, "7.1.2");
+  EXPECT_EQ(p.merged.network_adapters[1].chassis, "TrayB");
+  EXPECT_EQ(p.merged.network_adapters[1].key, "NIC1");  // same Id in another chassis: no suffix
+  EXPECT_EQ(p.merged.network_adapters[1].status.health, Health::kWarning);
+  ASSERT_EQ(p.merged.network_ports.size(), 3u);
+  EXPECT_EQ(p.merged.network_ports[0].mac, "02:00:00:00:0b:01");
+  EXPECT_EQ(p.merged.network_ports[1].link, LinkState::kDown);           // NoLink
+  EXPECT_EQ(p.merged.network_ports[1].status.health, Health::kUnknown);  // Critical but Disabled
+  EXPECT_EQ(p.merged.network_ports[2].mac, "02:00:00:00:0c:01");
+  EXPECT_EQ(p.merged.network_ports[2].status.health, Health::kWarning);
+  const std::string text = RenderMini(p);
+  EXPECT_TRUE(Has(
+      text, R"(estate_hardware_network_port_link_up{target="t",chassis="TrayA",adapter="NIC1",port="2"} 0)"))
+      << text;
+  EXPECT_TRUE(Has(
+      text, R"(estate_hardware_network_port_health{target="t",chassis="TrayB",adapter="NIC1",port="1"} 1)"));
+  EXPECT_TRUE(
+      Has(text, R"(estate_hardware_network_adapter_health{target="t",chassis="TrayB",adapter="NIC1"} 1)"));
+}
+
+TEST(RedfishChassisLabel, PsusOfTwoTraysKeepTheirNames) {
+  MiniTree t = TwoTrayServer();
+  const MiniPoll p = PollMini(t);
+  ASSERT_EQ(p.merged.psus.size(), 2u);
+  EXPECT_EQ(p.merged.psus[0].key, "PSU 1");
+  EXPECT_EQ(p.merged.psus[1].key, "PSU 1");
+  EXPECT_EQ(p.merged.psus[0].chassis, "TrayA");
+  EXPECT_EQ(p.merged.psus[1].chassis, "TrayB");
+  ASSERT_EQ(p.merged.psu_redundancy.size(), 2u);
+  EXPECT_EQ(p.merged.psu_redundancy[1].key, "PSU Redundancy");
+  const std::string text = RenderMini(p);
+  EXPECT_TRUE(Has(text, R"(estate_hardware_psu_output_watts{target="t",chassis="TrayA",psu="PSU 1"} 200)"))
+      << text;
+  EXPECT_TRUE(Has(text, R"(estate_hardware_psu_output_watts{target="t",chassis="TrayB",psu="PSU 1"} 200)"));
+  EXPECT_TRUE(
+      Has(text, R"(estate_hardware_psu_redundant{target="t",chassis="TrayB",group="PSU Redundancy"} 1)"));
+  EXPECT_FALSE(Has(text, "PSU 1_2"));
+}
+
+TEST(RedfishAssemblies, OnlyEntriesWithAStatusAndAbsentIsNoFault) {
+  MiniTree t = TwoTrayServer();
+  const MiniPoll p = PollMini(t);
+  ASSERT_EQ(p.merged.assemblies.size(),
+            3u);  // TrayA: board and absent riser (Riser 1 has no Status); TrayB: board
+  EXPECT_EQ(p.merged.assemblies[0].status.health, Health::kWarning);
+  EXPECT_EQ(p.merged.assemblies[1].status.state, State::kAbsent);
+  EXPECT_EQ(p.merged.assemblies[1].status.health, Health::kUnknown);
+  EXPECT_EQ(ComputeHealth(p.merged).chassis, Health::kWarning);  // the board; PSUs are OK
+  const std::string text = RenderMini(p);
+  EXPECT_TRUE(Has(text, R"(estate_hardware_assembly_health{target="t",chassis="TrayA",assembly="0"} 1)"))
+      << text;
+  EXPECT_TRUE(Has(text, R"(estate_hardware_assembly_health{target="t",chassis="TrayB",assembly="0"} 0)"));
+  EXPECT_FALSE(Has(text, R"(estate_hardware_assembly_health{target="t",chassis="TrayA",assembly="2"})"));
+  EXPECT_TRUE(Has(
+      text, R"(estate_hardware_assembly_info{target="t",chassis="TrayA",assembly="0",name="System Board",)"
+            R"(model="MB-100",part_number="P-100",serial="SB1"} 1)"));
+}
+
+// A Supermicro-shaped system: no chassis collection, the adapter hangs off the system's NetworkInterfaces.
+TEST(RedfishNetwork, AdapterOnlyThroughTheSystemsNetworkInterfaces) {
+  MiniTree t = SmallServer();
+  t.Put("/redfish/v1/Systems/1", R"({"@odata.id": "/redfish/v1/Systems/1", "Id": "1", "PowerState": "On",
+      "Manufacturer": "Supermicro", "Status": {"State": "Enabled", "Health": "OK"},
+      "Storage": {"@odata.id": "/redfish/v1/Systems/1/Storage"},
+      "NetworkInterfaces": {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces"}})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces",
+        R"({"Members": [{"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1"}]})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1", R"({"Id": "NIC.Slot.1",
+      "Status": {"State": "Enabled", "Health": "OK"}, "Links": {"NetworkAdapter":
+      {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter"}}})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter", R"({"Id": "NIC.Slot.1",
+      "Model": "AOC-Example", "Status": {"State": "Enabled", "Health": "Warning"},
+      "NetworkPorts": {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts"}})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts", R"({"Members": [
+      {"@odata.id": "/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts/1"}]})");
+  t.Put("/redfish/v1/Systems/1/NetworkInterfaces/NIC.Slot.1/NetworkAdapter/NetworkPorts/1",
+        R"({"Id": "1", "LinkStatus": "Up", "Status": {"State": "Enabled", "Health": "OK"}})");
+  const MiniPoll p = PollMini(t);
+  ASSERT_EQ(p.merged.network_adapters.size(), 1u);
+  EXPECT_EQ(p.merged.network_adapters[0].chassis, "1");
+  EXPECT_EQ(p.merged.network_adapters[0].status.health, Health::kWarning);
+  ASSERT_EQ(p.merged.network_ports.size(), 1u);
+  EXPECT_EQ(p.merged.network_ports[0].link, LinkState::kUp);
+  EXPECT_EQ(p.merged.network_ports[0].adapter, "NIC.Slot.1");
+}
+
+TEST(RedfishNetwork, NoNetworkLinksCostNoRequests) {
+  MiniTree t = SmallServer();  // no NetworkAdapters, no Assembly, no HPE OEM
+  const MiniPoll p = PollMini(t);
+  EXPECT_EQ(p.failed, 0) << ::testing::PrintToString(p.problems);
+  EXPECT_TRUE(p.merged.network_adapters.empty());
+  EXPECT_TRUE(p.merged.has_network);
+}
+
+// Real recorded trees: the DL325's iLO 5 (BaseNetworkAdapters, an empty DMTF collection, a NIC in Warning
+// with an UnavailableOffline port) and the DMTF tower mockup (Chassis NetworkAdapters with a Ports
+// collection).
+TEST(RedfishFixtures, Dl325NicsFromBaseNetworkAdapters) {
+  REQUIRE_SET(kDl325);
+  TreeGetter tree({HardwareFixtures() + "/" + kDl325}, /*emulate_expand=*/true);
+  Collected c = Collect(tree);
+  ASSERT_EQ(c.merged.network_adapters.size(), 2u);
+  for (const auto& a : c.merged.network_adapters) {
+    EXPECT_EQ(a.source, NetworkSource::kHpeBaseNetworkAdapter);
+    EXPECT_EQ(a.status.health, Health::kWarning) << a.key;
+    EXPECT_EQ(a.chassis, "1");
+  }
+  int offline = 0;
+  for (const auto& p : c.merged.network_ports) {
+    if (p.status.state == State::kDisabled) {
+      ++offline;
+      EXPECT_EQ(p.status.health, Health::kUnknown) << p.adapter << "/" << p.key;  // UnavailableOffline
+      EXPECT_EQ(p.link, LinkState::kDown);
+    }
+  }
+  EXPECT_EQ(offline, 2);
+  std::map<std::string, Health> subs;
+  for (const auto& s : c.merged.reported_subsystems) subs[s.subsystem] = s.health;
+  EXPECT_EQ(subs["network"], Health::kWarning);
+  EXPECT_EQ(c.merged.system_reported, Health::kOk);
+  EXPECT_EQ(ComputeHealth(c.merged).system, Health::kWarning);
+  std::cout << "[ nics ] DL325: " << c.merged.network_adapters.size() << " adapters, "
+            << c.merged.network_ports.size() << " ports, " << offline << " offline\n";
+}
+
+TEST(RedfishFixtures, TowerNicFromChassisNetworkAdapters) {
+  REQUIRE_SET(kTower);
+  TreeGetter tree({HardwareFixtures() + "/" + kTower}, /*emulate_expand=*/true);
+  Collected c = Collect(tree);
+  ASSERT_EQ(c.merged.network_adapters.size(), 1u);
+  EXPECT_EQ(c.merged.network_adapters[0].source, NetworkSource::kDmtfNetworkAdapter);
+  EXPECT_EQ(c.merged.network_adapters[0].chassis, "Tower");
+  EXPECT_EQ(c.merged.network_adapters[0].firmware, "7.4.10");
+  ASSERT_EQ(c.merged.network_ports.size(), 2u);
+  EXPECT_EQ(c.merged.network_ports[0].status.health, Health::kOk);
 }
 
 }  // namespace
