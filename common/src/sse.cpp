@@ -145,22 +145,6 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* st = static_cast<StreamState*>(user);
-  const std::string_view line(data, size * n);
-  st->last_byte = SteadyClock::now();
-  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a 1xx): start over
-    st->headers.clear();
-    return size * n;
-  }
-  if (auto colon = line.find(':'); colon != std::string_view::npos && st->headers.size() < 100) {
-    std::string name = Trim(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    st->headers[name] = Trim(line.substr(colon + 1));
-  }
-  return size * n;
-}
-
 // Called before the first body byte (and for an empty body, after the transfer) to deliver on_open once.
 bool Open(CURL* easy, StreamState* st) {
   if (st->opened) return !st->aborted;
@@ -181,6 +165,30 @@ struct BodyContext {
   CURL* easy;
   StreamState* st;
 };
+
+size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+  auto* ctx = static_cast<BodyContext*>(user);
+  StreamState* st = ctx->st;
+  const std::string_view line(data, size * n);
+  st->last_byte = SteadyClock::now();
+  if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a 1xx): start over
+    st->headers.clear();
+    return size * n;
+  }
+  if (line == "\r\n" || line == "\n") {
+    // The end of the headers: a stream that then stays silent is open all the same. 1xx answers go on.
+    long status = 0;
+    curl_easy_getinfo(ctx->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && !Open(ctx->easy, st)) return 0;
+    return size * n;
+  }
+  if (auto colon = line.find(':'); colon != std::string_view::npos && st->headers.size() < 100) {
+    std::string name = Trim(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    st->headers[name] = Trim(line.substr(colon + 1));
+  }
+  return size * n;
+}
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* ctx = static_cast<BodyContext*>(user);
@@ -280,7 +288,7 @@ StreamEnd StreamGet(const http::Request& request, const http::ClientOptions& opt
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &st);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &body);
   curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, OnProgress);
   curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &st);
