@@ -101,8 +101,10 @@ TEST(Refresher, FamilyRepeatedWithinAJobStaysContiguous) {
             "# HELP estate_t_info Identity.\n# TYPE estate_t_info gauge\n"
             "estate_t_info{target=\"a\",model=\"m-a\"} 1\nestate_t_info{target=\"b\",model=\"m-b\"} 1\n"
             "# HELP estate_t_temperature_celsius Temperature.\n# TYPE estate_t_temperature_celsius gauge\n"
-            "estate_t_temperature_celsius{target=\"a\"} 1\nestate_t_temperature_celsius{target=\"a\",sensor=\"2\"} 2\n"
-            "estate_t_temperature_celsius{target=\"b\"} 1\nestate_t_temperature_celsius{target=\"b\",sensor=\"2\"} 2\n");
+            "estate_t_temperature_celsius{target=\"a\"} "
+            "1\nestate_t_temperature_celsius{target=\"a\",sensor=\"2\"} 2\n"
+            "estate_t_temperature_celsius{target=\"b\"} "
+            "1\nestate_t_temperature_celsius{target=\"b\",sensor=\"2\"} 2\n");
 }
 
 TEST(Refresher, RenderedJobMergesWithFamiliesJobsWithOneHeaderEach) {
@@ -114,14 +116,17 @@ TEST(Refresher, RenderedJobMergesWithFamiliesJobsWithOneHeaderEach) {
   a.fingerprint = "f";
   a.collect_rendered = [](const Budget&) {
     RenderedData d;
-    d.samples = "estate_t_temperature_celsius{target=\"a\"} 30\n"
-                "estate_t_zeta_total{target=\"a\"} 2\n"
-                "estate_t_temperature_celsius{target=\"a2\"} 31\n";
+    d.samples =
+        "estate_t_temperature_celsius{target=\"a\"} 30\n"
+        "estate_t_zeta_total{target=\"a\"} 2\n"
+        "estate_t_temperature_celsius{target=\"a2\"} 31\n";
     const std::size_t first = d.samples.find('\n') + 1;
     const std::size_t second = d.samples.find('\n', first) + 1;
     d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", 0, first, nullptr});
-    d.families.push_back({"estate_t_zeta_total", "Zeta \\ with\nnewline.", "counter", first, second - first, nullptr});
-    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", second, d.samples.size() - second, nullptr});
+    d.families.push_back(
+        {"estate_t_zeta_total", "Zeta \\ with\nnewline.", "counter", first, second - first, nullptr});
+    d.families.push_back({"estate_t_temperature_celsius", "Temperature.", "gauge", second,
+                          d.samples.size() - second, nullptr});
     return Result<RenderedData>(std::move(d));
   };
   r.Apply({std::move(a), Job("b", [](const Budget&) { return Result<metrics::Families>(Temps("b", 40)); })});
@@ -190,6 +195,60 @@ TEST(Refresher, FailureKeepsLastGoodDataAndCountsFailures) {
   EXPECT_NE(status.find("estate_t_source_data_age_seconds{target=\"a\",group=\"fast\"} "), std::string::npos);
 }
 
+TEST(Refresher, PublishSwapsDataWithoutTouchingTheSchedule) {
+  std::atomic<int> calls{0};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    ++calls;
+    return Temps("a", 30);
+  })});
+  r.RunAllNow();
+  ASSERT_EQ(calls, 1);
+  EXPECT_TRUE(r.Publish("a", "fast", Temps("a", 99)));
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 99"), std::string::npos);
+  EXPECT_EQ(r.DataText()->find("} 30\n"), std::string::npos);
+  EXPECT_EQ(calls, 1);                                  // nothing was collected for it
+  EXPECT_FALSE(r.Publish("a", "slow", Temps("a", 1)));  // no such job
+  EXPECT_FALSE(r.Publish("b", "fast", Temps("b", 1)));
+  EXPECT_TRUE(r.Statuses().at(0).up);
+}
+
+TEST(Refresher, RefreshThatStartedBeforeAPublishDoesNotOverwriteIt) {
+  std::promise<void> entered, release;
+  auto release_future = release.get_future().share();
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    entered.set_value();
+    release_future.wait();
+    return Temps("a", 1);  // read before the event
+  })});
+  std::thread run([&] { r.RunAllNow(); });
+  entered.get_future().wait();
+  EXPECT_TRUE(r.Publish("a", "fast", Temps("a", 2)));  // built from newer knowledge
+  release.set_value();
+  run.join();
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 2"), std::string::npos);
+  EXPECT_TRUE(r.Statuses().at(0).up);
+}
+
+TEST(Refresher, RunSoonMakesAJobDueNow) {
+  std::atomic<int> calls{0};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job(
+      "a",
+      [&](const Budget&) -> Result<metrics::Families> {
+        ++calls;
+        return Temps("a", calls);
+      },
+      3600)});
+  r.Start();
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));
+  EXPECT_TRUE(r.RunSoon("a", "fast"));  // an hour before its time
+  EXPECT_TRUE(WaitFor([&] { return calls.load() == 2; }));
+  EXPECT_FALSE(r.RunSoon("a", "slow"));
+  r.Stop();
+}
+
 TEST(Refresher, UnchangedKeepsDataWithoutCollecting) {
   std::atomic<int> calls{0};
   std::atomic<bool> unchanged{true};
@@ -249,7 +308,10 @@ TEST(Refresher, ExceptionsAreFailuresNotCrashes) {
 TEST(Refresher, ApplyKeepsUnchangedJobsAndRemovesOthers) {
   std::atomic<int> runs_a{0}, removed_b{0};
   Refresher r({"estate_t", "target", 1, 0.1, false});
-  auto a = Job("a", [&](const Budget&) { ++runs_a; return Result<metrics::Families>(Temps("a", 1)); });
+  auto a = Job("a", [&](const Budget&) {
+    ++runs_a;
+    return Result<metrics::Families>(Temps("a", 1));
+  });
   auto b = Job("b", [](const Budget&) { return Result<metrics::Families>(Temps("b", 2)); });
   b.on_remove = [&] { ++removed_b; };
   r.Apply({a, b});
@@ -264,7 +326,8 @@ TEST(Refresher, ApplyKeepsUnchangedJobsAndRemovesOthers) {
   EXPECT_NE(text.find("target=\"a\""), std::string::npos);
   EXPECT_EQ(text.find("target=\"b\""), std::string::npos);
   // A changed fingerprint replaces the job (and its data).
-  auto a2 = Job("a", [](const Budget&) { return Result<metrics::Families>(Temps("a", 9)); }, 3600, "g");
+  auto a2 = Job(
+      "a", [](const Budget&) { return Result<metrics::Families>(Temps("a", 9)); }, 3600, "g");
   r.Apply({a2, c});
   EXPECT_EQ(r.DataText()->find("target=\"a\""), std::string::npos);
   r.RunAllNow();
@@ -275,12 +338,16 @@ TEST(Refresher, ApplyKeepsUnchangedJobsAndRemovesOthers) {
 TEST(Refresher, ScrapeNeverWaitsForASlowUpstream) {
   Refresher r({"estate_t", "target", 2, 0.1, false});
   std::atomic<bool> started{false};
-  r.Apply({Job("fast", [](const Budget&) { return Result<metrics::Families>(Temps("fast", 1)); }, 3600),
-           Job("slow", [&](const Budget& b) -> Result<metrics::Families> {
-             started = true;
-             while (!b.Expired()) std::this_thread::sleep_for(5ms);
-             return MakeError("cancelled");
-           }, 3600)});
+  r.Apply({Job(
+               "fast", [](const Budget&) { return Result<metrics::Families>(Temps("fast", 1)); }, 3600),
+           Job(
+               "slow",
+               [&](const Budget& b) -> Result<metrics::Families> {
+                 started = true;
+                 while (!b.Expired()) std::this_thread::sleep_for(5ms);
+                 return MakeError("cancelled");
+               },
+               3600)});
   r.Start();
   ASSERT_TRUE(WaitFor([&] { return started.load() && r.DataText()->find("fast") != std::string::npos; }));
   auto t0 = std::chrono::steady_clock::now();
@@ -296,28 +363,37 @@ TEST(Refresher, ScrapeNeverWaitsForASlowUpstream) {
 TEST(Refresher, RepeatsOnItsInterval) {
   std::atomic<int> runs{0};
   Refresher r({"estate_t", "target", 2, 0.1, false});
-  r.Apply({Job("a", [&](const Budget&) { ++runs; return Result<metrics::Families>(Temps("a", 1)); }, 0.05)});
+  r.Apply({Job(
+      "a",
+      [&](const Budget&) {
+        ++runs;
+        return Result<metrics::Families>(Temps("a", 1));
+      },
+      0.05)});
   r.Start();
   EXPECT_TRUE(WaitFor([&] { return runs >= 5; }));
   r.Stop();
 }
 
 TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
-  // 100k samples: a body that takes well over 10 ms to build, so the keeper thread rebuilds it and a scrape is
-  // served the last one built instead of building it itself.
+  // 100k samples: a body that takes well over 10 ms to build, so the keeper thread rebuilds it and a scrape
+  // is served the last one built instead of building it itself.
   std::atomic<int> runs{0};
   Refresher r({"estate_t", "target", 2, 0.1, false});
-  JobSpec job = Job("a", [&](const Budget&) {
-                 int run = ++runs;
-                 // In families of under 1 MiB, compressed with the body (not in pieces of their own).
-                 metrics::Families families;
-                 for (int f = 0; f < 40; ++f) {
-                   auto g = metrics::Gauge("estate_t_run_" + std::to_string(f), "Refresh count.");
-                   for (int i = 0; i < 2500; ++i) metrics::Add(g, {{"target", "a"}, {"i", std::to_string(i)}}, run);
-                   families.push_back(std::move(g));
-                 }
-                 return Result<metrics::Families>(std::move(families));
-               }, 0.2);
+  JobSpec job = Job(
+      "a",
+      [&](const Budget&) {
+        int run = ++runs;
+        // In families of under 1 MiB, compressed with the body (not in pieces of their own).
+        metrics::Families families;
+        for (int f = 0; f < 40; ++f) {
+          auto g = metrics::Gauge("estate_t_run_" + std::to_string(f), "Refresh count.");
+          for (int i = 0; i < 2500; ++i) metrics::Add(g, {{"target", "a"}, {"i", std::to_string(i)}}, run);
+          families.push_back(std::move(g));
+        }
+        return Result<metrics::Families>(std::move(families));
+      },
+      0.2);
   // Under ASan on a busy machine one refresh of 100k samples can take longer than the default max age
   // (3 intervals + timeout = 0.8 s), which would rightly drop the data and empty the body mid-test.
   job.max_age_seconds = 3600;
@@ -326,8 +402,8 @@ TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   ASSERT_TRUE(WaitFor([&] { return runs >= 1 && r.Data()->size > 0; }));
   auto first = r.Data();
   // Later bodies show later refreshes, without a scrape having to wait for the build.
-  ASSERT_TRUE(WaitFor([&] { return r.Data() != first && r.Data()->Join().find("} 1\n") == std::string::npos; },
-                      20000ms));
+  ASSERT_TRUE(WaitFor(
+      [&] { return r.Data() != first && r.Data()->Join().find("} 1\n") == std::string::npos; }, 20000ms));
   auto body = r.Data();
   EXPECT_EQ(body->gzip.size(), 1u);
   EXPECT_TRUE(SameText(Gunzip(Stream(*body)), body->Join()));
@@ -342,13 +418,16 @@ TEST(Refresher, LargeFamiliesAreCompressedOnceInMembersOfTheirOwn) {
   // refresh; the bodies built for its changes reuse the big family's piece as it is.
   std::atomic<int> small_runs{0};
   Refresher r({"estate_t", "target", 2, 0.1, false});
-  auto big = Job("big", [](const Budget&) {
-    auto g = metrics::Gauge("estate_t_big", "Large.");
-    for (int i = 0; i < 60000; ++i) metrics::Add(g, {{"target", "big"}, {"i", std::to_string(i)}}, i);
-    return Result<metrics::Families>(metrics::Families{std::move(g)});
-  }, 3600);
-  auto small = Job("small", [&](const Budget&) { return Result<metrics::Families>(Temps("small", ++small_runs)); },
-                   0.05);
+  auto big = Job(
+      "big",
+      [](const Budget&) {
+        auto g = metrics::Gauge("estate_t_big", "Large.");
+        for (int i = 0; i < 60000; ++i) metrics::Add(g, {{"target", "big"}, {"i", std::to_string(i)}}, i);
+        return Result<metrics::Families>(metrics::Families{std::move(g)});
+      },
+      3600);
+  auto small = Job(
+      "small", [&](const Budget&) { return Result<metrics::Families>(Temps("small", ++small_runs)); }, 0.05);
   r.Apply({big, small});
   r.Start();
   ASSERT_TRUE(WaitFor([&] { return r.DataText()->find("estate_t_big{") != std::string::npos; }));
