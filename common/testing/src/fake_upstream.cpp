@@ -212,6 +212,7 @@ struct FakeUpstream::Impl {
     req.path = info.local_uri ? info.local_uri : (info.request_uri ? info.request_uri : "/");
     req.query = info.query_string ? info.query_string : "";
     req.tls = info.is_ssl != 0;
+    req.local_port = info.server_port;
     for (int i = 0; i < info.num_headers; ++i) {
       req.headers[Lower(info.http_headers[i].name)] = info.http_headers[i].value;
     }

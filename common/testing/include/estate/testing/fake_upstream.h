@@ -24,6 +24,7 @@ struct FakeRequest {
   std::map<std::string, std::string> headers{};  // lower-cased names
   std::string body{};
   bool tls = false;  // arrived over https
+  int local_port = 0;  // the port it arrived on (a server may listen on several)
 };
 
 struct FakeResponse {
