@@ -3,9 +3,13 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "estate/app.h"
 
@@ -236,94 +240,261 @@ bool AppendHeader(curl_slist*& list, const std::string& line) {
   return true;
 }
 
+// One stream's curl handle and everything its callbacks point to; it stays at one address while curl runs.
+class Transfer {
+ public:
+  Transfer(const http::Request& request, const http::ClientOptions& options, const StreamOptions& stream,
+           CancelToken cancel, StreamCallbacks callbacks)
+      : request_(request),
+        options_(options),
+        stream_(stream),
+        cancel_(std::move(cancel)),
+        callbacks_(std::move(callbacks)) {}
+  ~Transfer() {
+    if (easy_ != nullptr) curl_easy_cleanup(easy_);
+    curl_slist_free_all(headers_);
+  }
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+  // The easy handle, ready to run; nullptr with *error set when it cannot be made.
+  CURL* Setup(std::string* error) {
+    easy_ = curl_easy_init();
+    if (easy_ == nullptr) {
+      *error = "libcurl: cannot create a handle";
+      return nullptr;
+    }
+    st_.callbacks = &callbacks_;
+    st_.options = &stream_;
+    st_.cancel = &cancel_;
+    body_ = BodyContext{easy_, &st_};
+    errbuf_[0] = '\0';
+    static const std::string user_agent = std::string("estate-exporters/") + Version();
+    bool ok = AppendHeader(headers_, "Accept: text/event-stream");
+    if (options_.auth.kind == http::Auth::Kind::kHeader) {
+      ok = ok && AppendHeader(headers_, options_.auth.header_name + ": " + options_.auth.header_value);
+    } else if (options_.auth.kind == http::Auth::Kind::kBearer) {
+      ok = ok && AppendHeader(headers_, "Authorization: Bearer " + options_.auth.token);
+    }
+    for (const auto& [name, value] : request_.headers) ok = ok && AppendHeader(headers_, name + ": " + value);
+    if (!ok) {
+      *error = "invalid request header";
+      return nullptr;
+    }
+    CURL* easy = easy_;
+    curl_easy_setopt(easy, CURLOPT_URL, request_.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf_);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout_seconds * 1000));
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body_);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &body_);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &st_);
+    curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 4096L);  // events are small; 1,000 open streams
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.insecure_skip_verify ? 0L : 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.insecure_skip_verify ? 0L : 2L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (options_.auth.kind == http::Auth::Kind::kBasic) {
+      curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+      curl_easy_setopt(easy, CURLOPT_USERNAME, options_.auth.username.c_str());
+      curl_easy_setopt(easy, CURLOPT_PASSWORD, options_.auth.password.c_str());
+    }
+    return easy;
+  }
+
+  // How it ended, once curl is done with it (code) or it was cancelled (code unused).
+  StreamEnd Finish(CURLcode code, bool cancelled) {
+    StreamEnd end;
+    if (!cancelled && code == CURLE_OK) (void)Open(easy_, &st_);  // an empty body: on_open still runs once
+    long status = st_.status;
+    if (easy_ != nullptr) curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+    end.status = status;
+    end.bytes = st_.bytes;
+    end.error_body = std::move(st_.error_body);
+    if (cancelled) {
+      end.reason = StreamEnd::Reason::kCancelled;
+    } else if (code == CURLE_OK) {
+      end.reason = StreamEnd::Reason::kClosed;
+    } else if (st_.aborted) {
+      end.reason = StreamEnd::Reason::kAborted;
+    } else if (st_.idle) {
+      end.reason = StreamEnd::Reason::kIdle;
+    } else if (cancel_.Cancelled()) {
+      end.reason = StreamEnd::Reason::kCancelled;
+    } else {
+      end.reason = StreamEnd::Reason::kError;
+      end.error = errbuf_[0] != '\0' ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
+    }
+    return end;
+  }
+
+  CURL* easy() const { return easy_; }
+
+ private:
+  http::Request request_;
+  http::ClientOptions options_;
+  StreamOptions stream_;
+  CancelToken cancel_;
+  StreamCallbacks callbacks_;
+  StreamState st_;
+  BodyContext body_{nullptr, nullptr};
+  char errbuf_[CURL_ERROR_SIZE] = {};
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;
+};
+
 }  // namespace
 
 StreamEnd StreamGet(const http::Request& request, const http::ClientOptions& options,
                     const StreamOptions& stream, const CancelToken& cancel,
                     const StreamCallbacks& callbacks) {
-  StreamEnd end;
-  CURL* easy = curl_easy_init();
+  Transfer t(request, options, stream, cancel, callbacks);
+  std::string error;
+  CURL* easy = t.Setup(&error);
   if (easy == nullptr) {
+    StreamEnd end;
     end.reason = StreamEnd::Reason::kError;
-    end.error = "libcurl: cannot create a handle";
+    end.error = error;
     return end;
   }
-  StreamState st;
-  st.callbacks = &callbacks;
-  st.options = &stream;
-  st.cancel = &cancel;
-  BodyContext body{easy, &st};
-  char errbuf[CURL_ERROR_SIZE];
-  errbuf[0] = '\0';
-  static const std::string user_agent = std::string("estate-exporters/") + Version();
-
-  curl_slist* headers = nullptr;
-  bool headers_ok = AppendHeader(headers, "Accept: text/event-stream");
-  if (options.auth.kind == http::Auth::Kind::kHeader) {
-    headers_ok =
-        headers_ok && AppendHeader(headers, options.auth.header_name + ": " + options.auth.header_value);
-  } else if (options.auth.kind == http::Auth::Kind::kBearer) {
-    headers_ok = headers_ok && AppendHeader(headers, "Authorization: Bearer " + options.auth.token);
-  }
-  for (const auto& [name, value] : request.headers)
-    headers_ok = headers_ok && AppendHeader(headers, name + ": " + value);
-  if (!headers_ok) {
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(easy);
-    end.reason = StreamEnd::Reason::kError;
-    end.error = "invalid request header";
-    return end;
-  }
-  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent.c_str());
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout_seconds * 1000));
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &body);
-  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, OnProgress);
-  curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &st);
-  curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 16384L);  // 1,000 open streams: small buffers
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options.insecure_skip_verify ? 0L : 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options.insecure_skip_verify ? 0L : 2L);
-  if (!options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
-  if (options.auth.kind == http::Auth::Kind::kBasic) {
-    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
-    curl_easy_setopt(easy, CURLOPT_USERNAME, options.auth.username.c_str());
-    curl_easy_setopt(easy, CURLOPT_PASSWORD, options.auth.password.c_str());
-  }
-
-  const CURLcode code = curl_easy_perform(easy);
-  if (code == CURLE_OK) (void)Open(easy, &st);  // an empty body: on_open still runs once
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &st.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(easy);
-
-  end.status = st.status;
-  end.bytes = st.bytes;
-  end.error_body = std::move(st.error_body);
-  if (code == CURLE_OK) {
-    end.reason = StreamEnd::Reason::kClosed;
-  } else if (st.aborted) {
-    end.reason = StreamEnd::Reason::kAborted;
-  } else if (st.idle) {
-    end.reason = StreamEnd::Reason::kIdle;
-  } else if (cancel.Cancelled()) {
-    end.reason = StreamEnd::Reason::kCancelled;
-  } else {
-    end.reason = StreamEnd::Reason::kError;
-    end.error = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(code));
-  }
-  return end;
+  return t.Finish(curl_easy_perform(easy), false);
 }
+
+// --- many streams on one thread ----------------------------------------------------------------------------
+
+struct StreamLoop::Impl {
+  struct Entry {
+    std::unique_ptr<Transfer> transfer;
+    EndCallback on_end;
+  };
+  CURLM* multi = nullptr;
+  std::thread thread;
+  std::mutex mu;
+  bool stopping = false;
+  std::uint64_t next_id = 1;
+  std::vector<std::pair<std::uint64_t, Entry>> to_add;
+  std::vector<std::uint64_t> to_cancel;
+  std::map<std::uint64_t, Entry> running;  // loop thread only
+  std::map<CURL*, std::uint64_t> by_easy;  // loop thread only
+  std::atomic<std::size_t> open{0};
+
+  void End(std::uint64_t id, CURLcode code, bool cancelled) {
+    auto it = running.find(id);
+    if (it == running.end()) return;
+    Entry entry = std::move(it->second);
+    running.erase(it);
+    CURL* easy = entry.transfer->easy();
+    curl_multi_remove_handle(multi, easy);
+    by_easy.erase(easy);
+    StreamEnd end = entry.transfer->Finish(code, cancelled);
+    entry.transfer.reset();
+    --open;
+    if (entry.on_end) {
+      try {
+        entry.on_end(end);
+      } catch (const std::exception&) {
+        // a callback must not take the loop down
+      }
+    }
+  }
+
+  void Loop() {
+    for (;;) {
+      std::vector<std::pair<std::uint64_t, Entry>> adds;
+      std::vector<std::uint64_t> cancels;
+      bool stop;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        adds.swap(to_add);
+        cancels.swap(to_cancel);
+        stop = stopping;
+      }
+      for (auto& [id, entry] : adds) {
+        CURL* easy = entry.transfer->easy();
+        if (curl_multi_add_handle(multi, easy) != CURLM_OK) {
+          running.emplace(id, std::move(entry));
+          by_easy[easy] = id;
+          End(id, CURLE_FAILED_INIT, false);
+          continue;
+        }
+        by_easy[easy] = id;
+        running.emplace(id, std::move(entry));
+      }
+      for (auto id : cancels) End(id, CURLE_OK, true);
+      if (stop) {
+        while (!running.empty()) End(running.begin()->first, CURLE_OK, true);
+        return;
+      }
+      int still = 0;
+      curl_multi_perform(multi, &still);
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        auto it = by_easy.find(msg->easy_handle);
+        if (it != by_easy.end()) End(it->second, msg->data.result, false);
+      }
+      curl_multi_poll(multi, nullptr, 0, 250, nullptr);  // curl_multi_wakeup ends it early
+    }
+  }
+};
+
+StreamLoop::StreamLoop() : impl_(std::make_unique<Impl>()) {
+  impl_->multi = curl_multi_init();
+  impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
+}
+
+StreamLoop::~StreamLoop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  curl_multi_wakeup(impl_->multi);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  curl_multi_cleanup(impl_->multi);
+}
+
+std::uint64_t StreamLoop::Open(const http::Request& request, const http::ClientOptions& options,
+                               const StreamOptions& stream, const CancelToken& cancel,
+                               StreamCallbacks callbacks, EndCallback on_end) {
+  auto transfer = std::make_unique<Transfer>(request, options, stream, cancel, std::move(callbacks));
+  std::string error;
+  if (transfer->Setup(&error) == nullptr) {
+    StreamEnd end;
+    end.reason = StreamEnd::Reason::kError;
+    end.error = error;
+    if (on_end) on_end(end);
+    return 0;
+  }
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    id = impl_->next_id++;
+    impl_->to_add.emplace_back(id, Impl::Entry{std::move(transfer), std::move(on_end)});
+    ++impl_->open;
+  }
+  curl_multi_wakeup(impl_->multi);
+  return id;
+}
+
+void StreamLoop::Cancel(std::uint64_t id) {
+  if (id == 0) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->to_cancel.push_back(id);
+  }
+  curl_multi_wakeup(impl_->multi);
+}
+
+std::size_t StreamLoop::open() const { return impl_->open.load(); }
 
 }  // namespace estate::sse

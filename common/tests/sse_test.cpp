@@ -238,3 +238,59 @@ TEST_F(SseStream, NonOkAnswerEndsTheStreamWithItsStatus) {
 
 }  // namespace
 }  // namespace estate::sse
+
+namespace estate::sse {
+namespace {
+
+TEST(SseLoop, RunsManyStreamsOnOneThreadAndCancelsThem) {
+  FakeUpstream server{FakeUpstream::Options{"", "127.0.0.1:0", "", 64}};
+  ASSERT_TRUE(server.Start());
+  server.Route("GET", "/sse", [](const FakeRequest&) {
+    return Streaming([](const FakeResponse::Writer& write) {
+      write("data: hello\n\n");
+      while (write("")) std::this_thread::sleep_for(20ms);
+    });
+  });
+  StreamLoop loop;
+  constexpr int kStreams = 40;
+  std::atomic<int> opened{0}, events{0}, ended{0};
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < kStreams; ++i) {
+    auto parser = std::make_shared<Parser>();
+    StreamCallbacks cb;
+    cb.on_open = [&](long status, const std::map<std::string, std::string>&) {
+      if (status == 200) ++opened;
+      return status == 200;
+    };
+    cb.on_data = [&, parser](std::string_view bytes) {
+      std::vector<Event> out;
+      parser->Feed(bytes, out);
+      events += static_cast<int>(out.size());
+      return true;
+    };
+    http::Request req;
+    req.url = server.base_url() + "/sse";
+    ids.push_back(loop.Open(req, {}, {}, {}, std::move(cb), [&](const StreamEnd& end) {
+      EXPECT_EQ(end.reason, StreamEnd::Reason::kCancelled);
+      ++ended;
+    }));
+  }
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       events < kStreams && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(opened, kStreams);
+  EXPECT_EQ(events, kStreams);
+  EXPECT_EQ(loop.open(), static_cast<std::size_t>(kStreams));
+  for (auto id : ids) loop.Cancel(id);
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       ended < kStreams && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(ended, kStreams);
+  EXPECT_EQ(loop.open(), 0u);
+  server.Stop();
+}
+
+}  // namespace
+}  // namespace estate::sse

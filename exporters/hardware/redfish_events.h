@@ -5,13 +5,15 @@
 //    it) into records with the resources they name (OriginOfCondition, message args that are Redfish paths);
 //    PatchFindings() re-parses one re-read resource with the redfish_parse functions, dispatching on its
 //    @odata.type, and replaces the matching components of the last findings by key.
-//  * EventChannel: one per BMC. After the first successful slow poll it reads the EventService once and then
-//    either keeps one SSE stream open (ServerSentEventUri, resolved through the same url::Resolve origin
-//    check and the same session as the polls; filtered with $filter where the service allows it; reconnected
-//    with capped exponential backoff and jitter, sending Last-Event-ID) or, where only push subscriptions
-//    exist and config allows, finds or creates one EventDestination of ours (Destination = the receiver URL
-//    with ?target=, Context = "estate-hardware:<target>:<secret>", the secret also in HttpHeaders) and
-//    deletes it at Stop(). Every event goes to the owner's callback; status changes too (for the metrics).
+//  * EventChannel: one per BMC, without a thread of its own: its steps run on the hub's few workers and its
+//    stream on the hub's one sse::StreamLoop thread. After the first successful slow poll it reads the
+//    EventService once and then either keeps one SSE stream open (ServerSentEventUri, resolved through the
+//    same url::Resolve origin check and the same session as the polls; filtered with $filter where the
+//    service allows it; reconnected with capped exponential backoff and jitter, sending Last-Event-ID) or,
+//    where only push subscriptions exist and config allows, finds or creates one EventDestination of ours
+//    (Destination = the receiver URL with ?target=, Context = "estate-hardware:<target>:<secret>", the secret
+//    also in HttpHeaders) and deletes it at Stop(). Every event goes to the owner's callback; status changes
+//    too (for the metrics).
 //  * EventHub: what all channels share: the bound on open streams and the push receiver's lookup by target.
 //
 // Events never replace polling: a resource an event names is re-read at once, and everything else waits for
@@ -22,7 +24,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,6 +39,7 @@
 
 #include "estate/metrics.h"
 #include "estate/result.h"
+#include "estate/sse.h"
 #include "hardware_config.h"
 #include "hardware_model.h"
 #include "redfish_client.h"
@@ -83,11 +88,24 @@ struct EventStats {
 
 class EventHub {
  public:
-  explicit EventHub(int max_streams) : max_streams_(max_streams) {}
+  // workers: threads that run the channels' blocking steps (reading the EventService, logging in,
+  // subscribing, re-reading the resource an event names). The streams themselves share one sse::StreamLoop
+  // thread.
+  explicit EventHub(int max_streams, int workers = 4) : max_streams_(max_streams), workers_(workers) {}
+  ~EventHub();
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
   void SetMaxStreams(int max_streams) { max_streams_ = max_streams; }
   bool AcquireStream();  // false when max_streams are open
   void ReleaseStream();
   int open_streams() const { return open_.load(); }
+
+  // The shared stream loop (started on first use, so that --config.check starts no thread).
+  sse::StreamLoop& loop();
+  // Runs `task` on a worker after `delay_seconds` (workers start on first use). Tasks still queued when the
+  // hub is destroyed are dropped.
+  void Post(double delay_seconds, std::function<void()> task);
 
   // Push receiver lookup: target name -> the channel's Deliver.
   using Deliver = std::function<int(const std::string& token, std::string_view body)>;
@@ -98,10 +116,21 @@ class EventHub {
   int Receive(const std::string& target, const std::string& token, std::string_view body);
 
  private:
+  void Work();
+
   std::atomic<int> max_streams_;
   std::atomic<int> open_{0};
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Deliver>> receivers_;
+
+  const int workers_;
+  std::once_flag loop_once_;
+  std::unique_ptr<sse::StreamLoop> loop_;
+  std::mutex tasks_mu_;
+  std::condition_variable tasks_cv_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> tasks_;
+  std::vector<std::thread> threads_;
+  bool stopping_ = false;
 };
 
 class EventChannel {
@@ -134,23 +163,40 @@ class EventChannel {
   const std::string& secret() const { return secret_; }
 
  private:
-  void Run(std::string api_root);
   // Reads the EventService; the SSE URI and whether push is possible.
   struct Service {
     bool enabled = false;
     std::string sse_uri;
     std::string subscriptions;
-    bool filter_event_format = false;      // SSEFilterPropertiesSupported.EventFormatType / ... advertised
+    bool filter_event_format = false;      // SSEFilterPropertiesSupported.EventFormatType advertised
     std::vector<std::string> event_types;  // EventTypesForSubscription
   };
+  // What Stop() waits for: posted steps and stream callbacks check `stopped` and count themselves in
+  // `running`, so none touches the channel once Stop() returned.
+  struct Life {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stopped = false;
+    int running = 0;
+    bool Enter();
+    void Leave();
+  };
+
+  // The steps, each on a hub worker (Post) or the stream loop's thread (the stream callbacks).
+  void Post(double delay_seconds, std::function<void()> step);
+  void Setup();
+  void Connect();
+  void OnStreamEnd(const sse::StreamEnd& end, Clock::time_point opened, const std::string& token);
+  void TrySubscribe(double wait);
+  double Backoff(double step);  // a jittered wait of 50-100 % of step
+
   Result<Service> ReadService(const std::string& api_root, const Budget& budget);
-  void RunStream(const Service& service);
   Result<Ok> Subscribe(const Service& service, const Budget& budget);
   void Unsubscribe();
   int Deliver(const std::string& token, std::string_view body);
   void Handle(std::string_view data);
-  bool Wait(double seconds);  // false when stopping
   void SetStatus(const std::function<void(EventStats&)>& change);
+  Budget StepBudget() const;
 
   const std::string target_;
   const EventsConfig config_;
@@ -159,15 +205,23 @@ class EventChannel {
   Callbacks callbacks_;
   std::string secret_;
   std::string destination_;
+  std::shared_ptr<Life> life_ = std::make_shared<Life>();
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   bool started_ = false;
-  bool stopping_ = false;
+  std::string api_root_;
+  Service service_;
+  std::string sse_uri_;  // with the filter
   CancelToken cancel_;
-  std::thread thread_;
   EventStats stats_;
   std::string subscription_uri_;
+  // The stream (guarded by mu_): its id on the loop, whether it got to 200, the reconnect step.
+  std::uint64_t stream_id_ = 0;
+  bool stream_connected_ = false;
+  bool had_stream_ = false;
+  double backoff_ = 0;
+  double setup_backoff_ = 0;
+  sse::Parser parser_;  // the loop thread only
 };
 
 }  // namespace estate::hardware

@@ -13,13 +13,17 @@
 // HTTP client (http::ClientOptions), refuses to follow redirects, and never retries: reconnecting (with
 // backoff) is the caller's decision.
 //
-// Thread-safety: an SseParser belongs to one stream. StreamGet() may run on many threads at once (one curl
-// handle each).
+// StreamLoop runs many such streams on one thread.
+//
+// Thread-safety: a Parser belongs to one stream. StreamGet() may run on many threads at once (one curl handle
+// each). StreamLoop is thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,5 +106,30 @@ struct StreamEnd {
 // (url::Resolve).
 StreamEnd StreamGet(const http::Request& request, const http::ClientOptions& options,
                     const StreamOptions& stream, const CancelToken& cancel, const StreamCallbacks& callbacks);
+
+// Many streams on one thread (a curl multi handle): what StreamGet does, for thousands of streams without a
+// thread and a private connection cache each. The callbacks (on_open, on_data, on_end) run on the loop's
+// thread and must not block: hand work elsewhere. A cancelled token, an idle timeout or Cancel() ends a
+// stream within about 250 ms; on_end runs exactly once per stream that Open() accepted (kCancelled when the
+// loop is destroyed first).
+class StreamLoop {
+ public:
+  using EndCallback = std::function<void(const StreamEnd& end)>;
+  StreamLoop();
+  ~StreamLoop();
+  StreamLoop(const StreamLoop&) = delete;
+  StreamLoop& operator=(const StreamLoop&) = delete;
+
+  // Starts a stream; its id for Cancel (0 when it could not start: on_end has then already run).
+  std::uint64_t Open(const http::Request& request, const http::ClientOptions& options,
+                     const StreamOptions& stream, const CancelToken& cancel, StreamCallbacks callbacks,
+                     EndCallback on_end);
+  void Cancel(std::uint64_t id);
+  std::size_t open() const;  // streams started and not ended
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace estate::sse

@@ -306,6 +306,8 @@ TEST_F(EventChannelTest, PushSubscriptionIsCreatedReusedAfterARestartAndDeleted)
                               R"(", "Events": [{"EventType": "Alert"}]})"),
             204);
   EXPECT_EQ(first.Stats().refused, 2);
+  ASSERT_TRUE(WaitFor(
+      [&] { return first.Stats().received.count("Alert") && first.Stats().received.at("Alert") == 2; }));
   EXPECT_EQ(Origins(), (std::vector<std::string>{"/redfish/v1/Chassis/1"}));
 
   // A crash leaves the subscription behind; the next run finds it and reuses it with its secret.
