@@ -139,6 +139,44 @@ TEST(RedfishEventPatch, UnknownTypesPatchNothing) {
   EXPECT_EQ(GroupOfPath("/redfish/v1/Systems/1/Storage/1"), "slow");
 }
 
+TEST(EventsConfigTest, ParsesTheEventsSectionAndChecksIt) {
+  const std::string head =
+      "auths:\n  a: {username: u, password: p}\n"
+      "targets:\n  - {name: b1, address: bmc1, auth: a}\n  - {name: b2, address: bmc2, auth: a, events: "
+      "false}\n";
+  auto cfg =
+      ParseConfig(head +
+                      "events: {sse: true, push: true, receiver_url: 'https://x.example:9840/events/redfish',"
+                      " max_streams: 5, idle_timeout: 90s, reconnect_min: 2s, reconnect_max: 1m,"
+                      " resync_min_interval: 15m, fallback_min_interval: 1m}\n",
+                  "t.yml", config::ParseOptions{false});
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_TRUE(cfg->events.sse);
+  EXPECT_TRUE(cfg->events.push);
+  EXPECT_EQ(cfg->events.max_streams, 5);
+  EXPECT_EQ(cfg->events.idle_timeout_seconds, 90);
+  EXPECT_EQ(cfg->events.reconnect_max_seconds, 60);
+  EXPECT_EQ(cfg->events.resync_min_interval_seconds, 900);
+  EXPECT_TRUE(cfg->targets[0].events);
+  EXPECT_FALSE(cfg->targets[1].events);
+  // Turning events on or off restarts the target (its fingerprint changes).
+  auto off = ParseConfig(head, "t.yml", config::ParseOptions{false});
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->events.Enabled());
+  EXPECT_NE(Fingerprint(*cfg, cfg->targets[0]), Fingerprint(*off, off->targets[0]));
+
+  auto bad = ParseConfig(head + "events: {push: true, reconnect_min: 0s, unknown: 1}\n", "t.yml",
+                         config::ParseOptions{false});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("receiver_url"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("reconnect_min"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("unknown"), std::string::npos) << bad.error();
+  bad = ParseConfig(head + "events: {push: true, receiver_url: 'https://x/events?target=a'}\n", "t.yml",
+                    config::ParseOptions{false});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("query"), std::string::npos) << bad.error();
+}
+
 // --- the channel against the simulated EventService
 // ---------------------------------------------------------
 
