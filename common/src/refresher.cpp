@@ -744,7 +744,8 @@ metrics::Families Refresher::StatusFamilies() const {
   return {std::move(age), std::move(last), std::move(dur), std::move(fail), std::move(up)};
 }
 
-bool Refresher::Publish(const std::string& source, const std::string& group, const metrics::Families& families) {
+bool Refresher::Publish(const std::string& source, const std::string& group,
+                        const metrics::Families& families) {
   std::shared_ptr<Job> job;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);

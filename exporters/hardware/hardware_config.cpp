@@ -72,12 +72,15 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
     ev.Finish();
     if (e.max_streams < 0) ev.Error("max_streams", "must not be negative");
     if (e.reconnect_min_seconds <= 0) ev.Error("reconnect_min", "must be positive");
-    if (e.reconnect_max_seconds < e.reconnect_min_seconds) ev.Error("reconnect_max", "must be at least reconnect_min");
+    if (e.reconnect_max_seconds < e.reconnect_min_seconds)
+      ev.Error("reconnect_max", "must be at least reconnect_min");
     if (e.push && e.receiver_url.empty()) ev.Error("receiver_url", "is required when push is on");
     if (!e.receiver_url.empty()) {
       auto u = url::Parse(e.receiver_url);
-      if (!u) ev.Error("receiver_url", u.error());
-      else if (u->has_query) ev.Error("receiver_url", "must not carry a query (the exporter adds ?target=)");
+      if (!u)
+        ev.Error("receiver_url", u.error());
+      else if (u->has_query)
+        ev.Error("receiver_url", "must not carry a query (the exporter adds ?target=)");
     }
   }
   if (cfg.max_requests_per_bmc < 1) defaults.Error("max_requests_per_bmc", "must be at least 1");

@@ -51,15 +51,17 @@ struct TargetConfig {
 
 // Redfish events (redfish_events.h, docs/hardware.md). Both modes are off by default.
 struct EventsConfig {
-  bool sse = false;           // keep one SSE stream per BMC whose EventService offers ServerSentEventUri
-  bool push = false;          // else create a push subscription (EventDestination) to receiver_url
-  std::string receiver_url;   // how BMCs reach this exporter's POST /events/redfish (required for push)
-  int max_streams = 2000;     // SSE streams open at once across all BMCs
-  double idle_timeout_seconds = 0;         // reconnect a stream silent this long; 0 = only on close/error
-  double reconnect_min_seconds = 1;        // backoff after a failed or closed stream, doubling, with jitter
+  bool sse = false;          // keep one SSE stream per BMC whose EventService offers ServerSentEventUri
+  bool push = false;         // else create a push subscription (EventDestination) to receiver_url
+  std::string receiver_url;  // how BMCs reach this exporter's POST /events/redfish (required for push)
+  int max_streams = 2000;    // SSE streams open at once across all BMCs
+  double idle_timeout_seconds = 0;   // reconnect a stream silent this long; 0 = only on close/error
+  double reconnect_min_seconds = 1;  // backoff after a failed or closed stream, doubling, with jitter
   double reconnect_max_seconds = 300;
-  double resync_min_interval_seconds = 600;   // after a break in the stream, an early slow poll at most this often
-  double fallback_min_interval_seconds = 30;  // an event for an unmapped resource runs its group at most this often
+  // After a break in the stream, an early slow poll at most this often.
+  double resync_min_interval_seconds = 600;
+  // An event for a resource that cannot be mapped runs its group early at most this often.
+  double fallback_min_interval_seconds = 30;
   bool Enabled() const { return sse || push; }
 };
 

@@ -559,7 +559,8 @@ void RedfishClient::Logout(const Budget& budget) {
 
 Result<std::pair<url::Url, http::ClientOptions>> RedfishClient::Prepare(const std::string& link,
                                                                         std::string_view where,
-                                                                        const Budget& budget, std::string* token) {
+                                                                        const Budget& budget,
+                                                                        std::string* token) {
   auto target = UrlFor(link, where);
   if (!target) return MakeError("refused: " + target.error());
   http::ClientOptions options = settings_.options;

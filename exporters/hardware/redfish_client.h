@@ -138,8 +138,8 @@ class RedfishClient {
   // in again.
   void ForgetSession(const std::string& token, const Budget& budget);
   // A request with a JSON body (or none) with the session, logging in again once on 401; the raw response.
-  Result<http::Response> Send(const std::string& method, const std::string& link, const std::string& json_body,
-                              const Budget& budget);
+  Result<http::Response> Send(const std::string& method, const std::string& link,
+                              const std::string& json_body, const Budget& budget);
 
   // The service root's Links.Sessions; ignored (and logged) when it leaves the BMC.
   void SetSessionsPath(const std::string& path);

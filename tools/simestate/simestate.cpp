@@ -17,13 +17,13 @@
 #include "estate/json_util.h"
 #include "estate/log.h"
 #include "sim_events.h"
+#include "sim_gocd.h"
 #include "sim_http.h"
 #include "sim_openstack.h"
 #include "sim_pure.h"
 #include "sim_registry_data.h"
-#include "sim_storage_model.h"
-#include "sim_gocd.h"
 #include "sim_servicenow.h"
+#include "sim_storage_model.h"
 
 namespace estate::simestate {
 namespace {
@@ -187,8 +187,8 @@ constexpr char kSessionsPath[] = "/redfish/v1/SessionService/Sessions";
 // service root is anonymous, a POST to the session collection with the right UserName/Password returns 201
 // with X-Auth-Token and Location, DELETE of that Location ends it, and every other recorded resource needs a
 // live token or basic auth (401 otherwise). Without configured credentials any login is accepted.
-void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg, std::shared_ptr<RedfishSessions> sessions,
-                    std::shared_ptr<SimEvents> events) {
+void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg,
+                    std::shared_ptr<RedfishSessions> sessions, std::shared_ptr<SimEvents> events) {
   auto index = std::make_shared<const TreeIndex>(IndexTree(cfg.data_dir));
   const std::string username = cfg.username;
   const std::string password = cfg.password;
@@ -478,8 +478,7 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
                                      {"data", cfg.data_dir.empty() ? "-" : cfg.data_dir},
                                      {"faults", std::to_string(cfg.faults.size())}});
     upstreams_.push_back({cfg, std::move(server), std::move(sessions), std::move(events), std::move(model),
-                          std::move(tokens),
-                          std::move(pure_sessions), std::move(registry_sim)});
+                          std::move(tokens), std::move(pure_sessions), std::move(registry_sim)});
   }
 
   FakeUpstream::Options control_options;
@@ -683,7 +682,8 @@ void SimEstate::AddControlRoutes() {
   auto find_events = [find](const FakeRequest& req, SimEvents** out) -> std::optional<FakeResponse> {
     const Upstream* up = nullptr;
     if (auto error = find(req, &up)) return error;
-    if (!up->events) return JsonError(400, "upstream " + up->config.name + " serves no events (kind redfish, events: true)");
+    if (!up->events)
+      return JsonError(400, "upstream " + up->config.name + " serves no events (kind redfish, events: true)");
     *out = up->events.get();
     return std::nullopt;
   };
@@ -692,7 +692,8 @@ void SimEstate::AddControlRoutes() {
     if (auto error = find_events(req, &ev)) return *error;
     const std::string resource = QueryParam(req.query, "resource");
     if (resource.rfind("/redfish/v1/", 0) != 0) return JsonError(400, "resource must be a /redfish/v1/ path");
-    auto patch = nlohmann::json::parse(req.body.empty() ? "{}" : req.body, nullptr, /*allow_exceptions=*/false);
+    auto patch =
+        nlohmann::json::parse(req.body.empty() ? "{}" : req.body, nullptr, /*allow_exceptions=*/false);
     if (!patch.is_object()) return JsonError(400, "the body must be a JSON object (a merge patch)");
     const long id = ev->Flip(resource, patch);
     log::Info("resource flipped", {{"upstream", QueryParam(req.query, "upstream")}, {"resource", resource}});
@@ -708,7 +709,8 @@ void SimEstate::AddControlRoutes() {
   control_->Route("POST", "/events/options", [find_events](const FakeRequest& req) {
     SimEvents* ev = nullptr;
     if (auto error = find_events(req, &ev)) return *error;
-    auto body = nlohmann::json::parse(req.body.empty() ? "{}" : req.body, nullptr, /*allow_exceptions=*/false);
+    auto body =
+        nlohmann::json::parse(req.body.empty() ? "{}" : req.body, nullptr, /*allow_exceptions=*/false);
     if (!body.is_object()) return JsonError(400, "the body must be a JSON object");
     SimEvents::Options o = ev->options();
     if (body.contains("sse") && body["sse"].is_boolean()) o.sse = body["sse"].get<bool>();

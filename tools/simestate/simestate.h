@@ -23,7 +23,8 @@
 // HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata; kinds "openstack"
 // and "pure" serve a storage model (sim_storage_model.h), one object per model file shared by every upstream
 // that names it; kinds "servicenow" and "gocd" serve the service registry's CMDB and pipelines
-// (sim_servicenow.h, sim_gocd.h) from the files their config names. See README.md. Thread-safe once started: the control API runs on civetweb worker threads.
+// (sim_servicenow.h, sim_gocd.h) from the files their config names. See README.md. Thread-safe once started:
+// the control API runs on civetweb worker threads.
 #pragma once
 
 #include <map>

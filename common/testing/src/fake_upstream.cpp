@@ -344,8 +344,8 @@ struct FakeUpstream::Impl {
   }
 
   int SendStream(mg_connection* conn, const FakeResponse& resp) {
-    std::string head =
-        "HTTP/1.1 " + std::to_string(resp.status) + " " + mg_get_response_code_text(conn, resp.status) + "\r\n";
+    std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
+                       mg_get_response_code_text(conn, resp.status) + "\r\n";
     if (!resp.content_type.empty()) head += "Content-Type: " + resp.content_type + "\r\n";
     head += "Cache-Control: no-cache\r\nConnection: close\r\n";
     for (const auto& [name, value] : resp.headers) head += name + ": " + value + "\r\n";
