@@ -98,9 +98,12 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
     }
     auto boolean = [&](bool& out) -> Result<Ok> {
       if (has_value) {
-        if (value == "true") out = true;
-        else if (value == "false") out = false;
-        else return MakeError("--" + name + " takes true or false");
+        if (value == "true")
+          out = true;
+        else if (value == "false")
+          out = false;
+        else
+          return MakeError("--" + name + " takes true or false");
       } else {
         out = true;
       }
@@ -112,16 +115,19 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
       return std::string(argv[++i]);
     };
     Result<Ok> ok = Ok{};
-    if (name == "help") ok = boolean(f.help);
-    else if (name == "version") ok = boolean(f.version);
-    else if (name == "config.check") ok = boolean(f.config_check);
-    else if (name == "no-config.check") f.config_check = false;
+    if (name == "help")
+      ok = boolean(f.help);
+    else if (name == "version")
+      ok = boolean(f.version);
+    else if (name == "config.check")
+      ok = boolean(f.config_check);
+    else if (name == "no-config.check")
+      f.config_check = false;
     else if (name == "no-help" || name == "no-version") {
     } else if (name == "web.listen-address" || name == "web.telemetry-path" || name == "web.config.file" ||
                name == "config.file" || name == "log.level" || name == "log.format" ||
-               name == "web.max-requests" || name == "web.max-connections" ||
-               name == "refresh.workers" || name == "probe.max-timeout" ||
-               name == "probe.max-per-target") {
+               name == "web.max-requests" || name == "web.max-connections" || name == "refresh.workers" ||
+               name == "probe.max-timeout" || name == "probe.max-per-target") {
       auto v = take();
       if (!v) return MakeError(v.error());
       if (name == "web.listen-address") {
@@ -307,16 +313,18 @@ Result<Ok> App::Reload(const char* trigger) {
   }
   last_reload_ok_ = true;
   last_reload_success_unix_ = UnixNow();
-  log::Info("configuration loaded", {{"trigger", trigger}, {"file", flags_.config_file},
-                                    {"jobs", std::to_string(n)}});
+  log::Info("configuration loaded",
+            {{"trigger", trigger}, {"file", flags_.config_file}, {"jobs", std::to_string(n)}});
   return Ok{};
 }
 
 std::string App::SelfMetricsText() {
   metrics::Families fams;
-  auto build = metrics::Gauge(info_.ns + "_build_info",
-                              "A metric with a constant '1' value labeled by version, revision and compiler.");
-  metrics::Add(build, {{"version", Version()}, {"revision", Revision()}, {"compiler", "g++ " __VERSION__}}, 1);
+  auto build =
+      metrics::Gauge(info_.ns + "_build_info",
+                     "A metric with a constant '1' value labeled by version, revision and compiler.");
+  metrics::Add(build, {{"version", Version()}, {"revision", Revision()}, {"compiler", "g++ " __VERSION__}},
+               1);
   fams.push_back(std::move(build));
   auto ok = metrics::Gauge(info_.ns + "_config_last_reload_successful",
                            "1 when the last configuration (re)load succeeded, 0 when it failed.");
@@ -380,12 +388,12 @@ App::SelfRender App::RenderSelf() {
 void App::SelfKeeper() {
   std::unique_lock<std::mutex> lock(self_mu_);
   while (!self_stop_) {
-    self_cv_.wait_until(lock, std::max(Clock::now() + std::chrono::milliseconds(250),
-                                       self_at_ + std::chrono::seconds(1)));
+    self_cv_.wait_until(
+        lock, std::max(Clock::now() + std::chrono::milliseconds(250), self_at_ + std::chrono::seconds(1)));
     if (self_stop_) break;
     auto now = Clock::now();
-    bool wanted = self_text_ && self_cost_ > 0.005 && !self_building_ && now - self_at_ >= std::chrono::seconds(1) &&
-                  now - self_read_ < std::chrono::minutes(5);
+    bool wanted = self_text_ && self_cost_ > 0.005 && !self_building_ &&
+                  now - self_at_ >= std::chrono::seconds(1) && now - self_read_ < std::chrono::minutes(5);
     if (!wanted) continue;
     lock.unlock();
     try {
@@ -447,7 +455,8 @@ web::HttpResponse App::Landing() {
     << "<p>Version " << HtmlEscape(Version()) << " (revision " << HtmlEscape(Revision()) << ")</p><ul>"
     << "<li><a href=\"" << HtmlEscape(flags_.telemetry_path) << "\">Metrics</a></li>"
     << "<li><a href=\"/-/healthy\">Health</a> &middot; <a href=\"/-/ready\">Readiness</a></li>";
-  if (plan && plan->probe) h << "<li>Probe: <code>/probe?target=&lt;name&gt;&amp;module=&lt;module&gt;</code></li>";
+  if (plan && plan->probe)
+    h << "<li>Probe: <code>/probe?target=&lt;name&gt;&amp;module=&lt;module&gt;</code></li>";
   h << "</ul><p>Configuration: " << HtmlEscape(flags_.config_file) << " &mdash; last reload "
     << (last_reload_ok_ ? "succeeded" : "<b class=\"down\">failed</b>") << " (last success "
     << IsoTime(last_reload_success_unix_) << ")</p>";
@@ -456,11 +465,13 @@ web::HttpResponse App::Landing() {
        "<th>interval</th><th>failures</th><th>last error</th></tr>";
   for (const auto& s : refresher_.Statuses()) {
     std::string status = !s.attempted ? "pending" : (s.up ? "up" : "down");
+    if (s.retry_in_seconds >= 0)
+      status += ", no data yet: retrying in " + Fixed(s.retry_in_seconds, 0) + " s";
     h << "<tr><td>" << HtmlEscape(s.source) << "</td><td>" << HtmlEscape(s.group) << "</td><td class=\""
-      << (s.up ? "up" : "down") << "\">" << status << "</td><td>" << IsoTime(s.last_success_unix) << "</td><td>"
-      << (s.age_seconds >= 0 ? Fixed(s.age_seconds, 1) + " s" : std::string("no data")) << "</td><td>"
-      << Fixed(s.last_duration_seconds, 3) << " s</td><td>" << Fixed(s.interval_seconds, 0) << " s</td><td>"
-      << Fixed(s.failures, 0) << "</td><td>" << HtmlEscape(s.last_error) << "</td></tr>";
+      << (s.up ? "up" : "down") << "\">" << status << "</td><td>" << IsoTime(s.last_success_unix)
+      << "</td><td>" << (s.age_seconds >= 0 ? Fixed(s.age_seconds, 1) + " s" : std::string("no data"))
+      << "</td><td>" << Fixed(s.last_duration_seconds, 3) << " s</td><td>" << Fixed(s.interval_seconds, 0)
+      << " s</td><td>" << Fixed(s.failures, 0) << "</td><td>" << HtmlEscape(s.last_error) << "</td></tr>";
   }
   h << "</table>";
   if (plan) h << plan->landing_html;
@@ -534,7 +545,8 @@ web::HttpResponse App::Probe(const web::HttpRequest& req) {
   const double timeout =
       ProbeTimeoutSeconds(req.Header("x-prometheus-scrape-timeout-seconds"), flags_.probe_max_timeout);
   Budget budget;
-  budget.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+  budget.deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
   budget.cancel = shutdown_;
   auto start = Clock::now();
   Result<metrics::Families> result = MakeError("not run");
@@ -548,8 +560,10 @@ web::HttpResponse App::Probe(const web::HttpRequest& req) {
   ReleaseProbe(target);
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   metrics::Families fams;
-  if (result.ok()) fams = std::move(*result);
-  else log::Warn("probe failed", {{"target", target}, {"module", module}, {"err", result.error()}});
+  if (result.ok())
+    fams = std::move(*result);
+  else
+    log::Warn("probe failed", {{"target", target}, {"module", module}, {"err", result.error()}});
   auto success = metrics::Gauge(info_.ns + "_probe_success", "1 when the probe succeeded, else 0.");
   metrics::Add(success, {}, result.ok() ? 1 : 0);
   auto duration = metrics::Gauge(info_.ns + "_probe_duration_seconds", "How long the probe took.");
@@ -640,7 +654,8 @@ int App::Run() {
   self_keeper_ = std::thread([this] { SelfKeeper(); });
   std::string ports;
   for (int p : server_.Ports()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
-  log::Info("listening", {{"address", [&] {
+  log::Info("listening", {{"address",
+                           [&] {
                              std::string a;
                              for (const auto& l : flags_.listen) a += (a.empty() ? "" : ",") + l;
                              return a;
@@ -660,15 +675,15 @@ int App::Run() {
     break;
   }
   auto start = Clock::now();
-  shutdown_.Cancel();       // aborts in-flight probes
-  server_.Stop();           // stops accepting; in-flight scrapes finish
+  shutdown_.Cancel();  // aborts in-flight probes
+  server_.Stop();      // stops accepting; in-flight scrapes finish
   {
     std::lock_guard<std::mutex> lock(self_mu_);
     self_stop_ = true;
   }
   self_cv_.notify_all();
   self_keeper_.join();
-  refresher_.Stop();        // cancels upstream calls, runs on_remove (e.g. session logout)
+  refresher_.Stop();  // cancels upstream calls, runs on_remove (e.g. session logout)
   log::Info("stopped", {{"seconds", Fixed(std::chrono::duration<double>(Clock::now() - start).count(), 3)}});
   return 0;
 }
@@ -722,14 +737,15 @@ int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& expor
     return 0;
   }
   if (flags->version) {
-    std::printf("%s, version %s (revision: %s)\n  build: g++ %s, C++%ld\n", BinaryName(info).c_str(), Version(),
-                Revision(), __VERSION__, __cplusplus / 100 % 100);
+    std::printf("%s, version %s (revision: %s)\n  build: g++ %s, C++%ld\n", BinaryName(info).c_str(),
+                Version(), Revision(), __VERSION__, __cplusplus / 100 % 100);
     return 0;
   }
   log::Level level;
   log::Format format;
   if (!log::ParseLevel(flags->log_level, &level)) {
-    std::fprintf(stderr, "%s: error: --log.level must be one of debug, info, warn, error\n", BinaryName(info).c_str());
+    std::fprintf(stderr, "%s: error: --log.level must be one of debug, info, warn, error\n",
+                 BinaryName(info).c_str());
     return 2;
   }
   if (!log::ParseFormat(flags->log_format, &format)) {

@@ -3,6 +3,8 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -39,6 +41,15 @@ struct Header {
 // One job's data, rendered once when the refresh finished: the sample lines of all its families in one string
 // of exactly the needed size (no growth slack), and per family its header and its slice of that string (or,
 // for a large family, its deflate piece).
+// RenderedData::on_served, fired at most once.
+struct ServedHook {
+  std::atomic<bool> fired{false};
+  std::function<void()> fn;
+  void Fire() {
+    if (!fired.exchange(true) && fn) fn();
+  }
+};
+
 struct Rendered {
   struct Family {
     std::shared_ptr<const Header> header;
@@ -51,6 +62,7 @@ struct Rendered {
   };
   std::string samples;
   std::vector<Family> families;
+  std::shared_ptr<ServedHook> served;  // RenderedData::on_served, if any
 };
 
 // A family's samples this large get their own deflate piece (see Rendered::Family::gzip), compressed at a
@@ -133,8 +145,10 @@ void RunRemovals(std::vector<std::function<void()>> removals, std::chrono::milli
     finished = shared->cv.wait_for(lock, deadline, [&] { return shared->done == n; });
   }
   for (auto& t : pool) {
-    if (finished) t.join();
-    else t.detach();
+    if (finished)
+      t.join();
+    else
+      t.detach();
   }
   if (!finished) log::Warn("shutdown: some sources did not finish logging out in time");
 }
@@ -154,6 +168,8 @@ struct Job {
   Clock::time_point last_success_mono{};
   double last_duration = 0;
   double failures = 0;
+  int failures_in_row = 0;
+  bool backing_off = false;  // next_run is a backoff retry, not the interval
   std::string last_error;
   std::shared_ptr<const Rendered> data;
   // When Publish() last swapped data in: a refresh that started before it does not replace that data (the
@@ -202,6 +218,8 @@ struct Refresher::Impl {
   std::shared_ptr<const Rendered> RenderJobData(const metrics::Families& families);
   // The same from a job's pre-rendered text (JobSpec::collect_rendered).
   std::shared_ptr<const Rendered> RenderJobData(RenderedData data);
+  // Builds the /metrics body now, until one includes the data `hook` belongs to (it then fires).
+  void ServeNow(ServedHook& hook);
   // The shared Header for this HELP/TYPE text.
   std::shared_ptr<const Header> InternHeader(const std::string& name, const std::string& text);
   // Returns the merged body for a scrape, rebuilding it if the data changed (see the .cpp for throttling).
@@ -216,16 +234,23 @@ struct Refresher::Impl {
   double KeeperInterval() const { return std::max(1.0, 10 * cache_build_seconds); }
 };
 
-std::shared_ptr<const Header> Refresher::Impl::InternHeader(const std::string& name, const std::string& text) {
+std::shared_ptr<const Header> Refresher::Impl::InternHeader(const std::string& name,
+                                                            const std::string& text) {
   std::lock_guard<std::mutex> lock(headers_mu);
   auto it = headers.find(text);
-  if (it == headers.end()) it = headers.emplace(text, std::make_shared<const Header>(Header{name, text})).first;
+  if (it == headers.end())
+    it = headers.emplace(text, std::make_shared<const Header>(Header{name, text})).first;
   return it->second;
 }
 
 // When every family appears once, the job's string is kept as it is (moved, not copied: at 100k volumes it is
 // ~90 MB) and the slices point into it; a family given in several slices is gathered into a new string.
 std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data) {
+  std::shared_ptr<ServedHook> served;
+  if (data.on_served) {
+    served = std::make_shared<ServedHook>();
+    served->fn = std::move(data.on_served);
+  }
   std::map<std::string_view, std::size_t> index;
   std::vector<std::vector<const RenderedData::Family*>> order;
   for (const auto& f : data.families) {
@@ -238,6 +263,7 @@ std::shared_ptr<const Rendered> Refresher::Impl::RenderJobData(RenderedData data
     return std::pair<std::size_t, std::size_t>{offset, std::min(f.length, data.samples.size() - offset)};
   };
   auto out = std::make_shared<Rendered>();
+  out->served = std::move(served);
   std::string header;
   for (const auto& group : order) {
     const RenderedData::Family& first = *group.front();
@@ -338,7 +364,8 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
         result = MakeError(data.error());
       }
     } else {
-      result = job->spec.collect ? job->spec.collect(budget) : Result<metrics::Families>(MakeError("no collector"));
+      result = job->spec.collect ? job->spec.collect(budget)
+                                 : Result<metrics::Families>(MakeError("no collector"));
     }
   } catch (const std::exception& e) {
     result = MakeError(std::string("collector threw: ") + e.what());
@@ -347,6 +374,7 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
   }
   auto end = Clock::now();
   if (result.ok() && !keep_data && !rendered) rendered = RenderJobData(*result);
+  const std::shared_ptr<ServedHook> hook = rendered ? rendered->served : nullptr;
 
   std::function<void()> on_remove;
   {
@@ -368,18 +396,49 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
       job->last_error = result.error();
     }
     if (changes_body) ++version;
-    job->next_run = end + FromSeconds(Jittered(job->spec.interval_seconds));
+    job->failures_in_row = result.ok() ? 0 : job->failures_in_row + 1;
+    // Without data to serve, a failure is retried soon, backing off: 1, 2, 4, ... s up to the cap.
+    const bool no_data = job->data == nullptr || Seconds(end - job->last_success_mono) > job->max_age;
+    job->backing_off = !result.ok() && no_data;
+    double wait = job->spec.interval_seconds;
+    if (job->backing_off) {
+      const double backoff =
+          options.retry_initial_seconds * std::ldexp(1.0, std::min(job->failures_in_row - 1, 20));
+      wait = std::min({wait, options.retry_max_seconds, backoff});
+    }
+    job->next_run = end + FromSeconds(Jittered(wait));
     if (job->removed) on_remove = job->spec.on_remove;
   }
   if (!result.ok() && !job->removed) {
-    log::Warn("refresh failed", {{options.source_label, job->spec.source},
-                                 {"group", job->spec.group},
-                                 {"err", result.error()}});
+    log::Warn(
+        "refresh failed",
+        {{options.source_label, job->spec.source}, {"group", job->spec.group}, {"err", result.error()}});
   } else if (result.ok()) {
     log::Debug("refresh done", {{options.source_label, job->spec.source}, {"group", job->spec.group}});
   }
   cv.notify_all();
+  if (hook && result.ok() && !keep_data) ServeNow(*hook);
   if (on_remove) on_remove();
+}
+
+void Refresher::Impl::ServeNow(ServedHook& hook) {
+  // Build the body that includes the new data now rather than at the next scrape. A rebuild already running
+  // may have started before the data was swapped in: wait for it and build again (bounded).
+  for (int attempt = 0; attempt < 100 && !hook.fired; ++attempt) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping) return;
+    }
+    try {
+      Rebuild(true);
+    } catch (const std::exception& e) {
+      log::Warn("cannot build the metrics body", {{"err", e.what()}});
+      return;
+    }
+    if (hook.fired) return;
+    std::unique_lock<std::mutex> lock(cache_mu);
+    cache_cv.wait_for(lock, std::chrono::milliseconds(50), [this] { return !cache_rebuilding; });
+  }
 }
 
 void Refresher::Impl::WorkerLoop() {
@@ -412,11 +471,11 @@ void Refresher::Impl::WorkerLoop() {
 }
 
 // With many sources, data changes many times a second (1,000 BMCs finish a poll every ~60 ms), and the merged
-// body can be tens of MB (its gzip ~50 ms of CPU at 1,000 BMCs). Rebuilding it in the scrape made nearly every
-// real scrape (every 15-60 s, so the data has always changed) wait for that. So a body that takes 10 ms or more
-// to build is rebuilt by the keeper thread, at most every max(1 s, 10 x its cost) and only while someone reads
-// it, and scrapes get the last one built: at most about a second behind. Small bodies (a few thousand series)
-// are rebuilt by the scrape when they changed, so what it sees is exact.
+// body can be tens of MB (its gzip ~50 ms of CPU at 1,000 BMCs). Rebuilding it in the scrape made nearly
+// every real scrape (every 15-60 s, so the data has always changed) wait for that. So a body that takes 10 ms
+// or more to build is rebuilt by the keeper thread, at most every max(1 s, 10 x its cost) and only while
+// someone reads it, and scrapes get the last one built: at most about a second behind. Small bodies (a few
+// thousand series) are rebuilt by the scrape when they changed, so what it sees is exact.
 std::shared_ptr<const DataBody> Refresher::Impl::Cache() const {
   {
     std::lock_guard<std::mutex> lock(cache_mu);
@@ -496,7 +555,7 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   struct Slice {
     std::string_view text;  // empty for a family kept only as its own deflate piece
     const std::shared_ptr<const web::DeflatePiece>* gzip;  // the family's own piece, if it has one
-    std::size_t size;       // of the text
+    std::size_t size;                                      // of the text
   };
   std::map<std::string_view, std::pair<const Header*, std::vector<Slice>>> merged;
   std::size_t count = 0;
@@ -507,7 +566,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
         slot.first = rf.header.get();
         ++count;
       }
-      std::string_view text = rf.gzip ? std::string_view() : std::string_view(p->samples).substr(rf.offset, rf.length);
+      std::string_view text =
+          rf.gzip ? std::string_view() : std::string_view(p->samples).substr(rf.offset, rf.length);
       slot.second.push_back({text, &rf.gzip, rf.length});
       ++count;
     }
@@ -550,6 +610,10 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   body->keep.assign(parts.begin(), parts.end());
   // Headers are owned by the snapshots' families, so the parts keep them alive too.
   const bool large = body->size > (4u << 20);
+  std::vector<std::shared_ptr<ServedHook>> served;
+  for (const auto& p : parts) {
+    if (p->served && !p->served->fired) served.push_back(p->served);
+  }
   parts.clear();
 
   lock.lock();
@@ -563,6 +627,8 @@ std::shared_ptr<const DataBody> Refresher::Impl::Rebuild(bool background) const 
   cache_cv.notify_all();
   auto result = cache_body;
   lock.unlock();
+  // The body is in place: what it includes may now be published elsewhere (RenderedData::on_served).
+  for (const auto& hook : served) hook->Fire();
   {
     // Forget headers no snapshot uses any more (a family that disappeared, or whose HELP changed).
     std::lock_guard<std::mutex> hl(headers_mu);
@@ -593,7 +659,9 @@ std::string DataBody::Join() const {
   return out;
 }
 
-Refresher::Refresher(Options options) : impl_(std::make_shared<Impl>()) { impl_->options = std::move(options); }
+Refresher::Refresher(Options options) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+}
 
 Refresher::~Refresher() { Stop(); }
 
@@ -606,14 +674,16 @@ void Refresher::Apply(std::vector<JobSpec> specs) {
     for (auto& spec : specs) {
       auto key = std::make_pair(spec.source, spec.group);
       auto it = impl_->jobs.find(key);
-      if (it != impl_->jobs.end() && it->second->spec.fingerprint == spec.fingerprint && !spec.fingerprint.empty()) {
+      if (it != impl_->jobs.end() && it->second->spec.fingerprint == spec.fingerprint &&
+          !spec.fingerprint.empty()) {
         next[key] = it->second;
         impl_->jobs.erase(it);
         continue;
       }
       auto job = std::make_shared<Job>();
       job->timeout = spec.timeout_seconds > 0 ? spec.timeout_seconds : spec.interval_seconds;
-      job->max_age = spec.max_age_seconds > 0 ? spec.max_age_seconds : 3 * spec.interval_seconds + job->timeout;
+      job->max_age =
+          spec.max_age_seconds > 0 ? spec.max_age_seconds : 3 * spec.interval_seconds + job->timeout;
       job->next_run = now;
       if (impl_->options.spread_first_run) {
         std::uniform_real_distribution<double> d(0, spec.interval_seconds);
@@ -718,6 +788,7 @@ std::vector<JobStatus> Refresher::Statuses() const {
     s.interval_seconds = job->spec.interval_seconds;
     s.failures = job->failures;
     s.last_error = job->last_error;
+    if (job->backing_off && !job->running) s.retry_in_seconds = std::max(0.0, Seconds(job->next_run - now));
     out.push_back(std::move(s));
   }
   return out;
@@ -726,13 +797,17 @@ std::vector<JobStatus> Refresher::Statuses() const {
 metrics::Families Refresher::StatusFamilies() const {
   const std::string& ns = impl_->options.ns;
   const std::string& sl = impl_->options.source_label;
-  auto up = metrics::Gauge(ns + "_source_up", "1 when the last background refresh of this source succeeded, else 0.");
+  auto up = metrics::Gauge(ns + "_source_up",
+                           "1 when the last background refresh of this source succeeded, else 0.");
   auto last = metrics::Gauge(ns + "_source_last_success_timestamp_seconds",
                              "Unix time of the last successful refresh of this source (0 = never).");
-  auto dur = metrics::Gauge(ns + "_source_refresh_duration_seconds", "Duration of the last refresh of this source.");
-  auto fail = metrics::Counter(ns + "_source_refresh_failures_total", "Failed refreshes of this source since start.");
-  auto age = metrics::Gauge(ns + "_source_data_age_seconds",
-                            "Age of the data served for this source; absent when there is none or it is too old.");
+  auto dur =
+      metrics::Gauge(ns + "_source_refresh_duration_seconds", "Duration of the last refresh of this source.");
+  auto fail =
+      metrics::Counter(ns + "_source_refresh_failures_total", "Failed refreshes of this source since start.");
+  auto age =
+      metrics::Gauge(ns + "_source_data_age_seconds",
+                     "Age of the data served for this source; absent when there is none or it is too old.");
   for (const auto& s : Statuses()) {
     metrics::Labels l = {{sl, s.source}, {"group", s.group}};
     metrics::Add(up, l, s.up ? 1 : 0);

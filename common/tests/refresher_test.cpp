@@ -375,6 +375,105 @@ TEST(Refresher, RepeatsOnItsInterval) {
   r.Stop();
 }
 
+// An upstream that is down when the exporter starts: the job has no data, so it is retried with capped
+// exponential backoff, not a whole interval (here an hour) later, and its status says it is retrying.
+TEST(Refresher, NoDataYetRetriesWithBackoffNotAfterAnInterval) {
+  std::atomic<int> runs{0};
+  Refresher::Options options{"estate_t", "target", 2, 0.1, false};
+  options.retry_initial_seconds = 0.05;
+  options.retry_max_seconds = 0.2;
+  Refresher r(options);
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    if (++runs <= 4) return MakeError("connection refused");
+    return Temps("a", 1);
+  })});
+  r.Start();
+  EXPECT_TRUE(WaitFor([&] { return r.Statuses()[0].failures >= 1 && !r.Statuses()[0].running; }));
+  const JobStatus retrying = r.Statuses()[0];
+  if (!retrying.up) {
+    EXPECT_GE(retrying.retry_in_seconds, 0);
+    EXPECT_LE(retrying.retry_in_seconds, 0.2 * 1.1);
+  }
+  EXPECT_TRUE(WaitFor([&] { return r.Statuses()[0].up; })) << "no data after " << runs << " runs";
+  EXPECT_EQ(runs.load(), 5);
+  EXPECT_EQ(r.Statuses()[0].retry_in_seconds, -1);  // back on its interval
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 1"), std::string::npos);
+  r.Stop();
+}
+
+// The defaults: the first retry of a job without data comes within about a second, and the backoff is capped
+// at 30 s; a job that serves data and fails waits for its interval as before (its last good data is served).
+TEST(Refresher, BackoffOnlyWithoutDataAndCappedByDefault) {
+  std::atomic<bool> fail{true};
+  std::atomic<int> runs{0};
+  Refresher r({"estate_t", "target", 2, 0.0, false});
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    ++runs;
+    if (fail) return MakeError("down");
+    return Temps("a", 1);
+  })});
+  r.Start();
+  EXPECT_TRUE(WaitFor([&] { return runs >= 1 && !r.Statuses()[0].running && r.Statuses()[0].attempted; }));
+  EXPECT_LE(r.Statuses()[0].retry_in_seconds, 1.0);
+  EXPECT_GE(r.Statuses()[0].retry_in_seconds, 0.0);
+  fail = false;
+  EXPECT_TRUE(WaitFor([&] { return r.Statuses()[0].up; }, 10000ms));
+  // Now with data: a failure is retried on the interval (an hour), not soon.
+  fail = true;
+  r.RunAllNow();
+  const JobStatus after = r.Statuses()[0];
+  EXPECT_FALSE(after.up);
+  EXPECT_TRUE(after.has_data);
+  EXPECT_EQ(after.retry_in_seconds, -1);
+  r.Stop();
+
+  Refresher capped({"estate_t", "target", 1, 0.0, false});
+  std::atomic<int> capped_runs{0};
+  capped.Apply({Job("b", [&](const Budget&) -> Result<metrics::Families> {
+    ++capped_runs;
+    return MakeError("down");
+  })});
+  for (int i = 0; i < 8; ++i) capped.RunAllNow();  // 8 failures in a row: 2^7 s would be 128 s
+  EXPECT_LE(capped.Statuses()[0].retry_in_seconds, 30.0);
+  EXPECT_GT(capped.Statuses()[0].retry_in_seconds, 20.0);
+}
+
+// RenderedData::on_served fires once the /metrics body includes the data, without waiting for a scrape, and
+// by then a scrape gets that data: what a job publishes elsewhere from the hook (the storage API) is never
+// newer than /metrics.
+TEST(Refresher, OnServedFiresOnceTheBodyIncludesTheData) {
+  Refresher r({"estate_t", "target", 2, 0.1, false});
+  std::atomic<int> version{0};
+  std::atomic<int> fired{0};
+  std::mutex mu;
+  std::string seen;
+  JobSpec j;
+  j.source = "mapping";
+  j.group = "join";
+  j.interval_seconds = 3600;
+  j.fingerprint = "f";
+  j.collect_rendered = [&](const Budget&) -> Result<RenderedData> {
+    const int v = ++version;
+    RenderedData d;
+    d.samples = "estate_t_version " + std::to_string(v) + "\n";
+    d.families.push_back({"estate_t_version", "Version.", "gauge", 0, d.samples.size(), nullptr});
+    d.on_served = [&r, &mu, &seen, &fired, v] {
+      const bool in = r.DataText()->find("estate_t_version " + std::to_string(v) + "\n") != std::string::npos;
+      std::lock_guard<std::mutex> lock(mu);
+      seen += std::to_string(v) + (in ? ":in " : ":out ");
+      ++fired;
+    };
+    return d;
+  };
+  r.Apply({j});
+  r.RunAllNow();
+  EXPECT_EQ(fired.load(), 1);  // no scrape was needed
+  r.RunAllNow();
+  EXPECT_EQ(fired.load(), 2);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(seen, "1:in 2:in ");
+}
+
 TEST(Refresher, LargeBodyIsKeptCurrentInTheBackground) {
   // 100k samples: a body that takes well over 10 ms to build, so the keeper thread rebuilds it and a scrape
   // is served the last one built instead of building it itself.

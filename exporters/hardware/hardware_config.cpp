@@ -11,9 +11,12 @@ namespace estate::hardware {
 
 const char* ProtocolName(Protocol p) {
   switch (p) {
-    case Protocol::kRedfish: return "redfish";
-    case Protocol::kRibcl: return "ribcl";
-    case Protocol::kAuto: break;
+    case Protocol::kRedfish:
+      return "redfish";
+    case Protocol::kRibcl:
+      return "ribcl";
+    case Protocol::kAuto:
+      break;
   }
   return "auto";
 }
@@ -52,6 +55,7 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
   ReadDuration(defaults, "fast_interval", cfg.fast_interval_seconds);
   ReadDuration(defaults, "slow_interval", cfg.slow_interval_seconds);
   ReadDuration(defaults, "request_timeout", cfg.request_timeout_seconds);
+  ReadDuration(defaults, "last_good_max_age", cfg.last_good_max_age_seconds);
   defaults.Get("max_requests_per_bmc", cfg.max_requests_per_bmc);
   defaults.Get("use_expand", cfg.use_expand);
   defaults.Finish();
@@ -102,9 +106,12 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
     reader.Require("address", t.address);
     std::string protocol = "auto";
     reader.Get("protocol", protocol);
-    if (protocol == "redfish") t.protocol = Protocol::kRedfish;
-    else if (protocol == "ribcl") t.protocol = Protocol::kRibcl;
-    else if (protocol != "auto") reader.Error("protocol", "must be auto, redfish or ribcl, not \"" + protocol + "\"");
+    if (protocol == "redfish")
+      t.protocol = Protocol::kRedfish;
+    else if (protocol == "ribcl")
+      t.protocol = Protocol::kRibcl;
+    else if (protocol != "auto")
+      reader.Error("protocol", "must be auto, redfish or ribcl, not \"" + protocol + "\"");
     reader.Require("auth", t.auth);
     reader.Get("ca_file", t.ca_file);
     reader.Get("insecure", t.insecure);
@@ -116,7 +123,8 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
     reader.Get("events", t.events);
     reader.Finish();
 
-    if (!t.name.empty() && !names.insert(t.name).second) reader.Error("name", "duplicate target \"" + t.name + "\"");
+    if (!t.name.empty() && !names.insert(t.name).second)
+      reader.Error("name", "duplicate target \"" + t.name + "\"");
     if (reader.Has("address") && t.address.empty()) reader.Error("address", "must not be empty");
     if (t.address.find('@') != std::string::npos) {
       reader.Error("address", "must not carry credentials; use an auth set");
@@ -124,15 +132,17 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
     if (!t.auth.empty() && cfg.FindAuth(t.auth) == nullptr) {
       reader.Error("auth", "no auth set named \"" + t.auth + "\" under auths");
     }
-    if (t.insecure && !t.ca_file.empty()) reader.Error("insecure", "set either ca_file or insecure, not both");
+    if (t.insecure && !t.ca_file.empty())
+      reader.Error("insecure", "set either ca_file or insecure, not both");
     for (const auto& [k, v] : t.labels) {
       if (!metrics::ValidLabelName(k) || k.rfind("__", 0) == 0) {
         reader.Error("labels", "\"" + k + "\" is not a valid label name");
       }
-      static const std::set<std::string> kReserved = {"target", "group", "controller", "drive", "volume",
-                                                       "battery", "fan", "sensor", "psu", "dimm", "cpu",
-                                                       "resource", "kind", "state", "log", "severity"};
-      if (kReserved.count(k) != 0) reader.Error("labels", "\"" + k + "\" is used by the exporter's own series");
+      static const std::set<std::string> kReserved = {
+          "target", "group", "controller", "drive",    "volume", "battery", "fan", "sensor",
+          "psu",    "dimm",  "cpu",        "resource", "kind",   "state",   "log", "severity"};
+      if (kReserved.count(k) != 0)
+        reader.Error("labels", "\"" + k + "\" is used by the exporter's own series");
     }
     if (!t.api_root.empty() && t.api_root[0] != '/') reader.Error("api_root", "must start with /");
     cfg.targets.push_back(std::move(t));
@@ -171,9 +181,11 @@ std::string BaseUrl(const std::string& address) {
 std::string Fingerprint(const HardwareConfig& config, const TargetConfig& t) {
   std::string s = t.address + "|" + ProtocolName(t.protocol) + "|" + t.auth + "|" + t.ca_file + "|" +
                   (t.insecure ? "1" : "0") + "|" + t.api_root + "|" + (t.sessions ? "1" : "0") + "|" +
-                  std::to_string(t.fast_interval_seconds) + "|" + std::to_string(t.slow_interval_seconds) + "|" +
-                  std::to_string(config.fast_interval_seconds) + "|" + std::to_string(config.slow_interval_seconds) +
-                  "|" + std::to_string(config.request_timeout_seconds) + "|" +
+                  std::to_string(t.fast_interval_seconds) + "|" + std::to_string(t.slow_interval_seconds) +
+                  "|" + std::to_string(config.fast_interval_seconds) + "|" +
+                  std::to_string(config.slow_interval_seconds) + "|" +
+                  std::to_string(config.request_timeout_seconds) + "|" +
+                  std::to_string(config.last_good_max_age_seconds) + "|" +
                   std::to_string(config.max_requests_per_bmc) + "|" + (config.use_expand ? "1" : "0");
   for (const auto& [k, v] : t.labels) s += "|" + k + "=" + v;
   if (config.events.Enabled() && t.events) {

@@ -2,7 +2,8 @@
 // protocol, TLS trust, labels and polling intervals, and the concurrency limits. YAML is mapped onto these
 // structs (defaults live here); unknown keys are errors reported with file, line and path.
 //
-//   defaults: {fast_interval: 60s, slow_interval: 10m, request_timeout: 20s, max_requests_per_bmc: 2}
+//   defaults: {fast_interval: 60s, slow_interval: 10m, request_timeout: 20s, max_requests_per_bmc: 2,
+//              last_good_max_age: 1h}
 //   max_concurrent_polls: 64
 //   auths:
 //     ilo: {username: monitor, password_file: /etc/estate/ilo.pass}
@@ -38,11 +39,11 @@ struct TargetConfig {
   std::string name;     // the `target` label and the /probe?target= value
   std::string address;  // "bmc.example", "10.0.0.5:8443" or "https://bmc.example"
   Protocol protocol = Protocol::kAuto;
-  std::string auth;     // name of an AuthSet
-  std::string ca_file;  // PEM bundle to verify the BMC's certificate; empty = system CAs
+  std::string auth;       // name of an AuthSet
+  std::string ca_file;    // PEM bundle to verify the BMC's certificate; empty = system CAs
   bool insecure = false;  // skip TLS verification: explicit opt-in only
   std::map<std::string, std::string> labels;  // extra labels on every series, e.g. host
-  double fast_interval_seconds = 0;  // 0 = defaults
+  double fast_interval_seconds = 0;           // 0 = defaults
   double slow_interval_seconds = 0;
   std::string api_root;  // Redfish API root override, e.g. "/rest/v1" for iLO 4 HP REST; "" = detect
   bool sessions = true;  // Redfish sessions; false = basic auth on every request
@@ -69,10 +70,12 @@ struct HardwareConfig {
   double fast_interval_seconds = 60;    // sensors and power
   double slow_interval_seconds = 600;   // inventory, storage, firmware, logs (and topology rediscovery)
   double request_timeout_seconds = 20;  // per HTTP request
-  int max_requests_per_bmc = 2;         // concurrent requests to one BMC
-  int max_concurrent_polls = 64;        // polls in flight across all BMCs
-  bool use_expand = true;               // use $expand where the service advertises it
-  bool allow_empty = false;             // no targets is an error unless set
+  // How long a resource whose reads fail keeps being served as it was last read (a partial poll).
+  double last_good_max_age_seconds = 3600;
+  int max_requests_per_bmc = 2;   // concurrent requests to one BMC
+  int max_concurrent_polls = 64;  // polls in flight across all BMCs
+  bool use_expand = true;         // use $expand where the service advertises it
+  bool allow_empty = false;       // no targets is an error unless set
   EventsConfig events;
   std::vector<AuthSet> auths;
   std::vector<TargetConfig> targets;
@@ -96,8 +99,8 @@ Result<HardwareConfig> LoadConfig(const std::string& path);
 // "https://host[:port]" for a configured address ("host", "host:port" or a URL; http:// is kept as given).
 std::string BaseUrl(const std::string& address);
 
-// A stable digest of everything that affects how a target is polled (credentials included, hashed), used as the
-// job fingerprint so a reload restarts only targets whose settings changed.
+// A stable digest of everything that affects how a target is polled (credentials included, hashed), used as
+// the job fingerprint so a reload restarts only targets whose settings changed.
 std::string Fingerprint(const HardwareConfig& config, const TargetConfig& target);
 
 }  // namespace estate::hardware

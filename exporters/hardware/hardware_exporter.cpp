@@ -45,6 +45,7 @@ TargetState::TargetState(const HardwareConfig& config, const TargetConfig& targe
                          std::shared_ptr<PollLimiter> limiter)
     : target_(target),
       use_expand_(config.use_expand),
+      last_good_max_age_(config.last_good_max_age_seconds),
       limiter_(std::move(limiter)) {
   base_.emplace_back("target", target.name);
   for (const auto& [k, v] : target.labels) base_.emplace_back(k, v);
@@ -130,7 +131,46 @@ Result<Ok> TargetState::Detect(const Budget& budget) {
                    (cause.empty() ? xml.error() : cause));
 }
 
+namespace {
+
+// Adds to `into` the entries of `from` it lacks (by resource key), so that what a discovery could not read
+// stays in the topology until a discovery that read everything no longer lists it.
+void AddMissing(std::vector<std::string>& into, const std::vector<std::string>& from) {
+  for (const auto& uri : from) {
+    const std::string key = redfish::PathKey(uri);
+    if (std::none_of(into.begin(), into.end(),
+                     [&](const std::string& u) { return redfish::PathKey(u) == key; }))
+      into.push_back(uri);
+  }
+}
+
+void KeepUnconfirmed(Topology& now, const Topology& before) {
+  if (!before.valid) return;
+  AddMissing(now.managers, before.managers);
+  AddMissing(now.storage, before.storage);
+  AddMissing(now.array_controllers, before.array_controllers);
+  for (const auto& c : before.chassis) {
+    const std::string key = redfish::PathKey(c.uri);
+    if (std::none_of(now.chassis.begin(), now.chassis.end(),
+                     [&](const Topology::Chassis& x) { return redfish::PathKey(x.uri) == key; }))
+      now.chassis.push_back(c);
+  }
+  for (const auto& log : before.logs) {
+    if (std::find(now.logs.begin(), now.logs.end(), log) == now.logs.end()) now.logs.push_back(log);
+  }
+  if (now.memory.empty()) now.memory = before.memory;
+  if (now.processors.empty()) now.processors = before.processors;
+  if (now.firmware_inventory.empty()) now.firmware_inventory = before.firmware_inventory;
+}
+
+double NowUnix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
 Result<Ok> TargetState::Rediscover(RedfishCollector& collector) {
+  const int failed_before = collector.failed();
   auto topo = collector.Discover(api_root_);
   if (!topo) {
     if (target_.protocol == Protocol::kAuto) kind_ = Kind::kUnknown;
@@ -140,9 +180,31 @@ Result<Ok> TargetState::Rediscover(RedfishCollector& collector) {
       return MakeError(root_problem_ + "; " + api_root_ + " tried instead: " + topo.error());
     return MakeError(topo.error());
   }
+  // A discovery in which a read failed confirms nothing about what it did not see: what was there before
+  // stays, and its reads fail (or succeed) in the poll itself.
+  if (collector.failed() > failed_before) KeepUnconfirmed(*topo, topology_);
   topology_ = *topo;
   if (!topology_.root.sessions.empty()) redfish_->SetSessionsPath(topology_.root.sessions);
   return Ok{};
+}
+
+void TargetState::KeepLastGood(Findings& now, const Findings& before, const RedfishCollector& collector,
+                               PollInfo& poll) const {
+  poll.failed_requests = collector.failed();
+  poll.not_present = collector.not_present();
+  const double now_unix = NowUnix();
+  CarryStats carried = CarryOver(now, before, collector.failed_resources(), now_unix, last_good_max_age_);
+  poll.stale_resources = static_cast<int>(carried.resources.size());
+  poll.stale_age_seconds =
+      carried.oldest_read_unix > 0 ? std::max(0.0, now_unix - carried.oldest_read_unix) : 0;
+  if (collector.failed() > 0) {
+    log::Warn("partial poll: serving the last good data of what failed",
+              {{"target", target_.name},
+               {"group", poll.group},
+               {"failed_requests", std::to_string(collector.failed())},
+               {"stale_resources", std::to_string(poll.stale_resources)},
+               {"first_error", collector.problems().empty() ? std::string() : collector.problems().front()}});
+  }
 }
 
 Result<Findings> TargetState::Fast(const Budget& budget, PollInfo& poll) {
@@ -159,8 +221,9 @@ Result<Findings> TargetState::Fast(const Budget& budget, PollInfo& poll) {
     if (!topology_.valid) {
       if (auto found = Rediscover(collector); !found) return MakeError(found.error());
     }
+    collector.SetKnown(KnownResources(last_fast_));
     out = collector.CollectFast(topology_);
-    poll.failed_requests = collector.failed();
+    if (out) KeepLastGood(*out, last_fast_, collector, poll);
     if (!out) topology_.valid = false;  // rediscover next time
   }
   poll.requests = Requests() - before;
@@ -180,23 +243,25 @@ Result<Findings> TargetState::Slow(const Budget& budget, PollInfo& poll) {
     opt.use_expand = use_expand_;
     RedfishCollector collector([&](const std::string& uri) { return redfish_->Get(uri, budget); }, opt);
     // Topology is rediscovered on every slow cycle (and only then); the bodies fetched for it are reused.
+    collector.SetKnown(KnownResources(last_slow_));
     if (auto found = Rediscover(collector); !found) return MakeError(found.error());
     out = collector.CollectSlow(topology_, cursors_);
-    poll.failed_requests = collector.failed();
+    if (out) KeepLastGood(*out, last_slow_, collector, poll);
   }
   poll.requests = Requests() - before;
   return out;
 }
 
 // Who emits the health families. Computed (worst-of-leaves) health needs both groups' leaves: fans,
-// temperatures, PSUs and the resources' own health come from the fast poll, storage, batteries, DIMMs and CPUs
-// from the slow one. The refresher merges the jobs' snapshots by family, so a series emitted by both jobs would
-// be a duplicate; exactly one job has to own reported_health and computed_health. The fast job owns them,
-// computed from the merged fast+slow model: fan, PSU and temperature faults must reach computed health at fast
-// cadence, while a slow-group change is only observed once per slow interval anyway and reaches computed
-// health at the next fast poll (at most one fast interval later). Until a slow poll has succeeded, the merged
-// model has no storage or inventory, and worst-of-leaves would claim OK while a drive is critical: computed
-// health is then not emitted at all (reported health, which comes from the fast poll alone, still is).
+// temperatures, PSUs and the resources' own health come from the fast poll, storage, batteries, DIMMs and
+// CPUs from the slow one. The refresher merges the jobs' snapshots by family, so a series emitted by both
+// jobs would be a duplicate; exactly one job has to own reported_health and computed_health. The fast job
+// owns them, computed from the merged fast+slow model: fan, PSU and temperature faults must reach computed
+// health at fast cadence, while a slow-group change is only observed once per slow interval anyway and
+// reaches computed health at the next fast poll (at most one fast interval later). Until a slow poll has
+// succeeded, the merged model has no storage or inventory, and worst-of-leaves would claim OK while a drive
+// is critical: computed health is then not emitted at all (reported health, which comes from the fast poll
+// alone, still is).
 Findings TargetState::MergedView() const {
   Findings merged = last_slow_;
   MergeInto(merged, last_fast_);
@@ -256,7 +321,8 @@ Result<metrics::Families> TargetState::Probe(const std::string& module, const Bu
     auto more = BuildFamilies(last_fast_, base_, poll, &merged, has_slow_);
     // Families of the same name from both groups are merged into one so the exposition stays valid.
     for (auto& f : more) {
-      auto it = std::find_if(out.begin(), out.end(), [&](const metrics::Family& x) { return x.name == f.name; });
+      auto it =
+          std::find_if(out.begin(), out.end(), [&](const metrics::Family& x) { return x.name == f.name; });
       if (it == out.end()) {
         out.push_back(std::move(f));
       } else {
@@ -321,7 +387,8 @@ Plan HardwareExporter::BuildPlan(const HardwareConfig& config, http::HttpClient&
     if (it == targets->end()) return MakeError("unknown target \"" + target + "\"");
     return it->second->Probe(module, budget);
   };
-  plan.landing_html = "<p>Probe a configured BMC: <code>/probe?target=&lt;name&gt;[&amp;module=fast|slow]</code></p>";
+  plan.landing_html =
+      "<p>Probe a configured BMC: <code>/probe?target=&lt;name&gt;[&amp;module=fast|slow]</code></p>";
   return plan;
 }
 
@@ -342,7 +409,8 @@ ExporterInfo HardwareExporterInfo() {
   ExporterInfo info;
   info.name = "hardware";
   info.ns = "estate_hardware";
-  info.description = "BMC hardware health (Redfish and HPE iLO RIBCL): batteries, caches, drives, sensors, power";
+  info.description =
+      "BMC hardware health (Redfish and HPE iLO RIBCL): batteries, caches, drives, sensors, power";
   info.default_listen = ":9840";
   info.default_config = "/etc/estate/hardware.yml";
   info.source_label = "target";

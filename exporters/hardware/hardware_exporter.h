@@ -1,10 +1,10 @@
 // The hardware exporter: turns the config into two background jobs per BMC ("fast": sensors and power;
-// "slow": topology rediscovery, identity, storage, inventory, firmware, event logs) that share one TargetState
-// (protocol detection, Redfish session, last topology, log cursors, last findings), plus /probe?target= for
-// scrape-time collection of a configured target.
+// "slow": topology rediscovery, identity, storage, inventory, firmware, event logs) that share one
+// TargetState (protocol detection, Redfish session, last topology, log cursors, last findings), plus
+// /probe?target= for scrape-time collection of a configured target.
 //
-// Thread-safety: Load() runs on the control thread. TargetState is thread-safe: its jobs and probes may run on
-// any worker; polls of one target are serialised (one BMC never sees two of our polls at once).
+// Thread-safety: Load() runs on the control thread. TargetState is thread-safe: its jobs and probes may run
+// on any worker; polls of one target are serialised (one BMC never sees two of our polls at once).
 #pragma once
 
 #include <map>
@@ -64,18 +64,23 @@ class TargetState {
 
  private:
   enum class Kind { kUnknown, kRedfish, kRibcl };
-  Result<Ok> Detect(const Budget& budget);                // caller holds poll_mu_
+  Result<Ok> Detect(const Budget& budget);  // caller holds poll_mu_
   // Discover() into topology_; on failure the protocol is detected again next time (auto), and the error
   // names what was wrong with the Redfish root that detection passed over, if any. Caller holds poll_mu_.
   Result<Ok> Rediscover(RedfishCollector& collector);
   Result<Findings> Fast(const Budget& budget, PollInfo& poll);
   Result<Findings> Slow(const Budget& budget, PollInfo& poll);
+  // Serves again, from `before`, what depended on the resources whose reads failed in this poll, and fills
+  // the poll's completeness figures.
+  void KeepLastGood(Findings& now, const Findings& before, const RedfishCollector& collector,
+                    PollInfo& poll) const;
   int Requests() const;
   // last_slow_ with last_fast_ merged over it, for the health families (see the .cpp). Caller holds poll_mu_.
   Findings MergedView() const;
 
   TargetConfig target_;
   bool use_expand_;
+  double last_good_max_age_;
   std::shared_ptr<PollLimiter> limiter_;
   metrics::Labels base_;
   std::unique_ptr<RedfishClient> redfish_;

@@ -50,6 +50,10 @@ enum Id {
   kLogLastCritical,
   kPollRequests,
   kPollFailedRequests,
+  kPollComplete,
+  kPollNotPresent,
+  kPollStaleResources,
+  kPollStaleAge,
   kFamilyCount
 };
 
@@ -69,7 +73,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kReportedHealth, "estate_hardware_reported_health", false,
      "Health rollup as the BMC reports it, per resource (system, chassis, manager): " HEALTH_ENC},
     {kComputedHealth, "estate_hardware_computed_health", false,
-     "Worst health of the leaves the exporter read (drives, batteries, caches, fans, PSUs, ...), per resource "
+     "Worst health of the leaves the exporter read (drives, batteries, caches, fans, PSUs, ...), per "
+     "resource "
      "(system, chassis), independent of the vendor rollup and of the resource's own health: " HEALTH_ENC},
     {kComponents, "estate_hardware_components", false,
      "Number of components per kind (fan, psu, drive, dimm, ...) and state (enabled, disabled, absent, "
@@ -79,8 +84,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kControllerHealth, "estate_hardware_storage_controller_health", false,
      "Storage controller health: " HEALTH_ENC},
     {kControllerCacheHealth, "estate_hardware_storage_controller_cache_health", false,
-     "Controller cache module health (DMTF CacheSummary, HPE CacheModuleStatus, RIBCL CACHE_MODULE_STATUS): "
-     HEALTH_ENC},
+     "Controller cache module health (DMTF CacheSummary, HPE CacheModuleStatus, RIBCL "
+     "CACHE_MODULE_STATUS): " HEALTH_ENC},
     {kControllerCacheBytes, "estate_hardware_storage_controller_cache_bytes", false,
      "Controller cache size in bytes."},
     {kBatteryInfo, "estate_hardware_battery_info", false,
@@ -106,7 +111,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kFanHealth, "estate_hardware_fan_health", false, "Fan health: " HEALTH_ENC},
     {kFanRpm, "estate_hardware_fan_speed_rpm", false, "Fan speed in revolutions per minute."},
     {kFanRatio, "estate_hardware_fan_speed_ratio", false, "Fan speed as a fraction of its maximum, 0 to 1."},
-    {kTempCelsius, "estate_hardware_temperature_celsius", false, "Temperature sensor reading in degrees Celsius."},
+    {kTempCelsius, "estate_hardware_temperature_celsius", false,
+     "Temperature sensor reading in degrees Celsius."},
     {kTempHealth, "estate_hardware_temperature_health", false, "Temperature sensor health: " HEALTH_ENC},
     {kTempCritical, "estate_hardware_temperature_upper_critical_celsius", false,
      "Upper critical threshold of a temperature sensor (Redfish UpperThresholdCritical, RIBCL CAUTION)."},
@@ -123,7 +129,8 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kPowerConsumed, "estate_hardware_power_consumed_watts", false, "Power the server draws, in watts."},
     {kMemoryHealth, "estate_hardware_memory_health", false, "DIMM health: " HEALTH_ENC},
     {kProcessorHealth, "estate_hardware_processor_health", false, "CPU health: " HEALTH_ENC},
-    {kFirmwareInfo, "estate_hardware_firmware_info", false, "Firmware inventory: component and version; always 1."},
+    {kFirmwareInfo, "estate_hardware_firmware_info", false,
+     "Firmware inventory: component and version; always 1."},
     {kLogEntries, "estate_hardware_log_entries_total", true,
      "Event log entries seen since the exporter started, per log and severity (ok, warning, critical); the "
      "first poll counts the entries already in the log."},
@@ -132,11 +139,25 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
     {kPollRequests, "estate_hardware_poll_requests", false,
      "HTTP requests the last poll of a data group made to the BMC."},
     {kPollFailedRequests, "estate_hardware_poll_failed_requests", false,
-     "Requests of the last poll of a data group that failed or returned unusable data (the poll still "
-     "succeeded with what it got)."},
+     "Requests of the last poll of a data group that failed: transport errors and timeouts, HTTP errors, "
+     "bodies that are not JSON, and a 404 for a resource that served data before. What they would have read "
+     "is "
+     "served as it was last read (see estate_hardware_poll_stale_resources)."},
+    {kPollComplete, "estate_hardware_poll_complete", false,
+     "1 when every request of the last poll of a data group succeeded, 0 when the poll was partial: some "
+     "resources are served as they were last read."},
+    {kPollNotPresent, "estate_hardware_poll_not_present_resources", false,
+     "Resources the last poll of a data group found not there (404, 410 or a Redfish error body) that never "
+     "served data: not failures."},
+    {kPollStaleResources, "estate_hardware_poll_stale_resources", false,
+     "Resources whose reads failed in the last poll of a data group and whose data is served as it was last "
+     "read (until it is older than last_good_max_age)."},
+    {kPollStaleAge, "estate_hardware_poll_stale_data_age_seconds", false,
+     "Age of the oldest data the last poll of a data group served from an earlier poll; 0 when none."},
 }};
 
-metrics::Labels With(const metrics::Labels& base, std::initializer_list<std::pair<std::string, std::string>> more) {
+metrics::Labels With(const metrics::Labels& base,
+                     std::initializer_list<std::pair<std::string, std::string>> more) {
   metrics::Labels l = base;
   for (const auto& kv : more) l.push_back(kv);
   return l;
@@ -230,7 +251,8 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
     for (const auto& c : f.controllers) {
       const auto l = With(base, {{"controller", c.key}});
       b.Add(kControllerInfo,
-            With(l, {{"name", c.name}, {"model", c.model}, {"serial", c.serial}, {"firmware", c.firmware}}), 1);
+            With(l, {{"name", c.name}, {"model", c.model}, {"serial", c.serial}, {"firmware", c.firmware}}),
+            1);
       b.Health(kControllerHealth, l, c.status.health);
       b.Health(kControllerCacheHealth, l, c.cache_health);
       b.Opt(kControllerCacheBytes, l, c.cache_bytes);
@@ -259,21 +281,23 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
     CountStates(b, base, "drive", drives);
     std::map<State, int> batteries;
     for (const auto& bat : f.batteries) {
-      batteries[bat.state == BatteryState::kAbsent ? State::kAbsent
-                                                   : (bat.state == BatteryState::kUnknown &&
-                                                              bat.health == Health::kUnknown
-                                                          ? State::kUnknown
-                                                          : State::kEnabled)]++;
+      batteries[bat.state == BatteryState::kAbsent
+                    ? State::kAbsent
+                    : (bat.state == BatteryState::kUnknown && bat.health == Health::kUnknown
+                           ? State::kUnknown
+                           : State::kEnabled)]++;
     }
     CountStates(b, base, "battery", batteries);
     for (const auto& bat : f.batteries) {
-    const auto l = With(base, {{"battery", bat.key}, {"controller", bat.controller}});
-    b.Add(kBatteryInfo,
-          With(l, {{"source", std::string(BatterySourceName(bat.source))}, {"model", bat.model}, {"serial", bat.serial}}),
-          1);
-    b.Health(kBatteryHealth, l, bat.health);
-    if (bat.state != BatteryState::kUnknown) b.Add(kBatteryState, l, static_cast<int>(bat.state));
-    b.Opt(kBatteryCharge, l, bat.charge_percent, 100);
+      const auto l = With(base, {{"battery", bat.key}, {"controller", bat.controller}});
+      b.Add(kBatteryInfo,
+            With(l, {{"source", std::string(BatterySourceName(bat.source))},
+                     {"model", bat.model},
+                     {"serial", bat.serial}}),
+            1);
+      b.Health(kBatteryHealth, l, bat.health);
+      if (bat.state != BatteryState::kUnknown) b.Add(kBatteryState, l, static_cast<int>(bat.state));
+      b.Opt(kBatteryCharge, l, bat.charge_percent, 100);
     }
   }
 
@@ -345,6 +369,10 @@ metrics::Families BuildFamilies(const Findings& f, const metrics::Labels& base, 
   if (poll.requests >= 0) {
     b.Add(kPollRequests, With(base, {{"group", poll.group}}), poll.requests);
     b.Add(kPollFailedRequests, With(base, {{"group", poll.group}}), poll.failed_requests);
+    b.Add(kPollComplete, With(base, {{"group", poll.group}}), poll.failed_requests == 0 ? 1 : 0);
+    b.Add(kPollNotPresent, With(base, {{"group", poll.group}}), poll.not_present);
+    b.Add(kPollStaleResources, With(base, {{"group", poll.group}}), poll.stale_resources);
+    b.Add(kPollStaleAge, With(base, {{"group", poll.group}}), poll.stale_age_seconds);
   }
   return b.Take();
 }

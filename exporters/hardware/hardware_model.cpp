@@ -57,8 +57,7 @@ State ParseState(std::string_view text) {
   if (MeansAbsent(text)) return State::kAbsent;
   if (s == "enabled" || s == "present" || s == "inservice" || s == "ok") return State::kEnabled;
   if (s == "disabled" || s == "standbyoffline" || s == "standbyspare" || s == "unavailableoffline" ||
-      s == "deferring" || s == "quiesced" || s == "intest" || s == "starting" ||
-      s == "updating")
+      s == "deferring" || s == "quiesced" || s == "intest" || s == "starting" || s == "updating")
     return State::kDisabled;
   return State::kUnknown;
 }
@@ -71,31 +70,44 @@ Health Worst(Health a, Health b) { return static_cast<int>(a) >= static_cast<int
 
 std::string_view HealthName(Health h) {
   switch (h) {
-    case Health::kOk: return "ok";
-    case Health::kWarning: return "warning";
-    case Health::kCritical: return "critical";
-    case Health::kUnknown: break;
+    case Health::kOk:
+      return "ok";
+    case Health::kWarning:
+      return "warning";
+    case Health::kCritical:
+      return "critical";
+    case Health::kUnknown:
+      break;
   }
   return "unknown";
 }
 
 std::string_view StateName(State s) {
   switch (s) {
-    case State::kEnabled: return "enabled";
-    case State::kDisabled: return "disabled";
-    case State::kAbsent: return "absent";
-    case State::kUnknown: break;
+    case State::kEnabled:
+      return "enabled";
+    case State::kDisabled:
+      return "disabled";
+    case State::kAbsent:
+      return "absent";
+    case State::kUnknown:
+      break;
   }
   return "unknown";
 }
 
 std::string_view BatterySourceName(BatterySource s) {
   switch (s) {
-    case BatterySource::kHpeSmartStorageBattery: return "hpe_smart_storage_battery";
-    case BatterySource::kHpeBackupPowerSource: return "hpe_backup_power_source";
-    case BatterySource::kRibclBattery: return "ribcl_battery";
-    case BatterySource::kDellControllerBattery: return "dell_controller_battery";
-    case BatterySource::kDmtfBattery: return "dmtf_battery";
+    case BatterySource::kHpeSmartStorageBattery:
+      return "hpe_smart_storage_battery";
+    case BatterySource::kHpeBackupPowerSource:
+      return "hpe_backup_power_source";
+    case BatterySource::kRibclBattery:
+      return "ribcl_battery";
+    case BatterySource::kDellControllerBattery:
+      return "dell_controller_battery";
+    case BatterySource::kDmtfBattery:
+      return "dmtf_battery";
   }
   return "unknown";
 }
@@ -222,6 +234,152 @@ void DedupeKeys(Findings& f) {
   for (auto& fw : f.firmware) fw.component = UniqueKey(fw.component, used);
   std::map<std::string, int> used_logs;
   for (auto& l : f.logs) l.log = UniqueKey(l.log, used_logs);
+}
+
+Mark MarkOf(const Findings& f) {
+  return Mark{f.controllers.size(), f.batteries.size(),    f.drives.size(),  f.volumes.size(),
+              f.fans.size(),        f.temperatures.size(), f.psus.size(),    f.psu_redundancy.size(),
+              f.dimms.size(),       f.cpus.size(),         f.firmware.size()};
+}
+
+namespace {
+
+template <typename T>
+void StampList(std::vector<T>& items, std::size_t since, const std::vector<std::string>& deps,
+               double read_unix) {
+  for (std::size_t i = since; i < items.size(); ++i) items[i].origin = Origin{deps, read_unix};
+}
+
+// The identity of an item across polls: its key (within its controller for drives and volumes).
+std::string IdOf(const Drive& x) { return x.controller + '\x1f' + x.key; }
+std::string IdOf(const Volume& x) { return x.controller + '\x1f' + x.key; }
+std::string IdOf(const Firmware& x) { return x.component; }
+template <typename T>
+std::string IdOf(const T& x) {
+  return x.key;
+}
+
+bool DependsOn(const Origin& o, const std::set<std::string>& failed) {
+  return std::any_of(o.deps.begin(), o.deps.end(),
+                     [&](const std::string& d) { return failed.count(d) != 0; });
+}
+
+class Carrier {
+ public:
+  Carrier(const std::set<std::string>& failed, double now_unix, double max_age, CarryStats& stats)
+      : failed_(failed), now_(now_unix), max_age_(max_age), stats_(stats) {}
+
+  // Serves the items of `before` that depend on a failed resource again; true when it kept any.
+  template <typename T>
+  bool List(std::vector<T>& now, const std::vector<T>& before) {
+    bool kept = false;
+    for (const T& old : before) {
+      if (!Keep(old.origin)) continue;
+      const std::string id = IdOf(old);
+      auto it = std::find_if(now.begin(), now.end(), [&](const T& x) { return IdOf(x) == id; });
+      if (it == now.end()) {
+        now.push_back(old);
+      } else if (DependsOn(it->origin, failed_)) {
+        *it = old;  // the fresh one was read without one of its parts (a PSU without its metrics)
+      } else {
+        continue;
+      }
+      Count(old.origin);
+      kept = true;
+    }
+    return kept;
+  }
+
+  template <typename V>
+  void Reading(V& now, Origin& now_origin, const V& before, const Origin& before_origin) {
+    if (!Keep(before_origin)) return;
+    now = before;
+    now_origin = before_origin;
+    Count(before_origin);
+  }
+
+ private:
+  bool Keep(const Origin& o) const {
+    return DependsOn(o, failed_) && o.read_unix > 0 && now_ - o.read_unix <= max_age_;
+  }
+  void Count(const Origin& o) {
+    ++stats_.items;
+    for (const auto& d : o.deps) {
+      if (failed_.count(d) != 0) stats_.resources.insert(d);
+    }
+    if (stats_.oldest_read_unix == 0 || o.read_unix < stats_.oldest_read_unix)
+      stats_.oldest_read_unix = o.read_unix;
+  }
+
+  const std::set<std::string>& failed_;
+  double now_, max_age_;
+  CarryStats& stats_;
+};
+
+template <typename T>
+void AddDeps(const std::vector<T>& items, std::set<std::string>& out) {
+  for (const auto& x : items) out.insert(x.origin.deps.begin(), x.origin.deps.end());
+}
+
+}  // namespace
+
+void Stamp(Findings& f, const Mark& since, const std::vector<std::string>& deps, double read_unix) {
+  StampList(f.controllers, since.controllers, deps, read_unix);
+  StampList(f.batteries, since.batteries, deps, read_unix);
+  StampList(f.drives, since.drives, deps, read_unix);
+  StampList(f.volumes, since.volumes, deps, read_unix);
+  StampList(f.fans, since.fans, deps, read_unix);
+  StampList(f.temperatures, since.temperatures, deps, read_unix);
+  StampList(f.psus, since.psus, deps, read_unix);
+  StampList(f.psu_redundancy, since.redundancy, deps, read_unix);
+  StampList(f.dimms, since.dimms, deps, read_unix);
+  StampList(f.cpus, since.cpus, deps, read_unix);
+  StampList(f.firmware, since.firmware, deps, read_unix);
+}
+
+CarryStats CarryOver(Findings& now, const Findings& before, const std::set<std::string>& failed,
+                     double now_unix, double max_age_seconds) {
+  CarryStats stats;
+  if (failed.empty()) return stats;
+  Carrier c(failed, now_unix, max_age_seconds, stats);
+  bool storage = c.List(now.controllers, before.controllers);
+  storage = c.List(now.batteries, before.batteries) || storage;
+  storage = c.List(now.drives, before.drives) || storage;
+  storage = c.List(now.volumes, before.volumes) || storage;
+  if (storage) now.has_storage = true;
+  bool thermal = c.List(now.fans, before.fans);
+  thermal = c.List(now.temperatures, before.temperatures) || thermal;
+  if (thermal) now.has_thermal = true;
+  bool power = c.List(now.psus, before.psus);
+  power = c.List(now.psu_redundancy, before.psu_redundancy) || power;
+  if (power) now.has_power = true;
+  bool inventory = c.List(now.dimms, before.dimms);
+  inventory = c.List(now.cpus, before.cpus) || inventory;
+  inventory = c.List(now.firmware, before.firmware) || inventory;
+  if (inventory) now.has_inventory = true;
+  c.Reading(now.chassis_reported, now.chassis_origin, before.chassis_reported, before.chassis_origin);
+  c.Reading(now.manager_reported, now.manager_origin, before.manager_reported, before.manager_origin);
+  c.Reading(now.power_consumed_watts, now.power_origin, before.power_consumed_watts, before.power_origin);
+  return stats;
+}
+
+std::set<std::string> KnownResources(const Findings& f) {
+  std::set<std::string> out;
+  AddDeps(f.controllers, out);
+  AddDeps(f.batteries, out);
+  AddDeps(f.drives, out);
+  AddDeps(f.volumes, out);
+  AddDeps(f.fans, out);
+  AddDeps(f.temperatures, out);
+  AddDeps(f.psus, out);
+  AddDeps(f.psu_redundancy, out);
+  AddDeps(f.dimms, out);
+  AddDeps(f.cpus, out);
+  AddDeps(f.firmware, out);
+  for (const Origin* o : {&f.chassis_origin, &f.manager_origin, &f.power_origin}) {
+    out.insert(o->deps.begin(), o->deps.end());
+  }
+  return out;
 }
 
 std::string NormaliseRaid(std::string_view text) {

@@ -1,7 +1,7 @@
 // The vendor-neutral model of what one BMC reports: identity, power, rollups, storage (controllers, caches,
 // batteries, drives, volumes), environment (fans, temperatures, PSUs, redundancy), components (DIMMs, CPUs),
-// firmware and event-log summaries. Every parser (Redfish DMTF + OEM, HP REST, RIBCL) fills this model and the
-// metric layer reads only this model, so vendor quirks stay inside the parsers.
+// firmware and event-log summaries. Every parser (Redfish DMTF + OEM, HP REST, RIBCL) fills this model and
+// the metric layer reads only this model, so vendor quirks stay inside the parsers.
 //
 // Health is encoded once for everything (see Health). A component that is absent, not installed or disabled
 // carries its state in `state` and has no health (kUnknown): "Critical" with State "Disabled" is not a fault.
@@ -9,8 +9,10 @@
 // Plain values; not thread-safe; copy freely.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,13 @@ Health Worst(Health a, Health b);
 std::string_view HealthName(Health h);
 std::string_view StateName(State s);
 
+// Where an item was read from, so that a later poll whose read of one of those resources fails can keep the
+// item as it was last read (CarryOver) instead of dropping it.
+struct Origin {
+  std::vector<std::string> deps;  // PathKeys of every resource read to build the item, the listing first
+  double read_unix = 0;           // when it was read; an item served from an earlier poll keeps its time
+};
+
 struct Status {
   Health health = Health::kUnknown;  // effective health (already kUnknown when disabled / absent)
   State state = State::kUnknown;
@@ -61,7 +70,7 @@ struct Identity {
   std::string bmc_model;     // "iLO 5", "iDRAC 9", ...
   std::string bmc_firmware;  // "2.46"
   std::string host_name;
-  std::string protocol;      // "redfish", "hp_rest", "ribcl"
+  std::string protocol;  // "redfish", "hp_rest", "ribcl"
 };
 
 enum class PowerState { kUnknown = -1, kOff = 0, kOn = 1, kPoweringOn = 2, kPoweringOff = 3 };
@@ -76,6 +85,7 @@ struct StorageController {
   Status status;
   Health cache_health = Health::kUnknown;  // CacheSummary / CacheModuleStatus / CACHE_MODULE_STATUS
   std::optional<double> cache_bytes;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 // Which vendor data a battery came from (a label on estate_hardware_battery_info).
@@ -108,6 +118,7 @@ struct Battery {
   Health health = Health::kUnknown;
   BatteryState state = BatteryState::kUnknown;
   std::optional<double> charge_percent;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct Drive {
@@ -122,6 +133,7 @@ struct Drive {
   std::optional<bool> failure_predicted;
   std::optional<double> life_left_percent;
   std::optional<double> capacity_bytes;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct Volume {
@@ -131,6 +143,7 @@ struct Volume {
   std::string raid_type;  // normalised "RAID0", "RAID1", "RAID10", "RAID5", ...
   Status status;
   std::optional<double> capacity_bytes;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct Fan {
@@ -138,6 +151,7 @@ struct Fan {
   Status status;
   std::optional<double> rpm;
   std::optional<double> percent;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct Temperature {
@@ -149,6 +163,7 @@ struct Temperature {
   // noise).
   std::optional<double> upper_critical;  // Redfish UpperThresholdCritical, RIBCL CAUTION
   std::optional<double> upper_fatal;     // Redfish UpperThresholdFatal, RIBCL CRITICAL
+  Origin origin;                         // where it was read from (CarryOver)
 };
 
 struct PowerSupply {
@@ -160,22 +175,26 @@ struct PowerSupply {
   std::optional<double> input_watts;
   std::optional<double> output_watts;
   std::optional<double> capacity_watts;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct Redundancy {
   std::string key;
   Health health = Health::kUnknown;
   std::optional<bool> redundant;  // true redundant (healthy and in service), false redundancy lost or offline
+  Origin origin;                  // where it was read from (CarryOver)
 };
 
 struct Component {  // DIMM or CPU
   std::string key;
   Status status;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct Firmware {
   std::string component;
   std::string version;
+  Origin origin;  // where it was read from (CarryOver)
 };
 
 struct LogEntry {
@@ -186,7 +205,7 @@ struct LogEntry {
 
 // What one log (IML, SEL, IEL, ...) holds, as counted by the parser.
 struct LogSummary {
-  std::string log;  // "IML", "SEL", ...
+  std::string log;                   // "IML", "SEL", ...
   std::map<Health, double> entries;  // by severity (kOk, kWarning, kCritical)
   std::optional<double> last_critical_unix;
 };
@@ -223,6 +242,12 @@ struct Findings {
   bool has_logs = false;
   std::vector<LogSummary> logs;
 
+  // Origins of the readings that come from a resource other than the system (CarryOver keeps them like
+  // items).
+  Origin chassis_origin;  // chassis_reported
+  Origin manager_origin;  // manager_reported
+  Origin power_origin;    // power_consumed_watts
+
   // Non-fatal problems met while collecting (a member that 404s, an unparsable sub-resource).
   std::vector<std::string> warnings;
 };
@@ -241,11 +266,37 @@ ComputedHealth ComputeHealth(const Findings& f);
 // Overlays the sections that `from` has onto `into` (used to combine the fast and the slow group).
 void MergeInto(Findings& into, const Findings& from);
 
+// The sizes of every item list of a Findings: what a parse adds is what lies past a Mark taken before it.
+struct Mark {
+  std::size_t controllers = 0, batteries = 0, drives = 0, volumes = 0, fans = 0, temperatures = 0, psus = 0,
+              redundancy = 0, dimms = 0, cpus = 0, firmware = 0;
+};
+Mark MarkOf(const Findings& f);
+// Gives every item added since `since` the origin {deps, read_unix}.
+void Stamp(Findings& f, const Mark& since, const std::vector<std::string>& deps, double read_unix);
+
+// What CarryOver kept from the earlier findings.
+struct CarryStats {
+  int items = 0;                    // items (and readings) served as they were last read
+  std::set<std::string> resources;  // the failed resources they depend on
+  double oldest_read_unix = 0;      // read time of the oldest of them; 0 when none
+};
+// Last good data per resource. `now` is a fresh poll in which the reads of the resources in `failed`
+// (PathKeys) failed; `before` is what the previous poll of the same group served. Every item of `before` that
+// depends on a failed resource, and was read less than `max_age_seconds` before `now_unix`, is served again
+// as it was: it replaces the fresh item of the same identity (which was read without that resource) or is
+// added when the fresh poll has none. Items that depend on no failed resource are the fresh poll's to decide:
+// absent from it means gone. Keys are made unique again afterwards.
+CarryStats CarryOver(Findings& now, const Findings& before, const std::set<std::string>& failed,
+                     double now_unix, double max_age_seconds);
+// Every resource (PathKey) that some item or reading of `f` was read from.
+std::set<std::string> KnownResources(const Findings& f);
+
 // "RAID 1/RAID 1+0" (RIBCL), "1" (HPE), "Raid10", "RAID1" (DMTF) -> "RAID1" / "RAID10"; "" when empty.
 std::string NormaliseRaid(std::string_view text);
 
-// Makes component keys unique within their kind (per controller for drives and volumes), so a BMC that repeats
-// Ids or locations never produces duplicate series. Call once a Findings is complete.
+// Makes component keys unique within their kind (per controller for drives and volumes), so a BMC that
+// repeats Ids or locations never produces duplicate series. Call once a Findings is complete.
 void DedupeKeys(Findings& f);
 
 // Makes `key` unique among `used` by appending "_2", "_3", ... (duplicate Ids are a real quirk).

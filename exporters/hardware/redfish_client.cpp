@@ -1,10 +1,11 @@
 #include "redfish_client.h"
 
 #include <algorithm>
+#include <chrono>
 
+#include "estate/json_util.h"
 #include "estate/log.h"
 #include "estate/url.h"
-#include "estate/json_util.h"
 
 namespace estate::hardware {
 
@@ -27,7 +28,18 @@ std::string Bare(const std::string& uri) {
   return s;
 }
 
+double NowUnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
+
+bool NotThere(const std::string& error) {
+  auto ends = [&](std::string_view tail) {
+    return error.size() >= tail.size() && error.compare(error.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return ends(": HTTP 404") || ends(": HTTP 410") || error.find(": not present (") != std::string::npos;
+}
 
 RedfishCollector::RedfishCollector(Getter get, Options options) : get_(std::move(get)), options_(options) {}
 
@@ -57,23 +69,40 @@ Result<Json> RedfishCollector::Get(const std::string& uri) {
   return r;
 }
 
+std::string RedfishCollector::Key(const std::string& uri) const { return redfish::PathKey(Resolve(uri)); }
+
+void RedfishCollector::NoteFailure(const std::string& uri, const std::string& error) {
+  // A resource that was never there (404, 410, a Redfish error body) is not a failure; one that served data
+  // before is, until discovery no longer lists it.
+  const std::string key = Key(uri);
+  if (NotThere(error) && known_.count(key) == 0) {
+    ++not_present_;
+    return;
+  }
+  ++failed_;
+  failed_keys_.insert(key);
+  if (problems_.size() < 20) problems_.push_back(error);
+}
+
 Json RedfishCollector::TryGet(const std::string& uri) {
   if (uri.empty()) return Json();
   auto r = Get(uri);
   if (!r) {
-    ++failed_;
-    if (problems_.size() < 20) problems_.push_back(r.error());
+    NoteFailure(uri, r.error());
     return Json();
   }
   return std::move(*r);
 }
 
-std::vector<Member> RedfishCollector::ReadMembers(const std::string& collection_uri, int levels, bool fetch_bodies) {
+std::vector<Member> RedfishCollector::ReadMembers(const std::string& collection_uri, int levels,
+                                                  bool fetch_bodies) {
   if (collection_uri.empty()) return {};
   std::string uri = Bare(Resolve(collection_uri));
   const int use = std::min(levels, expand_levels_);
-  if (use == 1) uri += "?$expand=.";
-  else if (use > 1) uri += "?$expand=.($levels=" + std::to_string(use) + ")";
+  if (use == 1)
+    uri += "?$expand=.";
+  else if (use > 1)
+    uri += "?$expand=.($levels=" + std::to_string(use) + ")";
   Json body = TryGet(uri);
   if (body.is_null()) return {};
   std::vector<Member> members = redfish::Members(body);
@@ -111,6 +140,8 @@ Result<Topology> RedfishCollector::Discover(const std::string& api_root) {
         out.push_back(m.uri);
       }
     } else {
+      // A collection that is not there is guessed at; one that failed makes this discovery incomplete.
+      if (!NotThere(body.error())) NoteFailure(link, body.error());
       std::string guess = Join(link, "1");
       if (Get(guess)) out.push_back(guess);
     }
@@ -184,6 +215,7 @@ Result<Topology> RedfishCollector::Discover(const std::string& api_root) {
 Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
   hp_rest_ = t.root.hp_rest;
   expand_levels_ = options_.use_expand ? t.root.expand_levels : 0;
+  read_unix_ = NowUnixSeconds();
   Findings f;
   if (t.systems.empty()) return MakeError("no computer system known");
   auto system = Get(t.systems.front());
@@ -192,52 +224,93 @@ Result<Findings> RedfishCollector::CollectFast(const Topology& t) {
   f.batteries.clear();  // batteries belong to the slow (storage) group
   f.has_identity = false;
   f.identity = Identity{};
+  // The system's own power redundancy summary (HPE AggregateHealthStatus) stands in only when no Power
+  // resource has redundancy groups, which is known once every Power resource has been read.
+  std::vector<Redundancy> summary = std::move(f.psu_redundancy);
+  f.psu_redundancy.clear();
 
   bool first = true;
   for (const auto& c : t.chassis) {
     if (first) {
       Json body = TryGet(c.uri);
       if (!body.is_null()) redfish::ParseChassis(body, f);
+      f.chassis_origin = Origin{{Key(c.uri)}, read_unix_};
       f.batteries.clear();
       first = false;
     }
     if (!c.thermal.empty()) {
+      Mark mark = MarkOf(f);
       Json thermal = TryGet(c.thermal);
       if (!thermal.is_null()) {
         redfish::ParseThermal(thermal, f);
         f.has_thermal = true;
       }
+      Stamp(f, mark, {Key(c.thermal)}, read_unix_);
     } else if (!c.thermal_subsystem.empty()) {
       Json ts = TryGet(c.thermal_subsystem);
-      for (const auto& m : ReadMembers(redfish::FindLink(ts, "Fans"), 1, true)) f.fans.push_back(redfish::ParseFan(m.body));
+      const std::string fans = redfish::FindLink(ts, "Fans");
+      for (const auto& m : ReadMembers(fans, 1, true)) {
+        Mark mark = MarkOf(f);
+        f.fans.push_back(redfish::ParseFan(m.body));
+        Stamp(f, mark, {Key(c.thermal_subsystem), Key(fans), Key(m.uri)}, read_unix_);
+      }
       for (const auto& m : ReadMembers(c.sensors, 1, true)) {
+        Mark mark = MarkOf(f);
         if (auto temp = redfish::ParseTemperatureSensor(m.body)) f.temperatures.push_back(std::move(*temp));
+        Stamp(f, mark, {Key(c.sensors), Key(m.uri)}, read_unix_);
       }
       f.has_thermal = !ts.is_null();
     }
     if (!c.power.empty()) {
+      Mark mark = MarkOf(f);
       Json power = TryGet(c.power);
       if (!power.is_null()) {
         redfish::ParsePower(power, f);
         f.has_power = true;
       }
+      Stamp(f, mark, {Key(c.power)}, read_unix_);
+      f.power_origin = Origin{{Key(c.power)}, read_unix_};
     } else if (!c.power_subsystem.empty()) {
+      Mark mark = MarkOf(f);
       Json ps = TryGet(c.power_subsystem);
+      f.power_origin = Origin{{Key(c.power_subsystem)}, read_unix_};
       if (!ps.is_null()) {
         redfish::ParsePowerSubsystem(ps, f);
-        for (const auto& m : ReadMembers(redfish::FindLink(ps, "PowerSupplies"), 2, true)) {
+        Stamp(f, mark, {Key(c.power_subsystem)}, read_unix_);
+        const std::string psus = redfish::FindLink(ps, "PowerSupplies");
+        for (const auto& m : ReadMembers(psus, 2, true)) {
           Json metrics;
+          std::string metrics_uri;
           if (const Json* inline_metrics = redfish::Child(m.body, "Metrics");
               inline_metrics != nullptr && redfish::IsExpanded(*inline_metrics)) {
             metrics = *inline_metrics;
           } else {
-            metrics = TryGet(redfish::FindLink(m.body, "Metrics"));
+            metrics_uri = redfish::FindLink(m.body, "Metrics");
+            metrics = TryGet(metrics_uri);
           }
+          mark = MarkOf(f);
           f.psus.push_back(redfish::ParsePowerSupply(m.body, metrics));
+          std::vector<std::string> deps = {Key(c.power_subsystem), Key(psus), Key(m.uri)};
+          if (!metrics_uri.empty()) deps.push_back(Key(metrics_uri));
+          Stamp(f, mark, deps, read_unix_);
         }
         f.has_power = true;
       }
     }
+  }
+  std::vector<std::string> summary_deps = {Key(t.systems.front())};
+  bool power_unread = false;
+  for (const auto& c : t.chassis) {
+    const std::string& power = c.power.empty() ? c.power_subsystem : c.power;
+    if (power.empty()) continue;
+    summary_deps.push_back(Key(power));
+    power_unread = power_unread || failed_keys_.count(Key(power)) != 0;
+  }
+  if (f.psu_redundancy.empty() && !power_unread && !summary.empty()) {
+    // (With a Power resource unread, the groups or the summary of the last good poll are kept instead.)
+    Mark mark = MarkOf(f);
+    f.psu_redundancy = std::move(summary);
+    Stamp(f, mark, summary_deps, read_unix_);
   }
   DedupeKeys(f);
   return f;
@@ -251,12 +324,18 @@ void RedfishCollector::ReadStorage(const Topology& t, Findings& f) {
     for (const auto& uri : t.array_controllers) {
       Json body = TryGet(uri);
       if (body.is_null()) continue;
+      Mark mark = MarkOf(f);
       auto links = redfish::ParseArrayController(body, f);
+      Stamp(f, mark, {Key(uri)}, read_unix_);
       for (const auto& m : ReadMembers(links.disk_drives, 1, true)) {
+        mark = MarkOf(f);
         f.drives.push_back(redfish::ParseDrive(m.body, links.controller));
+        Stamp(f, mark, {Key(uri), Key(links.disk_drives), Key(m.uri)}, read_unix_);
       }
       for (const auto& m : ReadMembers(links.logical_drives, 1, true)) {
+        mark = MarkOf(f);
         f.volumes.push_back(redfish::ParseVolume(m.body, links.controller));
+        Stamp(f, mark, {Key(uri), Key(links.logical_drives), Key(m.uri)}, read_unix_);
       }
     }
   } else {
@@ -265,13 +344,20 @@ void RedfishCollector::ReadStorage(const Topology& t, Findings& f) {
       if (expand_levels_ > 0) query += "?$expand=.";
       Json body = TryGet(query);
       if (body.is_null()) continue;
+      Mark mark = MarkOf(f);
       auto links = redfish::ParseStorage(body, f);
+      Stamp(f, mark, {Key(uri)}, read_unix_);
       for (auto& d : links.drives) {
         Json drive = d.body.is_null() ? TryGet(d.uri) : d.body;
-        if (!drive.is_null()) f.drives.push_back(redfish::ParseDrive(drive, links.controller));
+        if (drive.is_null()) continue;
+        mark = MarkOf(f);
+        f.drives.push_back(redfish::ParseDrive(drive, links.controller));
+        Stamp(f, mark, {Key(uri), Key(d.uri)}, read_unix_);
       }
       for (const auto& m : ReadMembers(links.volumes, 1, true)) {
+        mark = MarkOf(f);
         f.volumes.push_back(redfish::ParseVolume(m.body, links.controller));
+        Stamp(f, mark, {Key(uri), Key(links.volumes), Key(m.uri)}, read_unix_);
       }
     }
   }
@@ -282,13 +368,19 @@ void RedfishCollector::ReadStorage(const Topology& t, Findings& f) {
     std::string batteries = redfish::FindLink(ps, "Batteries");
     for (const auto& m : ReadMembers(batteries, 2, true)) {
       Json metrics;
+      std::string metrics_uri;
       if (const Json* inline_metrics = redfish::Child(m.body, "Metrics");
           inline_metrics != nullptr && redfish::IsExpanded(*inline_metrics)) {
         metrics = *inline_metrics;
       } else {
-        metrics = TryGet(redfish::FindLink(m.body, "Metrics"));
+        metrics_uri = redfish::FindLink(m.body, "Metrics");
+        metrics = TryGet(metrics_uri);
       }
+      Mark mark = MarkOf(f);
       f.batteries.push_back(redfish::ParseBattery(m.body, metrics));
+      std::vector<std::string> deps = {Key(c.power_subsystem), Key(batteries), Key(m.uri)};
+      if (!metrics_uri.empty()) deps.push_back(Key(metrics_uri));
+      Stamp(f, mark, deps, read_unix_);
     }
   }
 }
@@ -333,6 +425,7 @@ void RedfishCollector::ReadLogs(const Topology& t, std::map<std::string, LogCurs
 Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::string, LogCursor>& logs) {
   hp_rest_ = t.root.hp_rest;
   expand_levels_ = options_.use_expand ? t.root.expand_levels : 0;
+  read_unix_ = NowUnixSeconds();
   Findings f;
   if (t.systems.empty()) return MakeError("no computer system known");
   auto system = Get(t.systems.front());
@@ -340,14 +433,20 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
   f.has_identity = true;
   f.identity.bmc_model = t.root.bmc_model;
   f.identity.bmc_firmware = t.root.bmc_firmware;
+  Mark mark = MarkOf(f);
   redfish::ParseSystem(*system, f);
+  Stamp(f, mark, {Key(t.systems.front())}, read_unix_);
   if (!t.chassis.empty()) {
+    mark = MarkOf(f);
     Json chassis = TryGet(t.chassis.front().uri);
     if (!chassis.is_null()) redfish::ParseChassis(chassis, f);
+    Stamp(f, mark, {Key(t.chassis.front().uri)}, read_unix_);
+    f.chassis_origin = Origin{{Key(t.chassis.front().uri)}, read_unix_};
   }
   if (!t.managers.empty()) {
     Json manager = TryGet(t.managers.front());
     if (!manager.is_null()) redfish::ParseManager(manager, f);
+    f.manager_origin = Origin{{Key(t.managers.front())}, read_unix_};
   }
   if (f.identity.vendor.empty()) f.identity.vendor = t.root.vendor;
   if (f.identity.uuid.empty()) f.identity.uuid = t.root.uuid;
@@ -359,17 +458,25 @@ Result<Findings> RedfishCollector::CollectSlow(const Topology& t, std::map<std::
   ReadStorage(t, f);
 
   f.has_inventory = true;
-  for (const auto& m : ReadMembers(t.memory, 1, true)) f.dimms.push_back(redfish::ParseMemory(m.body));
-  for (const auto& m : ReadMembers(t.processors, 1, true)) f.cpus.push_back(redfish::ParseProcessor(m.body));
-  for (const auto& m : ReadMembers(t.firmware_inventory, 1, true)) {
-    if (auto fw = redfish::ParseFirmwareItem(m.body)) f.firmware.push_back(std::move(*fw));
-  }
+  auto read_list = [&](const std::string& collection, auto parse) {
+    for (const auto& m : ReadMembers(collection, 1, true)) {
+      Mark before = MarkOf(f);
+      parse(m.body);
+      Stamp(f, before, {Key(collection), Key(m.uri)}, read_unix_);
+    }
+  };
+  read_list(t.memory, [&](const Json& body) { f.dimms.push_back(redfish::ParseMemory(body)); });
+  read_list(t.processors, [&](const Json& body) { f.cpus.push_back(redfish::ParseProcessor(body)); });
+  read_list(t.firmware_inventory, [&](const Json& body) {
+    if (auto fw = redfish::ParseFirmwareItem(body)) f.firmware.push_back(std::move(*fw));
+  });
   ReadLogs(t, logs, f);
   DedupeKeys(f);
   return f;
 }
 
-// --- transport -----------------------------------------------------------------------------------------------
+// --- transport
+// -----------------------------------------------------------------------------------------------
 
 RedfishClient::RedfishClient(http::HttpClient& http, RedfishSettings settings)
     : http_(http), settings_(std::move(settings)) {

@@ -61,11 +61,15 @@ struct LogCursor {
   LogSummary totals;           // monotonic counts since the exporter started
 };
 
+// True for an error that says the resource is not there: it ends in ": HTTP 404" or ": HTTP 410" (as
+// RedfishClient::Get words them), or it is the collector's own "not present" for a Redfish error body.
+bool NotThere(const std::string& error);
+
 class RedfishCollector {
  public:
   // Returns the parsed body of a GET of `uri` (which may carry a query), or an error (HTTP status, transport,
   // invalid JSON). The collector itself turns a Redfish error body (HTTP 200 with {"error": ...}) into a
-  // "not present" error, as for a 404.
+  // "not present" error, as for a 404 (see NotThere).
   using Getter = std::function<Result<redfish::Json>(const std::string& uri)>;
 
   struct Options {
@@ -82,12 +86,25 @@ class RedfishCollector {
   // Identity, storage (controllers, caches, batteries, drives, volumes), DIMMs, CPUs, firmware, event logs.
   Result<Findings> CollectSlow(const Topology& topology, std::map<std::string, LogCursor>& logs);
 
-  // Sub-requests that failed (the poll went on without them) since construction.
+  // Resources (PathKeys) that served data in an earlier poll: a 404 for one of them is a failure, not "not
+  // there" (it is gone only when discovery stops listing it). Set before collecting.
+  void SetKnown(std::set<std::string> known) { known_ = std::move(known); }
+
+  // Sub-requests that failed (the poll went on without them) since construction: transport errors, HTTP
+  // errors, bodies that are not JSON, and "not there" for a known resource.
   int failed() const { return failed_; }
+  // The resources (PathKeys) whose reads failed, for CarryOver.
+  const std::set<std::string>& failed_resources() const { return failed_keys_; }
+  // Reads that found nothing there (404, 410, a Redfish error body) for a resource never seen: not failures.
+  int not_present() const { return not_present_; }
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:
   Result<redfish::Json> Get(const std::string& uri);
+  // The identity of a resource: its PathKey (after the HP REST rewrite).
+  std::string Key(const std::string& uri) const;
+  // Counts a read that failed, or that found nothing where nothing was known (see SetKnown).
+  void NoteFailure(const std::string& uri, const std::string& error);
   // Get, remembering failures as problems instead of failing the poll.
   redfish::Json TryGet(const std::string& uri);
   // A collection, expanded when possible; members come back with their bodies (fetched one by one if needed).
@@ -102,16 +119,20 @@ class RedfishCollector {
   bool hp_rest_ = false;
   std::map<std::string, redfish::Json> cycle_cache_;  // bodies already fetched in this cycle, by PathKey
   int failed_ = 0;
+  int not_present_ = 0;
+  std::set<std::string> known_;
+  std::set<std::string> failed_keys_;
+  double read_unix_ = 0;  // when this cycle's reads were made (the items' Origin::read_unix)
   std::vector<std::string> problems_;
 };
 
 struct RedfishSettings {
-  std::string base_url;          // "https://bmc.example:443"
-  http::ClientOptions options;   // TLS, timeouts, source label; auth is set here from the credentials below
+  std::string base_url;         // "https://bmc.example:443"
+  http::ClientOptions options;  // TLS, timeouts, source label; auth is set here from the credentials below
   std::string username;
   std::string password;
-  std::string sessions_path;     // default "/redfish/v1/SessionService/Sessions"
-  bool use_sessions = true;      // false = basic auth only
+  std::string sessions_path;  // default "/redfish/v1/SessionService/Sessions"
+  bool use_sessions = true;   // false = basic auth only
 };
 
 class RedfishClient {
@@ -153,9 +174,11 @@ class RedfishClient {
   // when the service has no usable session support (404, 405, 501, or a 2xx without a token); refused
   // credentials (401/403 to both POSTs) and other statuses are errors, and the next call tries again.
   Result<Ok> Login(const Budget& budget);  // caller holds mu_
-  // DELETE of a session with its own token; best effort, no-op when either is empty. Caller does not hold mu_.
+  // DELETE of a session with its own token; best effort, no-op when either is empty. Caller does not hold
+  // mu_.
   void DeleteSession(const std::string& token, const std::string& uri, const Budget& budget);
-  Result<http::Response> Send(http::Request request, const http::ClientOptions& options, const Budget& budget);
+  Result<http::Response> Send(http::Request request, const http::ClientOptions& options,
+                              const Budget& budget);
   // The URL of a link on this BMC (url::Resolve against base_url); a link to anywhere else is refused and
   // logged as a warning naming `where` it came from.
   Result<url::Url> UrlFor(const std::string& link, std::string_view where) const;

@@ -66,10 +66,16 @@ std::string RandomSecret() {
   return out;
 }
 
+// The item replaces the one of the same key. It keeps that one's provenance (the resources a poll read it
+// from, for carrying it over a failed read later), with the time of this read.
 template <typename T>
 bool ReplaceByKey(std::vector<T>& list, T item) {
   for (auto& existing : list) {
     if (existing.key == item.key) {
+      if constexpr (requires { item.origin; }) {
+        item.origin.deps = std::move(existing.origin.deps);
+        item.origin.read_unix = UnixNow();
+      }
       existing = std::move(item);
       return true;
     }

@@ -118,6 +118,8 @@ AdminCheck CheckAdminFields(const CinderKeyCounts& cinder, const openstack::Nova
     if (nova.with_hypervisor_hostname == 0) {
       check.missing_fields.emplace_back("OS-EXT-SRV-ATTR:hypervisor_hostname");
     }
+    // host_name is then the server name: a substitute, so the field is listed as missing.
+    if (nova.with_hostname == 0) check.missing_fields.emplace_back("OS-EXT-SRV-ATTR:hostname");
   }
   return check;
 }

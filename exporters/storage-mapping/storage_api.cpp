@@ -19,7 +19,8 @@ constexpr std::size_t kMaxIdLength = 1024;
 // Lists of more rows than this are streamed (chunked) rather than built whole.
 constexpr std::size_t kStreamAbove = 2000;
 constexpr std::array<std::string_view, 6> kFilters = {"host", "server", "array", "cloud", "project", "state"};
-constexpr std::array<std::string_view, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
+constexpr std::array<std::string_view, 6> kStates = {"current",          "orphan",  "unmanaged",
+                                                     "missing_on_array", "unknown", "past"};
 
 void AppendNumber(std::string& out, double v) {
   if (!std::isfinite(v)) {
@@ -90,7 +91,8 @@ web::HttpResponse JsonError(int status, std::string_view message, const std::str
 
 // Writes the list envelope of `rows` (all of m's when null) to `write` in pieces of ~128 KiB, so that a list
 // of 100k rows (~75 MB) is never held whole. Stops early when write returns false (the client went away).
-void WriteEnvelope(const Mapping& m, const std::vector<const VolumeRow*>* rows, const web::HttpResponse::Writer& write) {
+void WriteEnvelope(const Mapping& m, const std::vector<const VolumeRow*>* rows,
+                   const web::HttpResponse::Writer& write) {
   constexpr std::size_t kPiece = 128 << 10;
   std::string out;
   out.reserve(kPiece + 4096);
@@ -183,7 +185,7 @@ Filters ParseFilters(std::string_view query) {
       for (auto s : kStates) valid = valid || s == value;
       if (!valid) {
         f.error = "invalid state \"" + Utf8Excerpt(value, 64) +
-                  "\" (valid: current, orphan, missing_on_array, past)";
+                  "\" (valid: current, orphan, unmanaged, missing_on_array, unknown, past)";
         return f;
       }
     }
@@ -519,7 +521,9 @@ void AddApiRoutes(web::HttpServer& server, MappingSource current) {
       // A large selection (state=current is nearly everything) is written as it is sent.
       web::HttpResponse resp = Json(200, {});
       resp.gzip_allowed = true;
-      resp.stream = [m, rows](const web::HttpResponse::Writer& write) { WriteEnvelope(*m, rows.get(), write); };
+      resp.stream = [m, rows](const web::HttpResponse::Writer& write) {
+        WriteEnvelope(*m, rows.get(), write);
+      };
       return resp;
     }
     web::HttpResponse resp = Json(200, {});

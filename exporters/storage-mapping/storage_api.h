@@ -4,7 +4,7 @@
 //   200 {"schema_version":1, "generated_at":"2026-11-21T19:25:10Z", "complete":true, "warnings":["…"],
 //        "count":N, "volumes":[<row>…]}
 //   Filters are exact matches and combine with AND: host = guest host name, server = server id or name,
-//   array, cloud, project = project name or id, state = current|orphan|missing_on_array|past (default: all).
+//   array, cloud, project = project name or id, state = current|orphan|unmanaged|missing_on_array|unknown|past (default: all).
 //   400 {"error":"…"} for an unknown parameter, an empty or repeated value, or an unknown state.
 //   The unfiltered body is kept only gzip-compressed, built once per Mapping on the first request that
 //   accepts gzip and shared by every such request (~21 MB at 100k rows; the plain ~74 MB is not kept). A
@@ -25,7 +25,7 @@
 //   array, array_volume, serial, wwid, pod (strings), destroyed (bool), provisioned_bytes, used_bytes
 //   (numbers, bytes), cloud, cinder_id, cinder_name, volume_type, status, project, project_id, server_id,
 //   server_name, host_name (guest), hypervisor (compute host), device (strings), bootable (bool), match
-//   (provider_id | metadata | name_id | id | tag | none), state (current | orphan | missing_on_array | past),
+//   (provider_id | metadata | name_id | id | tag | none), state (current | orphan | unmanaged | missing_on_array | unknown | past),
 //   last_seen (RFC 3339 UTC string, or null when unknown), complete (bool: false when the cloud's listing
 //   lacked admin-only fields).
 //

@@ -132,9 +132,9 @@ struct StorageExporter::Join {
   double save_failures = 0;
   double last_save_unix = 0;
 
-  Result<RenderedData> Run(SharedState& state) {
+  Result<RenderedData> Run(const std::shared_ptr<SharedState>& state) {
     std::lock_guard<std::mutex> lock(mu);
-    SharedState::Inputs in = state.Snapshot();
+    SharedState::Inputs in = state->Snapshot();
     const double now = UnixNow();
     if (!history) {
       std::string warning;
@@ -147,7 +147,6 @@ struct StorageExporter::Join {
     Mapping joined = storage::Join(in.clouds, in.arrays, config, now);
     // The history keeps this mapping too (its current rows are the history's): no copy.
     std::shared_ptr<const Mapping> published = history->Publish(std::move(joined), now);
-    state.Publish(published);
     joined_generation = in.generation;
     if (history->dirty()) {
       auto saved = history->Save();
@@ -160,6 +159,11 @@ struct StorageExporter::Join {
     }
     // Rendered straight to text: the mapping's ClientMetric objects would cost ~250 MB at 100k volumes.
     RenderedData data = RenderMapping(*published);
+    // The API and the lookup page get this mapping only once /metrics serves it: a reader who saw it there
+    // and then scrapes never gets an older mapping (issue #14).
+    data.on_served = [weak = std::weak_ptr<SharedState>(state), published]() mutable {
+      if (auto s = weak.lock()) s->Publish(std::move(published));
+    };
     published.reset();
     if (!history_path.empty()) {
       auto failures = metrics::Counter("estate_storage_history_save_failures_total",
@@ -315,7 +319,7 @@ Result<Plan> StorageExporter::BuildPlan(const StorageConfig& config, http::HttpC
     std::lock_guard<std::mutex> lock(join_state->mu);
     return join_state->joined_generation == state->generation();
   };
-  join.collect_rendered = [join_state, state](const Budget&) { return join_state->Run(*state); };
+  join.collect_rendered = [join_state, state](const Budget&) { return join_state->Run(state); };
   plan.jobs.push_back(std::move(join));
 
   plan.landing_html =

@@ -76,7 +76,8 @@ struct ArrayRef {
 
 // The values rows share: one buffer each, not one per row.
 struct Words {
-  Text current{"current"}, orphan{"orphan"}, missing_on_array{"missing_on_array"};
+  Text current{"current"}, orphan{"orphan"}, unmanaged{"unmanaged"}, missing_on_array{"missing_on_array"},
+      unknown{"unknown"};
   Text provider_id{"provider_id"}, metadata{"metadata"}, name_id{"name_id"}, id{"id"}, tag{"tag"},
       none{"none"};
 };
@@ -232,6 +233,10 @@ std::string NormalizeLookupId(std::string_view id) {
 
 // ---- Mapping ---------------------------------------------------------------------------------------------
 
+bool Mapping::orphans_established() const {
+  return std::none_of(clouds.begin(), clouds.end(), [](const CloudSummary& c) { return c.fields_hidden(); });
+}
+
 bool Mapping::complete() const {
   if (!orphans_evaluated || !missing_evaluated) return false;
   for (const auto& c : clouds) {
@@ -270,6 +275,7 @@ void Mapping::IndexRows(std::size_t from) {
     }
     add(r.serial);
     add(r.wwid);
+    add(r.expected_array_volume);
   }
   auto mid = index_.begin() + static_cast<std::ptrdiff_t>(old_size);
   std::sort(mid, index_.end());
@@ -286,7 +292,8 @@ std::vector<const VolumeRow*> Mapping::Lookup(std::string_view id) const {
            (k.size() == kVirtioSerialLength && r.cinder_id.size() > k.size() &&
             EqualsIgnoreCase(r.cinder_id.view().substr(0, k.size()), k)) ||
            (!r.array_volume.empty() &&
-            (EqualsIgnoreCase(r.array_volume, k) || EqualsIgnoreCase(StripPod(r.array_volume), k)));
+            (EqualsIgnoreCase(r.array_volume, k) || EqualsIgnoreCase(StripPod(r.array_volume), k))) ||
+           (!r.expected_array_volume.empty() && EqualsIgnoreCase(r.expected_array_volume, k));
   };
   auto find = [&](std::string_view k) {
     const std::uint64_t h = HashLower(k);
@@ -459,12 +466,14 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       base.project_id = v.project_id;
       base.project = project_name(cloud, v.project_id);
       base.bootable = v.bootable;
-      // Seen as of the cloud's listing, which may be older than this join (a failing cloud keeps its last data).
+      // Seen as of the cloud's listing, which may be older than this join (a failing cloud keeps its last
+      // data).
       base.last_seen_unix = cloud.collected_unix > 0 ? cloud.collected_unix : now;
       base.complete = complete;
 
       std::vector<ArrayRef> refs;
-      for (const auto& cand : CandidateNames(v)) {
+      const auto candidates = CandidateNames(v);
+      for (const auto& cand : candidates) {
         refs = find_on_arrays(cand.name);
         if (!refs.empty()) {
           base.match = *cand.match;
@@ -474,14 +483,24 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
 
       if (refs.empty()) {
         if (!m.missing_evaluated || !ExpectedOnArray(v.status)) continue;
-        if (backends != nullptr) {
+        // With admin-only fields hidden (name_id, provider_id, the backend host), neither the array name nor
+        // whether the volume belongs on an array is known: it is "unknown", never "missing".
+        bool unknown = !complete && v.backend_host.empty();
+        if (backends != nullptr && !unknown) {
           std::string backend = CinderBackend(v.backend_host);
           if (std::find(backends->begin(), backends->end(), backend) == backends->end()) continue;
         }
+        unknown = unknown || !complete;
         base.match = Word().none;
-        base.state = Word().missing_on_array;
-        ++summary.missing;
-        m.missing_since.emplace(std::make_pair(cloud.cloud, v.id), now);
+        base.state = unknown ? Word().unknown : Word().missing_on_array;
+        // The name it should have on the array, so that it can be looked up by that name too.
+        if (!candidates.empty()) base.expected_array_volume = Text(candidates.front().name);
+        if (unknown) {
+          ++summary.unknown;
+        } else {
+          ++summary.missing;
+          m.missing_since.emplace(std::make_pair(cloud.cloud, v.id), now);
+        }
       } else {
         base.state = Word().current;
       }
@@ -496,6 +515,8 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
           if (!joined[ref.array][ref.volume]) {
             joined[ref.array][ref.volume] = 1;
             ++m.arrays[array_summary[ref.array]].joined;
+            if (arrays[ref.array]->volumes[ref.volume].destroyed)
+              ++m.arrays[array_summary[ref.array]].destroyed_joined;
           }
         }
         if (v.attachments.empty()) {
@@ -531,7 +552,12 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       if (!m.orphans_evaluated) continue;
       VolumeRow row;
       FillArraySide(row, a, v);
-      row.state = Word().orphan;
+      // "-unmanaged" is what Cinder's unmanage leaves on the array: taken out of Cinder on purpose. Any other
+      // is an orphan only if every cloud's listing was complete: a hidden name_id or provider_id could be the
+      // name a Cinder volume has it under, so against an incomplete cloud it is "unknown".
+      const bool unmanaged = EndsWithIgnoreCase(StripPod(v.name), kUnmanaged);
+      const bool unknown = !unmanaged && !clouds_complete;
+      row.state = unmanaged ? Word().unmanaged : (unknown ? Word().unknown : Word().orphan);
       row.match = Word().none;
       row.last_seen_unix = now;
       row.complete = clouds_complete;
@@ -557,6 +583,10 @@ Mapping Join(const std::vector<std::shared_ptr<const CloudSnapshot>>& cloud_snap
       }
       if (v.destroyed) {
         ++summary.destroyed_orphans;
+      } else if (unmanaged) {
+        ++summary.unmanaged;
+      } else if (unknown) {
+        ++summary.unknown;
       } else {
         ++summary.orphans;
         m.orphan_since.emplace(std::make_pair(a.array, v.name), now);

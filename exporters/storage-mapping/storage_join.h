@@ -37,7 +37,10 @@
 // ^(?:[^:]+::)?volume-[0-9a-f-]{36}-cinder(-unmanaged)?$, or a left-truncated form of it — that no Cinder
 // volume of any cloud joined gets a row with state "orphan" and empty Cinder fields. Destroyed orphans also
 // get a row (destroyed=true) but are counted in ArraySummary::destroyed_orphans, not in ArraySummary::orphans
-// (they are on their way out, not an alert). Array volumes whose names are not Cinder-made and that nothing
+// (they are on their way out, not an alert). A Cinder-made name ending in "-unmanaged" is what Cinder's
+// `manage`/`unmanage` leaves on the array when an operator takes a volume out of Cinder on purpose: such a
+// volume is not an orphan; its row has state "unmanaged" and it is counted in ArraySummary::unmanaged (a
+// destroyed one, like any destroyed orphan, in destroyed_orphans). Array volumes whose names are not Cinder-made and that nothing
 // joined are not in the rows; they are counted in ArraySummary::foreign.
 //
 // Tag cross-check (Pure driver ≥ 2025 writes VmId / ProjectId tags). Cinder stays authoritative: tags never
@@ -55,6 +58,11 @@
 // Partial data. Orphans are only evaluated when every configured cloud has a snapshot (an orphan might belong
 // to a cloud not yet read), and missing volumes only when every configured array has one; otherwise the
 // mapping says so in `warnings` and the summaries (orphans_evaluated / missing_evaluated = false).
+// Hidden fields. A cloud whose listings lack admin-only fields (name_id, provider_id, the backend host, ...)
+// cannot establish where its volumes live on the arrays. What it cannot establish is "unknown", never a fact:
+// a would-be orphan (any cloud incomplete) and a would-be missing volume of that cloud get rows in state
+// "unknown", are counted in the summaries' `unknown`, get no "since" time, and the orphan / missing counts
+// they would change are not published (orphans_established(), CloudSummary::complete()).
 //
 // Lookup. Rows are indexed by Cinder id, its first 20 characters (the serial a guest sees on a virtio-blk
 // disk, as Nova sets the volume id as the disk serial), array volume name (with and without "<pod>::"),
@@ -108,7 +116,10 @@ struct CloudSummary {
   std::size_t servers = 0;
   std::size_t projects = 0;
   std::size_t missing = 0;  // Cinder volumes (not rows) in state missing_on_array
+  std::size_t unknown = 0;  // unjoined Cinder volumes an incomplete listing cannot judge (state unknown)
   bool complete() const { return has_data && missing_fields.empty(); }
+  // Its listings lacked admin-only fields: what they decide (missing volumes, orphans) is not established.
+  bool fields_hidden() const { return has_data && !missing_fields.empty(); }
 };
 
 struct ArraySummary {
@@ -118,6 +129,9 @@ struct ArraySummary {
   std::size_t joined = 0;             // array volumes joined to a Cinder volume
   std::size_t orphans = 0;            // Cinder-named, no Cinder record, not destroyed
   std::size_t destroyed_orphans = 0;  // Cinder-named, no Cinder record, destroyed (pending eradication)
+  std::size_t unmanaged = 0;          // "-unmanaged" Cinder-made name, no Cinder record, not destroyed
+  std::size_t destroyed_joined = 0;   // destroyed (pending eradication) but still claimed by a Cinder volume
+  std::size_t unknown = 0;            // Cinder-named, not joined, judged against an incomplete cloud
   std::size_t foreign = 0;            // not Cinder-named and not joined: ignored
 };
 
@@ -139,6 +153,10 @@ class Mapping {
 
   // True when every cloud's mapping is complete and orphans and missing volumes were evaluated.
   bool complete() const;
+  // False while a cloud's listings lack admin-only fields: would-be orphans are then rows in state "unknown"
+  // and the orphan counts are not published. (While a cloud has no data yet, orphans are not evaluated and
+  // the counts are 0, as documented.)
+  bool orphans_established() const;
   const CloudSummary* Cloud(std::string_view name) const;
   const ArraySummary* Array(std::string_view name) const;
 

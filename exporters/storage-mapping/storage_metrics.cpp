@@ -19,6 +19,7 @@ namespace {
 enum Id {
   kVolumeInfo,
   kVolumeSpace,
+  kVolumeDestroyed,
   kVolumeLastSeen,
   kServerInfo,
   kMappingRows,
@@ -27,6 +28,7 @@ enum Id {
   kMissingVolumes,
   kMissingSince,
   kDestroyedVolumes,
+  kUnmanagedVolumes,
   kMappingComplete,
   kMissingField,
   kHistoryEntries,
@@ -52,14 +54,20 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "cloud,array,array_volume,wwid,cinder_id,cinder_name,server_id,server_name,host_name,hypervisor,"
      "device,project,volume_type,status,state",
      "One mapped row, always 1: a Pure array volume, its Cinder volume and one attachment's Nova server. "
-     "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), "
-     "missing_on_array (Cinder volume on an array backend that no array has), past (last known mapping of a "
+     "state: current (joined now), orphan (Cinder-named array volume without a Cinder record), unmanaged "
+     "(the same with a name ending in -unmanaged: taken out of Cinder on purpose, not an orphan), "
+     "missing_on_array (Cinder volume on an array backend that no array has), unknown (one of those two that "
+     "a listing lacking admin-only fields cannot establish), past (last known mapping of a "
      "volume that lost its Cinder record or attachment, kept for the history retention). wwid is the Linux "
      "multipath WWID, 3624a9370 + the array's volume serial in lower case (search a serial with "
      "wwid=~\"(?i).*<serial>\"). Ordered by hypervisor and server."},
     {kVolumeSpace, "estate_storage_volume_space_bytes", "array,array_volume,space",
      "Space of an array volume that is in the mapping, in bytes: space=\"provisioned\" is its size, "
      "space=\"used\" the physical space it takes on the array (as purefa_volume_space_bytes{space})."},
+    {kVolumeDestroyed, "estate_storage_volume_destroyed", "array,array_volume",
+     "1 for each array volume in the mapping that is destroyed on the array (pending eradication), whether a "
+     "Cinder volume still claims it (e.g. status deleting) or not; no series for the others. The lookup "
+     "page and the API show the same as destroyed=true."},
     {kVolumeLastSeen, "estate_storage_volume_last_seen_timestamp_seconds",
      "array,array_volume,cinder_id,server_id",
      "When a past mapping (state=\"past\" in estate_storage_volume_info) was last seen current, Unix time."},
@@ -68,21 +76,30 @@ constexpr std::array<Def, kFamilyCount> kDefs = {{
      "One Nova server, always 1. host_name is the guest host name; hypervisor the compute host "
      "(OS-EXT-SRV-ATTR:host, the hardware exporter's host name); hypervisor_hostname its FQDN."},
     {kMappingRows, "estate_storage_mapping_rows", "state",
-     "Rows of the published mapping by state (current, orphan, missing_on_array, past)."},
+     "Rows of the published mapping by state (current, orphan, unmanaged, missing_on_array, unknown, past)."},
     {kOrphanVolumes, "estate_storage_orphan_volumes", "array",
      "Array volumes with a Cinder-made name and no Cinder record in any cloud, not destroyed. 0 while "
-     "orphans "
-     "cannot be evaluated (a configured cloud has no data yet)."},
+     "orphans cannot be evaluated (a configured cloud has no data yet); not published while a cloud's "
+     "listings lack admin-only fields (then such volumes are rows in state unknown)."},
     {kOrphanSince, "estate_storage_orphan_volume_since_timestamp_seconds", "array,array_volume",
      "When a current orphan volume was first seen orphaned (kept across restarts), Unix time."},
     {kMissingVolumes, "estate_storage_missing_volumes", "cloud",
      "Cinder volumes on a backend expected on an array, in a status that needs the backend volume, that no "
-     "array has. 0 while missing volumes cannot be evaluated (a configured array has no data yet)."},
+     "array has. 0 while missing volumes cannot be evaluated (a configured array has no data yet); not "
+     "published for a cloud whose listings lack admin-only fields (then such volumes are rows in state "
+     "unknown)."},
     {kMissingSince, "estate_storage_missing_volume_since_timestamp_seconds", "cloud,cinder_id",
      "When a Cinder volume was first seen missing on the arrays (kept across restarts), Unix time."},
     {kDestroyedVolumes, "estate_storage_destroyed_volumes", "array",
-     "Destroyed array volumes pending eradication that have a Cinder-made name and no Cinder record (not "
-     "counted as orphans)."},
+     "Array volumes in the mapping that are destroyed on the array, pending eradication: those a Cinder "
+     "volume "
+     "still claims (e.g. status deleting) and Cinder-made ones without a Cinder record (which are not "
+     "counted "
+     "as orphans)."},
+    {kUnmanagedVolumes, "estate_storage_unmanaged_volumes", "array",
+     "Array volumes Cinder's unmanage left behind (a Cinder-made name ending in -unmanaged, no Cinder "
+     "record, "
+     "not destroyed): taken out of Cinder on purpose, not orphans. 0 while orphans cannot be evaluated."},
     {kMappingComplete, "estate_storage_mapping_complete", "cloud",
      "1 when the cloud's listings carried every admin-only field the mapping needs, 0 when not or when the "
      "cloud has no data yet (see estate_storage_mapping_missing_field_info)."},
@@ -142,7 +159,8 @@ void AddSample(metrics::Family& f, std::initializer_list<std::pair<const char*, 
   f.metric.push_back(std::move(m));
 }
 
-const std::array<std::string, 4> kStates = {"current", "orphan", "missing_on_array", "past"};
+const std::array<std::string, 6> kStates = {"current", "orphan",  "unmanaged",
+                                            "missing_on_array", "unknown", "past"};
 
 // The mapping's families written straight to text (estate::RenderedWriter), opened by table id.
 class Writer : public RenderedWriter {
@@ -165,7 +183,8 @@ std::vector<std::uint32_t> OrderBy(const std::vector<Row>& rows, Key key) {
 }
 
 std::vector<std::uint32_t> VolumeOrder(const Mapping& m) {
-  return OrderBy(m.rows, [](const VolumeRow& r) { return std::tie(r.hypervisor, r.server_name, r.server_id); });
+  return OrderBy(m.rows,
+                 [](const VolumeRow& r) { return std::tie(r.hypervisor, r.server_name, r.server_id); });
 }
 
 // The space series: one per array volume, sorted by array and volume name. Both kinds of one volume are on
@@ -240,6 +259,11 @@ metrics::Families MappingFamilies(const Mapping& m) {
               r.provisioned_bytes);
     AddSample(space, {{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
+  metrics::Family destroyed_volumes = Make(kVolumeDestroyed);
+  for (std::uint32_t i : SpaceOrder(m)) {
+    const VolumeRow& r = m.rows[i];
+    if (r.destroyed) AddSample(destroyed_volumes, {{"array", r.array}, {"array_volume", r.array_volume}}, 1);
+  }
 
   metrics::Family servers = Make(kServerInfo, m.servers.size());
   for (std::uint32_t i : ServerOrder(m)) {
@@ -263,9 +287,11 @@ metrics::Families MappingFamilies(const Mapping& m) {
 
   metrics::Family orphans = Make(kOrphanVolumes, m.arrays.size());
   metrics::Family destroyed = Make(kDestroyedVolumes, m.arrays.size());
+  metrics::Family unmanaged = Make(kUnmanagedVolumes, m.arrays.size());
   for (const ArraySummary& a : m.arrays) {
-    AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
-    AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+    if (m.orphans_established()) AddSample(orphans, {{"array", a.array}}, static_cast<double>(a.orphans));
+    AddSample(destroyed, {{"array", a.array}}, static_cast<double>(a.destroyed_orphans + a.destroyed_joined));
+    AddSample(unmanaged, {{"array", a.array}}, static_cast<double>(a.unmanaged));
   }
   metrics::Family orphan_since = Make(kOrphanSince, m.orphan_since.size());
   for (const auto& [k, t] : m.orphan_since) {
@@ -276,7 +302,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   metrics::Family complete = Make(kMappingComplete, m.clouds.size());
   metrics::Family fields = Make(kMissingField);
   for (const CloudSummary& c : m.clouds) {
-    AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
+    if (!c.fields_hidden()) AddSample(missing, {{"cloud", c.cloud}}, static_cast<double>(c.missing));
     AddSample(complete, {{"cloud", c.cloud}}, c.complete() ? 1 : 0);
     for (const auto& f : c.missing_fields) AddSample(fields, {{"cloud", c.cloud}, {"field", f}}, 1);
   }
@@ -292,6 +318,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   out.reserve(kOpenstackVolumes);
   out.push_back(std::move(info));
   out.push_back(std::move(space));
+  out.push_back(std::move(destroyed_volumes));
   out.push_back(std::move(last_seen));
   out.push_back(std::move(servers));
   out.push_back(std::move(rows));
@@ -300,6 +327,7 @@ metrics::Families MappingFamilies(const Mapping& m) {
   out.push_back(std::move(missing));
   out.push_back(std::move(missing_since));
   out.push_back(std::move(destroyed));
+  out.push_back(std::move(unmanaged));
   out.push_back(std::move(complete));
   out.push_back(std::move(fields));
   out.push_back(std::move(history));
@@ -332,6 +360,11 @@ RenderedData RenderMapping(const Mapping& m) {
              r.provisioned_bytes);
     w.Sample({{"array", r.array}, {"array_volume", r.array_volume}, {"space", "used"}}, r.used_bytes);
   }
+  w.Begin(kVolumeDestroyed);
+  for (std::uint32_t i : SpaceOrder(m)) {
+    const VolumeRow& r = m.rows[i];
+    if (r.destroyed) w.Sample({{"array", r.array}, {"array_volume", r.array_volume}}, 1);
+  }
   w.Begin(kVolumeLastSeen);
   for (const VolumeRow& r : m.rows) {
     if (r.state != "past") continue;
@@ -361,17 +394,23 @@ RenderedData RenderMapping(const Mapping& m) {
     w.Sample({{"state", kStates[i]}}, static_cast<double>(by_state[i]));
   }
   w.Begin(kOrphanVolumes);
-  for (const ArraySummary& a : m.arrays) w.Sample({{"array", a.array}}, static_cast<double>(a.orphans));
+  for (const ArraySummary& a : m.arrays) {
+    if (m.orphans_established()) w.Sample({{"array", a.array}}, static_cast<double>(a.orphans));
+  }
   w.Begin(kOrphanSince);
   for (const auto& [k, t] : m.orphan_since) w.Sample({{"array", k.first}, {"array_volume", k.second}}, t);
   w.Begin(kMissingVolumes);
-  for (const CloudSummary& c : m.clouds) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
+  for (const CloudSummary& c : m.clouds) {
+    if (!c.fields_hidden()) w.Sample({{"cloud", c.cloud}}, static_cast<double>(c.missing));
+  }
   w.Begin(kMissingSince);
   for (const auto& [k, t] : m.missing_since) w.Sample({{"cloud", k.first}, {"cinder_id", k.second}}, t);
   w.Begin(kDestroyedVolumes);
   for (const ArraySummary& a : m.arrays) {
-    w.Sample({{"array", a.array}}, static_cast<double>(a.destroyed_orphans));
+    w.Sample({{"array", a.array}}, static_cast<double>(a.destroyed_orphans + a.destroyed_joined));
   }
+  w.Begin(kUnmanagedVolumes);
+  for (const ArraySummary& a : m.arrays) w.Sample({{"array", a.array}}, static_cast<double>(a.unmanaged));
   w.Begin(kMappingComplete);
   for (const CloudSummary& c : m.clouds) w.Sample({{"cloud", c.cloud}}, c.complete() ? 1 : 0);
   w.Begin(kMissingField);

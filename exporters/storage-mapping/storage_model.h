@@ -95,7 +95,8 @@ struct ArraySnapshot {
 // One mapped row: one array volume (per array that has it) and one attachment of its Cinder volume. A detached
 // volume has one row with empty server fields; a multi-attach volume has one row per attachment; a Cinder volume
 // missing on every array has one row with empty array fields (state "missing_on_array"); an array volume with a
-// Cinder-style name but no Cinder record has one row with empty Cinder fields (state "orphan").
+// Cinder-style name but no Cinder record has one row with empty Cinder fields (state "orphan", or "unmanaged"
+// when the name ends in "-unmanaged": taken out of Cinder on purpose).
 struct VolumeRow {
   // array side
   Text array;
@@ -121,7 +122,10 @@ struct VolumeRow {
   Text device;
   bool bootable = false;
   Text match;                // which rule joined it: provider_id, metadata, name_id, id, tag, none
-  Text state;                // "current", "orphan", "missing_on_array", "past"
+  Text state;                // "current", "orphan", "unmanaged", "missing_on_array", "unknown", "past"
+  // For a missing_on_array row: the array volume name it should have (provider_id, else the metadata name,
+  // else volume-<id or name_id>-cinder), so a lookup by that name finds it. Not a column of the API.
+  Text expected_array_volume;
   double last_seen_unix = 0; // when this mapping was last observed (now for current rows)
   bool complete = true;      // false when the cloud's listing lacked admin fields
 };

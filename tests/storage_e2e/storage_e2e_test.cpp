@@ -1,15 +1,16 @@
 // The storage-mapping exporter end to end, against the simulated cloud "cloud-demo" and arrays "pure-a" and
-// "pure-b" of tools/simestate/estate.demo.yml (every port rewritten to 0, data directories made absolute), whose
-// model (tools/simestate/data/storage-demo/model.yml) holds every join case: provider_id, metadata, name_id,
-// plain id, ActiveCluster, multi-attach, left-truncated names, destroyed volumes, a volume missing on its array,
-// orphans and an LVM volume. The exporter's config is packaging/demo/storage-mapping.yml rendered the way
-// scripts/demo.sh renders it, with shorter intervals.
+// "pure-b" of tools/simestate/estate.demo.yml (every port rewritten to 0, data directories made absolute),
+// whose model (tools/simestate/data/storage-demo/model.yml) holds every join case: provider_id, metadata,
+// name_id, plain id, ActiveCluster, multi-attach, left-truncated names, destroyed volumes, a volume missing
+// on its array, orphans and an LVM volume. The exporter's config is packaging/demo/storage-mapping.yml
+// rendered the way scripts/demo.sh renders it, with shorter intervals.
 //
-//   StorageGolden.*  (label golden) /metrics against tests/storage_e2e/golden/sim_storage.metrics, linted with
+//   StorageGolden.*  (label golden) /metrics against tests/storage_e2e/golden/sim_storage.metrics, linted
+//   with
 //                    promtool. ESTATE_UPDATE_GOLDEN=1 rewrites the golden file.
 //   StorageE2e.*     (label e2e) the JSON API and every id kind; the lookup page in headless Chromium; past
-//                    mappings surviving kill -9; revoked tokens, 429s, garbage and a non-admin user; the storage
-//                    and hardware alerts that reach a real Alertmanager through a real Prometheus.
+//                    mappings surviving kill -9; revoked tokens, 429s, garbage and a non-admin user; the
+//                    storage and hardware alerts that reach a real Alertmanager through a real Prometheus.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -59,7 +60,8 @@ const std::vector<std::string> kNonDeterministic = {
     R"(^(# (HELP|TYPE) )?process_)",
 };
 
-// ---- exposition parsing (as in tests/hardware_e2e) ----------------------------------------------------------
+// ---- exposition parsing (as in tests/hardware_e2e)
+// ----------------------------------------------------------
 
 using Sample = estate::testing::MetricSample;
 
@@ -104,7 +106,8 @@ double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// ---- the simulated estate and the exporters -----------------------------------------------------------------
+// ---- the simulated estate and the exporters
+// -----------------------------------------------------------------
 
 // estate.demo.yml with every port 0 and the data directories made absolute (the copy lives in a temp dir).
 std::string SimConfig() {
@@ -150,11 +153,12 @@ class Sim {
     const std::string sim = estate::testing::BinaryPath("estate-simestate");
     if (sim.empty()) return ::testing::AssertionFailure() << "estate-simestate was not built";
     const std::string ports_file = dir.path() + "/ports.json";
-    auto started = sim_.Start({sim, "--config.file=" + dir.Write("estate.yml", SimConfig()),
-                               "--ports.file=" + ports_file},
-                              dir.path() + "/simestate.log");
+    auto started = sim_.Start(
+        {sim, "--config.file=" + dir.Write("estate.yml", SimConfig()), "--ports.file=" + ports_file},
+        dir.path() + "/simestate.log");
     if (!started) return ::testing::AssertionFailure() << "simestate: " << started.error();
-    for (auto until = Clock::now() + 20s; !std::filesystem::exists(ports_file); std::this_thread::sleep_for(50ms)) {
+    for (auto until = Clock::now() + 20s; !std::filesystem::exists(ports_file);
+         std::this_thread::sleep_for(50ms)) {
       if (Clock::now() > until || !sim_.Running()) {
         return ::testing::AssertionFailure() << "simestate wrote no ports file:\n" << sim_.Log();
       }
@@ -202,10 +206,13 @@ class Sim {
 // packaging/demo/storage-mapping.yml rendered as scripts/demo.sh renders it, with the intervals replaced.
 std::string StorageConfig(const json& ports, const std::string& state_dir, const StorageOptions& o) {
   std::string text = RenderDemo("storage-mapping.yml", ports, state_dir);
-  text = std::regex_replace(text, std::regex(R"(openstack_interval: \S+)"), "openstack_interval: " + o.openstack_interval);
-  text = std::regex_replace(text, std::regex(R"(array_interval: \S+)"), "array_interval: " + o.array_interval);
+  text = std::regex_replace(text, std::regex(R"(openstack_interval: \S+)"),
+                            "openstack_interval: " + o.openstack_interval);
+  text =
+      std::regex_replace(text, std::regex(R"(array_interval: \S+)"), "array_interval: " + o.array_interval);
   text = std::regex_replace(text, std::regex(R"(join_interval: \S+)"), "join_interval: " + o.join_interval);
-  text = std::regex_replace(text, std::regex(R"(request_timeout: \S+)"), "request_timeout: " + o.request_timeout);
+  text = std::regex_replace(text, std::regex(R"(request_timeout: \S+)"),
+                            "request_timeout: " + o.request_timeout);
   if (o.reader) {
     text = ReplaceAll(text, "username: monitor", "username: reader");
     text = ReplaceAll(text, "openstack-monitor.password", "openstack-reader.password");
@@ -215,15 +222,16 @@ std::string StorageConfig(const json& ports, const std::string& state_dir, const
 
 class StorageExporter {
  public:
-  ::testing::AssertionResult Start(const TempDir& dir, const std::string& config_text, const std::string& tag = "") {
+  ::testing::AssertionResult Start(const TempDir& dir, const std::string& config_text,
+                                   const std::string& tag = "") {
     const std::string exporter = estate::testing::BinaryPath(kExporter);
     if (exporter.empty()) return ::testing::AssertionFailure() << kExporter << " was not built";
     if (port_ == 0) port_ = estate::testing::FreePort();
     base_ = "http://127.0.0.1:" + std::to_string(port_);
     const std::string config = dir.Write("storage-mapping" + tag + ".yml", config_text);
-    auto started = process_.Start({exporter, "--config.file=" + config, "--web.listen-address=127.0.0.1:" +
-                                                                        std::to_string(port_)},
-                                  dir.path() + "/storage-exporter" + tag + ".log");
+    auto started = process_.Start(
+        {exporter, "--config.file=" + config, "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+        dir.path() + "/storage-exporter" + tag + ".log");
     if (!started) return ::testing::AssertionFailure() << "exporter: " << started.error();
     if (!estate::testing::WaitHttpOk(base_ + "/-/healthy", 30s)) {
       return ::testing::AssertionFailure() << "exporter not answering in 30 s:\n" << process_.Log();
@@ -252,7 +260,8 @@ class StorageExporter {
           why += source + " not up; ";
         }
       }
-      if (Value(samples, "estate_storage_mapping_complete", {{"cloud", "cloud-demo"}}) != (want_complete ? 1.0 : 0.0)) {
+      if (Value(samples, "estate_storage_mapping_complete", {{"cloud", "cloud-demo"}}) !=
+          (want_complete ? 1.0 : 0.0)) {
         why += "mapping_complete is not " + std::to_string(want_complete) + "; ";
       }
       long status = 0;
@@ -269,8 +278,9 @@ class StorageExporter {
         why += "API warnings: " + warnings + "; ";
       }
       // Incomplete for the right reason: the cloud's data is in, and it lacks fields.
-      if (!want_complete && (Value(samples, "estate_storage_mapping_missing_field_info", {{"field", "snapshot"}}) ||
-                             !Value(samples, "estate_storage_mapping_missing_field_info", {{"cloud", "cloud-demo"}}))) {
+      if (!want_complete &&
+          (Value(samples, "estate_storage_mapping_missing_field_info", {{"field", "snapshot"}}) ||
+           !Value(samples, "estate_storage_mapping_missing_field_info", {{"cloud", "cloud-demo"}}))) {
         why += "the cloud's data is not in the mapping yet; ";
       }
       if (why.empty()) return ::testing::AssertionSuccess();
@@ -328,7 +338,8 @@ json WithoutLastSeen(const json& body) {
   return rows;
 }
 
-// ---- golden ------------------------------------------------------------------------------------------------
+// ---- golden
+// ------------------------------------------------------------------------------------------------
 
 // Also asserts the story series one by one, so that rewriting the golden file cannot quietly accept a
 // regression in what matters.
@@ -350,12 +361,18 @@ TEST(StorageGolden, SimulatedCloudAndArraysMetrics) {
   const auto samples = ParseSamples(text);
 
   EXPECT_EQ(Value(samples, "estate_storage_volume_info",
-                  {{"cinder_id", kKafkaLogs04}, {"host_name", "iex-fokpp01"}, {"device", "/dev/vdb"},
-                   {"hypervisor", "hv-hpe-01"}, {"array", "pure-a"}, {"state", "current"},
+                  {{"cinder_id", kKafkaLogs04},
+                   {"host_name", "iex-fokpp01"},
+                   {"device", "/dev/vdb"},
+                   {"hypervisor", "hv-hpe-01"},
+                   {"array", "pure-a"},
+                   {"state", "current"},
                    {"array_volume", std::string("volume-") + kKafkaLogs04 + "-cinder"}}),
             1.0);
-  EXPECT_EQ(All(samples, "estate_storage_volume_info", {{"cinder_id", "97a48216-b429-4b16-914a-eb81bcbec456"}}).size(),
-            2u)
+  EXPECT_EQ(
+      All(samples, "estate_storage_volume_info", {{"cinder_id", "97a48216-b429-4b16-914a-eb81bcbec456"}})
+          .size(),
+      2u)
       << "ActiveCluster volume pgdb_main_wal: one row per array";
   EXPECT_EQ(Value(samples, "estate_storage_missing_volumes", {{"cloud", "cloud-demo"}}), 1.0);
   EXPECT_EQ(Value(samples, "estate_storage_volume_info",
@@ -364,9 +381,19 @@ TEST(StorageGolden, SimulatedCloudAndArraysMetrics) {
   EXPECT_TRUE(Value(samples, "estate_storage_missing_volume_since_timestamp_seconds",
                     {{"cloud", "cloud-demo"}, {"cinder_id", "cb3ade55-3e0e-46ab-8fba-ec3e42a154f0"}}));
   EXPECT_EQ(Value(samples, "estate_storage_orphan_volumes", {{"array", "pure-b"}}), 1.0);
-  EXPECT_TRUE(Value(samples, "estate_storage_orphan_volume_since_timestamp_seconds",
-                    {{"array", "pure-b"}, {"array_volume", "volume-2d313942-9b69-4136-b13a-25bf4f3b1c65-cinder"}}));
+  EXPECT_TRUE(
+      Value(samples, "estate_storage_orphan_volume_since_timestamp_seconds",
+            {{"array", "pure-b"}, {"array_volume", "volume-2d313942-9b69-4136-b13a-25bf4f3b1c65-cinder"}}));
   EXPECT_EQ(Value(samples, "estate_storage_destroyed_volumes", {{"array", "pure-a"}}), 1.0);
+  // old_scratch_01 (error_deleting in Cinder) is destroyed on pure-b: /metrics says so, as the page does.
+  EXPECT_EQ(Value(samples, "estate_storage_destroyed_volumes", {{"array", "pure-b"}}), 1.0);
+  EXPECT_EQ(
+      Value(samples, "estate_storage_volume_destroyed",
+            {{"array", "pure-b"}, {"array_volume", "volume-8829048f-3826-4853-9831-a57a357d695c-cinder"}}),
+      1.0);
+  // Taken out of Cinder on purpose ("-cinder-unmanaged"): counted apart, not an orphan.
+  EXPECT_EQ(Value(samples, "estate_storage_unmanaged_volumes", {{"array", "pure-a"}}), 1.0);
+  EXPECT_EQ(Value(samples, "estate_storage_orphan_volumes", {{"array", "pure-a"}}), 0.0);
   EXPECT_EQ(Value(samples, "estate_storage_mapping_complete", {{"cloud", "cloud-demo"}}), 1.0);
   EXPECT_TRUE(All(samples, "estate_storage_mapping_missing_field_info").empty());
   EXPECT_EQ(All(samples, "estate_storage_server_info", {{"hypervisor", "hv-hpe-01"}}).size(), 4u);
@@ -377,7 +404,8 @@ TEST(StorageGolden, SimulatedCloudAndArraysMetrics) {
   EXPECT_FALSE(Value(samples, "estate_storage_volume_info", {{"array_volume", "esx-datastore-01"}}))
       << "a foreign array volume is not a row";
   for (const auto& [source, group] : StorageExporter::kSources) {
-    EXPECT_EQ(Value(samples, "estate_storage_source_refresh_failures_total", {{"source", source}, {"group", group}}),
+    EXPECT_EQ(Value(samples, "estate_storage_source_refresh_failures_total",
+                    {{"source", source}, {"group", group}}),
               0.0)
         << source;
   }
@@ -386,7 +414,8 @@ TEST(StorageGolden, SimulatedCloudAndArraysMetrics) {
   EXPECT_TRUE(estate::testing::PromtoolCheckMetrics(text));
 }
 
-// ---- the JSON API --------------------------------------------------------------------------------------------
+// ---- the JSON API
+// --------------------------------------------------------------------------------------------
 
 // One simulated estate and one storage exporter per test.
 class StorageE2e : public ::testing::Test {
@@ -403,25 +432,47 @@ class StorageE2e : public ::testing::Test {
   StorageEstate estate_;
 };
 
-const std::vector<std::string> kRowKeys = {
-    "array",   "array_volume", "serial",    "wwid",      "pod",         "destroyed",  "provisioned_bytes",
-    "used_bytes", "cloud",     "cinder_id", "cinder_name", "volume_type", "status",   "project",
-    "project_id", "server_id", "server_name", "host_name", "hypervisor", "device",    "bootable",
-    "match",   "state",        "last_seen", "complete"};
+const std::vector<std::string> kRowKeys = {"array",
+                                           "array_volume",
+                                           "serial",
+                                           "wwid",
+                                           "pod",
+                                           "destroyed",
+                                           "provisioned_bytes",
+                                           "used_bytes",
+                                           "cloud",
+                                           "cinder_id",
+                                           "cinder_name",
+                                           "volume_type",
+                                           "status",
+                                           "project",
+                                           "project_id",
+                                           "server_id",
+                                           "server_name",
+                                           "host_name",
+                                           "hypervisor",
+                                           "device",
+                                           "bootable",
+                                           "match",
+                                           "state",
+                                           "last_seen",
+                                           "complete"};
 
 TEST_F(StorageE2e, ApiListSchemaAndFilters) {
   ASSERT_NO_FATAL_FAILURE(StartDemo());
   long status = 0;
   auto r = exporter().Get(kApi);
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(r.headers["content-type"].find("application/json"), std::string::npos) << r.headers["content-type"];
+  EXPECT_NE(r.headers["content-type"].find("application/json"), std::string::npos)
+      << r.headers["content-type"];
   json list = json::parse(r.body);
   EXPECT_EQ(list.value("schema_version", 0), 1);
-  EXPECT_TRUE(std::regex_match(list.value("generated_at", ""), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+  EXPECT_TRUE(
+      std::regex_match(list.value("generated_at", ""), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
       << list.value("generated_at", "");
   EXPECT_EQ(list.value("complete", false), true);
   EXPECT_TRUE(list.value("warnings", json(nullptr)).is_array());
-  // 33 current rows (ActiveCluster twice, multi-attach twice), 3 orphans (one destroyed, one unmanaged) and
+  // 33 current rows (ActiveCluster twice, multi-attach twice), 2 orphans (one destroyed), 1 unmanaged and
   // web_front02_logs missing on the array; build_tmp_lvm (LVM) and esx-datastore-01 (not Cinder) are no rows.
   const auto& volumes = list["volumes"];
   EXPECT_EQ(list.value("count", 0), static_cast<int>(volumes.size()));
@@ -435,11 +486,13 @@ TEST_F(StorageE2e, ApiListSchemaAndFilters) {
     std::sort(keys.begin(), keys.end());
     std::sort(sorted_expected.begin(), sorted_expected.end());
     EXPECT_EQ(keys, sorted_expected) << v.dump();
-    EXPECT_TRUE(v["destroyed"].is_boolean() && v["bootable"].is_boolean() && v["complete"].is_boolean()) << v.dump();
+    EXPECT_TRUE(v["destroyed"].is_boolean() && v["bootable"].is_boolean() && v["complete"].is_boolean())
+        << v.dump();
     EXPECT_TRUE(v["provisioned_bytes"].is_number() && v["used_bytes"].is_number()) << v.dump();
     EXPECT_TRUE(v["last_seen"].is_null() || v["last_seen"].is_string()) << v.dump();
   }
-  EXPECT_EQ(states, (std::map<std::string, int>{{"current", 33}, {"orphan", 3}, {"missing_on_array", 1}}))
+  EXPECT_EQ(states, (std::map<std::string, int>{
+                        {"current", 33}, {"orphan", 2}, {"unmanaged", 1}, {"missing_on_array", 1}}))
       << Brief(list);
 
   struct FilterCase {
@@ -447,14 +500,15 @@ TEST_F(StorageE2e, ApiListSchemaAndFilters) {
     std::size_t count;
   };
   const std::vector<FilterCase> cases = {
-      {"host=iex-fokpp01", 3},                   // root, fokpp_kafka_logs_04 and _03
-      {"server=pgdb-main01", 5},                 // root, data, wal on both arrays, quorum
+      {"host=iex-fokpp01", 3},    // root, fokpp_kafka_logs_04 and _03
+      {"server=pgdb-main01", 5},  // root, data, wal on both arrays, quorum
       {"server=038fc556-257b-4bee-880f-5fbdb80d9f25", 5},
-      {"host=web-front01", 1},                   // server "web-front01 (nginx)"
-      {"array=pure-b", 0},                       // counted below
-      {"cloud=cloud-demo", 34},                  // every row but the orphans
-      {"project=payments-db", 0},                // counted below
-      {"state=orphan", 3},
+      {"host=web-front01", 1},     // server "web-front01 (nginx)"
+      {"array=pure-b", 0},         // counted below
+      {"cloud=cloud-demo", 34},    // every row but the orphans and the unmanaged one
+      {"project=payments-db", 0},  // counted below
+      {"state=orphan", 2},
+      {"state=unmanaged", 1},
       {"state=missing_on_array", 1},
       {"state=past", 0},
       {"host=iex-fokpp01&array=pure-a&state=current", 3},
@@ -468,7 +522,9 @@ TEST_F(StorageE2e, ApiListSchemaAndFilters) {
   for (const auto& c : cases) {
     json body = exporter().Api("?" + c.query, &status);
     ASSERT_EQ(status, 200) << c.query << ": " << body.dump();
-    std::size_t want = c.query == "array=pure-b" ? pure_b : c.query == "project=payments-db" ? payments : c.count;
+    std::size_t want = c.query == "array=pure-b"          ? pure_b
+                       : c.query == "project=payments-db" ? payments
+                                                          : c.count;
     EXPECT_EQ(body["volumes"].size(), want) << c.query << "\n" << Brief(body);
     EXPECT_EQ(body.value("count", -1), static_cast<int>(body["volumes"].size())) << c.query;
   }
@@ -510,11 +566,12 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   const std::string serial = row.value("serial", "");
   const std::string wwid = row.value("wwid", "");
   ASSERT_EQ(serial.size(), 24u) << serial;
-  EXPECT_EQ(wwid, "3624a9370" + [&] {
-    std::string s = serial;
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  }());
+  EXPECT_EQ(
+      wwid, "3624a9370" + [&] {
+        std::string s = serial;
+        for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+      }());
   std::string upper_id = kKafkaLogs04;
   for (char& c : upper_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::string lower_serial = serial;
@@ -523,10 +580,9 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   for (char& c : upper_serial) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
 
   // Every other spelling of the same volume finds the same row.
-  for (const std::string& id :
-       {std::string("volume-") + kKafkaLogs04 + "-cinder", upper_id, lower_serial, upper_serial, wwid,
-        "naa." + wwid.substr(1), wwid.substr(1), "dm-uuid-mpath-" + wwid, "scsi-" + wwid,
-        "wwn-0x" + wwid.substr(1)}) {
+  for (const std::string& id : {std::string("volume-") + kKafkaLogs04 + "-cinder", upper_id, lower_serial,
+                                upper_serial, wwid, "naa." + wwid.substr(1), wwid.substr(1),
+                                "dm-uuid-mpath-" + wwid, "scsi-" + wwid, "wwn-0x" + wwid.substr(1)}) {
     json r = Lookup(id, &status);
     ASSERT_EQ(status, 200) << id << ": " << r.dump();
     ASSERT_EQ(r["volumes"].size(), 1u) << id << "\n" << Brief(r);
@@ -540,7 +596,8 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
     json r = Lookup(id, &status);
     ASSERT_EQ(status, 200) << id;
     EXPECT_EQ(Field(r, "array"), (std::multiset<std::string>{"pure-a", "pure-b"})) << id << "\n" << Brief(r);
-    EXPECT_EQ(Field(r, "array_volume").count("cinder-pod::volume-97a48216-b429-4b16-914a-eb81bcbec456-cinder"), 2u);
+    EXPECT_EQ(
+        Field(r, "array_volume").count("cinder-pod::volume-97a48216-b429-4b16-914a-eb81bcbec456-cinder"), 2u);
     EXPECT_EQ(Field(r, "pod"), (std::multiset<std::string>{"cinder-pod", "cinder-pod"}));
     const auto serials = Field(r, "serial");
     EXPECT_EQ(std::set<std::string>(serials.begin(), serials.end()).size(), 1u);
@@ -554,7 +611,8 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   // Multi-attach: one row per attachment, each with its own server and hypervisor.
   json multi = Lookup("55fe3cb3-8504-496b-8ceb-6ebe1611b10e", &status);
   ASSERT_EQ(status, 200);
-  EXPECT_EQ(Field(multi, "server_name"), (std::multiset<std::string>{"pgdb-main01", "pgdb-replica01"})) << Brief(multi);
+  EXPECT_EQ(Field(multi, "server_name"), (std::multiset<std::string>{"pgdb-main01", "pgdb-replica01"}))
+      << Brief(multi);
   EXPECT_EQ(Field(multi, "hypervisor"), (std::multiset<std::string>{"hv-hpe-01", "hv-dell-01"}));
   EXPECT_EQ(Field(multi, "device"), (std::multiset<std::string>{"/dev/vdd", "/dev/vdd"}));
   EXPECT_EQ(Field(multi, "array"), (std::multiset<std::string>{"pure-a", "pure-a"}));
@@ -563,7 +621,8 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   json migrated = Lookup("858f86db-e9bc-49e2-a2a1-056ba48060e7", &status);
   ASSERT_EQ(status, 200);
   ASSERT_EQ(migrated["volumes"].size(), 1u) << Brief(migrated);
-  EXPECT_EQ(migrated["volumes"][0].value("array_volume", ""), "volume-2c1ece41-e356-4795-839e-ac50486403c0-cinder");
+  EXPECT_EQ(migrated["volumes"][0].value("array_volume", ""),
+            "volume-2c1ece41-e356-4795-839e-ac50486403c0-cinder");
   EXPECT_EQ(migrated["volumes"][0].value("match", ""), "name_id");
   EXPECT_EQ(migrated["volumes"][0].value("cinder_name", ""), "pgdb_main_data");
   EXPECT_EQ(migrated["volumes"][0].value("state", ""), "current");
@@ -599,6 +658,11 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   EXPECT_EQ(missing["volumes"][0].value("array", "x"), "");
   EXPECT_EQ(missing["volumes"][0].value("cinder_name", ""), "web_front02_logs");
   EXPECT_EQ(missing["volumes"][0].value("server_name", ""), "web-front02");
+  // ... also found by the array volume name it should have (issue #14).
+  json expected_name = Lookup("volume-cb3ade55-3e0e-46ab-8fba-ec3e42a154f0-cinder", &status);
+  ASSERT_EQ(status, 200) << expected_name.dump();
+  ASSERT_EQ(expected_name["volumes"].size(), 1u) << Brief(expected_name);
+  EXPECT_EQ(expected_name["volumes"][0].value("cinder_id", ""), "cb3ade55-3e0e-46ab-8fba-ec3e42a154f0");
 
   // Orphans: Cinder-style names without a Cinder record; the destroyed one is marked so.
   json orphan = Lookup("volume-2d313942-9b69-4136-b13a-25bf4f3b1c65-cinder", &status);
@@ -611,12 +675,13 @@ TEST_F(StorageE2e, ApiLookupByEveryIdKind) {
   ASSERT_EQ(destroyed_orphan["volumes"].size(), 1u) << destroyed_orphan.dump();
   EXPECT_EQ(destroyed_orphan["volumes"][0].value("state", ""), "orphan");
   EXPECT_EQ(destroyed_orphan["volumes"][0].value("destroyed", false), true);
-  EXPECT_EQ(Lookup("volume-37f088d3-f04c-4c48-a634-a17c5f95c355-cinder-unmanaged")["volumes"][0].value("state", ""),
-            "orphan");
+  EXPECT_EQ(
+      Lookup("volume-37f088d3-f04c-4c48-a634-a17c5f95c355-cinder-unmanaged")["volumes"][0].value("state", ""),
+      "unmanaged");
 
   // Unknown ids: 404 with a JSON error that echoes the id.
-  for (const std::string id : {"00000000-0000-0000-0000-000000000000", "esx-datastore-01", "garbage%20id",
-                               "build_tmp_lvm"}) {
+  for (const std::string id :
+       {"00000000-0000-0000-0000-000000000000", "esx-datastore-01", "garbage%20id", "build_tmp_lvm"}) {
     auto r = exporter().Get(std::string(kApi) + "/" + id);
     EXPECT_EQ(r.status, 404) << id << ": " << r.body;
     EXPECT_NE(r.headers["content-type"].find("application/json"), std::string::npos) << id;
@@ -645,7 +710,8 @@ TEST_F(StorageE2e, ApiLookupByDiskByIdPath) {
   }
 }
 
-// ---- the lookup page in a real browser -----------------------------------------------------------------------
+// ---- the lookup page in a real browser
+// -----------------------------------------------------------------------
 
 // The DOM after the page's fetch, from headless Chromium; empty output when it failed (message in *error).
 std::string DumpDom(const std::string& url, const TempDir& dir, std::string* error) {
@@ -655,13 +721,15 @@ std::string DumpDom(const std::string& url, const TempDir& dir, std::string* err
 // The text of the element with this opening tag pattern (tags inside it included), or "".
 std::string Cell(const std::string& dom, const std::string& field) {
   std::smatch m;
-  if (std::regex_search(dom, m, std::regex("<td data-field=\"" + field + "\"[^>]*>([^<]*)</td>"))) return m[1];
+  if (std::regex_search(dom, m, std::regex("<td data-field=\"" + field + "\"[^>]*>([^<]*)</td>")))
+    return m[1];
   return "";
 }
 
 std::string StatusState(const std::string& dom, std::string* text) {
   std::smatch m;
-  if (!std::regex_search(dom, m, std::regex(R"#(<div id="status" data-state="([^"]*)">([^<]*)</div>)#"))) return "";
+  if (!std::regex_search(dom, m, std::regex(R"#(<div id="status" data-state="([^"]*)">([^<]*)</div>)#")))
+    return "";
   if (text != nullptr) *text = m[2];
   return m[1];
 }
@@ -692,7 +760,8 @@ TEST_F(StorageE2e, LookupPageInHeadlessChromium) {
     EXPECT_EQ(Cell(dom, "cinder_id"), kKafkaLogs04);
     EXPECT_EQ(Cell(dom, "wwid"), wwid);
     EXPECT_EQ(Cell(dom, "state"), "current");
-    EXPECT_TRUE(std::regex_search(dom, std::regex(R"(data-field="space"[^>]*>[0-9.]+ [KMGT]?i?B used of 500 GiB<)")))
+    EXPECT_TRUE(
+        std::regex_search(dom, std::regex(R"(data-field="space"[^>]*>[0-9.]+ [KMGT]?i?B used of 500 GiB<)")))
         << "space cell: " << dom;
     EXPECT_NE(dom.find(R"(id="lookup-id")"), std::string::npos);
     EXPECT_NE(dom.find(R"(<ul id="warnings" data-count="0"></ul>)"), std::string::npos)
@@ -712,7 +781,8 @@ TEST_F(StorageE2e, LookupPageInHeadlessChromium) {
   EXPECT_EQ(dom.find("<b>x</b>"), std::string::npos) << "the id was rendered as HTML";
 }
 
-// ---- history across kill -9 ------------------------------------------------------------------------------------
+// ---- history across kill -9
+// ------------------------------------------------------------------------------------
 
 // A redeploy turns the old mapping of a server into past rows; they are saved to the state file and, after a
 // kill -9 and a restart, served again from the first published mapping on, with the same last_seen.
@@ -740,15 +810,18 @@ TEST_F(StorageE2e, PastMappingsSurviveKill9) {
     const auto samples = ParseSamples(estate.exporter.Metrics());
     why.clear();
     if (past.value("count", 0) != 2) why += "past rows: " + std::to_string(past.value("count", 0)) + "; ";
-    if (now.value("count", 0) != 2 || Field(now, "server_id") != std::multiset<std::string>{new_server_id, new_server_id}) {
+    if (now.value("count", 0) != 2 ||
+        Field(now, "server_id") != std::multiset<std::string>{new_server_id, new_server_id}) {
       why += "current rows of the new server: " + Brief(now) + "; ";
     }
     if (Value(samples, "estate_storage_history_entries") != 2.0) why += "history_entries not 2; ";
-    if (Value(samples, "estate_storage_history_last_save_timestamp_seconds").value_or(0) <= 0) why += "never saved; ";
+    if (Value(samples, "estate_storage_history_last_save_timestamp_seconds").value_or(0) <= 0)
+      why += "never saved; ";
     if (why.empty()) break;
   }
   ASSERT_TRUE(why.empty()) << why << "\n" << estate.exporter.process().Log();
-  EXPECT_EQ(Value(ParseSamples(estate.exporter.Metrics()), "estate_storage_history_save_failures_total"), 0.0);
+  EXPECT_EQ(Value(ParseSamples(estate.exporter.Metrics()), "estate_storage_history_save_failures_total"),
+            0.0);
   std::map<std::string, std::string> last_seen;  // array_volume -> last_seen
   for (const auto& v : past["volumes"]) {
     EXPECT_EQ(v.value("server_name", ""), "iex-fokpp02");
@@ -758,7 +831,8 @@ TEST_F(StorageE2e, PastMappingsSurviveKill9) {
     last_seen[v.value("array_volume", "")] = v["last_seen"].get<std::string>();
   }
   EXPECT_EQ(Field(past, "device"), (std::multiset<std::string>{"/dev/vda", "/dev/vdb"}));
-  EXPECT_EQ(Field(past, "cinder_name"), (std::multiset<std::string>{"iex-fokpp02-root", "fokpp_kafka_logs_05"}));
+  EXPECT_EQ(Field(past, "cinder_name"),
+            (std::multiset<std::string>{"iex-fokpp02-root", "fokpp_kafka_logs_05"}));
   // The old volumes' ids still find their past rows.
   for (const auto& v : past["volumes"]) {
     json r = estate.exporter.Api("/" + v.value("cinder_id", ""));
@@ -769,7 +843,8 @@ TEST_F(StorageE2e, PastMappingsSurviveKill9) {
   // kill -9, then the same config again: the first mapping it publishes already has the past rows.
   estate.exporter.process().Signal(SIGKILL);
   estate.exporter.process().Stop(2000ms);
-  ASSERT_TRUE(estate.exporter.Start(dir, StorageConfig(estate.sim.ports(), estate.state_dir, StorageOptions{}), "-2"));
+  ASSERT_TRUE(estate.exporter.Start(
+      dir, StorageConfig(estate.sim.ports(), estate.state_dir, StorageOptions{}), "-2"));
   json first;
   long status = 0;
   for (auto until = Clock::now() + 30s; Clock::now() < until; std::this_thread::sleep_for(20ms)) {
@@ -802,7 +877,8 @@ TEST_F(StorageE2e, PastMappingsSurviveKill9) {
   EXPECT_EQ(estate.exporter.Api("?state=current&server=iex-fokpp02")["count"], 2);
 }
 
-// ---- misbehaving upstreams -------------------------------------------------------------------------------------
+// ---- misbehaving upstreams
+// -------------------------------------------------------------------------------------
 
 double Counter(const std::vector<Sample>& samples, const std::string& source, const std::string& code) {
   return Value(samples, "estate_upstream_requests_total", {{"source", source}, {"code", code}}).value_or(0);
@@ -810,6 +886,76 @@ double Counter(const std::vector<Sample>& samples, const std::string& source, co
 
 // Revoking every token and array session mid-run: the next refresh logs in again (one 401, then success), and
 // the source never shows as down.
+// A cloud that comes up 20 s after the exporter (issue #14): with the default 5-minute interval, the failed
+// first refreshes are retried with backoff (1, 2, 4, ... s), so the mapping is there within a minute, not
+// after a whole interval; meanwhile the landing page says the source is retrying.
+TEST_F(StorageE2e, CloudComingUpLateIsMappedWithinAMinute) {
+  TempDir& dir = dir_;
+  StorageEstate& estate = estate_;
+  ASSERT_TRUE(estate.sim.Start(dir));
+  ASSERT_TRUE(estate.sim.InjectFault("cloud-demo", R"({"kind": "drop_connection"})"));
+  estate.state_dir = dir.path();
+  ASSERT_TRUE(estate.exporter.Start(
+      dir, StorageConfig(estate.sim.ports(), estate.state_dir, Intervals("5m", "5m", "200ms", "5s"))));
+  const auto started = Clock::now();
+  bool said_retrying = false;
+  while (Clock::now() < started + 20s) {
+    const std::string page = HttpGet(estate.exporter.base() + "/", 5).body;
+    said_retrying = said_retrying || page.find("no data yet: retrying in") != std::string::npos;
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_TRUE(said_retrying) << "the landing page never said the source is retrying";
+  ASSERT_TRUE(estate.sim.ClearFaults("cloud-demo"));
+  ASSERT_TRUE(estate.exporter.WaitMapped(
+      60s - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)))
+      << estate.exporter.process().Log();
+  std::printf("late cloud: mapped %.1f s after the exporter started (cloud up after 20 s, interval 5m)\n",
+              std::chrono::duration<double>(Clock::now() - started).count());
+}
+
+// /metrics keeps in step with the API (issue #14): from the exporter's start, whenever the API says the mapping
+// is complete, a scrape made right after it sees a complete mapping with the same rows. Then a redeploy
+// changes the mapping while both are read in turn: the scrape never shows an older mapping than the API did.
+TEST_F(StorageE2e, ApiThenScrapeSeeTheSameMapping) {
+  TempDir& dir = dir_;
+  StorageEstate& estate = estate_;
+  ASSERT_TRUE(estate.Start(dir));
+  auto rows_in_metrics = [](const std::vector<Sample>& samples) {
+    double total = 0;
+    for (const Sample* s : All(samples, "estate_storage_mapping_rows")) total += s->value;
+    return total;
+  };
+  int checked = 0;
+  for (auto until = Clock::now() + 60s; checked < 20 && Clock::now() < until; std::this_thread::sleep_for(50ms)) {
+    long status = 0;
+    const json list = estate.exporter.Api("", &status);
+    if (status != 200 || !list.value("complete", false)) continue;
+    const auto samples = ParseSamples(estate.exporter.Metrics());
+    ASSERT_EQ(Value(samples, "estate_storage_mapping_complete", {{"cloud", "cloud-demo"}}), 1.0)
+        << "the API said complete, the scrape after it did not";
+    ASSERT_GE(rows_in_metrics(samples), static_cast<double>(list.value("count", 0)));
+    ++checked;
+  }
+  EXPECT_EQ(checked, 20);
+
+  // A redeployed server: the API's generated_at moves on; a scrape right after sees at least that mapping.
+  const json before = estate.exporter.Api("?state=current&server=iex-fokpp02");
+  ASSERT_FALSE(estate.sim.Redeploy("cloud-demo", "iex-fokpp02").empty());
+  bool moved = false;
+  for (auto until = Clock::now() + 30s; !moved && Clock::now() < until; std::this_thread::sleep_for(50ms)) {
+    const json now = estate.exporter.Api("?state=current&server=iex-fokpp02");
+    if (now.value("volumes", json::array()) == before.value("volumes", json::array())) continue;
+    moved = true;
+    const std::string text = estate.exporter.Metrics();
+    for (const auto& v : now["volumes"]) {
+      if (v.value("state", "") != "current") continue;
+      EXPECT_NE(text.find("cinder_id=\"" + v.value("cinder_id", "") + "\""), std::string::npos)
+          << "the API shows a volume the scrape after it does not: " << v.dump();
+    }
+  }
+  EXPECT_TRUE(moved) << "the redeploy never reached the API";
+}
+
 TEST_F(StorageE2e, RevokedTokensAreRenewedWithoutAFailedRefresh) {
   TempDir& dir = dir_;
   StorageEstate& estate = estate_;
@@ -819,13 +965,15 @@ TEST_F(StorageE2e, RevokedTokensAreRenewedWithoutAFailedRefresh) {
   for (const std::string source : {"cloud-demo", "pure-a"}) {
     SCOPED_TRACE(source);
     const auto before = ParseSamples(estate.exporter.Metrics());
-    const double failures = Value(before, "estate_storage_source_refresh_failures_total", {{"source", source}}).value_or(-1);
+    const double failures =
+        Value(before, "estate_storage_source_refresh_failures_total", {{"source", source}}).value_or(-1);
     const double unauthorized = Counter(before, source, "401");
     const json revoked = estate.sim.ExpireTokens(source);
     ASSERT_GE(revoked.value("revoked", 0), 1) << revoked.dump();
     const double revoked_at = UnixNow();
     bool renewed = false;
-    for (auto until = Clock::now() + 20s; !renewed && Clock::now() < until; std::this_thread::sleep_for(100ms)) {
+    for (auto until = Clock::now() + 20s; !renewed && Clock::now() < until;
+         std::this_thread::sleep_for(100ms)) {
       const auto samples = ParseSamples(estate.exporter.Metrics());
       ASSERT_EQ(Value(samples, "estate_storage_source_up", {{"source", source}}), 1.0) << "went down";
       renewed = Counter(samples, source, "401") > unauthorized &&
@@ -856,7 +1004,8 @@ TEST_F(StorageE2e, ArrayRateLimitKeepsTheMapping) {
   const double injected_at = UnixNow();
   bool recovered = false;
   double seen_429 = 0;
-  for (auto until = Clock::now() + 40s; !recovered && Clock::now() < until; std::this_thread::sleep_for(100ms)) {
+  for (auto until = Clock::now() + 40s; !recovered && Clock::now() < until;
+       std::this_thread::sleep_for(100ms)) {
     const json list = estate.exporter.Api("?array=pure-a");
     const json all = estate.exporter.Api("");
     ASSERT_EQ(all.value("count", -1), count) << "the mapping changed during the 429s";
@@ -907,7 +1056,8 @@ TEST_F(StorageE2e, GarbageFromCinderKeepsTheLastMapping) {
   EXPECT_NE(estate.exporter.process().Log().find("cloud-demo"), std::string::npos);
   const json later = estate.exporter.Api("");
   EXPECT_EQ(later.value("count", -1), baseline.value("count", -2));
-  EXPECT_EQ(estate.exporter.Api(std::string("/") + kKafkaLogs04)["volumes"][0].value("host_name", ""), "iex-fokpp01");
+  EXPECT_EQ(estate.exporter.Api(std::string("/") + kKafkaLogs04)["volumes"][0].value("host_name", ""),
+            "iex-fokpp01");
   ASSERT_TRUE(estate.exporter.process().Running());
   ASSERT_TRUE(estate.sim.process().Running());
 
@@ -929,7 +1079,8 @@ TEST_F(StorageE2e, NonAdminUserGivesAnIncompleteMapping) {
   const auto samples = ParseSamples(estate.exporter.Metrics());
   EXPECT_EQ(Value(samples, "estate_storage_mapping_complete", {{"cloud", "cloud-demo"}}), 0.0);
   std::set<std::string> fields;
-  for (const Sample* s : All(samples, "estate_storage_mapping_missing_field_info", {{"cloud", "cloud-demo"}})) {
+  for (const Sample* s :
+       All(samples, "estate_storage_mapping_missing_field_info", {{"cloud", "cloud-demo"}})) {
     fields.insert(s->labels.at("field"));
   }
   std::string listed;
@@ -951,8 +1102,27 @@ TEST_F(StorageE2e, NonAdminUserGivesAnIncompleteMapping) {
   EXPECT_GT(incomplete, 0u) << Brief(list);
   EXPECT_EQ(Value(samples, "estate_storage_source_up", {{"source", "cloud-demo"}}), 1.0);
 
-  // A lookup says so too, found or not, and the lookup page shows why.
+  // What the hidden fields leave open is "unknown", never a fact (issue #14): pgdb_main_data lives on pure-a
+  // under its name_id, which the reader cannot see, and web_front02_logs is on no array, but its backend is
+  // hidden. No orphan and no missing volume is published, and neither are their counts.
   long status = 0;
+  std::map<std::string, int> states;
+  for (const auto& v : list["volumes"]) ++states[v.value("state", "")];
+  EXPECT_EQ(states.count("orphan"), 0u) << Brief(list);
+  EXPECT_EQ(states.count("missing_on_array"), 0u) << Brief(list);
+  EXPECT_GE(states["unknown"], 2) << Brief(list);
+  const json lost = estate.exporter.Api("/cb3ade55-3e0e-46ab-8fba-ec3e42a154f0", &status);
+  ASSERT_EQ(lost["volumes"].size(), 1u) << lost.dump();
+  EXPECT_EQ(lost["volumes"][0].value("state", ""), "unknown");
+  const json migrated_on_array = estate.exporter.Api("/volume-2c1ece41-e356-4795-839e-ac50486403c0-cinder", &status);
+  ASSERT_EQ(migrated_on_array["volumes"].size(), 1u) << migrated_on_array.dump();
+  EXPECT_EQ(migrated_on_array["volumes"][0].value("state", ""), "unknown");
+  EXPECT_TRUE(All(samples, "estate_storage_orphan_volumes").empty());
+  EXPECT_FALSE(Value(samples, "estate_storage_missing_volumes", {{"cloud", "cloud-demo"}}).has_value());
+  EXPECT_TRUE(All(samples, "estate_storage_orphan_volume_since_timestamp_seconds").empty());
+  EXPECT_TRUE(All(samples, "estate_storage_missing_volume_since_timestamp_seconds").empty());
+
+  // A lookup says so too, found or not, and the lookup page shows why.
   const json found = estate.exporter.Api(std::string("/") + kKafkaLogs04, &status);
   EXPECT_EQ(status, 200) << found.dump();
   EXPECT_EQ(found.value("complete", true), false);
@@ -988,7 +1158,8 @@ TEST_F(StorageE2e, NonAdminUserGivesAnIncompleteMapping) {
   }
 }
 
-// ---- alerts of both exporters ------------------------------------------------------------------------------------
+// ---- alerts of both exporters
+// ------------------------------------------------------------------------------------
 
 // packaging/demo/hardware.yml rendered as scripts/demo.sh renders it, with shorter intervals.
 std::string HardwareConfig(const json& ports, const std::string& state_dir) {
@@ -1058,22 +1229,23 @@ TEST_F(StorageE2e, StorageAndHardwareAlertsReachAlertmanager) {
                  {"retention_seconds", 7 * 86400},
                  {"mappings", json::array()},
                  {"orphan_since", json::array()},
-                 {"missing_since",
-                  json::array({{{"cloud", "cloud-demo"},
-                                {"cinder_id", "cb3ade55-3e0e-46ab-8fba-ec3e42a154f0"},
-                                {"since_unix", hour_ago}}})}}
+                 {"missing_since", json::array({{{"cloud", "cloud-demo"},
+                                                 {"cinder_id", "cb3ade55-3e0e-46ab-8fba-ec3e42a154f0"},
+                                                 {"since_unix", hour_ago}}})}}
                 .dump());
 
   StorageExporter storage;
-  ASSERT_TRUE(storage.Start(dir, StorageConfig(sim.ports(), dir.path(), Intervals("2s", "2s", "200ms", "5s"))));
+  ASSERT_TRUE(
+      storage.Start(dir, StorageConfig(sim.ports(), dir.path(), Intervals("2s", "2s", "200ms", "5s"))));
   const std::string hardware_bin = estate::testing::BinaryPath("estate-hardware-exporter");
   ASSERT_FALSE(hardware_bin.empty()) << "estate-hardware-exporter was not built";
   ChildProcess hardware;
   const int hardware_port = estate::testing::FreePort();
   const std::string hardware_address = "127.0.0.1:" + std::to_string(hardware_port);
-  auto started = hardware.Start({hardware_bin, "--config.file=" + dir.Write("hardware.yml", HardwareConfig(sim.ports(), dir.path())),
-                                 "--web.listen-address=" + hardware_address},
-                                dir.path() + "/hardware-exporter.log");
+  auto started = hardware.Start(
+      {hardware_bin, "--config.file=" + dir.Write("hardware.yml", HardwareConfig(sim.ports(), dir.path())),
+       "--web.listen-address=" + hardware_address},
+      dir.path() + "/hardware-exporter.log");
   ASSERT_TRUE(started) << started.error();
   ASSERT_TRUE(estate::testing::WaitHttpOk("http://" + hardware_address + "/-/ready", 60s)) << hardware.Log();
   ASSERT_TRUE(storage.WaitMapped(60s));
@@ -1083,7 +1255,8 @@ TEST_F(StorageE2e, StorageAndHardwareAlertsReachAlertmanager) {
             0);
   // Every BMC polled in both groups before Prometheus starts (a target before its first poll is down).
   std::size_t up = 0;
-  for (auto until = Clock::now() + 60s; up != 10 && Clock::now() < until; std::this_thread::sleep_for(200ms)) {
+  for (auto until = Clock::now() + 60s; up != 10 && Clock::now() < until;
+       std::this_thread::sleep_for(200ms)) {
     const auto samples = ParseSamples(HttpGet("http://" + hardware_address + "/metrics").body);
     up = 0;
     for (const Sample* s : All(samples, "estate_hardware_source_up")) up += s->value == 1.0;
@@ -1094,9 +1267,10 @@ TEST_F(StorageE2e, StorageAndHardwareAlertsReachAlertmanager) {
   auto am_started = am.Start(dir);
   ASSERT_TRUE(am_started) << am_started.error();
   estate::testing::PrometheusServer::Options options;
-  options.scrape_configs_yaml = "  - job_name: hardware\n    static_configs:\n      - targets: [\"" + hardware_address +
-                                "\"]\n  - job_name: storage-mapping\n    static_configs:\n      - targets: [\"" +
-                                storage.address() + "\"]\n";
+  options.scrape_configs_yaml =
+      "  - job_name: hardware\n    static_configs:\n      - targets: [\"" + hardware_address +
+      "\"]\n  - job_name: storage-mapping\n    static_configs:\n      - targets: [\"" + storage.address() +
+      "\"]\n";
   options.rule_files = {ShortRules(dir, "hardware.rules.yml"), ShortRules(dir, "storage-mapping.rules.yml")};
   options.alertmanager_url = am.address();
   estate::testing::PrometheusServer prometheus(options);
@@ -1120,12 +1294,15 @@ TEST_F(StorageE2e, StorageAndHardwareAlertsReachAlertmanager) {
   // The set must arrive and then hold for five consecutive looks, a second apart.
   std::vector<Alert> actual;
   int stable = 0;
-  for (auto until = Clock::now() + 120s; stable < 5 && Clock::now() < until; std::this_thread::sleep_for(1s)) {
+  for (auto until = Clock::now() + 120s; stable < 5 && Clock::now() < until;
+       std::this_thread::sleep_for(1s)) {
     actual = ActiveAlerts(am);
     stable = Keys(actual) == expected ? stable + 1 : 0;
   }
-  EXPECT_EQ(Keys(actual), expected) << "expected:\n" << Describe(expected) << "actual:\n" << Describe(Keys(actual))
-                                    << "Prometheus alerts: " << HttpGet(prometheus.url() + "/api/v1/alerts").body;
+  EXPECT_EQ(Keys(actual), expected) << "expected:\n"
+                                    << Describe(expected) << "actual:\n"
+                                    << Describe(Keys(actual)) << "Prometheus alerts: "
+                                    << HttpGet(prometheus.url() + "/api/v1/alerts").body;
 
   for (const auto& a : actual) {
     if (a.name == "StorageGuestsOnFaultyHypervisor" && a.key == "hv-hpe-01") {
@@ -1142,7 +1319,8 @@ TEST_F(StorageE2e, StorageAndHardwareAlertsReachAlertmanager) {
         }
       }
       for (const char* other : {"iex-fokpp03", "pgdb-replica01", "monitoring01"}) {
-        EXPECT_EQ(a.description.find(other), std::string::npos) << other << " is not on hv-hpe-01: " << a.description;
+        EXPECT_EQ(a.description.find(other), std::string::npos)
+            << other << " is not on hv-hpe-01: " << a.description;
       }
       EXPECT_NE(a.description.find("host hv-hpe-01"), std::string::npos) << a.description;
     }
@@ -1157,7 +1335,8 @@ TEST_F(StorageE2e, StorageAndHardwareAlertsReachAlertmanager) {
   ASSERT_TRUE(summary) << summary.error();
   EXPECT_EQ(summary->size(), 1u) << summary->dump();
   auto rules = HttpGet(prometheus.url() + "/api/v1/alerts").body;
-  EXPECT_NE(rules.find("failed cache battery, failed drive on hv-hpe-01: 4 guests at risk"), std::string::npos)
+  EXPECT_NE(rules.find("failed cache battery, failed drive on hv-hpe-01: 4 guests at risk"),
+            std::string::npos)
       << rules;
   EXPECT_TRUE(storage.process().Running()) << storage.process().Log();
   EXPECT_TRUE(hardware.Running()) << hardware.Log();

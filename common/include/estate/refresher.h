@@ -4,6 +4,9 @@
 // snapshots (views into them, and their gzip; cached until one changes, and for large bodies rebuilt by a
 // background thread), so it never waits for an upstream and copies nothing.
 // A failed refresh keeps the last good snapshot, which is served until it is older than the job's max age.
+// A job that serves no data (it never succeeded, or its data expired) and fails is retried with capped
+// exponential backoff (1 s, 2 s, 4 s, ... up to 30 s, never later than its interval), not a whole interval
+// later: an upstream that comes up after the exporter has data within seconds.
 //
 // Per job it exposes, with labels {<source_label>, group}:
 //   <ns>_source_up                                 1 when the last refresh succeeded
@@ -51,6 +54,12 @@ struct RenderedData {
   };
   std::string samples;
   std::vector<Family> families;
+  // Optional: called once, as soon as a /metrics body that includes this data has been built, so before any
+  // scrape can get it (on a worker or scrape thread, no refresher lock held; must not block long). A job that
+  // serves the same data elsewhere (an API) publishes it there from this hook, so that a reader who saw it
+  // there and then scrapes gets at least as new a body. The refresher builds that body right after the job
+  // publishes the data, scraped or not. Not called for data replaced before it was ever included.
+  std::function<void()> on_served;
 };
 
 // A family with this many bytes of samples from one job gets a deflate piece of its own, at this level.
@@ -92,6 +101,9 @@ struct JobStatus {
   double interval_seconds = 0;
   double failures = 0;
   std::string last_error;
+  // Seconds until the next attempt of a job retrying with backoff (no data yet, last refresh failed); -1 when
+  // the job is on its normal interval.
+  double retry_in_seconds = -1;
 };
 
 // The merged data of every job: views into the jobs' pre-rendered text, in exposition order (each family's
@@ -127,6 +139,8 @@ class Refresher {
     int workers = 4;
     double jitter_fraction = 0.1;       // each interval is spread by +/- this fraction
     bool spread_first_run = false;      // start jobs at random points of their first interval
+    double retry_initial_seconds = 1;   // first retry of a failed job that has no data
+    double retry_max_seconds = 30;      // retries back off up to this (and never beyond the interval)
   };
   explicit Refresher(Options options);
   ~Refresher();

@@ -70,12 +70,12 @@ Findings Sample() {
   p.input_watts = 0;
   p.capacity_watts = 800;
   f.psus.push_back(p);
-  f.psu_redundancy.push_back(Redundancy{"system", Health::kWarning, false});
+  f.psu_redundancy.push_back(Redundancy{"system", Health::kWarning, false, {}});
   f.power_consumed_watts = 230;
   f.has_inventory = true;
-  f.dimms.push_back(Component{"PROC 1 DIMM 1", {Health::kOk, State::kEnabled, Health::kUnknown}});
-  f.cpus.push_back(Component{"1", {Health::kOk, State::kEnabled, Health::kUnknown}});
-  f.firmware.push_back(Firmware{"iLO 5", "2.72"});
+  f.dimms.push_back(Component{"PROC 1 DIMM 1", {Health::kOk, State::kEnabled, Health::kUnknown}, {}});
+  f.cpus.push_back(Component{"1", {Health::kOk, State::kEnabled, Health::kUnknown}, {}});
+  f.firmware.push_back(Firmware{"iLO 5", "2.72", {}});
   f.has_logs = true;
   LogSummary log;
   log.log = "IML";

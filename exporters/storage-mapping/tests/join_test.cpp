@@ -345,7 +345,7 @@ TEST(StorageJoin, UnknownServerFallsBackToAttachmentHostAndProjectToId) {
 
 TEST(StorageJoin, DestroyedVolumesKeepTheirFlagAndDestroyedOrphansAreCountedApart) {
   Fixture f;
-  f.cloud->volumes = {CVol(Uuid(1), "being-deleted", "available")};
+  f.cloud->volumes = {CVol(Uuid(1), "being-deleted", "deleting")};
   f.array->volumes = {PVol(PureName(Uuid(1)), "01"), PVol(PureName(Uuid(2)), "02"),
                       PVol(PureName(Uuid(3)), "03")};
   f.array->volumes[0].destroyed = true;
@@ -364,6 +364,45 @@ TEST(StorageJoin, DestroyedVolumesKeepTheirFlagAndDestroyedOrphansAreCountedApar
   ASSERT_EQ(m.orphan_since.size(), 1u);
   EXPECT_EQ(m.orphan_since.begin()->first.second, PureName(Uuid(3)));
   EXPECT_EQ(m.orphan_since.begin()->second, kNow);
+  // /metrics says what the page says (issue #14): the current row's volume is destroyed too.
+  EXPECT_EQ(m.Array("pure-a")->destroyed_joined, 1u);
+  const std::string text = metrics::Render(MappingFamilies(m));
+  EXPECT_NE(text.find("estate_storage_destroyed_volumes{array=\"pure-a\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_volume_destroyed{array=\"pure-a\",array_volume=\"" + PureName(Uuid(1)) +
+                      "\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("estate_storage_volume_destroyed{array=\"pure-a\",array_volume=\"" + PureName(Uuid(3))),
+            std::string::npos);
+}
+
+// A volume an operator took out of Cinder (`cinder unmanage` leaves "volume-<id>-cinder-unmanaged" on the
+// array) is not an orphan: it has its own state and count, no orphan "since" time, and so no orphan alert.
+TEST(StorageJoin, UnmanagedVolumesAreNotOrphans) {
+  Fixture f;
+  f.array->volumes = {PVol(PureName(Uuid(1)) + "-unmanaged", "01"), PVol(PureName(Uuid(2)), "02"),
+                      PVol("cinder-pod::" + PureName(Uuid(3)) + "-UNMANAGED", "03"),
+                      PVol(PureName(Uuid(4)) + "-unmanaged", "04")};
+  f.array->volumes[3].destroyed = true;
+  Mapping m = f.Run();
+  auto unmanaged = RowsOf(m, "unmanaged");
+  ASSERT_EQ(unmanaged.size(), 3u);
+  EXPECT_EQ(unmanaged[0]->array_volume, PureName(Uuid(1)) + "-unmanaged");
+  EXPECT_TRUE(unmanaged[0]->cinder_id.empty());
+  EXPECT_EQ(unmanaged[1]->pod, "cinder-pod");
+  EXPECT_TRUE(unmanaged[2]->destroyed);
+  auto orphans = RowsOf(m, "orphan");
+  ASSERT_EQ(orphans.size(), 1u);
+  EXPECT_EQ(orphans[0]->array_volume, PureName(Uuid(2)));
+  EXPECT_EQ(m.Array("pure-a")->orphans, 1u);
+  EXPECT_EQ(m.Array("pure-a")->unmanaged, 2u);
+  EXPECT_EQ(m.Array("pure-a")->destroyed_orphans, 1u);
+  ASSERT_EQ(m.orphan_since.size(), 1u);  // only the real orphan
+  EXPECT_EQ(m.orphan_since.begin()->first.second, PureName(Uuid(2)));
+  const std::string text = metrics::Render(MappingFamilies(m));
+  EXPECT_NE(text.find("estate_storage_unmanaged_volumes{array=\"pure-a\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_orphan_volumes{array=\"pure-a\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("estate_storage_mapping_rows{state=\"unmanaged\"} 3"), std::string::npos);
 }
 
 TEST(StorageJoin, MissingOnArrayOnlyForExpectedBackendsAndStatuses) {
@@ -393,6 +432,14 @@ TEST(StorageJoin, MissingOnArrayOnlyForExpectedBackendsAndStatuses) {
   // The non-Cinder array volume is ignored but counted.
   EXPECT_EQ(m.Array("pure-a")->foreign, 1u);
   EXPECT_EQ(m.Array("pure-a")->orphans, 0u);
+  // It is found by the array name it should have (issue #14), in any case and with a pod prefix stripped.
+  for (const std::string& name : {PureName(Uuid(1)), "VOLUME-" + Uuid(1) + "-CINDER"}) {
+    auto found = m.Lookup(name);
+    ASSERT_EQ(found.size(), 1u) << name;
+    EXPECT_EQ(found[0]->cinder_id, Uuid(1));
+    EXPECT_EQ(found[0]->state, "missing_on_array");
+  }
+  EXPECT_TRUE(m.Lookup(PureName(Uuid(2))).empty());  // creating: no row at all
 
   // An empty backend list expects every volume (of a status that needs one) on an array.
   f.config.clouds[0].array_backends.clear();
@@ -431,7 +478,8 @@ TEST(StorageJoin, IncompleteCloudMarksItsRowsAndTheMapping) {
   Mapping m = f.Run();
   ASSERT_EQ(m.rows.size(), 2u);
   EXPECT_FALSE(m.rows[0].complete);
-  EXPECT_FALSE(m.rows[1].complete);  // an orphan judged against an incomplete cloud
+  EXPECT_FALSE(m.rows[1].complete);  // judged against an incomplete cloud: not an orphan but unknown
+  EXPECT_EQ(m.rows[1].state, "unknown");
   EXPECT_FALSE(m.Cloud("prod")->complete());
   EXPECT_FALSE(m.complete());
   bool warned = false;
@@ -443,6 +491,58 @@ TEST(StorageJoin, IncompleteCloudMarksItsRowsAndTheMapping) {
   EXPECT_TRUE(ok.rows[0].complete);
   EXPECT_TRUE(ok.complete());
   EXPECT_TRUE(ok.warnings.empty());
+}
+
+// A non-admin token hides name_id, provider_id and the backend host (issue #14). A migrated volume lives on the
+// array under its name_id, which the listing does not show, and a volume missing on the array has no backend
+// to judge it by: neither is published as a fact. The would-be orphan and the would-be missing volume are rows
+// in state "unknown", no orphan or missing "since" time starts, and the counts they would change are not
+// published.
+TEST(StorageJoin, HiddenAdminFieldsMakeUnknownsNotOrphansOrMissing) {
+  Fixture f;
+  f.cloud->admin.missing_fields = {"os-vol-host-attr:host", "os-vol-mig-status-attr:name_id", "provider_id"};
+  auto migrated = CVol(Uuid(1), "migrated");  // on the array as volume-<name_id>-cinder, name_id hidden
+  auto lost = CVol(Uuid(2), "lost");          // on no array; its backend is hidden
+  auto plain = CVol(Uuid(3), "plain");
+  for (auto* v : {&migrated, &lost, &plain}) v->backend_host = "";
+  f.cloud->volumes = {migrated, lost, plain};
+  f.array->volumes = {PVol(PureName(Uuid(9)), "09"), PVol(PureName(Uuid(3)), "03")};
+  Mapping m = f.Run();
+  EXPECT_EQ(RowsOf(m, "current").size(), 1u);  // plain still joins by its id
+  EXPECT_TRUE(RowsOf(m, "orphan").empty());
+  EXPECT_TRUE(RowsOf(m, "missing_on_array").empty());
+  auto unknown = RowsOf(m, "unknown");
+  ASSERT_EQ(unknown.size(), 3u);  // migrated and lost (Cinder side), volume-<uuid 9> (array side)
+  std::set<std::string> ids;
+  for (const auto* r : unknown) {
+    ids.insert(r->cinder_id.empty() ? r->array_volume.str() : r->cinder_id.str());
+    EXPECT_FALSE(r->complete);
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{Uuid(1), Uuid(2), PureName(Uuid(9))}));
+  EXPECT_EQ(m.Cloud("prod")->missing, 0u);
+  EXPECT_EQ(m.Cloud("prod")->unknown, 2u);
+  EXPECT_EQ(m.Array("pure-a")->orphans, 0u);
+  EXPECT_EQ(m.Array("pure-a")->unknown, 1u);
+  EXPECT_TRUE(m.orphan_since.empty());
+  EXPECT_TRUE(m.missing_since.empty());
+  EXPECT_FALSE(m.orphans_established());
+  EXPECT_TRUE(m.Cloud("prod")->fields_hidden());
+  const std::string text = metrics::Render(MappingFamilies(m));
+  EXPECT_EQ(text.find("estate_storage_orphan_volumes{"), std::string::npos) << text;
+  EXPECT_EQ(text.find("estate_storage_missing_volumes{"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_mapping_rows{state=\"unknown\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("estate_storage_mapping_complete{cloud=\"prod\"} 0"), std::string::npos) << text;
+  // The unknown Cinder volumes are still found by id and by the array name they should have.
+  EXPECT_EQ(m.Lookup(Uuid(2)).size(), 1u);
+
+  // With every field, the same data gives facts again.
+  f.cloud->admin.missing_fields.clear();
+  f.cloud->volumes[1].backend_host = "cinder-vol@pure-a#pure-a";
+  Mapping full = f.Run();
+  EXPECT_TRUE(RowsOf(full, "unknown").empty());
+  EXPECT_EQ(RowsOf(full, "orphan").size(), 1u);
+  EXPECT_EQ(full.Cloud("prod")->missing, 1u);  // lost (migrated has no backend host: not expected)
+  EXPECT_TRUE(full.orphans_established());
 }
 
 TEST(StorageJoin, TagsFillServerOfAnOrphanButNeverOverrideCinder) {
@@ -687,7 +787,8 @@ std::string Assemble(const RenderedData& d) {
   std::string out;
   std::size_t next = 0;
   for (const auto& f : d.families) {
-    out += "# HELP " + f.name + " " + metrics::EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type + "\n";
+    out +=
+        "# HELP " + f.name + " " + metrics::EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type + "\n";
     EXPECT_EQ(f.offset, next) << f.name;  // back to back, in order
     if (f.gzip) {
       std::string text;
@@ -731,7 +832,7 @@ TEST(StorageMetrics, RenderMappingIsByteIdenticalToTheFamilies) {
   const std::string expected = metrics::Render(MappingFamilies(m));
   RenderedData d = RenderMapping(m);
   EXPECT_EQ(Assemble(d), expected);
-  ASSERT_EQ(d.families.size(), 13u);
+  ASSERT_EQ(d.families.size(), 15u);
 
   // Small extra families (the exporter's history save figures) append the same way.
   auto failures = metrics::Counter("estate_storage_history_save_failures_total", "Failed writes.");
@@ -785,8 +886,9 @@ TEST(StorageMetrics, InfoSeriesAreOrderedByHypervisorThenServer) {
     return r;
   };
   // Mapping order (as the join makes it): not grouped. Rows without a server (orphans, detached) come first.
-  m.rows = {row("cmp-02", "web-2", "v1"), row("cmp-01", "db-1", "v2"), row("cmp-02", "web-1", "v3"),
-            row("", "", "v4"), row("cmp-02", "web-2", "v5"), row("cmp-01", "db-1", "v6")};
+  m.rows = {row("cmp-02", "web-2", "v1"), row("cmp-01", "db-1", "v2"),
+            row("cmp-02", "web-1", "v3"), row("", "", "v4"),
+            row("cmp-02", "web-2", "v5"), row("cmp-01", "db-1", "v6")};
   auto server = [](std::string id, std::string name, std::string hv) {
     ServerRow r;
     r.cloud = "prod";
@@ -795,7 +897,8 @@ TEST(StorageMetrics, InfoSeriesAreOrderedByHypervisorThenServer) {
     r.hypervisor = std::move(hv);
     return r;
   };
-  m.servers = {server("s2", "web-2", "cmp-02"), server("s1", "web-1", "cmp-02"), server("s3", "db-1", "cmp-01")};
+  m.servers = {server("s2", "web-2", "cmp-02"), server("s1", "web-1", "cmp-02"),
+               server("s3", "db-1", "cmp-01")};
   m.IndexRows(0);
   const std::string text = Assemble(RenderMapping(m));
   auto order = [&text](const std::string& family, const std::string& label) {
@@ -844,7 +947,7 @@ TEST(StorageMetrics, NamesAreValidAndUnique) {
     for (const auto& l : d.labels) EXPECT_TRUE(metrics::ValidLabelName(l)) << d.name << " " << l;
     EXPECT_TRUE(names.insert(d.name).second) << d.name;
   }
-  EXPECT_EQ(names.size(), 19u);
+  EXPECT_EQ(names.size(), 21u);
   // Every family the functions produce is in the table, with the table's label names in order.
   Mapping m = SmallMapping();
   std::vector<metrics::Family> all = MappingFamilies(m);

@@ -14,6 +14,7 @@ void NovaKeyCounts::Add(const NovaKeyCounts& o) {
   servers += o.servers;
   with_host += o.with_host;
   with_hypervisor_hostname += o.with_hypervisor_hostname;
+  with_hostname += o.with_hostname;
 }
 
 Result<NovaServersPage> ParseNovaServersPage(std::string_view body) {
@@ -34,8 +35,9 @@ Result<NovaServersPage> ParseNovaServersPage(std::string_view body) {
     s.name = Take(item, "name");
     s.status = pool.Intern(Take(item, "status"));
     s.project_id = pool.Intern(Take(item, "tenant_id"));
+    if (Has(item, "OS-EXT-SRV-ATTR:hostname")) ++page.keys.with_hostname;
     s.host_name = Take(item, "OS-EXT-SRV-ATTR:hostname");
-    if (s.host_name.empty()) s.host_name = s.name;
+    if (s.host_name.empty()) s.host_name = s.name;  // substituted: CheckAdminFields lists the hidden field
     if (Has(item, "OS-EXT-SRV-ATTR:host")) {
       ++page.keys.with_host;
       s.hypervisor = pool.Intern(Take(item, "OS-EXT-SRV-ATTR:host"));

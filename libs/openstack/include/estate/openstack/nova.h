@@ -43,6 +43,7 @@ struct NovaKeyCounts {
   std::size_t servers = 0;
   std::size_t with_host = 0;                 // key "OS-EXT-SRV-ATTR:host" present
   std::size_t with_hypervisor_hostname = 0;  // key "OS-EXT-SRV-ATTR:hypervisor_hostname" present
+  std::size_t with_hostname = 0;             // key "OS-EXT-SRV-ATTR:hostname" present (else host_name = name)
   void Add(const NovaKeyCounts& other);
 };
 
