@@ -202,6 +202,13 @@ class App {
         refresher_(Refresher::Options{info.ns, info.source_label, flags_.refresh_workers, 0.1, false}) {
     services_.http = &http_;
     services_.registry = &registry_;
+    services_.publish = [this](const std::string& source, const std::string& group,
+                               const metrics::Families& families) {
+      return refresher_.Publish(source, group, families);
+    };
+    services_.run_soon = [this](const std::string& source, const std::string& group) {
+      return refresher_.RunSoon(source, group);
+    };
     auto& refused = prometheus::BuildCounter()
                         .Name(info.ns + "_probes_refused_total")
                         .Help(
@@ -763,7 +770,9 @@ int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& expor
     }
     prometheus::Registry registry;
     http::CurlHttpClient http(http::CurlLimits{}, &registry);
-    Services services{&http, &registry};
+    Services services;
+    services.http = &http;
+    services.registry = &registry;
     auto plan = LoadPlan(exporter, flags->config_file, services);
     if (!plan) {
       std::fprintf(stderr, "%s\n", plan.error().c_str());

@@ -172,6 +172,9 @@ struct Job {
   bool backing_off = false;  // next_run is a backoff retry, not the interval
   std::string last_error;
   std::shared_ptr<const Rendered> data;
+  // When Publish() last swapped data in: a refresh that started before it does not replace that data (the
+  // publisher built it from newer knowledge than the refresh had).
+  Clock::time_point published_mono{};
   CancelToken cancel;
 };
 
@@ -386,7 +389,7 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
       job->last_error.clear();
       job->last_success_unix = UnixNow();
       job->last_success_mono = end;
-      if (!keep_data) job->data = std::move(rendered);
+      if (!keep_data && job->published_mono <= start) job->data = std::move(rendered);
     } else {
       job->up = false;
       job->failures += 1;
@@ -814,6 +817,41 @@ metrics::Families Refresher::StatusFamilies() const {
     if (s.has_data) metrics::Add(age, l, s.age_seconds);
   }
   return {std::move(age), std::move(last), std::move(dur), std::move(fail), std::move(up)};
+}
+
+bool Refresher::Publish(const std::string& source, const std::string& group,
+                        const metrics::Families& families) {
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->jobs.find({source, group});
+    if (it == impl_->jobs.end() || it->second->removed) return false;
+    job = it->second;
+  }
+  auto rendered = impl_->RenderJobData(families);  // outside the lock: rendering may take a while
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (job->removed) return false;
+    job->data = std::move(rendered);
+    job->up = true;
+    job->attempted = true;
+    job->last_success_unix = UnixNow();
+    job->last_success_mono = Clock::now();
+    job->published_mono = job->last_success_mono;
+    ++impl_->version;
+  }
+  return true;
+}
+
+bool Refresher::RunSoon(const std::string& source, const std::string& group) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->jobs.find({source, group});
+    if (it == impl_->jobs.end() || it->second->removed) return false;
+    if (!it->second->running) it->second->next_run = Clock::now();
+  }
+  impl_->cv.notify_all();
+  return true;
 }
 
 void Refresher::RunAllNow() {

@@ -195,6 +195,60 @@ TEST(Refresher, FailureKeepsLastGoodDataAndCountsFailures) {
   EXPECT_NE(status.find("estate_t_source_data_age_seconds{target=\"a\",group=\"fast\"} "), std::string::npos);
 }
 
+TEST(Refresher, PublishSwapsDataWithoutTouchingTheSchedule) {
+  std::atomic<int> calls{0};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    ++calls;
+    return Temps("a", 30);
+  })});
+  r.RunAllNow();
+  ASSERT_EQ(calls, 1);
+  EXPECT_TRUE(r.Publish("a", "fast", Temps("a", 99)));
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 99"), std::string::npos);
+  EXPECT_EQ(r.DataText()->find("} 30\n"), std::string::npos);
+  EXPECT_EQ(calls, 1);                                  // nothing was collected for it
+  EXPECT_FALSE(r.Publish("a", "slow", Temps("a", 1)));  // no such job
+  EXPECT_FALSE(r.Publish("b", "fast", Temps("b", 1)));
+  EXPECT_TRUE(r.Statuses().at(0).up);
+}
+
+TEST(Refresher, RefreshThatStartedBeforeAPublishDoesNotOverwriteIt) {
+  std::promise<void> entered, release;
+  auto release_future = release.get_future().share();
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job("a", [&](const Budget&) -> Result<metrics::Families> {
+    entered.set_value();
+    release_future.wait();
+    return Temps("a", 1);  // read before the event
+  })});
+  std::thread run([&] { r.RunAllNow(); });
+  entered.get_future().wait();
+  EXPECT_TRUE(r.Publish("a", "fast", Temps("a", 2)));  // built from newer knowledge
+  release.set_value();
+  run.join();
+  EXPECT_NE(r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 2"), std::string::npos);
+  EXPECT_TRUE(r.Statuses().at(0).up);
+}
+
+TEST(Refresher, RunSoonMakesAJobDueNow) {
+  std::atomic<int> calls{0};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job(
+      "a",
+      [&](const Budget&) -> Result<metrics::Families> {
+        ++calls;
+        return Temps("a", calls);
+      },
+      3600)});
+  r.Start();
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));
+  EXPECT_TRUE(r.RunSoon("a", "fast"));  // an hour before its time
+  EXPECT_TRUE(WaitFor([&] { return calls.load() == 2; }));
+  EXPECT_FALSE(r.RunSoon("a", "slow"));
+  r.Stop();
+}
+
 TEST(Refresher, UnchangedKeepsDataWithoutCollecting) {
   std::atomic<int> calls{0};
   std::atomic<bool> unchanged{true};

@@ -5,6 +5,7 @@
 
 #include "estate/config.h"
 #include "estate/metrics.h"
+#include "estate/url.h"
 
 namespace estate::hardware {
 
@@ -60,6 +61,32 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
   defaults.Finish();
   root.Get("max_concurrent_polls", cfg.max_concurrent_polls);
   root.Get("allow_empty", cfg.allow_empty);
+  if (root.Has("events")) {
+    config::MapReader ev = root.Map("events");
+    EventsConfig& e = cfg.events;
+    ev.Get("sse", e.sse);
+    ev.Get("push", e.push);
+    ev.Get("receiver_url", e.receiver_url);
+    ev.Get("max_streams", e.max_streams);
+    ReadDuration(ev, "idle_timeout", e.idle_timeout_seconds);
+    ReadDuration(ev, "reconnect_min", e.reconnect_min_seconds);
+    ReadDuration(ev, "reconnect_max", e.reconnect_max_seconds);
+    ReadDuration(ev, "resync_min_interval", e.resync_min_interval_seconds);
+    ReadDuration(ev, "fallback_min_interval", e.fallback_min_interval_seconds);
+    ev.Finish();
+    if (e.max_streams < 0) ev.Error("max_streams", "must not be negative");
+    if (e.reconnect_min_seconds <= 0) ev.Error("reconnect_min", "must be positive");
+    if (e.reconnect_max_seconds < e.reconnect_min_seconds)
+      ev.Error("reconnect_max", "must be at least reconnect_min");
+    if (e.push && e.receiver_url.empty()) ev.Error("receiver_url", "is required when push is on");
+    if (!e.receiver_url.empty()) {
+      auto u = url::Parse(e.receiver_url);
+      if (!u)
+        ev.Error("receiver_url", u.error());
+      else if (u->has_query)
+        ev.Error("receiver_url", "must not carry a query (the exporter adds ?target=)");
+    }
+  }
   if (cfg.max_requests_per_bmc < 1) defaults.Error("max_requests_per_bmc", "must be at least 1");
   if (cfg.max_concurrent_polls < 1) root.Error("max_concurrent_polls", "must be at least 1");
 
@@ -93,6 +120,7 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
     ReadDuration(reader, "slow_interval", t.slow_interval_seconds);
     reader.Get("api_root", t.api_root);
     reader.Get("sessions", t.sessions);
+    reader.Get("events", t.events);
     reader.Finish();
 
     if (!t.name.empty() && !names.insert(t.name).second)
@@ -160,6 +188,13 @@ std::string Fingerprint(const HardwareConfig& config, const TargetConfig& t) {
                   std::to_string(config.last_good_max_age_seconds) + "|" +
                   std::to_string(config.max_requests_per_bmc) + "|" + (config.use_expand ? "1" : "0");
   for (const auto& [k, v] : t.labels) s += "|" + k + "=" + v;
+  if (config.events.Enabled() && t.events) {
+    const EventsConfig& e = config.events;
+    s += "|events|" + std::to_string(e.sse) + std::to_string(e.push) + "|" + e.receiver_url + "|" +
+         std::to_string(e.idle_timeout_seconds) + "|" + std::to_string(e.reconnect_min_seconds) + "|" +
+         std::to_string(e.reconnect_max_seconds) + "|" + std::to_string(e.resync_min_interval_seconds) + "|" +
+         std::to_string(e.fallback_min_interval_seconds);
+  }
   if (const AuthSet* a = config.FindAuth(t.auth)) {
     // Hashed so that a password change restarts the target without the password appearing anywhere.
     s += "|" + a->username + "|" + std::to_string(std::hash<std::string>{}(a->password));

@@ -11,6 +11,8 @@
 //     - {name: hv01-ilo, address: https://10.0.0.11, auth: ilo, ca_file: /etc/estate/bmc-ca.pem,
 //        labels: {host: hv01}}
 //   allow_empty: false     # true: no targets is fine (otherwise an empty or truncated file is refused)
+//   events: {sse: true, push: false, receiver_url: https://exporter.example:9840/events/redfish,
+//            max_streams: 2000, idle_timeout: 0s, reconnect_min: 1s, reconnect_max: 5m}
 //
 // Plain values; not thread-safe.
 #pragma once
@@ -45,6 +47,23 @@ struct TargetConfig {
   double slow_interval_seconds = 0;
   std::string api_root;  // Redfish API root override, e.g. "/rest/v1" for iLO 4 HP REST; "" = detect
   bool sessions = true;  // Redfish sessions; false = basic auth on every request
+  bool events = true;    // Redfish events for this BMC when events.sse or events.push is on
+};
+
+// Redfish events (redfish_events.h, docs/hardware.md). Both modes are off by default.
+struct EventsConfig {
+  bool sse = false;          // keep one SSE stream per BMC whose EventService offers ServerSentEventUri
+  bool push = false;         // else create a push subscription (EventDestination) to receiver_url
+  std::string receiver_url;  // how BMCs reach this exporter's POST /events/redfish (required for push)
+  int max_streams = 2000;    // SSE streams open at once across all BMCs
+  double idle_timeout_seconds = 0;   // reconnect a stream silent this long; 0 = only on close/error
+  double reconnect_min_seconds = 1;  // backoff after a failed or closed stream, doubling, with jitter
+  double reconnect_max_seconds = 300;
+  // After a break in the stream, an early slow poll at most this often.
+  double resync_min_interval_seconds = 600;
+  // An event for a resource that cannot be mapped runs its group early at most this often.
+  double fallback_min_interval_seconds = 30;
+  bool Enabled() const { return sse || push; }
 };
 
 struct HardwareConfig {
@@ -57,6 +76,7 @@ struct HardwareConfig {
   int max_concurrent_polls = 64;  // polls in flight across all BMCs
   bool use_expand = true;         // use $expand where the service advertises it
   bool allow_empty = false;       // no targets is an error unless set
+  EventsConfig events;
   std::vector<AuthSet> auths;
   std::vector<TargetConfig> targets;
   // Not settings: what the load noticed. Warnings (inline passwords, loose file modes) are logged by

@@ -277,6 +277,7 @@ Result<metrics::Families> TargetState::PollFast(const Budget& budget) {
   auto fast = Fast(budget, poll);
   if (!fast) return MakeError(fast.error());
   last_fast_ = *fast;
+  last_fast_poll_ = poll;
   const Findings merged = MergedView();
   return BuildFamilies(last_fast_, base_, poll, &merged, has_slow_);
 }
@@ -291,6 +292,8 @@ Result<metrics::Families> TargetState::PollSlow(const Budget& budget) {
   if (!slow) return MakeError(slow.error());
   last_slow_ = *slow;
   has_slow_ = true;
+  last_slow_poll_ = poll;
+  if (events_ && kind_ == Kind::kRedfish) events_->Start(api_root_);
   return BuildFamilies(last_slow_, base_, poll, nullptr);
 }
 
@@ -331,12 +334,15 @@ Result<metrics::Families> TargetState::Probe(const std::string& module, const Bu
 }
 
 void TargetState::Shutdown() {
+  if (events_) events_->Stop();  // deletes a push subscription while the session still exists
   Budget budget;
   budget.deadline = Clock::now() + std::chrono::seconds(5);
   redfish_->Logout(budget);
 }
 
 Plan HardwareExporter::BuildPlan(const HardwareConfig& config, http::HttpClient& http) {
+  if (!hub_) hub_ = std::make_shared<EventHub>(config.events.max_streams);
+  hub_->SetMaxStreams(config.events.max_streams);
   if (!limiter_ || limiter_size_ != config.max_concurrent_polls) {
     limiter_ = std::make_shared<PollLimiter>(config.max_concurrent_polls);
     limiter_size_ = config.max_concurrent_polls;
@@ -367,6 +373,7 @@ Plan HardwareExporter::BuildPlan(const HardwareConfig& config, http::HttpClient&
     slow_job.collect = [state](const Budget& b) { return state->PollSlow(b); };
     plan.jobs.push_back(std::move(fast_job));
     plan.jobs.push_back(std::move(slow_job));
+    if (config.events.Enabled() && t.events) AddEventsJob(plan, config, t, state, services_, hub_);
   }
   states_ = std::move(next);
   auto targets = std::make_shared<std::map<std::string, std::shared_ptr<TargetState>>>();
@@ -389,6 +396,7 @@ Result<Plan> HardwareExporter::Load(const std::string& config_path, const Servic
   auto config = LoadConfig(config_path);
   if (!config) return MakeError(config.error());
   if (services.http == nullptr) return MakeError("no HTTP client");
+  services_ = services;
   for (const auto& t : config->targets) {
     if (t.insecure) log::Warn("BMC TLS verification disabled by config", {{"target", t.name}});
   }

@@ -17,6 +17,7 @@
 #include "hardware_config.h"
 #include "hardware_metrics.h"
 #include "redfish_client.h"
+#include "redfish_events.h"
 #include "ribcl_client.h"
 
 namespace estate::hardware {
@@ -46,6 +47,20 @@ class TargetState {
   void Shutdown();
 
   const metrics::Labels& labels() const { return base_; }
+
+  // Redfish events (target_events.cpp). Where to send data changed outside the schedule.
+  struct EventSink {
+    std::function<bool(const std::string& group, const metrics::Families& families)> publish;
+    std::function<bool(const std::string& group)> run_soon;
+  };
+  // Sets up the event channel (started after the first successful slow poll of a Redfish BMC).
+  void AttachEvents(const EventsConfig& config, std::shared_ptr<EventHub> hub, EventSink sink);
+  // Re-reads the resources an event names, patches the last findings and republishes the groups they belong
+  // to; an event that names nothing known runs the group early instead (rate-limited).
+  void OnEvent(const RedfishEvent& event);
+  // The estate_hardware_event_* families (the "events" job); empty without a channel.
+  metrics::Families EventFamilies() const;
+  EventChannel* events() { return events_.get(); }
 
  private:
   enum class Kind { kUnknown, kRedfish, kRibcl };
@@ -84,6 +99,16 @@ class TargetState {
   Findings last_fast_;
   Findings last_slow_;
   bool has_slow_ = false;  // a slow poll has succeeded: last_slow_ holds real storage and inventory
+  PollInfo last_fast_poll_{"fast", 0, 0};  // for republishing after an event
+  PollInfo last_slow_poll_{"slow", 0, 0};
+
+  // Events (target_events.cpp). Last member: destroyed (its thread joined) before everything it uses.
+  void RunEarly(const std::string& group, bool resync);
+  EventSink sink_;
+  std::mutex early_mu_;
+  std::map<std::string, Clock::time_point> early_runs_;  // by group: rate limit of RunEarly
+  EventsConfig events_config_;
+  std::unique_ptr<EventChannel> events_;
 };
 
 class HardwareExporter final : public Exporter {
@@ -92,6 +117,11 @@ class HardwareExporter final : public Exporter {
 
   // Builds the plan from an already parsed config (tests use this with their own HttpClient).
   Plan BuildPlan(const HardwareConfig& config, http::HttpClient& http);
+  // The push receiver: POST /events/redfish?target=NAME.
+  void AddRoutes(web::HttpServer& server, const Services& services) override;
+  // Where events publish (Load sets it from the app's services; tests may set their own).
+  void SetServices(const Services& services) { services_ = services; }
+  std::shared_ptr<EventHub> hub() const { return hub_; }
 
  private:
   struct Entry {
@@ -101,7 +131,15 @@ class HardwareExporter final : public Exporter {
   std::map<std::string, Entry> states_;  // by target name; reused across reloads when unchanged
   std::shared_ptr<PollLimiter> limiter_;
   int limiter_size_ = 0;
+  Services services_;
+  std::shared_ptr<EventHub> hub_;
 };
+
+// Adds a target's "events" job (its estate_hardware_event_* families, republished on every change) and
+// attaches its event channel (target_events.cpp).
+void AddEventsJob(Plan& plan, const HardwareConfig& config, const TargetConfig& target,
+                  const std::shared_ptr<TargetState>& state, const Services& services,
+                  const std::shared_ptr<EventHub>& hub);
 
 // The exporter's identity for RunExporter.
 ExporterInfo HardwareExporterInfo();

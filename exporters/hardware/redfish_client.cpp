@@ -746,4 +746,67 @@ void RedfishClient::Logout(const Budget& budget) {
   DeleteSession(token, uri, budget);
 }
 
+// --- requests for the event channel ------------------------------------------------------------------------
+
+Result<std::pair<url::Url, http::ClientOptions>> RedfishClient::Prepare(const std::string& link,
+                                                                        std::string_view where,
+                                                                        const Budget& budget,
+                                                                        std::string* token) {
+  auto target = UrlFor(link, where);
+  if (!target) return MakeError("refused: " + target.error());
+  http::ClientOptions options = settings_.options;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!basic_ && token_.empty()) {
+    auto login = Login(budget);
+    if (!login) return MakeError(login.error());
+  }
+  if (basic_) {
+    options.auth.kind = http::Auth::Kind::kBasic;
+    options.auth.username = settings_.username;
+    options.auth.password = settings_.password;
+  } else {
+    options.auth.kind = http::Auth::Kind::kHeader;
+    options.auth.header_name = "X-Auth-Token";
+    options.auth.header_value = token_;
+    if (token != nullptr) *token = token_;
+  }
+  return std::make_pair(*target, options);
+}
+
+void RedfishClient::ForgetSession(const std::string& token, const Budget& budget) {
+  std::string old_token, old_uri;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (token.empty() || token_ != token) return;
+    old_token.swap(token_);
+    old_uri.swap(session_uri_);
+  }
+  DeleteSession(old_token, old_uri, budget);
+}
+
+Result<http::Response> RedfishClient::Send(const std::string& method, const std::string& link,
+                                           const std::string& json_body, const Budget& budget) {
+  for (int attempt = 0;; ++attempt) {
+    std::string token;
+    auto prepared = Prepare(link, method, budget, &token);
+    if (!prepared) return MakeError(method + " " + url::Describe(link) + ": " + prepared.error());
+    http::Request req;
+    req.method = method;
+    req.url = prepared->first.ToString();
+    req.headers = {{"Accept", "application/json"}};
+    if (!json_body.empty()) {
+      req.headers.emplace_back("Content-Type", "application/json");
+      req.body = json_body;
+    }
+    prepared->second.max_retries = 0;  // a POST must not leave two subscriptions behind
+    auto resp = Send(req, prepared->second, budget);
+    if (!resp) return MakeError(method + " " + prepared->first.Target() + ": " + resp.error());
+    if (resp->status == 401 && attempt == 0 && !token.empty()) {
+      ForgetSession(token, budget);
+      continue;
+    }
+    return resp;
+  }
+}
+
 }  // namespace estate::hardware

@@ -154,6 +154,18 @@ class RedfishClient {
   // Deletes the session, if any. Safe to call repeatedly; the next Get logs in again.
   void Logout(const Budget& budget);
 
+  // For requests this class does not shape itself (an SSE stream, event subscriptions): the URL of `link` on
+  // this BMC (refused like any other link) and options that carry the session (logging in first when needed)
+  // or basic auth. *token gets the session token used, for ForgetSession after a 401.
+  Result<std::pair<url::Url, http::ClientOptions>> Prepare(const std::string& link, std::string_view where,
+                                                           const Budget& budget, std::string* token);
+  // Drops the session if it is still `token` (a request made with Prepare() got 401); the next request logs
+  // in again.
+  void ForgetSession(const std::string& token, const Budget& budget);
+  // A request with a JSON body (or none) with the session, logging in again once on 401; the raw response.
+  Result<http::Response> Send(const std::string& method, const std::string& link,
+                              const std::string& json_body, const Budget& budget);
+
   // The service root's Links.Sessions; ignored (and logged) when it leaves the BMC.
   void SetSessionsPath(const std::string& path);
   bool has_session() const;

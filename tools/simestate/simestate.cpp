@@ -16,13 +16,14 @@
 
 #include "estate/json_util.h"
 #include "estate/log.h"
+#include "sim_events.h"
+#include "sim_gocd.h"
 #include "sim_http.h"
 #include "sim_openstack.h"
 #include "sim_pure.h"
 #include "sim_registry_data.h"
-#include "sim_storage_model.h"
-#include "sim_gocd.h"
 #include "sim_servicenow.h"
+#include "sim_storage_model.h"
 
 namespace estate::simestate {
 namespace {
@@ -186,7 +187,8 @@ constexpr char kSessionsPath[] = "/redfish/v1/SessionService/Sessions";
 // service root is anonymous, a POST to the session collection with the right UserName/Password returns 201
 // with X-Auth-Token and Location, DELETE of that Location ends it, and every other recorded resource needs a
 // live token or basic auth (401 otherwise). Without configured credentials any login is accepted.
-void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg, std::shared_ptr<RedfishSessions> sessions) {
+void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg,
+                    std::shared_ptr<RedfishSessions> sessions, std::shared_ptr<SimEvents> events) {
   auto index = std::make_shared<const TreeIndex>(IndexTree(cfg.data_dir));
   const std::string username = cfg.username;
   const std::string password = cfg.password;
@@ -279,7 +281,8 @@ void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg, std::shared
   }
 
   // Every recorded resource, under the path as recorded, lower-cased, and with a trailing slash.
-  auto serve = [index, authorised, unauthorised](const FakeRequest& req) {
+  if (events) events->Install(server, authorised);
+  auto serve = [index, authorised, unauthorised, events](const FakeRequest& req) {
     const std::string key = PathKey(req.path);
     if (!IsAnonymousRedfishPath(key) && !authorised(req)) return unauthorised();
     auto it = index->files.find(key);
@@ -288,10 +291,12 @@ void InstallRedfish(FakeUpstream& server, const UpstreamConfig& cfg, std::shared
       return JsonError(404, "no recorded response for " + req.path);
     }
     resp.content_type = ContentTypeOf(it->second);
-    if (UrlDecode(req.query).find("$expand") != std::string::npos && resp.content_type == "application/json") {
+    const bool expand = UrlDecode(req.query).find("$expand") != std::string::npos;
+    if ((expand || events) && resp.content_type == "application/json") {
       auto body = nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
       if (body.is_object()) {
-        ExpandLinks(body, *index);
+        if (expand) ExpandLinks(body, *index);
+        if (events) events->Patch(key, body);
         resp.body = DumpJson(body, 2) + "\n";
       }
     }
@@ -425,6 +430,7 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
     if (!cfg.username.empty() && !redfish && !ribcl && !registry) options.basic_auth = cfg.username + ":" + cfg.password;
     auto server = std::make_unique<FakeUpstream>(options);
     std::shared_ptr<RedfishSessions> sessions;
+    std::shared_ptr<SimEvents> events;
     std::shared_ptr<StorageModel> model;
     std::shared_ptr<OpenStackTokens> tokens;
     std::shared_ptr<PureSessions> pure_sessions;
@@ -439,7 +445,8 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
     }
     if (redfish) {
       sessions = std::make_shared<RedfishSessions>();
-      InstallRedfish(*server, cfg, sessions);
+      if (cfg.events) events = std::make_shared<SimEvents>();
+      InstallRedfish(*server, cfg, sessions, events);
     } else if (ribcl) {
       InstallRibcl(*server, cfg);
     } else if (cfg.kind == "openstack" && model) {
@@ -470,8 +477,8 @@ Result<Ok> SimEstate::Start(const std::string& listen_host, int control_port) {
                                      {"address", server->base_url()},
                                      {"data", cfg.data_dir.empty() ? "-" : cfg.data_dir},
                                      {"faults", std::to_string(cfg.faults.size())}});
-    upstreams_.push_back({cfg, std::move(server), std::move(sessions), std::move(model), std::move(tokens),
-                          std::move(pure_sessions), std::move(registry_sim)});
+    upstreams_.push_back({cfg, std::move(server), std::move(sessions), std::move(events), std::move(model),
+                          std::move(tokens), std::move(pure_sessions), std::move(registry_sim)});
   }
 
   FakeUpstream::Options control_options;
@@ -671,6 +678,60 @@ void SimEstate::AddControlRoutes() {
                       {"active", up->sessions->by_token.size()},
                       {"created", up->sessions->created},
                       {"deleted", up->sessions->deleted}});
+  });
+  auto find_events = [find](const FakeRequest& req, SimEvents** out) -> std::optional<FakeResponse> {
+    const Upstream* up = nullptr;
+    if (auto error = find(req, &up)) return error;
+    if (!up->events)
+      return JsonError(400, "upstream " + up->config.name + " serves no events (kind redfish, events: true)");
+    *out = up->events.get();
+    return std::nullopt;
+  };
+  control_->Route("POST", "/events/flip", [find_events](const FakeRequest& req) {
+    SimEvents* ev = nullptr;
+    if (auto error = find_events(req, &ev)) return *error;
+    const std::string resource = QueryParam(req.query, "resource");
+    if (resource.rfind("/redfish/v1/", 0) != 0) return JsonError(400, "resource must be a /redfish/v1/ path");
+    auto patch =
+        nlohmann::json::parse(req.body.empty() ? "{}" : req.body, nullptr, /*allow_exceptions=*/false);
+    if (!patch.is_object()) return JsonError(400, "the body must be a JSON object (a merge patch)");
+    const long id = ev->Flip(resource, patch);
+    log::Info("resource flipped", {{"upstream", QueryParam(req.query, "upstream")}, {"resource", resource}});
+    return Json(200, {{"event", id}, {"resource", resource}});
+  });
+  control_->Route("POST", "/events/emit", [find_events](const FakeRequest& req) {
+    SimEvents* ev = nullptr;
+    if (auto error = find_events(req, &ev)) return *error;
+    auto record = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!record.is_object()) return JsonError(400, "the body must be one Event record (a JSON object)");
+    return Json(200, {{"event", ev->Emit(record)}});
+  });
+  control_->Route("POST", "/events/options", [find_events](const FakeRequest& req) {
+    SimEvents* ev = nullptr;
+    if (auto error = find_events(req, &ev)) return *error;
+    auto body =
+        nlohmann::json::parse(req.body.empty() ? "{}" : req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) return JsonError(400, "the body must be a JSON object");
+    SimEvents::Options o = ev->options();
+    if (body.contains("sse") && body["sse"].is_boolean()) o.sse = body["sse"].get<bool>();
+    if (body.contains("silent") && body["silent"].is_boolean()) o.silent = body["silent"].get<bool>();
+    if (body.contains("close_after_seconds") && body["close_after_seconds"].is_number())
+      o.close_after_seconds = body["close_after_seconds"].get<double>();
+    ev->SetOptions(o);
+    return Json(200, {{"sse", o.sse}, {"silent", o.silent}, {"close_after_seconds", o.close_after_seconds}});
+  });
+  control_->Route("GET", "/events", [find_events](const FakeRequest& req) {
+    SimEvents* ev = nullptr;
+    if (auto error = find_events(req, &ev)) return *error;
+    const SimEvents::Stats s = ev->stats();
+    return Json(200, {{"streams_open", s.streams_open},
+                      {"streams_opened", s.streams_opened},
+                      {"subscriptions", s.subscriptions},
+                      {"subscriptions_created", s.subscriptions_created},
+                      {"subscriptions_deleted", s.subscriptions_deleted},
+                      {"events", s.events},
+                      {"pushes_ok", s.pushes_ok},
+                      {"pushes_failed", s.pushes_failed}});
   });
   control_->Route("GET", "/upstreams", [this](const FakeRequest&) {
     nlohmann::json doc = nlohmann::json::object();

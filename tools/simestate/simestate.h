@@ -11,6 +11,11 @@
 //                                    volumes; the old array volumes become destroyed) -- every upstream
 //                                    sharing the model sees it
 //   GET    /model?upstream=NAME     counts of the upstream's storage model
+//   POST   /events/flip?upstream=NAME&resource=PATH   body: a JSON merge patch for the resource (default
+//                                    Status.Health Critical) -> overrides it and emits the matching event
+//   POST   /events/emit?upstream=NAME    body: one Event record -> emitted as it is
+//   POST   /events/options?upstream=NAME body: {"sse": bool, "close_after_seconds": N, "silent": bool}
+//   GET    /events?upstream=NAME    stream and subscription counts (sim_events.h)
 //   GET    /upstreams               {"NAME": port, ...}
 //   GET    /-/healthy               200
 // Upstreams of kind "redfish" also act as a Redfish session service (POST/DELETE SessionService/Sessions,
@@ -18,7 +23,8 @@
 // HPE iLO RIBCL (POST /ribcl, credentials in the body's LOGIN element) and GET /xmldata; kinds "openstack"
 // and "pure" serve a storage model (sim_storage_model.h), one object per model file shared by every upstream
 // that names it; kinds "servicenow" and "gocd" serve the service registry's CMDB and pipelines
-// (sim_servicenow.h, sim_gocd.h) from the files their config names. See README.md. Thread-safe once started: the control API runs on civetweb worker threads.
+// (sim_servicenow.h, sim_gocd.h) from the files their config names. See README.md. Thread-safe once started:
+// the control API runs on civetweb worker threads.
 #pragma once
 
 #include <map>
@@ -33,6 +39,7 @@
 namespace estate::simestate {
 
 struct RedfishSessions;  // the session store of one upstream of kind "redfish" (simestate.cpp)
+class SimEvents;
 struct OpenStackTokens;
 struct PureSessions;
 class StorageModel;
@@ -59,6 +66,7 @@ class SimEstate {
     UpstreamConfig config;
     std::unique_ptr<testing::FakeUpstream> server;
     std::shared_ptr<RedfishSessions> sessions;  // null unless kind is "redfish"
+    std::shared_ptr<SimEvents> events;          // kind redfish with events: true
     std::shared_ptr<StorageModel> model;        // kinds openstack and pure
     std::shared_ptr<OpenStackTokens> tokens;    // kind openstack
     std::shared_ptr<PureSessions> pure_sessions;  // kind pure

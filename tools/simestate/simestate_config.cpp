@@ -194,6 +194,7 @@ UpstreamConfig ReadUpstream(config::MapReader& reader, const std::string& base_d
       reader.Error("tls_cert_file", "is not a file: " + up.tls_cert_file);
   }
   reader.Get("lenient_paths", up.lenient_paths);
+  reader.Get("events", up.events);
   reader.Get("threads", up.threads);
   if (up.threads < 1 || up.threads > 1024) reader.Error("threads", "must be between 1 and 1024");
   if (reader.Has("basic_auth")) {

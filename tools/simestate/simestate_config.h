@@ -13,6 +13,7 @@
 //       tls_cert_file: pki/bmc.pem   # certificate + key in one PEM, relative to this file; serves https
 //       faults:
 //         - {kind: status, status: 503, path_prefix: /api, remaining: 3, latency: 100ms}
+//       events: true             # kind redfish: an EventService with SSE and push subscriptions
 //
 // Kinds "openstack" and "pure" serve a storage model instead of a data directory:
 //       model: data/storage-demo/model.yml      # or generate: {servers: 50000, volumes: 100000, arrays: 2,
@@ -62,6 +63,7 @@ struct UpstreamConfig {
   std::string password;
   std::string tls_cert_file;  // absolute; combined certificate + key PEM; "" = plain HTTP
   std::vector<testing::Fault> faults;
+  bool events = false;  // kind redfish: serve an EventService (sim_events.h)
   // kinds openstack and pure
   std::string model_file;                // absolute; "" = none
   std::optional<GenerateSpec> generate;  // instead of model_file

@@ -36,6 +36,12 @@ struct ExporterInfo {
 struct Services {
   http::HttpClient* http = nullptr;
   prometheus::Registry* registry = nullptr;  // for the exporter's own instruments (counters, ...)
+  // Out-of-schedule updates of a job's data (Refresher::Publish / RunSoon), e.g. on an event an upstream
+  // pushed. Unset under --config.check; callable from any thread, also after a reload replaced the plan (a
+  // job that no longer exists is refused with false).
+  std::function<bool(const std::string& source, const std::string& group, const metrics::Families& families)>
+      publish;
+  std::function<bool(const std::string& source, const std::string& group)> run_soon;
 };
 
 // What a config file turns into.

@@ -168,6 +168,14 @@ class Refresher {
   // Runs every job once now, on the calling thread, and waits (for tests and --once style use).
   void RunAllNow();
 
+  // Out-of-schedule updates, e.g. when an upstream pushes an event. Both leave the job's schedule alone.
+  // Publish swaps in `families` as the current data of the job (source, group), as if a refresh had just
+  // succeeded; false (and nothing changes) when no such job exists or it was removed.
+  bool Publish(const std::string& source, const std::string& group, const metrics::Families& families);
+  // Makes the job due now (a worker picks it up as soon as one is free), unless it is running; false when no
+  // such job exists.
+  bool RunSoon(const std::string& source, const std::string& group);
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;

@@ -212,6 +212,7 @@ struct FakeUpstream::Impl {
     req.path = info.local_uri ? info.local_uri : (info.request_uri ? info.request_uri : "/");
     req.query = info.query_string ? info.query_string : "";
     req.tls = info.is_ssl != 0;
+    req.local_port = info.server_port;
     for (int i = 0; i < info.num_headers; ++i) {
       req.headers[Lower(info.http_headers[i].name)] = info.http_headers[i].value;
     }
@@ -336,8 +337,30 @@ struct FakeUpstream::Impl {
 
   int Send(mg_connection* conn, const FakeRequest& req, const FakeResponse& resp,
            const std::vector<std::pair<std::string, std::string>>& fault_headers) {
+    if (resp.stream && req.method != "HEAD") return SendStream(conn, resp);
     WriteHead(conn, resp.status, resp.content_type, resp.headers, fault_headers, resp.body.size());
     if (req.method != "HEAD") WriteAll(conn, resp.body);
+    return resp.status;
+  }
+
+  int SendStream(mg_connection* conn, const FakeResponse& resp) {
+    std::string head = "HTTP/1.1 " + std::to_string(resp.status) + " " +
+                       mg_get_response_code_text(conn, resp.status) + "\r\n";
+    if (!resp.content_type.empty()) head += "Content-Type: " + resp.content_type + "\r\n";
+    head += "Cache-Control: no-cache\r\nConnection: close\r\n";
+    for (const auto& [name, value] : resp.headers) head += name + ": " + value + "\r\n";
+    head += "\r\n";
+    bool alive = WriteAll(conn, head);
+    const FakeResponse::Writer write = [&](std::string_view piece) {
+      if (!alive || stopping.load()) return false;
+      if (!piece.empty()) alive = WriteAll(conn, piece);
+      return alive;
+    };
+    try {
+      resp.stream(write);
+    } catch (const std::exception&) {
+      // the connection just closes
+    }
     return resp.status;
   }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "estate/result.h"
@@ -23,6 +24,7 @@ struct FakeRequest {
   std::map<std::string, std::string> headers{};  // lower-cased names
   std::string body{};
   bool tls = false;  // arrived over https
+  int local_port = 0;  // the port it arrived on (a server may listen on several)
 };
 
 struct FakeResponse {
@@ -30,6 +32,12 @@ struct FakeResponse {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers{};
   std::string body{};
+  // A body produced while it is sent (e.g. Server-Sent Events), instead of `body`: sent without a
+  // Content-Length, the connection closing when the function returns. `write` sends a piece and returns false
+  // once the client went away or the server is stopping; an empty piece sends nothing and only asks that. The
+  // function runs on the connection's worker thread and must return soon after `write` returned false.
+  using Writer = std::function<bool(std::string_view)>;
+  std::function<void(const Writer& write)> stream{};
 };
 
 struct Fault {
