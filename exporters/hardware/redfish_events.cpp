@@ -281,7 +281,9 @@ void EventHub::Work() {
     }
     auto first = tasks_.begin();
     if (first->first > std::chrono::steady_clock::now()) {
-      tasks_cv_.wait_until(lock, first->first);
+      // A copy: while this thread waits, another worker may run and erase that task (and its key).
+      const auto when = first->first;
+      tasks_cv_.wait_until(lock, when);
       continue;
     }
     std::function<void()> task = std::move(first->second);
