@@ -560,7 +560,8 @@ void RedfishCollector::ReadAssemblies(const Topology& t, Findings& f) {
   }
 }
 
-// --- transport -----------------------------------------------------------------------------------------------
+// --- transport
+// -----------------------------------------------------------------------------------------------
 
 RedfishClient::RedfishClient(http::HttpClient& http, RedfishSettings settings)
     : http_(http), settings_(std::move(settings)) {
@@ -679,19 +680,8 @@ Result<redfish::Json> RedfishClient::Get(const std::string& uri, const Budget& b
     std::string used_token;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!basic_ && token_.empty()) {
-        auto login = Login(budget);
-        if (!login) return MakeError(login.error());
-      }
-      if (basic_) {
-        options.auth.kind = http::Auth::Kind::kBasic;
-        options.auth.username = settings_.username;
-        options.auth.password = settings_.password;
-      } else {
-        options.auth.kind = http::Auth::Kind::kHeader;
-        options.auth.header_name = "X-Auth-Token";
-        options.auth.header_value = token_;
-        used_token = token_;
+      if (auto authorized = AuthorizeLocked(options, &used_token, budget); !authorized) {
+        return MakeError(authorized.error());
       }
     }
     http::Request req;
@@ -756,6 +746,13 @@ Result<std::pair<url::Url, http::ClientOptions>> RedfishClient::Prepare(const st
   if (!target) return MakeError("refused: " + target.error());
   http::ClientOptions options = settings_.options;
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto authorized = AuthorizeLocked(options, token, budget); !authorized)
+    return MakeError(authorized.error());
+  return std::make_pair(*target, options);
+}
+
+Result<Ok> RedfishClient::AuthorizeLocked(http::ClientOptions& options, std::string* token,
+                                          const Budget& budget) {
   if (!basic_ && token_.empty()) {
     auto login = Login(budget);
     if (!login) return MakeError(login.error());
@@ -770,7 +767,7 @@ Result<std::pair<url::Url, http::ClientOptions>> RedfishClient::Prepare(const st
     options.auth.header_value = token_;
     if (token != nullptr) *token = token_;
   }
-  return std::make_pair(*target, options);
+  return Ok{};
 }
 
 void RedfishClient::ForgetSession(const std::string& token, const Budget& budget) {

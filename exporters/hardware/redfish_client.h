@@ -178,6 +178,9 @@ class RedfishClient {
   // when the service has no usable session support (404, 405, 501, or a 2xx without a token); refused
   // credentials (401/403 to both POSTs) and other statuses are errors, and the next call tries again.
   Result<Ok> Login(const Budget& budget);  // caller holds mu_
+  // Puts the session token (logging in first when there is none) or basic auth on `options`; the token used,
+  // if any, goes to `token`. Caller holds mu_.
+  Result<Ok> AuthorizeLocked(http::ClientOptions& options, std::string* token, const Budget& budget);
   // DELETE of a session with its own token; best effort, no-op when either is empty. Caller does not hold
   // mu_.
   void DeleteSession(const std::string& token, const std::string& uri, const Budget& budget);
