@@ -23,6 +23,7 @@
 #include "estate/config.h"
 #include "estate/log.h"
 #include "estate/process_metrics.h"
+#include "estate/shard.h"
 #include "estate/web_config.h"
 
 namespace estate {
@@ -45,6 +46,9 @@ struct Flags {
   int refresh_workers = 4;
   double probe_max_timeout = 120;  // seconds
   int probe_max_per_target = 2;
+  int shard_total = 1;
+  std::string shard_index = "0";
+  shard::Shard shard;  // resolved from the two above
   bool version = false;
   bool help = false;
 };
@@ -68,6 +72,11 @@ std::string Usage(const ExporterInfo& info) {
     << "                               Connections served at once, idle ones included (one thread each).\n"
     << "      --probe.max-timeout=120s Longest a /probe may run, whatever the scrape timeout header asks.\n"
     << "      --probe.max-per-target=2 Probes of one target that may run at once (more get 503).\n"
+    << (info.shardable
+            ? "      --shard.total=1          Instances the sources are spread over (one shard each).\n"
+              "      --shard.index=0          This instance's shard: 0 to --shard.total - 1, or auto (the\n"
+              "                               ordinal of POD_NAME or the host name, as in name-3).\n"
+            : "")
     << "      --config.file=\"" << info.default_config << "\"\n"
     << "                               Path to the exporter's configuration file.\n"
     << "      --[no-]config.check      Validate the configuration file(s) and exit.\n"
@@ -127,7 +136,8 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
     } else if (name == "web.listen-address" || name == "web.telemetry-path" || name == "web.config.file" ||
                name == "config.file" || name == "log.level" || name == "log.format" ||
                name == "web.max-requests" || name == "web.max-connections" || name == "refresh.workers" ||
-               name == "probe.max-timeout" || name == "probe.max-per-target") {
+               name == "probe.max-timeout" || name == "probe.max-per-target" ||
+               (info.shardable && (name == "shard.total" || name == "shard.index"))) {
       auto v = take();
       if (!v) return MakeError(v.error());
       if (name == "web.listen-address") {
@@ -144,6 +154,8 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
         f.log_level = *v;
       } else if (name == "log.format") {
         f.log_format = *v;
+      } else if (name == "shard.index") {
+        f.shard_index = *v;
       } else if (name == "probe.max-timeout") {
         double secs = 0;
         if (!config::ParseDuration(*v, &secs) || secs <= 0 || secs > 86400) {
@@ -153,13 +165,14 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
       } else {
         char* end = nullptr;
         long n = std::strtol(v->c_str(), &end, 10);
-        const long max = name == "web.max-connections" ? 16384 : 1024;
+        const long max = name == "web.max-connections" ? 16384 : 1024;  // --shard.total too
         if (end == v->c_str() || *end != '\0' || n < 1 || n > max) {
           return MakeError("--" + name + " takes a whole number from 1 to " + std::to_string(max));
         }
         (name == "web.max-requests"      ? f.max_requests
          : name == "web.max-connections" ? f.max_connections
          : name == "refresh.workers"     ? f.refresh_workers
+         : name == "shard.total"         ? f.shard_total
                                          : f.probe_max_per_target) = static_cast<int>(n);
       }
     } else {
@@ -171,6 +184,18 @@ Result<Flags> ParseFlags(int argc, char** argv, const ExporterInfo& info) {
   if (f.telemetry_path.empty() || f.telemetry_path[0] != '/') {
     return MakeError("--web.telemetry-path must start with /");
   }
+  std::string pod_name;
+  if (f.shard_index == "auto") {
+    if (const char* env = std::getenv("POD_NAME"); env != nullptr && *env != '\0') {
+      pod_name = env;
+    } else {
+      char host[256] = {};
+      if (gethostname(host, sizeof host - 1) == 0) pod_name = host;
+    }
+  }
+  auto shard = shard::Resolve(f.shard_total, f.shard_index, pod_name);
+  if (!shard) return MakeError(shard.error());
+  f.shard = *shard;
   return f;
 }
 
@@ -260,6 +285,9 @@ class App {
   std::shared_ptr<const Plan> plan_;
   std::atomic<bool> last_reload_ok_{false};
   std::atomic<double> last_reload_success_unix_{0};
+  // Distinct sources in the loaded config and the ones this shard polls (estate/shard.h).
+  std::atomic<std::size_t> configured_sources_{0};
+  std::atomic<std::size_t> owned_sources_{0};
   std::mutex probes_mu_;
   int probes_in_flight_ = 0;
   std::unordered_map<std::string, int> probes_by_target_;
@@ -298,9 +326,11 @@ Result<Ok> App::Reload(const char* trigger) {
   std::size_t n = 0;
   try {
     auto shared = std::make_shared<Plan>(std::move(*plan));
-    std::vector<JobSpec> jobs = shared->jobs;
-    n = jobs.size();
-    refresher_.Apply(std::move(jobs));
+    shard::Split split = shard::OwnedJobs(shared->jobs, flags_.shard);
+    n = split.owned.size();
+    refresher_.Apply(std::move(split.owned));
+    configured_sources_ = split.configured_sources;
+    owned_sources_ = split.owned_sources;
     std::lock_guard<std::mutex> plock(plan_mu_);
     shared->jobs.clear();  // the refresher owns the jobs now
     plan_ = std::move(shared);
@@ -313,8 +343,18 @@ Result<Ok> App::Reload(const char* trigger) {
   }
   last_reload_ok_ = true;
   last_reload_success_unix_ = UnixNow();
-  log::Info("configuration loaded",
-            {{"trigger", trigger}, {"file", flags_.config_file}, {"jobs", std::to_string(n)}});
+  if (flags_.shard.Sharded()) {
+    log::Info("configuration loaded",
+              {{"trigger", trigger},
+               {"file", flags_.config_file},
+               {"jobs", std::to_string(n)},
+               {"shard", std::to_string(flags_.shard.ordinal) + "/" + std::to_string(flags_.shard.total)},
+               {"sources_owned",
+                std::to_string(owned_sources_.load()) + "/" + std::to_string(configured_sources_.load())}});
+  } else {
+    log::Info("configuration loaded",
+              {{"trigger", trigger}, {"file", flags_.config_file}, {"jobs", std::to_string(n)}});
+  }
   return Ok{};
 }
 
@@ -334,6 +374,25 @@ std::string App::SelfMetricsText() {
                            "Unix time of the last successful configuration (re)load.");
   metrics::Add(ts, {}, last_reload_success_unix_.load());
   fams.push_back(std::move(ts));
+  if (info_.shardable) {
+    auto ordinal =
+        metrics::Gauge(info_.ns + "_shard_ordinal", "This instance's shard, 0 to total - 1 (--shard.index).");
+    metrics::Add(ordinal, {}, flags_.shard.ordinal);
+    fams.push_back(std::move(ordinal));
+    auto total =
+        metrics::Gauge(info_.ns + "_shards", "Instances the sources are spread over (--shard.total).");
+    metrics::Add(total, {}, flags_.shard.total);
+    fams.push_back(std::move(total));
+    auto owned = metrics::Gauge(info_.ns + "_shard_owned_sources",
+                                "Configured sources this shard polls in the background.");
+    metrics::Add(owned, {}, static_cast<double>(owned_sources_.load()));
+    fams.push_back(std::move(owned));
+    auto configured =
+        metrics::Gauge(info_.ns + "_shard_configured_sources",
+                       "Sources in the configuration, over all shards (/probe answers for all).");
+    metrics::Add(configured, {}, static_cast<double>(configured_sources_.load()));
+    fams.push_back(std::move(configured));
+  }
   for (auto& f : refresher_.StatusFamilies()) fams.push_back(std::move(f));
   for (auto& f : registry_.Collect()) fams.push_back(std::move(f));
   for (auto& f : CollectProcessMetrics()) fams.push_back(std::move(f));
@@ -460,6 +519,12 @@ web::HttpResponse App::Landing() {
   h << "</ul><p>Configuration: " << HtmlEscape(flags_.config_file) << " &mdash; last reload "
     << (last_reload_ok_ ? "succeeded" : "<b class=\"down\">failed</b>") << " (last success "
     << IsoTime(last_reload_success_unix_) << ")</p>";
+  if (info_.shardable && flags_.shard.Sharded()) {
+    h << "<p>Shard " << flags_.shard.ordinal << " of " << flags_.shard.total << " (0 to "
+      << flags_.shard.total - 1 << "): polls " << owned_sources_.load() << " of "
+      << configured_sources_.load() << " configured " << HtmlEscape(info_.source_label)
+      << "s; /probe answers for all of them.</p>";
+  }
   h << "<h2>Sources</h2><table><tr><th>" << HtmlEscape(info_.source_label)
     << "</th><th>group</th><th>status</th><th>last success</th><th>age</th><th>duration</th>"
        "<th>interval</th><th>failures</th><th>last error</th></tr>";
@@ -778,7 +843,14 @@ int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& expor
       std::fprintf(stderr, "%s\n", plan.error().c_str());
       return 1;
     }
-    std::printf("%s: configuration OK (%zu jobs)\n", flags->config_file.c_str(), plan->jobs.size());
+    if (flags->shard.Sharded()) {
+      const auto split = shard::OwnedJobs(plan->jobs, flags->shard);
+      std::printf("%s: configuration OK (%zu jobs; shard %d of %d polls %zu of %zu %ss)\n",
+                  flags->config_file.c_str(), plan->jobs.size(), flags->shard.ordinal, flags->shard.total,
+                  split.owned_sources, split.configured_sources, info.source_label.c_str());
+    } else {
+      std::printf("%s: configuration OK (%zu jobs)\n", flags->config_file.c_str(), plan->jobs.size());
+    }
     return rc;
   }
   App app(info, exporter, std::move(*flags));

@@ -415,6 +415,7 @@ ExporterInfo HardwareExporterInfo() {
   info.default_config = "/etc/estate/hardware.yml";
   info.source_label = "target";
   info.refresh_workers = 32;
+  info.shardable = true;
   return info;
 }
 

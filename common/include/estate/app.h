@@ -23,13 +23,16 @@
 namespace estate {
 
 struct ExporterInfo {
-  std::string name;            // e.g. "hardware"; the binary is estate-<name>-exporter
-  std::string ns;              // metric namespace, e.g. "estate_hardware"
-  std::string description;     // one line for --help and the landing page
-  std::string default_listen;  // e.g. ":9840"
-  std::string default_config;  // default --config.file ("" = required)
+  std::string name;                     // e.g. "hardware"; the binary is estate-<name>-exporter
+  std::string ns;                       // metric namespace, e.g. "estate_hardware"
+  std::string description;              // one line for --help and the landing page
+  std::string default_listen;           // e.g. ":9840"
+  std::string default_config;           // default --config.file ("" = required)
   std::string source_label = "source";  // label naming a job's source in status metrics
   int refresh_workers = 4;
+  // Whether --shard.total/--shard.index may spread the sources over several instances (estate/shard.h): for
+  // exporters whose source list can be large (the hardware exporter's BMCs).
+  bool shardable = false;
 };
 
 // Shared services an exporter may use while building its plan. Owned by the app; valid for its lifetime.
