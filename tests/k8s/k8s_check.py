@@ -300,7 +300,13 @@ def main():
                         c.fail(d, f"{o['kind']}/{o['metadata']['name']} is not in namespace {namespace}")
             for o in objs:
                 if o["kind"] in WORKLOADS:
-                    check_containers(c, f"{d} {o['kind']}/{o['metadata']['name']}", o)
+                    where = f"{d} {o['kind']}/{o['metadata']['name']}"
+                    check_containers(c, where, o)
+                    # The bases name the image estate-exporters, so that one `images:` entry retargets them all.
+                    for ctr in pod_spec(o).get("containers") or []:
+                        image = re.split(r"[:@]", ctr.get("image", ""))[0]
+                        if d.startswith("base/") and image != "estate-exporters":
+                            c.fail(where, f"image {ctr.get('image')!r} is not estate-exporters[:tag]")
             check_wiring(c, d, objs)
             check_rules_and_dashboards(c, d, objs, root, args.promtool, tmp)
             kinds = {}
