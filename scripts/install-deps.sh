@@ -21,6 +21,12 @@ packages=(
   # fuzzing: the fuzz preset (clang, libFuzzer, ASan+UBSan; docs/fuzzing.md)
   clang-14 libclang-rt-14-dev
 )
+# kubectl (Debian's kubectl 1.20, kustomize v2.0.3) renders packaging/kubernetes in tests/k8s. Only where no
+# kubectl is installed yet: kubernetes-client ships /usr/bin/kubectl too, and dpkg refuses to overwrite
+# another package's (e.g. a newer kubectl from the Kubernetes apt repository, which the test uses instead).
+if ! command -v kubectl >/dev/null 2>&1; then
+  packages+=(kubernetes-client)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
