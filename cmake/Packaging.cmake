@@ -59,6 +59,42 @@ function(_estate_deb_docs component package)
     DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/${package}" COMPONENT ${component} PERMISSIONS ${_deb_perm_conf})
 endfunction()
 
+# Wraps text at 78 columns for a Debian extended description (CPack keeps lines as given); "\n\n" separates
+# paragraphs.
+function(_estate_deb_wrap out text)
+  set(result "")
+  set(rest "${text}\n\n")
+  while(NOT rest STREQUAL "")
+    string(FIND "${rest}" "\n\n" end)
+    string(SUBSTRING "${rest}" 0 ${end} para)
+    math(EXPR end "${end} + 2")
+    string(SUBSTRING "${rest}" ${end} -1 rest)
+    string(REGEX REPLACE "[ \n]+" " " para "${para}")
+    string(STRIP "${para}" para)
+    if(NOT result STREQUAL "")
+      string(APPEND result "\n\n")
+    endif()
+    string(LENGTH "${para}" len)
+    while(len GREATER 78)
+      string(SUBSTRING "${para}" 0 79 head)
+      string(FIND "${head}" " " cut REVERSE)
+      if(cut LESS 1)
+        string(FIND "${para}" " " cut)  # one long word: a long line
+        if(cut LESS 0)
+          break()
+        endif()
+      endif()
+      string(SUBSTRING "${para}" 0 ${cut} line)
+      math(EXPR cut "${cut} + 1")
+      string(SUBSTRING "${para}" ${cut} -1 para)
+      string(APPEND result "${line}\n")
+      string(LENGTH "${para}" len)
+    endwhile()
+    string(APPEND result "${para}")
+  endwhile()
+  set(${out} "${result}" PARENT_SCOPE)
+endfunction()
+
 # One exporter's package. name: the exporter's short name (hardware, storage-mapping, ...): the component, the
 # config /etc/estate/<name>.yml (packaging/debian/config/<name>.yml), the system user and state directory
 # estate-<name>. The unit is packaging/systemd/estate-<name>-exporter.service. summary/description: the
@@ -85,6 +121,16 @@ function(estate_deb_exporter name summary description)
   install(FILES "${_deb_src}/config/${name}.yml" DESTINATION "${CMAKE_INSTALL_FULL_SYSCONFDIR}/estate"
     COMPONENT ${name} PERMISSIONS ${_deb_perm_conf})
   _estate_deb_docs(${name} ${pkg})
+  # Its manual page, from its --help (cmake/DebManPage.cmake), built with the binary.
+  add_custom_command(OUTPUT "${_deb_gen}/${pkg}.1.gz"
+    COMMAND "${CMAKE_COMMAND}" -DEXE=$<TARGET_FILE:${pkg}> -DPKG=${pkg} -DNAME=${name}
+      -DVERSION=${PROJECT_VERSION} -DGZIP=${ESTATE_GZIP} -DOUT=${_deb_gen}/${pkg}.1.gz
+      -P "${PROJECT_SOURCE_DIR}/cmake/DebManPage.cmake"
+    DEPENDS ${pkg} "${PROJECT_SOURCE_DIR}/cmake/DebManPage.cmake" VERBATIM)
+  add_custom_target(estate_deb_man_${name} ALL DEPENDS "${_deb_gen}/${pkg}.1.gz")
+  add_dependencies(estate_deb_targets estate_deb_man_${name})
+  install(FILES "${_deb_gen}/${pkg}.1.gz" DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT ${name}
+    PERMISSIONS ${_deb_perm_conf})
 
   # Maintainer scripts and conffiles (CPack marks nothing as a conffile by itself).
   set(PKG "${pkg}")
@@ -104,6 +150,7 @@ function(estate_deb_exporter name summary description)
   set(CPACK_DEBIAN_${comp}_PACKAGE_DEPENDS "estate-exporters-common (= ${ESTATE_DEB_VERSION}), adduser"
     PARENT_SCOPE)
   set(CPACK_DEBIAN_${comp}_PACKAGE_SUGGESTS "estate-exporters-assets, prometheus" PARENT_SCOPE)
+  _estate_deb_wrap(description "${description}")
   set(CPACK_DEBIAN_${comp}_DESCRIPTION "${summary}\n${description}" PARENT_SCOPE)
   set(_deb_components ${_deb_components} ${name} PARENT_SCOPE)
 endfunction()
@@ -137,11 +184,11 @@ as owner hints, as metrics, a JSON API, an HTML report and a daily report of new
 _estate_deb_docs(common estate-exporters-common)
 set(CPACK_DEBIAN_COMMON_PACKAGE_NAME estate-exporters-common)
 set(CPACK_DEBIAN_COMMON_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_COMMON_DESCRIPTION "private OpenSSL 1.1 name shim for the estate-exporters
-Debian's civetweb loads OpenSSL by its 1.1 names at run time; one of them is a macro in OpenSSL 3. This package \
+_estate_deb_wrap(_desc "Debian's civetweb loads OpenSSL by its 1.1 names at run time; one of them is a macro in OpenSSL 3. This package \
 holds the two small libraries (libssl.so, libcrypto.so) that provide it on top of the system's OpenSSL 3, in the \
 private directory /usr/lib/estate-exporters where only the estate exporters look (their RPATH). Every \
 estate exporter package depends on it.")
+set(CPACK_DEBIAN_COMMON_DESCRIPTION "private OpenSSL 1.1 name shim for the estate-exporters\n${_desc}")
 
 # --- estate-exporters-assets ----------------------------------------------------------------------------------
 set(_assets_dir "${CMAKE_INSTALL_DATADIR}/estate-exporters")
@@ -158,10 +205,10 @@ set(CPACK_DEBIAN_ASSETS_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_ASSETS_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_ASSETS_PACKAGE_SHLIBDEPS OFF)
 set(CPACK_DEBIAN_ASSETS_PACKAGE_SUGGESTS "prometheus, grafana")
-set(CPACK_DEBIAN_ASSETS_DESCRIPTION "Prometheus alert rules and Grafana dashboards for the estate-exporters
-Alerting rules (with runbook links) and Grafana dashboards for the estate hardware, storage-mapping, \
+_estate_deb_wrap(_desc "Alerting rules (with runbook links) and Grafana dashboards for the estate hardware, storage-mapping, \
 compliance and service-registry exporters, in /usr/share/estate-exporters, with a README on loading them with \
 rule_files and Grafana's dashboard provisioning.")
+set(CPACK_DEBIAN_ASSETS_DESCRIPTION "Prometheus alert rules and Grafana dashboards for the estate-exporters\n${_desc}")
 
 # --- CPack ----------------------------------------------------------------------------------------------------
 set(ESTATE_DEB_MAINTAINER "estate-exporters maintainers <maintainers@estate-exporters.example>" CACHE STRING
