@@ -147,7 +147,8 @@ function(estate_deb_exporter name summary description)
     "${_deb_gen}/${pkg}/conffiles;${_deb_gen}/${pkg}/postinst;${_deb_gen}/${pkg}/prerm;${_deb_gen}/${pkg}/postrm"
     PARENT_SCOPE)
   # Exactly this build's shim: the binaries and the shim are built together.
-  set(CPACK_DEBIAN_${comp}_PACKAGE_DEPENDS "estate-exporters-common (= ${ESTATE_DEB_VERSION}), adduser"
+  # adduser: postinst; procps: /bin/kill of the unit's ExecReload= (not in a minimal system).
+  set(CPACK_DEBIAN_${comp}_PACKAGE_DEPENDS "estate-exporters-common (= ${ESTATE_DEB_VERSION}), adduser, procps"
     PARENT_SCOPE)
   set(CPACK_DEBIAN_${comp}_PACKAGE_SUGGESTS "estate-exporters-assets, prometheus" PARENT_SCOPE)
   _estate_deb_wrap(description "${description}")
