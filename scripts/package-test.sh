@@ -10,7 +10,10 @@
 #      /metrics and /-/healthy, sends SIGHUP (reload) and checks the reload succeeded, stops it with SIGTERM;
 #   4. systemd-analyze verify and security --offline on the installed units (systemd is installed in the root
 #      for its tools; it does not run);
-#   5. apt-get purge of our packages (and autoremove of their dependencies), then lists every file left that
+#   5. boots the root with systemd-nspawn (systemd as PID 1 of a container, its own network): the enabled units
+#      start as installed, hardened; checks from inside that they run as their users, answer, reload, connect
+#      out and write their state directories (skipped without systemd-nspawn, which it installs if it can);
+#   6. apt-get purge of our packages (and autoremove of their dependencies), then lists every file left that
 #      was not there before: none may be ours (named *estate*).
 #
 # Not part of scripts/test.sh or .ci/run: it needs root, mounts and the Debian mirror, and takes a few minutes.
@@ -200,7 +203,100 @@ for name in "${exporters[@]}"; do
     awk -v s="${score:-99}" 'BEGIN { exit !(s <= 2.0) }'
 done
 
-# --- 5. purge --------------------------------------------------------------------------------------------------
+# --- 5. under systemd: boot the root with systemd-nspawn -----------------------------------------------------
+# The hardening is only real under systemd: boot the root (systemd as PID 1 of a container with its own network,
+# so the default ports are free), let the enabled units start as installed, and check from inside that they run
+# as their users, answer, reload, connect out, and write to their state directories. Skipped without
+# systemd-nspawn (ESTATE_PKGTEST_NSPAWN=0 skips it too).
+if [ "${ESTATE_PKGTEST_NSPAWN:-1}" != 0 ] && ! command -v systemd-nspawn >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd-container >/dev/null 2>&1
+fi
+if [ "${ESTATE_PKGTEST_NSPAWN:-1}" != 0 ] && command -v systemd-nspawn >/dev/null; then
+  say "boot the root under systemd (systemd-nspawn -b --private-network)"
+  cat >"$root/usr/local/bin/estate-selftest" <<'SELFTEST'
+#!/bin/bash
+# Runs inside the booted root (systemd as PID 1), on the units as the packages installed them.
+exec >/selftest.txt 2>&1
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+get() { curl -fsS "http://127.0.0.1:$1$2"; }
+for i in $(seq 1 50); do systemctl is-system-running -q 2>/dev/null && break; sleep 0.2; done
+for n in hardware:9840 storage-mapping:9841 compliance:9842 service-registry:9843; do
+  name=${n%%:*}; port=${n##*:}; u=estate-$name-exporter
+  check "$u enabled and active" bash -c "systemctl -q is-enabled $u && systemctl -q is-active $u"
+  pid=$(systemctl show -p MainPID --value $u)
+  check "$u runs as estate-$name" test "$(stat -c %U /proc/$pid 2>/dev/null)" = estate-$name
+  check "$u: GET :$port/metrics" bash -c "get() { curl -fsS http://127.0.0.1:$port\$1; }; get /metrics 2>/dev/null | grep -q '^estate_[a-z]*_build_info'"
+  systemctl reload $u; sleep 1
+  check "$u: systemctl reload (same pid, reload successful)" bash -c "[ \$(systemctl show -p MainPID --value $u) = $pid ] && curl -fsS http://127.0.0.1:$port/metrics 2>/dev/null | grep -q '_config_last_reload_successful 1'"
+done
+# Outbound TCP from the sandbox: a "BMC" that is the storage exporter answers 404, so the connection was made.
+cp /etc/estate/hardware.yml /tmp/hardware.yml.orig
+printf 'auths: {t: {username: u, password_file: /etc/estate/t.pass}}\ntargets: [{name: loop, address: "http://127.0.0.1:9841", protocol: redfish, auth: t, sessions: false}]\n' >/etc/estate/hardware.yml
+install -m 0640 -g estate-hardware /dev/null /etc/estate/t.pass; echo secret >/etc/estate/t.pass
+systemctl reload estate-hardware-exporter; sleep 3
+check "hardware: connects out from the sandbox (the loop 'BMC' answered 404)" \
+  bash -c "curl -fsS http://127.0.0.1:9840/metrics 2>/dev/null | grep -q 'estate_upstream_requests_total{code=\"404\",source=\"loop\"}'"
+# Writes in the state directory: a pushed compliance report is spooled there.
+cp /etc/estate/compliance.yml /tmp/compliance.yml.orig
+printf 'push: {enabled: true, tokens_file: /etc/estate/compliance-tokens, spool_dir: /var/lib/estate-compliance/spool}\n' >/etc/estate/compliance.yml
+install -m 0640 -g estate-compliance /dev/null /etc/estate/compliance-tokens; echo tok123 >/etc/estate/compliance-tokens
+systemctl reload estate-compliance-exporter; sleep 1
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+body='{"platform":{"name":"debian","release":"12","target_id":"web01"},"profiles":[{"name":"p","version":"1.0.0","sha256":"abc","status":"loaded","controls":[{"id":"c-1","impact":0.9,"title":"t","desc":"d","tags":{},"refs":[],"results":[{"status":"failed","code_desc":"x","start_time":"'$now'","run_time":0.01,"message":"m"}]}]}],"statistics":{"duration":0.5},"version":"4.18.5","type":"inspec_report","node_name":"web01","node_uuid":"u-web01","report_uuid":"r-web01","end_time":"'$now'"}'
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'x-data-collector-token: tok123' -H 'x-data-collector-auth: version=1.0' \
+  -H 'Content-Type: application/json' --data "$body" http://127.0.0.1:9842/data-collector/v0/)
+check "compliance: push accepted ($code) and spooled in /var/lib/estate-compliance/spool" \
+  bash -c "[ $code = 200 ] && ls /var/lib/estate-compliance/spool/web01_*.json >/dev/null"
+# ... and the registry's first-seen times.
+cp /etc/estate/service-registry.yml /tmp/service-registry.yml.orig
+printf 'vms:\n  - {name: web-app01, hypervisor: hv1, project: p1, id: "1"}\n' >/etc/estate/inventory.yml
+printf 'inventory: {files: [/etc/estate/inventory.yml]}\nreport: {state_file: /var/lib/estate-service-registry/first-seen.json}\n' >/etc/estate/service-registry.yml
+systemctl reload estate-service-registry-exporter
+for i in $(seq 1 50); do [ -s /var/lib/estate-service-registry/first-seen.json ] && break; sleep 0.2; done
+check "service-registry: first-seen.json written in /var/lib/estate-service-registry" \
+  grep -q web /var/lib/estate-service-registry/first-seen.json
+for u in hardware storage-mapping compliance service-registry; do
+  journalctl -u estate-$u-exporter --no-pager -o cat | grep -iE 'level=error|SIGSYS|seccomp|not permitted|denied' | sed "s/^/  log $u: /"
+done
+check "no unit failed" bash -c "[ -z \"\$(systemctl list-units --failed --plain --no-legend)\" ]"
+systemctl list-units --failed --plain --no-legend
+# Put the shipped configs back; remove what the test added.
+for f in hardware compliance service-registry; do mv /tmp/$f.yml.orig /etc/estate/$f.yml; done
+rm -f /etc/estate/t.pass /etc/estate/compliance-tokens /etc/estate/inventory.yml
+echo SELFTEST-DONE
+systemctl poweroff 2>/dev/null  # (it asks logind over D-Bus first; there is none)
+SELFTEST
+  chmod 755 "$root/usr/local/bin/estate-selftest"
+  printf '[Unit]\nAfter=multi-user.target\n[Service]\nType=oneshot\nExecStart=/usr/local/bin/estate-selftest\n[Install]\nWantedBy=multi-user.target\n' \
+    >"$root/etc/systemd/system/estate-selftest.service"
+  ln -sf /etc/systemd/system/estate-selftest.service "$root/etc/systemd/system/multi-user.target.wants/estate-selftest.service"
+  cleanup  # nspawn mounts what it needs itself
+  t0=$SECONDS
+  timeout 180 systemd-nspawn -q -D "$root" -b --private-network --register=no --keep-unit >"$work/nspawn.log" 2>&1
+  if grep -q SELFTEST-DONE "$root/selftest.txt" 2>/dev/null; then
+    ok "booted under systemd and ran the self-test ($((SECONDS - t0)) s)"
+  else
+    bad "the self-test under systemd did not finish (log $work/nspawn.log)"; tail -20 "$work/nspawn.log"
+  fi
+  while read -r line; do
+    case $line in
+      "ok   "*) ok "[systemd] ${line#ok   }" ;;
+      "FAIL "*) bad "[systemd] ${line#FAIL }" ;;
+      SELFTEST-DONE) ;;
+      *) echo "    $line" ;;
+    esac
+  done <"$root/selftest.txt"
+  rm -f "$root/selftest.txt" "$root/usr/local/bin/estate-selftest" "$root/etc/systemd/system/estate-selftest.service" \
+    "$root/etc/systemd/system/multi-user.target.wants/estate-selftest.service"
+  mount -t proc proc "$root/proc"; mount --bind /dev "$root/dev"; mount --bind /dev/pts "$root/dev/pts"
+  mount -t sysfs sys "$root/sys"
+else
+  echo "==> skipped: the units under systemd (no systemd-nspawn)"
+fi
+
+# --- 6. purge --------------------------------------------------------------------------------------------------
 say "apt-get purge $pkgs"
 if in_root "apt-get purge -y -q $pkgs && apt-get autoremove --purge -y -q" >"$work/purge.log" 2>&1; then
   ok "apt-get purge and autoremove"
