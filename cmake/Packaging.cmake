@@ -53,10 +53,19 @@ set(_deb_components common assets)
 set(_deb_perm_conf OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 set(_deb_perm_exec OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 
-# /usr/share/doc/<package>/{copyright,changelog.Debian.gz}, which every package must have.
+# /usr/share/doc/<package>/{copyright,changelog.Debian.gz}, which every package must have, and the package's
+# lintian overrides (packaging/debian/lintian/all, plus lintian/<package> if there is one).
 function(_estate_deb_docs component package)
   install(FILES "${_deb_src}/copyright" "${_deb_gen}/changelog.Debian.gz"
     DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/${package}" COMPONENT ${component} PERMISSIONS ${_deb_perm_conf})
+  file(READ "${_deb_src}/lintian/all" overrides)
+  if(EXISTS "${_deb_src}/lintian/${package}")
+    file(READ "${_deb_src}/lintian/${package}" more)
+    string(APPEND overrides "${more}")
+  endif()
+  file(WRITE "${_deb_gen}/lintian/${package}" "${overrides}")
+  install(FILES "${_deb_gen}/lintian/${package}" DESTINATION "${CMAKE_INSTALL_DATADIR}/lintian/overrides"
+    COMPONENT ${component} PERMISSIONS ${_deb_perm_conf})
 endfunction()
 
 # Wraps text at 78 columns for a Debian extended description (CPack keeps lines as given); "\n\n" separates
