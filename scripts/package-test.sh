@@ -231,9 +231,10 @@ for n in hardware:9840 storage-mapping:9841 compliance:9842 service-registry:984
   systemctl reload $u; sleep 1
   check "$u: systemctl reload (same pid, reload successful)" bash -c "[ \$(systemctl show -p MainPID --value $u) = $pid ] && curl -fsS http://127.0.0.1:$port/metrics 2>/dev/null | grep -q '_config_last_reload_successful 1'"
 done
-# Outbound TCP from the sandbox: a "BMC" that is the storage exporter answers 404, so the connection was made.
+# Outbound TCP from the sandbox, by name (getaddrinfo without netlink): a "BMC" that is the storage exporter
+# answers 404, so the connection was made.
 cp /etc/estate/hardware.yml /tmp/hardware.yml.orig
-printf 'auths: {t: {username: u, password_file: /etc/estate/t.pass}}\ntargets: [{name: loop, address: "http://127.0.0.1:9841", protocol: redfish, auth: t, sessions: false}]\n' >/etc/estate/hardware.yml
+printf 'auths: {t: {username: u, password_file: /etc/estate/t.pass}}\ntargets: [{name: loop, address: "http://localhost:9841", protocol: redfish, auth: t, sessions: false}]\n' >/etc/estate/hardware.yml
 install -m 0640 -g estate-hardware /dev/null /etc/estate/t.pass; echo secret >/etc/estate/t.pass
 systemctl reload estate-hardware-exporter; sleep 3
 check "hardware: connects out from the sandbox (the loop 'BMC' answered 404)" \
