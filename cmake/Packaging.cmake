@@ -163,6 +163,12 @@ function(estate_deb_exporter name summary description)
   _estate_deb_wrap(description "${description}")
   set(CPACK_DEBIAN_${comp}_DESCRIPTION "${summary}\n${description}" PARENT_SCOPE)
   set(_deb_components ${_deb_components} ${name} PARENT_SCOPE)
+  # Its alert rules and dashboard, if it has them, go in the assets package.
+  foreach(asset "alerts/${name}.rules.yml" "dashboards/${name}.json")
+    if(EXISTS "${PROJECT_SOURCE_DIR}/${asset}")
+      set_property(GLOBAL APPEND PROPERTY ESTATE_DEB_ASSETS "${PROJECT_SOURCE_DIR}/${asset}")
+    endif()
+  endforeach()
 endfunction()
 
 set(_deb_common_text
@@ -202,11 +208,12 @@ set(CPACK_DEBIAN_COMMON_DESCRIPTION "private OpenSSL 1.1 name shim for the estat
 
 # --- estate-exporters-assets ----------------------------------------------------------------------------------
 set(_assets_dir "${CMAKE_INSTALL_DATADIR}/estate-exporters")
-file(GLOB _rules "${PROJECT_SOURCE_DIR}/alerts/*.rules.yml")
-file(GLOB _dashboards "${PROJECT_SOURCE_DIR}/dashboards/*.json")
-install(FILES ${_rules} DESTINATION "${_assets_dir}/alerts" COMPONENT assets PERMISSIONS ${_deb_perm_conf})
-install(FILES ${_dashboards} DESTINATION "${_assets_dir}/dashboards" COMPONENT assets
-  PERMISSIONS ${_deb_perm_conf})
+get_property(_assets GLOBAL PROPERTY ESTATE_DEB_ASSETS)  # alerts/<name>.rules.yml, dashboards/<name>.json
+foreach(_asset IN LISTS _assets)
+  get_filename_component(_kind "${_asset}" DIRECTORY)
+  get_filename_component(_kind "${_kind}" NAME)
+  install(FILES "${_asset}" DESTINATION "${_assets_dir}/${_kind}" COMPONENT assets PERMISSIONS ${_deb_perm_conf})
+endforeach()
 install(FILES "${_deb_src}/assets-README.md" DESTINATION "${_assets_dir}" RENAME README.md COMPONENT assets
   PERMISSIONS ${_deb_perm_conf})
 _estate_deb_docs(assets estate-exporters-assets)

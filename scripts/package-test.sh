@@ -37,6 +37,10 @@ exporters=(hardware storage-mapping compliance service-registry)
 say() { echo "==> [$((SECONDS - start)) s] $*"; }
 ok() { passed=$((passed + 1)); echo "  ok   $*"; }
 bad() { failed=$((failed + 1)); echo "  FAIL $*"; }
+wait_for() {  # wait_for SECONDS command...: polls the command every 0.1 s until it succeeds or the time is up
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
+}
 check() {  # check "description" command...
   local what=$1; shift
   if "$@"; then ok "$what"; else bad "$what"; fi
@@ -152,11 +156,12 @@ for name in "${exporters[@]}"; do
     in_root "curl -fsS http://127.0.0.1:$port/metrics >/tmp/$pkg.metrics && grep -q '^estate_' /tmp/$pkg.metrics && grep -q '^process_start_time_seconds' /tmp/$pkg.metrics"
   echo "    $(grep -c '^[a-z]' "$root/tmp/$pkg.metrics" 2>/dev/null) samples, e.g. $(grep -m1 '^estate_[a-z]*_build_info' "$root/tmp/$pkg.metrics" 2>/dev/null)"
   check "GET /-/healthy" in_root "curl -fsS http://127.0.0.1:$port/-/healthy >/dev/null"
-  in_root "kill -HUP \$(cat /tmp/$pkg.pid)"; sleep 1
-  check "SIGHUP reloads (config_last_reload_successful 1, still running)" \
-    in_root "kill -0 \$(cat /tmp/$pkg.pid) && curl -fsS http://127.0.0.1:$port/metrics | grep -q '_config_last_reload_successful 1'"
+  in_root "kill -HUP \$(cat /tmp/$pkg.pid)"
+  wait_for 10 grep -q 'msg="configuration loaded" trigger=SIGHUP' "$root$log"
+  check "SIGHUP reloads (logged, config_last_reload_successful 1, still running)" \
+    in_root "grep -q 'msg=\"configuration loaded\" trigger=SIGHUP' $log && kill -0 \$(cat /tmp/$pkg.pid) && curl -fsS http://127.0.0.1:$port/metrics | grep -q '_config_last_reload_successful 1'"
   in_root "kill -TERM \$(cat /tmp/$pkg.pid)"
-  for i in $(seq 1 100); do in_root "kill -0 \$(cat /tmp/$pkg.pid) 2>/dev/null" || break; sleep 0.1; done
+  wait_for 10 in_root "! kill -0 \$(cat /tmp/$pkg.pid) 2>/dev/null"
   check "SIGTERM stops it within 10 s" in_root "! kill -0 \$(cat /tmp/$pkg.pid) 2>/dev/null"
   rm -f "$root/tmp/$pkg.pid"
   # The one warning a shipped config may cause: the service registry without a servicenow: section.
@@ -184,7 +189,8 @@ if command -v openssl >/dev/null; then
   else
     bad "$pkg with TLS did not start:"; sed 's/^/    /' "$root$log"
   fi
-  in_root "kill -TERM \$(cat /tmp/estate-tls.pid)"; sleep 0.5; rm -f "$root/tmp/estate-tls.pid"
+  in_root "kill -TERM \$(cat /tmp/estate-tls.pid)"
+  wait_for 10 in_root "! kill -0 \$(cat /tmp/estate-tls.pid) 2>/dev/null"; rm -f "$root/tmp/estate-tls.pid"
   rm -rf "$root/etc/estate/tls"  # not the package's: gone before the purge check
 else
   echo "  skipped: no openssl on this machine to make a test certificate"
@@ -220,15 +226,23 @@ exec >/selftest.txt 2>&1
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-get() { curl -fsS "http://127.0.0.1:$1$2"; }
-for i in $(seq 1 50); do systemctl is-system-running -q 2>/dev/null && break; sleep 0.2; done
-for n in hardware:9840 storage-mapping:9841 compliance:9842 service-registry:9843; do
+wait_for() { local deadline=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done; }
+reloads() { journalctl -u "$1" --no-pager -o cat | grep -c 'msg="configuration loaded" trigger=SIGHUP'; }
+exporters="hardware:9840 storage-mapping:9841 compliance:9842 service-registry:9843"
+all_up() {  # every unit active and answering /-/healthy (not is-system-running: "starting" until this unit ends)
+  for n in $exporters; do
+    systemctl -q is-active estate-${n%%:*}-exporter && curl -fs -o /dev/null http://127.0.0.1:${n##*:}/-/healthy || return 1
+  done
+}
+wait_for 30 all_up
+for n in $exporters; do
   name=${n%%:*}; port=${n##*:}; u=estate-$name-exporter
   check "$u enabled and active" bash -c "systemctl -q is-enabled $u && systemctl -q is-active $u"
   pid=$(systemctl show -p MainPID --value $u)
   check "$u runs as estate-$name" test "$(stat -c %U /proc/$pid 2>/dev/null)" = estate-$name
   check "$u: GET :$port/metrics" bash -c "get() { curl -fsS http://127.0.0.1:$port\$1; }; get /metrics 2>/dev/null | grep -q '^estate_[a-z]*_build_info'"
-  systemctl reload $u; sleep 1
+  before=$(reloads $u); systemctl reload $u
+  wait_for 10 bash -c "[ \$(journalctl -u $u --no-pager -o cat | grep -c 'msg=\"configuration loaded\" trigger=SIGHUP') -gt $before ]"
   check "$u: systemctl reload (same pid, reload successful)" bash -c "[ \$(systemctl show -p MainPID --value $u) = $pid ] && curl -fsS http://127.0.0.1:$port/metrics 2>/dev/null | grep -q '_config_last_reload_successful 1'"
 done
 # Outbound TCP from the sandbox, by name (getaddrinfo without netlink): a "BMC" that is the storage exporter
@@ -236,14 +250,15 @@ done
 cp /etc/estate/hardware.yml /tmp/hardware.yml.orig
 printf 'auths: {t: {username: u, password_file: /etc/estate/t.pass}}\ntargets: [{name: loop, address: "http://localhost:9841", protocol: redfish, auth: t, sessions: false}]\n' >/etc/estate/hardware.yml
 install -m 0640 -g estate-hardware /dev/null /etc/estate/t.pass; echo secret >/etc/estate/t.pass
-systemctl reload estate-hardware-exporter; sleep 3
+systemctl reload estate-hardware-exporter
 check "hardware: connects out from the sandbox (the loop 'BMC' answered 404)" \
-  bash -c "curl -fsS http://127.0.0.1:9840/metrics 2>/dev/null | grep -q 'estate_upstream_requests_total{code=\"404\",source=\"loop\"}'"
+  wait_for 15 bash -c "curl -fsS http://127.0.0.1:9840/metrics 2>/dev/null | grep -q 'estate_upstream_requests_total{code=\"404\",source=\"loop\"}'"
 # Writes in the state directory: a pushed compliance report is spooled there.
 cp /etc/estate/compliance.yml /tmp/compliance.yml.orig
 printf 'push: {enabled: true, tokens_file: /etc/estate/compliance-tokens, spool_dir: /var/lib/estate-compliance/spool}\n' >/etc/estate/compliance.yml
 install -m 0640 -g estate-compliance /dev/null /etc/estate/compliance-tokens; echo tok123 >/etc/estate/compliance-tokens
-systemctl reload estate-compliance-exporter; sleep 1
+before=$(reloads estate-compliance-exporter); systemctl reload estate-compliance-exporter
+wait_for 10 bash -c "[ \$(journalctl -u estate-compliance-exporter --no-pager -o cat | grep -c 'msg=\"configuration loaded\" trigger=SIGHUP') -gt $before ]"
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 body='{"platform":{"name":"debian","release":"12","target_id":"web01"},"profiles":[{"name":"p","version":"1.0.0","sha256":"abc","status":"loaded","controls":[{"id":"c-1","impact":0.9,"title":"t","desc":"d","tags":{},"refs":[],"results":[{"status":"failed","code_desc":"x","start_time":"'$now'","run_time":0.01,"message":"m"}]}]}],"statistics":{"duration":0.5},"version":"4.18.5","type":"inspec_report","node_name":"web01","node_uuid":"u-web01","report_uuid":"r-web01","end_time":"'$now'"}'
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'x-data-collector-token: tok123' -H 'x-data-collector-auth: version=1.0' \
@@ -255,7 +270,7 @@ cp /etc/estate/service-registry.yml /tmp/service-registry.yml.orig
 printf 'vms:\n  - {name: web-app01, hypervisor: hv1, project: p1, id: "1"}\n' >/etc/estate/inventory.yml
 printf 'inventory: {files: [/etc/estate/inventory.yml]}\nreport: {state_file: /var/lib/estate-service-registry/first-seen.json}\n' >/etc/estate/service-registry.yml
 systemctl reload estate-service-registry-exporter
-for i in $(seq 1 50); do [ -s /var/lib/estate-service-registry/first-seen.json ] && break; sleep 0.2; done
+wait_for 15 test -s /var/lib/estate-service-registry/first-seen.json
 check "service-registry: first-seen.json written in /var/lib/estate-service-registry" \
   grep -q web /var/lib/estate-service-registry/first-seen.json
 for u in hardware storage-mapping compliance service-registry; do
