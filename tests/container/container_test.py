@@ -6,7 +6,7 @@ Checks, against an image that is already built (bash packaging/container/build.s
   * the hardware exporter, in the container with a read-only root, --network=host and its config mounted at
     /etc/estate, scrapes the simulated estate (estate-simestate with tools/simestate/estate.demo.yml, ports 0)
     and /metrics shows every simulated BMC up, the flat battery and the failed disk of hv-hpe-01;
-  * the storage-mapping exporter starts with the state directory as a volume.
+  * a new named volume on a state directory (/var/lib/estate-compliance) is writable by that user.
 Skips (exit 77) when podman is missing or the image is not built; ESTATE_CONTAINER_BUILD=1 builds it first.
 Run options for podman that this host needs (e.g. another runtime, lower ulimits) are found by trying a few
 (see packaging/container/README.md); ESTATE_PODMAN_RUN_OPTS overrides them.
@@ -228,18 +228,17 @@ def main():
             fail(f"read-only root check: {p.stdout}")
         log("ok: /-/healthy 200; the root file system is read-only, /tmp writable")
 
-        # --- the storage-mapping exporter keeps state in a volume ---------------------------------------
-        # Its config check with a state file in /var/lib/estate-exporters, the image's state directory.
+        # --- state directories as volumes: a new named volume takes the image directory's owner (65532) ----
         vol = f"estate-container-test-{os.getpid()}"
         run([podman, "volume", "create", vol], check=True)
         try:
-            p = run(prun + ["--read-only", "-v", f"{vol}:/var/lib/estate-exporters", args.image, "sh", "-c",
-                            "touch /var/lib/estate-exporters/probe && ls -ln /var/lib/estate-exporters"])
+            p = run(prun + ["--read-only", "-v", f"{vol}:/var/lib/estate-compliance", args.image, "sh", "-c",
+                            "touch /var/lib/estate-compliance/probe && ls -ln /var/lib/estate-compliance"])
             if p.returncode != 0 or "65532" not in p.stdout:
-                fail(f"a named volume at /var/lib/estate-exporters is not writable by 65532: {p.stdout}")
+                fail(f"a named volume at /var/lib/estate-compliance is not writable by 65532: {p.stdout}")
         finally:
             run([podman, "volume", "rm", "-f", vol])
-        log("ok: a named volume at /var/lib/estate-exporters is writable by uid 65532 under --read-only")
+        log("ok: a new named volume at /var/lib/estate-compliance is writable by uid 65532 under --read-only")
     finally:
         for c in containers:
             run([podman, "rm", "-f", "-t", "2", c])
