@@ -3,8 +3,8 @@
 
 Checks, against an image that is already built (bash packaging/container/build.sh):
   * every exporter binary runs in it (--version) and the image runs as a non-root user (65532);
-  * the hardware exporter, in the container with a read-only root, --network=host and its config mounted at
-    /etc/estate, scrapes the simulated estate (estate-simestate with tools/simestate/estate.demo.yml, ports 0)
+  * the hardware exporter, in the container with a read-only root, --network=host, its config mounted at
+    /etc/estate and TLS on /metrics (the OpenSSL name shim), scrapes the simulated estate (estate-simestate with tools/simestate/estate.demo.yml, ports 0)
     and /metrics shows every simulated BMC up, the flat battery and the failed disk of hv-hpe-01;
   * a new named volume on a state directory (/var/lib/estate-compliance) is writable by that user.
 Skips (exit 77) when podman is missing or the image is not built; ESTATE_CONTAINER_BUILD=1 builds it first.
@@ -21,6 +21,7 @@ import resource
 import shlex
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -75,9 +76,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(url, timeout=5):
+def http_get(url, timeout=5, cafile=None):
+    ctx = ssl.create_default_context(cafile=cafile) if cafile else None
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as r:
             return r.status, r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
@@ -175,17 +177,30 @@ def main():
             f.write(cfg)
         shutil.copy(os.path.join(src, "tools/simestate/data/bmc-credentials/monitor.password"),
                     os.path.join(etc, "bmc-monitor.password"))
+        # TLS on /metrics: the OpenSSL name shim in /usr/lib/estate-exporters must be found by civetweb.
+        p = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-keyout", os.path.join(etc, "tls.key"), "-out", os.path.join(etc, "tls.crt"), "-days", "1",
+                 "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        if p.returncode != 0:
+            fail(f"openssl req failed: {p.stdout}")
+        with open(os.path.join(etc, "web.yml"), "w") as f:
+            f.write("tls_server_config:\n  cert_file: /etc/estate/tls.crt\n  key_file: /etc/estate/tls.key\n")
+        # As docs/configuration.md says: secrets 0640 root:<exporter group>, the rest world-readable.
         for p in (tmp, etc):
             os.chmod(p, 0o755)
         for p in os.listdir(etc):
-            os.chmod(os.path.join(etc, p), 0o644)
+            secret = p in ("bmc-monitor.password", "tls.key")
+            os.chmod(os.path.join(etc, p), 0o640 if secret else 0o644)
+            if secret:
+                os.chown(os.path.join(etc, p), 0, 65532)
 
         # --- the hardware exporter in the container, read-only root, host network ------------------------
         port = free_port()
         name = f"estate-container-test-{os.getpid()}"
         p = run([podman, "run", "-d", "--name", name, *opts, "--network=host", "--read-only",
                  "-v", f"{etc}:/etc/estate:ro", args.image, "estate-hardware-exporter",
-                 "--config.file=/etc/estate/hardware.yml", f"--web.listen-address=127.0.0.1:{port}"], check=True)
+                 "--config.file=/etc/estate/hardware.yml", "--web.config.file=/etc/estate/web.yml",
+                 f"--web.listen-address=127.0.0.1:{port}"], check=True)
         containers.append(name)
         ro = run([podman, "inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", name], check=True).stdout.strip()
         if ro != "true":
@@ -206,7 +221,7 @@ def main():
             state = run([podman, "inspect", "--format", "{{.State.Status}}", name]).stdout.strip()
             if state != "running":
                 fail(f"the exporter container is {state}:\n{container_log()}")
-            status, body = http_get(f"http://127.0.0.1:{port}/metrics")
+            status, body = http_get(f"https://127.0.0.1:{port}/metrics", cafile=f"{etc}/tls.crt")
             if status == 200:
                 lines = set(body.splitlines())
                 missing = [w for w in want if w not in lines]
@@ -217,16 +232,17 @@ def main():
                 fail(f"after 90 s /metrics (status {status}) still lacks:\n  " + "\n  ".join(missing) +
                      f"\nsource_up:\n{ups}\nexporter log:\n{container_log()}")
             time.sleep(1)
-        log(f"ok: /metrics of the containerised hardware exporter: all {len(TARGETS)} simulated BMCs up, "
+        log(f"ok: https /metrics of the containerised hardware exporter: all {len(TARGETS)} simulated BMCs up, "
             "hv-hpe-01's flat battery and failed disk")
-        status, _ = http_get(f"http://127.0.0.1:{port}/-/healthy")
+        status, _ = http_get(f"https://127.0.0.1:{port}/-/healthy", cafile=f"{etc}/tls.crt")
         if status != 200:
             fail(f"/-/healthy answered {status}")
-        # The root is read-only for the exporter's user; /tmp is a writable tmpfs (podman's --read-only-tmpfs).
-        p = run([podman, "exec", name, "sh", "-c", "touch /usr/bin/x 2>&1; echo rc=$?; touch /tmp/x && echo tmp-ok"])
-        if "rc=0" in p.stdout or "tmp-ok" not in p.stdout:
+        # The root is mounted read-only; /tmp is a writable tmpfs (podman's --read-only-tmpfs).
+        p = run([podman, "exec", name, "sh", "-c", "awk '$2 == \"/\" {print $4}' /proc/mounts; touch /tmp/x && echo tmp-ok"])
+        root_opts = p.stdout.split()[0] if p.stdout.split() else ""
+        if not root_opts.startswith("ro") or "tmp-ok" not in p.stdout:
             fail(f"read-only root check: {p.stdout}")
-        log("ok: /-/healthy 200; the root file system is read-only, /tmp writable")
+        log(f"ok: https /-/healthy 200 (TLS through the sslcompat shim); / mounted {root_opts.split(',')[0]}, /tmp writable")
 
         # --- state directories as volumes: a new named volume takes the image directory's owner (65532) ----
         vol = f"estate-container-test-{os.getpid()}"
