@@ -81,8 +81,9 @@ path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 path-include /usr/share/locale/locale.alias
 DPKG
-    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb "$dir"/var/log/* "$dir"/tmp/* \
-      "$dir"/usr/share/man/* "$dir"/usr/share/info/*
+    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb "$dir"/var/cache/apt/*.bin \
+      "$dir"/var/cache/debconf/*-old "$dir"/var/log/* "$dir"/tmp/* "$dir"/usr/share/man/* "$dir"/usr/share/info/*
+    find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
     find "$dir/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
     : > "$dir/etc/resolv.conf"; : > "$dir/etc/hostname"
     mkdir -p "$cache_dir"
