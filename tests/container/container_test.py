@@ -6,7 +6,8 @@ Checks, against an image that is already built (bash packaging/container/build.s
   * the hardware exporter, in the container with a read-only root, --network=host, its config mounted at
     /etc/estate and TLS on /metrics (the OpenSSL name shim), scrapes the simulated estate (estate-simestate with tools/simestate/estate.demo.yml, ports 0)
     and /metrics shows every simulated BMC up, the flat battery and the failed disk of hv-hpe-01;
-  * a new named volume on a state directory (/var/lib/estate-compliance) is writable by that user.
+  * a new named volume on a state directory (/var/lib/estate-compliance) is writable by that user;
+  * the default command serves on a port published on podman's bridge network, and SIGHUP reloads it.
 Skips (exit 77) when podman is missing or the image is not built; ESTATE_CONTAINER_BUILD=1 builds it first.
 Run options for podman that this host needs (e.g. another runtime, lower ulimits) are found by trying a few
 (see packaging/container/README.md); ESTATE_PODMAN_RUN_OPTS overrides them.
@@ -255,6 +256,31 @@ def main():
         finally:
             run([podman, "volume", "rm", "-f", vol])
         log("ok: a new named volume at /var/lib/estate-compliance is writable by uid 65532 under --read-only")
+
+        # --- the default command, a published port on podman's bridge network, SIGHUP reload --------------
+        etc2 = os.path.join(tmp, "etc-empty")
+        os.mkdir(etc2, 0o755)
+        with open(os.path.join(etc2, "hardware.yml"), "w") as f:
+            f.write("allow_empty: true\ntargets: []\n")
+        os.chmod(os.path.join(etc2, "hardware.yml"), 0o644)
+        port2 = free_port()
+        name2 = f"estate-container-test-{os.getpid()}-bridge"
+        run([podman, "run", "-d", "--name", name2, *opts, "--read-only", "-p", f"127.0.0.1:{port2}:9840",
+             "-v", f"{etc2}:/etc/estate:ro", args.image], check=True)
+        containers.append(name2)
+        deadline = time.monotonic() + 20
+        while (status := http_get(f"http://127.0.0.1:{port2}/-/healthy")[0]) != 200:
+            if time.monotonic() > deadline:
+                fail(f"default command on -p {port2}:9840: /-/healthy {status}\n{run([podman, 'logs', name2]).stdout}")
+            time.sleep(0.5)
+        run([podman, "kill", "--signal", "HUP", name2], check=True)
+        deadline = time.monotonic() + 10
+        while "trigger=SIGHUP" not in (logs := run([podman, "logs", name2]).stdout):
+            if time.monotonic() > deadline:
+                fail(f"no reload after SIGHUP:\n{logs}")
+            time.sleep(0.5)
+        log("ok: the default command (hardware exporter, /etc/estate/hardware.yml) on a published port; "
+            "SIGHUP reloads")
     finally:
         for c in containers:
             run([podman, "rm", "-f", "-t", "2", c])
