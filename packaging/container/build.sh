@@ -15,7 +15,7 @@
 #   ESTATE_BUILD_IMAGE  build base   (default docker.io/library/debian:12)
 #   ESTATE_LOCAL_BASE=1 skip the registry and use (or make) localhost/debian-minbase:12 straight away
 #   ESTATE_JOBS         parallel compile jobs inside the build (default 2)
-#   PODMAN              container tool (default podman; docker works too for the build itself)
+#   PODMAN              container tool (default podman; only podman is tested)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,7 +31,7 @@ say() { echo "build-image: $*" >&2; }
 
 command -v "$podman" >/dev/null || { say "$podman not found (apt-get install podman)"; exit 1; }
 
-have_image() { "$podman" image exists "$1" 2>/dev/null; }
+have_image() { "$podman" image inspect "$1" >/dev/null 2>&1; }
 # An image is usable if it is here already or a pull succeeds (quickly: no registry access fails fast or times out).
 usable() {
   have_image "$1" && return 0
