@@ -126,4 +126,9 @@ start=$(date +%s)
 secs=$(( $(date +%s) - start ))
 size=$("$podman" image inspect --format '{{.Size}}' "$image")
 say "built $image in ${secs} s on $base; size $size bytes ($(( size / 1000000 )) MB)"
-say "try: $podman run --rm $image estate-hardware-exporter --version"
+if [ ${#isolation[@]} -eq 0 ]; then
+  say "try: $podman run --rm $image estate-hardware-exporter --version"
+else
+  say "try: $podman run --rm --runtime runc --ulimit nofile=$(ulimit -Hn):$(ulimit -Hn) --ulimit nproc=8192:8192 \\"
+  say "       $image estate-hardware-exporter --version   (this host's podman needs such options, see the README)"
+fi
