@@ -84,26 +84,19 @@ def outputs(root):
     base = os.path.join(root, "packaging", "kubernetes", "base")
     result = {}
     problems = []
-    for fname in sorted(os.listdir(os.path.join(root, "alerts"))):
-        if not fname.endswith(".rules.yml"):
-            continue
-        name = fname[: -len(".rules.yml")]
-        if not os.path.isdir(os.path.join(base, name)):
-            problems.append(f"alerts/{fname} has no base packaging/kubernetes/base/{name}/ (see the README)")
-            continue
-        with open(os.path.join(root, "alerts", fname), encoding="utf-8") as f:
-            result[f"packaging/kubernetes/base/{name}/prometheusrule.yaml"] = prometheus_rule(
-                name, f"alerts/{fname}", f.read())
-    for fname in sorted(os.listdir(os.path.join(root, "dashboards"))):
-        if not fname.endswith(".json"):
-            continue
-        name = fname[: -len(".json")]
-        if not os.path.isdir(os.path.join(base, name)):
-            problems.append(f"dashboards/{fname} has no base packaging/kubernetes/base/{name}/ (see the README)")
-            continue
-        with open(os.path.join(root, "dashboards", fname), encoding="utf-8") as f:
-            result[f"packaging/kubernetes/base/{name}/dashboard.yaml"] = dashboard_configmap(
-                name, f"dashboards/{fname}", f.read())
+    # (source directory, suffix, generated file, generator)
+    kinds = [("alerts", ".rules.yml", "prometheusrule.yaml", prometheus_rule),
+             ("dashboards", ".json", "dashboard.yaml", dashboard_configmap)]
+    for folder, suffix, generated, make in kinds:
+        for fname in sorted(os.listdir(os.path.join(root, folder))):
+            if not fname.endswith(suffix):
+                continue
+            name = fname[: -len(suffix)]
+            if not os.path.isdir(os.path.join(base, name)):
+                problems.append(f"{folder}/{fname} has no base packaging/kubernetes/base/{name}/ (see the README)")
+                continue
+            with open(os.path.join(root, folder, fname), encoding="utf-8") as f:
+                result[f"packaging/kubernetes/base/{name}/{generated}"] = make(name, f"{folder}/{fname}", f.read())
     if problems:
         raise SystemExit("\n".join(problems))
     return result
