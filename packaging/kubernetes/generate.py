@@ -34,18 +34,23 @@ def indent_text(text, indent):
     return "".join(pad + line if line.strip() else "\n" for line in text.splitlines(keepends=True))
 
 
+def head(src_rel, api_version, kind, object_name, name):
+    """The generated-file header, apiVersion, kind, metadata.name and the exporter's labels (open for more)."""
+    return (HEADER.format(src=src_rel) +
+            f"apiVersion: {api_version}\n"
+            f"kind: {kind}\n"
+            "metadata:\n"
+            f"  name: {object_name}\n"
+            "  labels:\n" + exporter_labels(name, 4))
+
+
 def prometheus_rule(name, src_rel, text):
     data = yaml.safe_load(text)
     if not isinstance(data, dict) or list(data.keys()) != ["groups"]:
         raise SystemExit(f"{src_rel}: the top level must hold only 'groups' (it is embedded under spec:)")
     if "\t" in text:
         raise SystemExit(f"{src_rel}: contains a tab; it cannot be re-indented safely")
-    out = (HEADER.format(src=src_rel) +
-           "apiVersion: monitoring.coreos.com/v1\n"
-           "kind: PrometheusRule\n"
-           "metadata:\n"
-           f"  name: estate-{name}-exporter\n"
-           "  labels:\n" + exporter_labels(name, 4) +
+    out = (head(src_rel, "monitoring.coreos.com/v1", "PrometheusRule", f"estate-{name}-exporter", name) +
            "spec:\n" + indent_text(text if text.endswith("\n") else text + "\n", 2))
     back = yaml.safe_load(out)
     if back["spec"] != data:
@@ -62,12 +67,7 @@ def dashboard_configmap(name, src_rel, text):
     trailing = len(body) - len(body.rstrip("\n"))
     indicator = "|" if trailing == 1 else "|+"
     key = f"estate-{name}.json"
-    out = (HEADER.format(src=src_rel) +
-           "apiVersion: v1\n"
-           "kind: ConfigMap\n"
-           "metadata:\n"
-           f"  name: estate-{name}-dashboard\n"
-           "  labels:\n" + exporter_labels(name, 4) +
+    out = (head(src_rel, "v1", "ConfigMap", f"estate-{name}-dashboard", name) +
            '    grafana_dashboard: "1"   # picked up by the Grafana sidecar (kube-prometheus-stack default)\n'
            "  annotations:\n"
            "    grafana_folder: estate-exporters   # the sidecar's folderAnnotation, where it is configured\n"
