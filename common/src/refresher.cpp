@@ -161,6 +161,9 @@ struct Job {
   double timeout = 0;
   Clock::time_point next_run;
   bool running = false;
+  // RunSoon() came while the job was running: that run may have read the upstream before the change it was
+  // told of, so the job runs again as soon as it ends (one more run, however many requests came).
+  bool rerun = false;
   bool removed = false;
   bool attempted = false;
   bool up = false;
@@ -407,6 +410,10 @@ void Refresher::Impl::RunJob(const std::shared_ptr<Job>& job) {
       wait = std::min({wait, options.retry_max_seconds, backoff});
     }
     job->next_run = end + FromSeconds(Jittered(wait));
+    if (job->rerun) {
+      job->rerun = false;
+      job->next_run = end;
+    }
     if (job->removed) on_remove = job->spec.on_remove;
   }
   if (!result.ok() && !job->removed) {
@@ -848,7 +855,11 @@ bool Refresher::RunSoon(const std::string& source, const std::string& group) {
     std::lock_guard<std::mutex> lock(impl_->mu);
     auto it = impl_->jobs.find({source, group});
     if (it == impl_->jobs.end() || it->second->removed) return false;
-    if (!it->second->running) it->second->next_run = Clock::now();
+    if (it->second->running) {
+      it->second->rerun = true;
+    } else {
+      it->second->next_run = Clock::now();
+    }
   }
   impl_->cv.notify_all();
   return true;

@@ -243,11 +243,42 @@ TEST(Refresher, RunSoonMakesAJobDueNow) {
       3600)});
   r.Start();
   ASSERT_TRUE(WaitFor([&] { return calls.load() == 1; }));
-  // RunSoon leaves a running job alone: wait until the first refresh has ended (slow under ASan).
+  // The job at rest (RunSoonDuringARun... covers a running one): wait until the first refresh has ended.
   ASSERT_TRUE(WaitFor([&] { return r.Statuses().at(0).attempted && !r.Statuses().at(0).running; }));
   EXPECT_TRUE(r.RunSoon("a", "fast"));  // an hour before its time
   EXPECT_TRUE(WaitFor([&] { return calls.load() == 2; }));
   EXPECT_FALSE(r.RunSoon("a", "slow"));
+  r.Stop();
+}
+
+TEST(Refresher, RunSoonDuringARunRunsTheJobAgainWhenItEnds) {
+  // The run in progress may have read the upstream before the event: the event must not be lost to it.
+  std::promise<void> entered, release;
+  auto release_future = release.get_future().share();
+  std::atomic<int> calls{0};
+  Refresher r({"estate_t", "target", 1, 0.1, false});
+  r.Apply({Job(
+      "a",
+      [&](const Budget&) -> Result<metrics::Families> {
+        if (++calls == 1) {
+          entered.set_value();
+          release_future.wait();
+        }
+        return Temps("a", calls);
+      },
+      3600)});
+  r.Start();
+  entered.get_future().wait();
+  EXPECT_TRUE(r.RunSoon("a", "fast"));  // while the first run is in the upstream
+  EXPECT_TRUE(r.RunSoon("a", "fast"));  // requests during one run make one more run, not two
+  release.set_value();
+  ASSERT_TRUE(WaitFor([&] { return calls.load() == 2; }));  // an hour before its time
+  EXPECT_TRUE(WaitFor([&] {
+    return r.DataText()->find("estate_t_temperature_celsius{target=\"a\"} 2") != std::string::npos;
+  }));
+  ASSERT_TRUE(WaitFor([&] { return !r.Statuses().at(0).running; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // room for a wrong third run to start
+  EXPECT_EQ(calls.load(), 2);
   r.Stop();
 }
 

@@ -172,8 +172,8 @@ class Refresher {
   // Publish swaps in `families` as the current data of the job (source, group), as if a refresh had just
   // succeeded; false (and nothing changes) when no such job exists or it was removed.
   bool Publish(const std::string& source, const std::string& group, const metrics::Families& families);
-  // Makes the job due now (a worker picks it up as soon as one is free), unless it is running; false when no
-  // such job exists.
+  // Makes the job due now (a worker picks it up as soon as one is free). A running job runs once more as soon
+  // as it ends: it may have read the upstream before what RunSoon was told of. False when no such job exists.
   bool RunSoon(const std::string& source, const std::string& group);
 
  private:
