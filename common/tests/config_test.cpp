@@ -407,6 +407,55 @@ TEST(ConfigWarnings, ConfigFileModes) {
   EXPECT_NE(w[0].find("is world-writable"), std::string::npos) << w[0];
 }
 
+namespace {
+// What an exporter's config looks like to LoadConfigFile: with inline_secrets (hardware) and without
+// (compliance).
+struct SecretConfig {
+  std::string text;
+  bool inline_secrets = false;
+  std::vector<std::string> warnings;
+};
+struct PlainConfig {
+  std::string text;
+  std::vector<std::string> warnings;
+};
+}  // namespace
+
+TEST(ConfigWarnings, LoadConfigFileAddsTheFileModeWarningsToTheParsersOwn) {
+  estate::log::Configure(estate::log::Level::kError, estate::log::Format::kLogfmt);
+  estate::testing::TempDir dir;
+  const std::string file = dir.Write("c.yml", "secret: yes\n");
+  ASSERT_EQ(chmod(file.c_str(), 0644), 0);
+  auto secret =
+      LoadConfigFile(file, [](const std::string& text, const std::string& name) -> Result<SecretConfig> {
+        return SecretConfig{
+            text, text.find("secret") != std::string::npos, {name + ":1: parser's own warning"}};
+      });
+  ASSERT_TRUE(secret) << secret.error();
+  EXPECT_EQ(secret->text, "secret: yes\n");
+  ASSERT_EQ(secret->warnings.size(), 2u);
+  EXPECT_EQ(secret->warnings[0], file + ":1: parser's own warning");
+  EXPECT_NE(secret->warnings[1].find("holds secrets and " + file + " is world-readable"), std::string::npos);
+
+  auto plain = LoadConfigFile(file, [](const std::string& text, const std::string&) -> Result<PlainConfig> {
+    return PlainConfig{text, {}};
+  });
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_TRUE(plain->warnings.empty()) << "a config that cannot hold secrets may be readable";
+
+  auto refused = LoadConfigFile(file, [](const std::string&, const std::string& name) -> Result<PlainConfig> {
+    return MakeError(name + ":1: bad");
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), file + ":1: bad");
+  auto missing = LoadConfigFile(dir.path() + "/none.yml", [](const std::string&, const std::string&) {
+    ADD_FAILURE() << "parsed a file that does not exist";
+    return Result<PlainConfig>(PlainConfig{});
+  });
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("none.yml"), std::string::npos) << missing.error();
+}
+
 TEST(ConfigWarnings, LoggedOnceEach) {
   estate::log::Configure(estate::log::Level::kInfo, estate::log::Format::kLogfmt);
   ::testing::internal::CaptureStderr();

@@ -137,13 +137,8 @@ Result<ComplianceConfig> ParseConfig(const std::string& yaml, const std::string&
 }
 
 Result<ComplianceConfig> LoadConfig(const std::string& path) {
-  auto text = config::ReadFile(path);
-  if (!text) return MakeError(text.error());
-  auto cfg = ParseConfig(*text, path);
-  if (!cfg) return cfg;
-  config::CheckConfigFileMode(path, /*holds_secrets=*/false, cfg->warnings);
-  config::LogWarnings(cfg->warnings);
-  return cfg;
+  return config::LoadConfigFile(
+      path, [](const std::string& text, const std::string& name) { return ParseConfig(text, name); });
 }
 
 std::string ScanFingerprint(const ComplianceConfig& c) {

@@ -162,13 +162,8 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
 }
 
 Result<HardwareConfig> LoadConfig(const std::string& path) {
-  auto text = config::ReadFile(path);
-  if (!text) return MakeError(text.error());
-  auto cfg = ParseConfig(*text, path);
-  if (!cfg) return cfg;
-  config::CheckConfigFileMode(path, cfg->inline_secrets, cfg->warnings);
-  config::LogWarnings(cfg->warnings);
-  return cfg;
+  return config::LoadConfigFile(
+      path, [](const std::string& text, const std::string& name) { return ParseConfig(text, name); });
 }
 
 std::string BaseUrl(const std::string& address) {

@@ -236,13 +236,8 @@ Result<RegistryConfig> ParseConfig(const std::string& yaml, const std::string& o
 }
 
 Result<RegistryConfig> LoadConfig(const std::string& path) {
-  auto text = config::ReadFile(path);
-  if (!text) return MakeError(text.error());
-  auto cfg = ParseConfig(*text, path);
-  if (!cfg) return cfg;
-  config::CheckConfigFileMode(path, cfg->inline_secrets, cfg->warnings);
-  config::LogWarnings(cfg->warnings);
-  return cfg;
+  return config::LoadConfigFile(
+      path, [](const std::string& text, const std::string& name) { return ParseConfig(text, name); });
 }
 
 http::ClientOptions HttpOptions(const RegistryConfig& config, const std::string& source,

@@ -155,4 +155,20 @@ void CheckConfigFileMode(const std::string& path, bool holds_secrets, std::vecto
 // Logs each warning once (level warn), e.g. when a config has been loaded.
 void LogWarnings(const std::vector<std::string>& warnings);
 
+// An exporter's --config.file: reads path (ReadFile), parses the text with parse(text, path), which returns a
+// Result of a config with `warnings` (and `inline_secrets` when it can hold secrets), then adds the file-mode
+// warnings and logs them all. Errors are ReadFile's or the parser's.
+template <typename Parse>
+auto LoadConfigFile(const std::string& path, Parse&& parse) -> decltype(parse(std::string(), path)) {
+  auto text = ReadFile(path);
+  if (!text) return MakeError(text.error());
+  auto cfg = parse(*text, path);
+  if (!cfg) return cfg;
+  bool holds_secrets = false;
+  if constexpr (requires { cfg->inline_secrets; }) holds_secrets = cfg->inline_secrets;
+  CheckConfigFileMode(path, holds_secrets, cfg->warnings);
+  LogWarnings(cfg->warnings);
+  return cfg;
+}
+
 }  // namespace estate::config
