@@ -227,6 +227,8 @@ class App {
         refresher_(Refresher::Options{info.ns, info.source_label, flags_.refresh_workers, 0.1, false}) {
     services_.http = &http_;
     services_.registry = &registry_;
+    services_.shard_ordinal = flags_.shard.ordinal;
+    services_.shards = flags_.shard.total;
     services_.publish = [this](const std::string& source, const std::string& group,
                                const metrics::Families& families) {
       return refresher_.Publish(source, group, families);
@@ -838,6 +840,8 @@ int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& expor
     Services services;
     services.http = &http;
     services.registry = &registry;
+    services.shard_ordinal = flags->shard.ordinal;
+    services.shards = flags->shard.total;
     auto plan = LoadPlan(exporter, flags->config_file, services);
     if (!plan) {
       std::fprintf(stderr, "%s\n", plan.error().c_str());

@@ -80,7 +80,7 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
       ev.Error("reconnect_max", "must be at least reconnect_min");
     if (e.push && e.receiver_url.empty()) ev.Error("receiver_url", "is required when push is on");
     if (!e.receiver_url.empty()) {
-      auto u = url::Parse(e.receiver_url);
+      auto u = url::Parse(ReceiverUrlForShard(e.receiver_url, 0));  // as shard 0 would use it
       if (!u)
         ev.Error("receiver_url", u.error());
       else if (u->has_query)
@@ -164,6 +164,20 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
 Result<HardwareConfig> LoadConfig(const std::string& path) {
   return config::LoadConfigFile(
       path, [](const std::string& text, const std::string& name) { return ParseConfig(text, name); });
+}
+
+std::string ReceiverUrlForShard(const std::string& receiver_url, int shard_ordinal) {
+  static constexpr std::string_view kPlaceholder = "{shard}";
+  const std::string ordinal = std::to_string(shard_ordinal);
+  std::string out;
+  std::size_t from = 0;
+  for (std::size_t at; (at = receiver_url.find(kPlaceholder, from)) != std::string::npos;
+       from = at + kPlaceholder.size()) {
+    out.append(receiver_url, from, at - from);
+    out += ordinal;
+  }
+  out.append(receiver_url, from);
+  return out;
 }
 
 std::string BaseUrl(const std::string& address) {

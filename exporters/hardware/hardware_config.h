@@ -54,7 +54,9 @@ struct TargetConfig {
 struct EventsConfig {
   bool sse = false;          // keep one SSE stream per BMC whose EventService offers ServerSentEventUri
   bool push = false;         // else create a push subscription (EventDestination) to receiver_url
-  std::string receiver_url;  // how BMCs reach this exporter's POST /events/redfish (required for push)
+  // How BMCs reach this exporter's POST /events/redfish (required for push). "{shard}" stands for the
+  // instance's --shard.index (ReceiverUrlForShard), so that one config serves every shard.
+  std::string receiver_url;
   int max_streams = 2000;    // SSE streams open at once across all BMCs
   double idle_timeout_seconds = 0;   // reconnect a stream silent this long; 0 = only on close/error
   double reconnect_min_seconds = 1;  // backoff after a failed or closed stream, doubling, with jitter
@@ -95,6 +97,11 @@ Result<HardwareConfig> ParseConfig(const std::string& yaml, const std::string& o
 // Reads the file (config::ReadFile), parses it and logs its warnings (and the file's own, e.g.
 // world-writable).
 Result<HardwareConfig> LoadConfig(const std::string& path);
+
+// events.receiver_url with every "{shard}" replaced by this instance's shard ordinal, e.g.
+// "https://estate-hardware-{shard}.estate-hardware.monitoring.svc:9840/events/redfish" on shard 2 gives
+// "https://estate-hardware-2.estate-hardware.monitoring.svc:9840/events/redfish".
+std::string ReceiverUrlForShard(const std::string& receiver_url, int shard_ordinal);
 
 // "https://host[:port]" for a configured address ("host", "host:port" or a URL; http:// is kept as given).
 std::string BaseUrl(const std::string& address);

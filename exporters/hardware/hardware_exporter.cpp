@@ -396,6 +396,7 @@ Result<Plan> HardwareExporter::Load(const std::string& config_path, const Servic
   auto config = LoadConfig(config_path);
   if (!config) return MakeError(config.error());
   if (services.http == nullptr) return MakeError("no HTTP client");
+  config->events.receiver_url = ReceiverUrlForShard(config->events.receiver_url, services.shard_ordinal);
   services_ = services;
   for (const auto& t : config->targets) {
     if (t.insecure) log::Warn("BMC TLS verification disabled by config", {{"target", t.name}});

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "estate/shard.h"
 #include "estate/testing/e2e.h"
 #include "estate/testing/golden.h"
 
@@ -35,7 +37,10 @@ constexpr char kDriveSeries[] =
 
 class Events {
  public:
-  ::testing::AssertionResult Start(const TempDir& dir, const std::string& events_yaml) {
+  // {{base}} in events_yaml is the exporter's URL and {{port}} its port; it listens on host with extra_args.
+  ::testing::AssertionResult Start(const TempDir& dir, const std::string& events_yaml,
+                                   const std::vector<std::string>& extra_args = {},
+                                   const std::string& host = "127.0.0.1") {
     const std::string sim = estate::testing::BinaryPath("estate-simestate");
     const std::string exporter = estate::testing::BinaryPath("estate-hardware-exporter");
     if (sim.empty() || exporter.empty()) return ::testing::AssertionFailure() << "binaries not built";
@@ -62,18 +67,22 @@ class Events {
     }
     auto ports = nlohmann::json::parse(estate::testing::ReadFileOrDie(ports_file));
     control_ = "http://127.0.0.1:" + std::to_string(ports["_control"].get<int>());
+    bmc_ = "http://127.0.0.1:" + std::to_string(ports["dell"].get<int>());
     port_ = estate::testing::FreePort();
-    base_ = "http://127.0.0.1:" + std::to_string(port_);
+    base_ = "http://" + host + ":" + std::to_string(port_);
     std::string yaml =
         "defaults: {fast_interval: 300s, slow_interval: 300s, request_timeout: 5s}\n"
         "auths:\n  sim: {username: monitor, password_env: ESTATE_TEST_BMC_PASSWORD}\n"
         "targets:\n  - {name: dell, address: \"http://127.0.0.1:" +
         std::to_string(ports["dell"].get<int>()) + "\", auth: sim}\n" +
-        estate::testing::ReplaceAll(events_yaml, "{{base}}", base_) + "\n";
+        estate::testing::ReplaceAll(estate::testing::ReplaceAll(events_yaml, "{{base}}", base_), "{{port}}",
+                                    std::to_string(port_)) +
+        "\n";
     setenv("ESTATE_TEST_BMC_PASSWORD", "pw", 1);
-    started = exporter_.Start({exporter, "--config.file=" + dir.Write("hardware.yml", yaml),
-                               "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
-                              dir.path() + "/exporter.log");
+    std::vector<std::string> argv = {exporter, "--config.file=" + dir.Write("hardware.yml", yaml),
+                                     "--web.listen-address=" + host + ":" + std::to_string(port_)};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    started = exporter_.Start(argv, dir.path() + "/exporter.log");
     if (!started) return ::testing::AssertionFailure() << "exporter: " << started.error();
     if (!estate::testing::WaitHttpOk(base_ + "/-/ready", 60s)) {
       return ::testing::AssertionFailure() << "exporter not ready:\n" << exporter_.Log();
@@ -95,6 +104,22 @@ class Events {
     }
     return false;
   }
+  // The Destination of each subscription on the simulated BMC, read over Redfish as a person would.
+  std::vector<std::string> SubscriptionDestinations() const {
+    std::vector<std::string> out;
+    auto get = [this](const std::string& path) {
+      auto r = HttpGet(bmc_ + path, 5, {"Authorization: Basic bW9uaXRvcjpwdw=="});  // monitor:pw
+      auto j = nlohmann::json::parse(r.body, nullptr, false);
+      return j.is_discarded() ? nlohmann::json::object() : j;
+    };
+    for (const auto& m :
+         get("/redfish/v1/EventService/Subscriptions").value("Members", nlohmann::json::array())) {
+      if (m.contains("@odata.id") && m["@odata.id"].is_string()) {
+        out.push_back(get(m["@odata.id"].get<std::string>()).value("Destination", ""));
+      }
+    }
+    return out;
+  }
   nlohmann::json SimEvents() const {
     auto j = nlohmann::json::parse(HttpGet(control_ + "/events?upstream=dell", 5).body, nullptr, false);
     return j.is_discarded() ? nlohmann::json::object() : j;
@@ -112,7 +137,7 @@ class Events {
 
  private:
   ChildProcess sim_, exporter_;
-  std::string control_, base_;
+  std::string control_, base_, bmc_;
   int port_ = 0;
 };
 
@@ -156,6 +181,29 @@ TEST(HardwareEventsE2e, PushFlipReachesMetricsAndTheSubscriptionGoesAtShutdown) 
   EXPECT_EQ(e.exporter().Stop(), 0);
   EXPECT_EQ(e.SimEvents()["subscriptions"], 0);
   EXPECT_EQ(e.SimEvents()["subscriptions_deleted"], 1);
+}
+
+TEST(HardwareEventsE2e, ShardedPushSubscribesWithTheShardsOwnReceiverUrl) {
+  // One config for every shard: {shard} in receiver_url becomes the instance's --shard.index. Here the shard
+  // that owns "dell" listens on 127.0.0.<ordinal>, as a StatefulSet pod has its own DNS name.
+  const int total = 3;
+  const int ordinal = estate::shard::ShardOf("dell", total);
+  ASSERT_GT(ordinal, 0) << "127.0.0.0 is not an address to listen on: pick another total";
+  TempDir dir;
+  Events e;
+  ASSERT_TRUE(e.Start(
+      dir,
+      "events: {sse: false, push: true, receiver_url: \"http://127.0.0.{shard}:{{port}}/events/redfish\"}",
+      {"--shard.total=" + std::to_string(total), "--shard.index=" + std::to_string(ordinal)},
+      "127.0.0." + std::to_string(ordinal)));
+  ASSERT_TRUE(e.WaitSample("estate_hardware_event_subscription_active{target=\"dell\"} ", 1, 30s))
+      << e.Metrics();
+  const auto destinations = e.SubscriptionDestinations();
+  ASSERT_EQ(destinations.size(), 1u);
+  EXPECT_EQ(destinations[0], e.base() + "/events/redfish?target=dell");
+  ASSERT_TRUE(e.WaitSample(kDriveSeries, 0, 30s)) << e.Metrics();
+  ASSERT_TRUE(e.Flip(kDrive));
+  ASSERT_TRUE(e.WaitSample(kDriveSeries, 2, 5s)) << e.Metrics() << "\n" << e.exporter().Log();
 }
 
 }  // namespace

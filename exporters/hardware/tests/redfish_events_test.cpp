@@ -177,6 +177,28 @@ TEST(EventsConfigTest, ParsesTheEventsSectionAndChecksIt) {
   EXPECT_NE(bad.error().find("query"), std::string::npos) << bad.error();
 }
 
+TEST(EventsConfigTest, ReceiverUrlNamesEachShardFromOneConfig) {
+  const std::string head =
+      "auths:\n  a: {username: u, password: p}\ntargets:\n  - {name: b1, address: bmc1, auth: a}\n";
+  auto cfg = ParseConfig(
+      head + "events: {push: true, receiver_url: 'https://hw-{shard}.hw.mon.svc:9840/events/redfish'}\n",
+      "t.yml", config::ParseOptions{false});
+  ASSERT_TRUE(cfg) << cfg.error();
+  EXPECT_EQ(ReceiverUrlForShard(cfg->events.receiver_url, 2), "https://hw-2.hw.mon.svc:9840/events/redfish");
+  EXPECT_EQ(ReceiverUrlForShard("https://{shard}.x/{shard}/{shar}{shard}", 13), "https://13.x/13/{shar}13");
+  EXPECT_EQ(ReceiverUrlForShard("https://x:9840/events/redfish", 4), "https://x:9840/events/redfish");
+  EXPECT_EQ(ReceiverUrlForShard("", 4), "");
+  // The URL is checked as shard 0 would use it: a placeholder does not excuse a bad URL.
+  auto bad = ParseConfig(head + "events: {push: true, receiver_url: 'hw-{shard}:9840/events'}\n", "t.yml",
+                         config::ParseOptions{false});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("receiver_url"), std::string::npos) << bad.error();
+  bad = ParseConfig(head + "events: {push: true, receiver_url: 'https://hw-{shard}/events?shard={shard}'}\n",
+                    "t.yml", config::ParseOptions{false});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("query"), std::string::npos) << bad.error();
+}
+
 // --- the channel against the simulated EventService
 // ---------------------------------------------------------
 
