@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "estate/config.h"
+#include "estate/regex.h"
 
 namespace estate::compliance {
 namespace {
@@ -58,12 +59,11 @@ Result<ComplianceConfig> ParseConfig(const std::string& yaml, const std::string&
   if (cfg.host_from_path.size() > 512) {
     scan.Error("host_from_path", "longer than 512 characters");
   } else if (!cfg.host_from_path.empty()) {
-    try {
-      std::regex re(cfg.host_from_path, std::regex::ECMAScript);
-      if (re.mark_count() < 1)
-        scan.Error("host_from_path", "needs a capture group (its first names the host)");
-    } catch (const std::exception& e) {
-      scan.Error("host_from_path", std::string("not a valid regular expression: ") + e.what());
+    auto re = CompileRegex(cfg.host_from_path);
+    if (!re) {
+      scan.Error("host_from_path", "not a valid regular expression: " + re.error());
+    } else if (re->mark_count() < 1) {
+      scan.Error("host_from_path", "needs a capture group (its first names the host)");
     }
   }
   scan.Finish();

@@ -17,6 +17,7 @@
 
 #include "estate/config.h"
 #include "estate/log.h"
+#include "estate/regex.h"
 #include "report_parse.h"
 
 namespace estate::compliance {
@@ -223,10 +224,11 @@ void ReportStore::Apply(StoreOptions options) {
   options_ = std::move(options);
   host_re_.reset();
   if (!options_.host_from_path.empty()) {
-    try {
-      host_re_ = std::make_unique<std::regex>(options_.host_from_path, std::regex::ECMAScript);
-    } catch (const std::exception& e) {
-      log::Error("scan.host_from_path is not a valid regular expression; ignored", {{"err", e.what()}});
+    auto re = CompileRegex(options_.host_from_path);
+    if (re) {
+      host_re_ = std::make_unique<std::regex>(std::move(*re));
+    } else {
+      log::Error("scan.host_from_path is not a valid regular expression; ignored", {{"err", re.error()}});
     }
   }
   if (options_.parse_threads < 1) options_.parse_threads = 1;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "estate/regex.h"
+
 namespace estate::registry {
 namespace {
 
@@ -94,11 +96,9 @@ Result<NamingRule> NamingRule::Compile(std::string_view pattern) {
   NamingRule rule;
   rule.pattern_ = std::string(pattern);
   rule.translated_ = std::move(*translated);
-  try {
-    rule.re_ = std::regex(rule.translated_.regex, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::exception& e) {
-    return MakeError(std::string("invalid regex: ") + e.what());
-  }
+  auto re = CompileRegex(rule.translated_.regex, std::regex::ECMAScript | std::regex::optimize);
+  if (!re) return MakeError("invalid regex: " + re.error());
+  rule.re_ = std::move(*re);
   if (rule.re_.mark_count() < rule.translated_.app_group ||
       rule.re_.mark_count() < rule.translated_.colour_group) {
     return MakeError("the named groups could not be located in the translated pattern");

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "estate/config.h"
+#include "estate/regex.h"
 
 namespace estate::registry {
 namespace {
@@ -84,12 +85,9 @@ Result<std::regex> CompilePipelinePattern(const std::string& pattern) {
   if (pattern.find("{app}") == std::string::npos) return MakeError("has no {app}");
   if (pattern.size() > 1024) return MakeError("longer than 1024 characters");
   const std::string translated = ReplaceApp(pattern, "([A-Za-z0-9]+)");
-  try {
-    std::regex re(translated, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
-    return re;
-  } catch (const std::exception& e) {
-    return MakeError(std::string("invalid regex: ") + e.what());
-  }
+  auto re = CompileRegex(translated, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
+  if (!re) return MakeError("invalid regex: " + re.error());
+  return re;
 }
 
 std::string PipelineFetchPattern(const std::string& pattern) { return ReplaceApp(pattern, "[A-Za-z0-9]+"); }
