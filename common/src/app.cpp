@@ -228,7 +228,6 @@ class App {
     services_.http = &http_;
     services_.registry = &registry_;
     services_.shard_ordinal = flags_.shard.ordinal;
-    services_.shards = flags_.shard.total;
     services_.publish = [this](const std::string& source, const std::string& group,
                                const metrics::Families& families) {
       return refresher_.Publish(source, group, families);
@@ -841,7 +840,6 @@ int RunExporter(int argc, char** argv, const ExporterInfo& info, Exporter& expor
     services.http = &http;
     services.registry = &registry;
     services.shard_ordinal = flags->shard.ordinal;
-    services.shards = flags->shard.total;
     auto plan = LoadPlan(exporter, flags->config_file, services);
     if (!plan) {
       std::fprintf(stderr, "%s\n", plan.error().c_str());

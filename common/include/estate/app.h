@@ -45,10 +45,9 @@ struct Services {
   std::function<bool(const std::string& source, const std::string& group, const metrics::Families& families)>
       publish;
   std::function<bool(const std::string& source, const std::string& group)> run_soon;
-  // This instance's shard (--shard.index, --shard.total; 0 of 1 when not sharded), for what must name the
-  // instance itself, e.g. the URL upstreams push to.
+  // This instance's shard (--shard.index; 0 when not sharded), for what must name the instance itself, e.g.
+  // the URL upstreams push to.
   int shard_ordinal = 0;
-  int shards = 1;
 };
 
 // What a config file turns into.
